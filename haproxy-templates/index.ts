@@ -1,0 +1,2 @@
+export * from './options';
+export { renderHaproxyConfig, routerSrvRecord } from './render-haproxy-config';

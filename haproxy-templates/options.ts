@@ -1,0 +1,233 @@
+/**
+ * Options of the HAProxy config renderer, their defaults and their validation.
+ * The construct (container upload) and the local platform (real haproxy on
+ * loopback) both go through here, so they cannot drift apart.
+ */
+
+/** How HAProxy proxies gRPC. */
+export type HaproxyMode = 'http' | 'tcp';
+/** Backend balance algorithm (the seed's three). */
+export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
+
+export const HAPROXY_MODES: readonly HaproxyMode[] = ['http', 'tcp'];
+export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['roundrobin', 'leastconn', 'source'];
+
+export interface Endpoint {
+  /** IP address or host name. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface HealthCheckOptions {
+  /**
+   * `readyz`: HTTP GET of the router's readiness endpoint on its admin port, which
+   * turns 503 as soon as a router starts draining, so it leaves rotation before it
+   * closes. `tcp`: a plain TCP connect to the gRPC port (the seed's check).
+   * @default 'readyz'
+   */
+  readonly type?: 'readyz' | 'tcp';
+  /** Router admin port serving /readyz. @default 9464 */
+  readonly port?: number;
+  /** Readiness path. @default '/readyz' */
+  readonly path?: string;
+  /** Check interval in ms. @default 2000 */
+  readonly interMs?: number;
+  /** Consecutive successes to mark a router up. @default 2 */
+  readonly rise?: number;
+  /** Consecutive failures to mark a router down. @default 3 */
+  readonly fall?: number;
+}
+
+export interface TimeoutOptions {
+  /** @default 3000 */
+  readonly connectMs?: number;
+  /** Client-side inactivity. @default 60000 */
+  readonly clientMs?: number;
+  /** Server-side inactivity (long enough for slow tool calls). @default 60000 */
+  readonly serverMs?: number;
+  /** Inactivity of established streams/tunnels (CallToolStream, tcp mode). @default 3600000 */
+  readonly tunnelMs?: number;
+}
+
+export interface HaproxyConfigOptions {
+  /** @default 'http' (per-request balancing of gRPC over HTTP/2) */
+  readonly mode?: HaproxyMode;
+  /** @default 'roundrobin' */
+  readonly balance?: BalanceAlgorithm;
+  /** Public gRPC listener. @default { address: '0.0.0.0', port: 50051 } */
+  readonly frontend?: Endpoint;
+  /** Stats page (and Prometheus /metrics). @default { address: '0.0.0.0', port: 8404 } (the container publishes it on 127.0.0.1) */
+  readonly stats?: Endpoint;
+  /** Consul service name of the routers. @default 'mcp-router' */
+  readonly serviceName?: string;
+  /** Consul DNS domain. @default 'consul' */
+  readonly consulDomain?: string;
+  /** Consul DNS servers. @default [{ address: 'consul', port: 8600 }] */
+  readonly nameservers?: readonly Endpoint[];
+  /** `server-template` slots: the most routers HAProxy can route to. @default 10 */
+  readonly maxInstances?: number;
+  readonly healthCheck?: HealthCheckOptions;
+  /** global maxconn. @default 10000 */
+  readonly maxconn?: number;
+  /** global nbthread; unset lets HAProxy use every CPU it is given. @default undefined */
+  readonly nbthread?: number;
+  readonly timeouts?: TimeoutOptions;
+  /** How long a router that vanished from DNS keeps its slot (scale-down). @default 5000 */
+  readonly dnsHoldObsoleteMs?: number;
+  /**
+   * How long the last good DNS answer is kept when Consul is unreachable or
+   * answers NXDOMAIN (e.g. while Consul restarts). @default 60000
+   */
+  readonly dnsHoldFailureMs?: number;
+  /** Sticky sessions by client source address (the seed's session affinity). @default false */
+  readonly stickySessions?: boolean;
+  /** Reject clients opening more than this many connections per 10 s (the seed's rate limiting). @default undefined (off) */
+  readonly rateLimitConnectionsPer10s?: number;
+  /** PEM (cert + key) path inside HAProxy for TLS termination. @default undefined (plaintext) */
+  readonly tlsCertificatePath?: string;
+  /** Serve HAProxy's Prometheus exporter on the stats listener at /metrics. @default true */
+  readonly prometheusExporter?: boolean;
+}
+
+/** Every option with its default filled in. */
+export interface ResolvedHaproxyConfigOptions {
+  readonly mode: HaproxyMode;
+  readonly balance: BalanceAlgorithm;
+  readonly frontend: Endpoint;
+  readonly stats: Endpoint;
+  readonly serviceName: string;
+  readonly consulDomain: string;
+  readonly nameservers: readonly Endpoint[];
+  readonly maxInstances: number;
+  readonly healthCheck: Required<HealthCheckOptions>;
+  readonly maxconn: number;
+  readonly nbthread?: number;
+  readonly timeouts: Required<TimeoutOptions>;
+  readonly dnsHoldObsoleteMs: number;
+  readonly dnsHoldFailureMs: number;
+  readonly stickySessions: boolean;
+  readonly rateLimitConnectionsPer10s?: number;
+  readonly tlsCertificatePath?: string;
+  readonly prometheusExporter: boolean;
+}
+
+export const HAPROXY_DEFAULTS = {
+  mode: 'http',
+  balance: 'roundrobin',
+  frontend: { address: '0.0.0.0', port: 50051 },
+  stats: { address: '0.0.0.0', port: 8404 },
+  serviceName: 'mcp-router',
+  consulDomain: 'consul',
+  nameservers: [{ address: 'consul', port: 8600 }],
+  maxInstances: 10,
+  healthCheck: { type: 'readyz', port: 9464, path: '/readyz', interMs: 2000, rise: 2, fall: 3 },
+  maxconn: 10000,
+  timeouts: { connectMs: 3000, clientMs: 60000, serverMs: 60000, tunnelMs: 3600000 },
+  dnsHoldObsoleteMs: 5000,
+  dnsHoldFailureMs: 60000,
+  stickySessions: false,
+  prometheusExporter: true,
+} as const satisfies Omit<ResolvedHaproxyConfigOptions, 'nbthread'>;
+
+/** Thrown for an option that cannot be rendered; the message names option, value and what is allowed. */
+export class HaproxyConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HaproxyConfigError';
+  }
+}
+
+const fail = (option: string, value: unknown, allowed: string): never => {
+  throw new HaproxyConfigError(`HAProxy option ${option} must be ${allowed}; received ${describe(value)}`);
+};
+
+export function describe(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function int(option: string, value: number, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(option, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function endpoint(option: string, value: Endpoint): Endpoint {
+  if (typeof value !== 'object' || value === null) fail(option, value, 'an object { address, port }');
+  if (typeof value.address !== 'string' || !HOST_RE.test(value.address)) {
+    fail(`${option}.address`, value.address, 'an IPv4 address or host name');
+  }
+  int(`${option}.port`, value.port, 1, 65535);
+  return { address: value.address, port: value.port };
+}
+
+/** Fills defaults and validates; throws HaproxyConfigError naming the option. */
+export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}): ResolvedHaproxyConfigOptions {
+  const d = HAPROXY_DEFAULTS;
+  const mode = options.mode ?? d.mode;
+  if (!HAPROXY_MODES.includes(mode)) fail('mode', mode, `one of ${HAPROXY_MODES.join(', ')}`);
+  const balance = options.balance ?? d.balance;
+  if (!BALANCE_ALGORITHMS.includes(balance)) fail('balance', balance, `one of ${BALANCE_ALGORITHMS.join(', ')}`);
+  const frontend = endpoint('frontend', options.frontend ?? d.frontend);
+  const stats = endpoint('stats', options.stats ?? d.stats);
+  if (frontend.port === stats.port && (frontend.address === stats.address || frontend.address === '0.0.0.0' || stats.address === '0.0.0.0')) {
+    fail('stats.port', stats.port, `different from frontend.port (${frontend.port}) on the same address`);
+  }
+  const serviceName = options.serviceName ?? d.serviceName;
+  if (typeof serviceName !== 'string' || !DNS_LABEL_RE.test(serviceName)) fail('serviceName', serviceName, 'a DNS label (lowercase letters, digits, hyphens; 1-63 chars)');
+  const consulDomain = options.consulDomain ?? d.consulDomain;
+  if (typeof consulDomain !== 'string' || !HOST_RE.test(consulDomain)) fail('consulDomain', consulDomain, 'a DNS domain such as "consul"');
+  const nameservers = options.nameservers ?? d.nameservers;
+  if (!Array.isArray(nameservers) || nameservers.length === 0) fail('nameservers', nameservers, 'a non-empty list of { address, port }');
+  const ns = nameservers.map((n, i) => endpoint(`nameservers[${i}]`, n));
+  const maxInstances = int('maxInstances', options.maxInstances ?? d.maxInstances, 1, 1000);
+  const hc = { ...d.healthCheck, ...options.healthCheck };
+  if (hc.type !== 'readyz' && hc.type !== 'tcp') fail('healthCheck.type', hc.type, 'readyz or tcp');
+  int('healthCheck.port', hc.port, 1, 65535);
+  if (typeof hc.path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(hc.path)) fail('healthCheck.path', hc.path, 'an absolute URL path such as /readyz');
+  int('healthCheck.interMs', hc.interMs, 100, 3_600_000);
+  int('healthCheck.rise', hc.rise, 1, 100);
+  int('healthCheck.fall', hc.fall, 1, 100);
+  const maxconn = int('maxconn', options.maxconn ?? d.maxconn, 1, 10_000_000);
+  const nbthread = options.nbthread === undefined ? undefined : int('nbthread', options.nbthread, 1, 256);
+  const t = { ...d.timeouts, ...options.timeouts };
+  for (const k of ['connectMs', 'clientMs', 'serverMs', 'tunnelMs'] as const) int(`timeouts.${k}`, t[k], 1, 86_400_000);
+  const dnsHoldObsoleteMs = int('dnsHoldObsoleteMs', options.dnsHoldObsoleteMs ?? d.dnsHoldObsoleteMs, 0, 3_600_000);
+  const dnsHoldFailureMs = int('dnsHoldFailureMs', options.dnsHoldFailureMs ?? d.dnsHoldFailureMs, 0, 86_400_000);
+  const stickySessions = options.stickySessions ?? d.stickySessions;
+  if (typeof stickySessions !== 'boolean') fail('stickySessions', stickySessions, 'true or false');
+  const rate = options.rateLimitConnectionsPer10s;
+  if (rate !== undefined) int('rateLimitConnectionsPer10s', rate, 1, 10_000_000);
+  const tls = options.tlsCertificatePath;
+  if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) fail('tlsCertificatePath', tls, 'an absolute path without spaces');
+  const prometheusExporter = options.prometheusExporter ?? d.prometheusExporter;
+  return {
+    mode,
+    balance,
+    frontend,
+    stats,
+    serviceName,
+    consulDomain,
+    nameservers: ns,
+    maxInstances,
+    healthCheck: hc,
+    maxconn,
+    nbthread,
+    timeouts: t,
+    dnsHoldObsoleteMs,
+    dnsHoldFailureMs,
+    stickySessions,
+    rateLimitConnectionsPer10s: rate,
+    tlsCertificatePath: tls,
+    prometheusExporter,
+  };
+}
