@@ -1,0 +1,18 @@
+/**
+ * Where the Docker provider connects. Defaults to DOCKER_HOST, then the local
+ * socket, like the docker CLI.
+ */
+import { propError } from './validation';
+
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+const SCHEMES = ['unix://', 'ssh://', 'tcp://', 'npipe://'];
+
+/** Validates an explicit host (unix://, ssh://, tcp://, npipe://) or picks DOCKER_HOST / the local socket. */
+export function resolveDockerHost(host: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const value = host ?? (env.DOCKER_HOST || DEFAULT_DOCKER_HOST);
+  const source = host !== undefined ? 'dockerHost' : 'DOCKER_HOST';
+  if (typeof value !== 'string' || !SCHEMES.some((s) => value.startsWith(s) && value.length > s.length)) {
+    throw propError('McpRouterStack', source, value, 'a Docker endpoint URL starting with unix://, ssh://, tcp:// or npipe:// (e.g. unix:///var/run/docker.sock, ssh://user@host, tcp://host:2376)');
+  }
+  return value;
+}

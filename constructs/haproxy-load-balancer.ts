@@ -1,0 +1,110 @@
+/**
+ * HAProxy in front of the routers. Its haproxy.cfg is rendered by
+ * haproxy-templates' renderHaproxyConfig and uploaded into the container; a
+ * config change replaces the container. The public gRPC port is published on
+ * `publicBindAddress`, the stats page on `adminBindAddress` (127.0.0.1).
+ */
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { Construct } from 'constructs';
+import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
+import { propError, validateDistinctPorts, validateIpv4, validateName, validatePort } from './validation';
+
+export interface HaproxyLoadBalancerProps {
+  /** Docker network shared with the routers and Consul. */
+  readonly networkName: string;
+  /** Consul DNS server on the network (host name or IP). */
+  readonly consulDnsAddress: string;
+  /** @default 8600 */
+  readonly consulDnsPort?: number;
+  /** Container name. @default 'mcp-haproxy' */
+  readonly containerName?: string;
+  /** HAProxy image (2.6 or newer). @default 'haproxy:2.8-alpine' */
+  readonly image?: string;
+  /** Host address for the public gRPC port. @default '0.0.0.0' */
+  readonly publicBindAddress?: string;
+  /** Host port for gRPC. @default 50051 */
+  readonly publicPort?: number;
+  /** Host address for the stats page. @default '127.0.0.1' */
+  readonly adminBindAddress?: string;
+  /** Host port for the stats page. @default 8404 */
+  readonly statsPort?: number;
+  /**
+   * Renderer options (mode, balance, health check, timeouts, maxInstances, sticky
+   * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
+   * set by this construct. @default the renderer's defaults (http mode, roundrobin)
+   */
+  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers'>;
+}
+
+const ID = 'HaproxyLoadBalancer';
+const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
+
+export class HaproxyLoadBalancer extends Construct {
+  public readonly container: Container;
+  public readonly image: Image;
+  /** The rendered haproxy.cfg. */
+  public readonly configText: string;
+  /** The renderer options after defaults. */
+  public readonly options: ResolvedHaproxyConfigOptions;
+  /** Client endpoint on the host, e.g. 127.0.0.1:50051. */
+  public readonly endpoint: string;
+  /** Stats page URL on the host. */
+  public readonly statsUrl: string;
+
+  constructor(scope: Construct, id: string, props: HaproxyLoadBalancerProps) {
+    super(scope, id);
+    const containerName = props.containerName ?? 'mcp-haproxy';
+    const publicBind = props.publicBindAddress ?? '0.0.0.0';
+    const adminBind = props.adminBindAddress ?? '127.0.0.1';
+    const publicPort = props.publicPort ?? 50051;
+    const statsPort = props.statsPort ?? 8404;
+    validateName(ID, 'containerName', containerName);
+    validateIpv4(ID, 'publicBindAddress', publicBind);
+    validateIpv4(ID, 'adminBindAddress', adminBind);
+    validatePort(ID, 'publicPort', publicPort);
+    validatePort(ID, 'statsPort', statsPort);
+    validatePort(ID, 'consulDnsPort', props.consulDnsPort);
+    validateDistinctPorts(ID, { publicPort, statsPort });
+    if (typeof props.consulDnsAddress !== 'string' || props.consulDnsAddress === '') {
+      throw propError(ID, 'consulDnsAddress', props.consulDnsAddress, 'the Consul DNS host name or IP on the network');
+    }
+
+    const rendererOptions: HaproxyConfigOptions = {
+      ...props.config,
+      frontend: { address: '0.0.0.0', port: 50051 },
+      stats: { address: '0.0.0.0', port: 8404 },
+      nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? 8600 }],
+    };
+    try {
+      this.options = resolveHaproxyConfigOptions(rendererOptions);
+    } catch (err) {
+      throw new Error(`${ID}: config.${(err as Error).message.replace(/^HAProxy option /, '')}`);
+    }
+    this.configText = renderHaproxyConfig(rendererOptions);
+    this.image = new Image(this, 'Image', { name: props.image ?? 'haproxy:2.8-alpine', keepLocally: true });
+    this.container = new Container(this, 'Container', {
+      name: containerName,
+      hostname: containerName,
+      image: this.image.imageId,
+      // The official image runs HAProxy as the unprivileged "haproxy" user.
+      restart: 'unless-stopped',
+      networksAdvanced: [{ name: props.networkName }],
+      upload: [{ file: CONFIG_PATH, content: this.configText }],
+      ports: [
+        { internal: 50051, external: publicPort, ip: publicBind, protocol: 'tcp' },
+        { internal: 8404, external: statsPort, ip: adminBind, protocol: 'tcp' },
+      ],
+      healthcheck: {
+        // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs.
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8404/'],
+        interval: '15s',
+        timeout: '5s',
+        retries: 3,
+      },
+    });
+    const hostFor = (a: string) => (a === '0.0.0.0' ? '127.0.0.1' : a);
+    this.endpoint = `${hostFor(publicBind)}:${publicPort}`;
+    this.statsUrl = `http://${hostFor(adminBind)}:${statsPort}/`;
+  }
+}

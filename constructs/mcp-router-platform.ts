@@ -1,0 +1,208 @@
+/**
+ * The whole platform in one construct: a Docker network, a Consul server,
+ * N MCP routers built from router-app/, and HAProxy in front of them, with
+ * Terraform outputs for every endpoint a user needs. Bring your own network,
+ * Consul or image to reuse what you already run.
+ */
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { TerraformOutput } from 'cdktf';
+import { Construct } from 'constructs';
+import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
+import { ConsulServer } from './consul-server';
+import { HaproxyLoadBalancer } from './haproxy-load-balancer';
+import { RouterFleet, RouterFleetProps } from './router-fleet';
+import { RouterImage } from './router-image';
+import { isUnresolved, propError, validateDistinctPorts, validateInteger, validateIpv4, validateName, validateOneOf } from './validation';
+
+export interface ExistingConsul {
+  /** Host name or IP of a Consul agent reachable on the network. */
+  readonly host: string;
+  /** @default 8500 */
+  readonly httpPort?: number;
+  /** @default 8600 */
+  readonly dnsPort?: number;
+  /** UI URL reported in the outputs. @default none */
+  readonly uiUrl?: string;
+}
+
+export interface McpRouterPlatformProps {
+  /**
+   * Number of routers: an integer from 1 to `maxInstances`, or a token such as a
+   * TerraformVariable's `numberValue` (then validated by the variable at plan time).
+   * @default 1
+   */
+  readonly instanceCount?: number;
+  /** HAProxy server-template slots: the most routers this deployment can grow to without a config change. @default 10 */
+  readonly maxInstances?: number;
+  /** Prefix for container and network names. @default 'mcp' */
+  readonly namePrefix?: string;
+  /** HAProxy proxy mode: `http` balances each gRPC call over HTTP/2; `tcp` balances connections (the seed's). @default 'http' */
+  readonly mode?: HaproxyMode;
+  /** @default 'roundrobin' */
+  readonly balance?: BalanceAlgorithm;
+  /** Further HAProxy renderer options (health check, timeouts, sticky sessions, rate limit, TLS). @default renderer defaults */
+  readonly haproxy?: Omit<HaproxyConfigOptions, 'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers'>;
+  /** Host address the public gRPC endpoint is published on. @default '0.0.0.0' */
+  readonly publicBindAddress?: string;
+  /** Host port of the public gRPC endpoint. @default 50051 */
+  readonly publicPort?: number;
+  /** Host address of the admin endpoints (HAProxy stats, Consul UI/API/DNS). Set '0.0.0.0' to open them. @default '127.0.0.1' */
+  readonly adminBindAddress?: string;
+  /** @default 8404 */
+  readonly statsPort?: number;
+  /** @default 8500 */
+  readonly consulHttpPort?: number;
+  /** @default 8600 */
+  readonly consulDnsPort?: number;
+  /** Use this Docker network instead of creating one. @default a new bridge network '<namePrefix>-net' */
+  readonly existingNetworkName?: string;
+  /** Use this Consul instead of deploying a server. @default a Consul server container */
+  readonly existingConsul?: ExistingConsul;
+  /** Run this router image instead of building router-app/. @default built from router-app/ */
+  readonly routerImage?: string;
+  /** Build context for the router image, relative to the synthesized stack dir. @default '../../../router-app' */
+  readonly routerAppPath?: string;
+  /** Extra router environment (e.g. MCP_BACKENDS, LOG_LEVEL). @default {} */
+  readonly routerEnvironment?: Readonly<Record<string, string>>;
+  /** CPUs per router (vertical scaling). @default no limit */
+  readonly routerCpus?: number;
+  /** Memory per router in MiB (vertical scaling). @default no limit */
+  readonly routerMemoryMb?: number;
+  /** Publish router i on host port base+i-1 (debugging). @default not published */
+  readonly routerHostPortBase?: number;
+  /** @default 'hashicorp/consul:1.20' */
+  readonly consulImage?: string;
+  /** @default 'haproxy:2.8-alpine' */
+  readonly haproxyImage?: string;
+}
+
+const ID = 'McpRouterPlatform';
+
+export class McpRouterPlatform extends Construct {
+  /** Network name all parts share. */
+  public readonly networkName: string;
+  /** The created network (undefined when `existingNetworkName` is given). */
+  public readonly network?: Network;
+  /** The Consul server (undefined when `existingConsul` is given). */
+  public readonly consul?: ConsulServer;
+  /** The router image build (undefined when `routerImage` is given). */
+  public readonly routerImage?: RouterImage;
+  public readonly routers: RouterFleet;
+  public readonly loadBalancer: HaproxyLoadBalancer;
+  /** gRPC endpoint for clients (host:port). */
+  public readonly routerEndpoint: string;
+  public readonly statsUrl: string;
+  public readonly consulUiUrl: string;
+
+  constructor(scope: Construct, id: string, props: McpRouterPlatformProps = {}) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? 'mcp';
+    validateName(ID, 'namePrefix', prefix);
+    const maxInstances = props.maxInstances ?? 10;
+    validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
+    const instanceCount = props.instanceCount ?? 1;
+    if (!isUnresolved(instanceCount)) {
+      validateInteger(ID, 'instanceCount', instanceCount, 1, maxInstances, ' (maxInstances); raise maxInstances for more routers');
+    }
+    validateOneOf(ID, 'mode', props.mode, HAPROXY_MODES);
+    validateOneOf(ID, 'balance', props.balance, BALANCE_ALGORITHMS);
+    validateIpv4(ID, 'publicBindAddress', props.publicBindAddress);
+    validateIpv4(ID, 'adminBindAddress', props.adminBindAddress);
+    const ports = {
+      publicPort: props.publicPort ?? 50051,
+      statsPort: props.statsPort ?? 8404,
+      ...(props.existingConsul ? {} : { consulHttpPort: props.consulHttpPort ?? 8500, consulDnsPort: props.consulDnsPort ?? 8600 }),
+    };
+    for (const [prop, port] of Object.entries(ports)) validateInteger(ID, prop, port, 1, 65535);
+    validateDistinctPorts(ID, ports);
+    if (props.existingConsul && (typeof props.existingConsul.host !== 'string' || props.existingConsul.host === '')) {
+      throw propError(ID, 'existingConsul.host', props.existingConsul.host, 'the host name or IP of a Consul agent');
+    }
+    if (props.routerImage !== undefined && (typeof props.routerImage !== 'string' || props.routerImage === '')) {
+      throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
+    }
+    const adminBind = props.adminBindAddress ?? '127.0.0.1';
+
+    if (props.existingNetworkName !== undefined) {
+      if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
+        throw propError(ID, 'existingNetworkName', props.existingNetworkName, 'a Docker network name');
+      }
+      this.networkName = props.existingNetworkName;
+    } else {
+      this.network = new Network(this, 'Network', { name: `${prefix}-net`, driver: 'bridge', attachable: true });
+      this.networkName = this.network.name;
+    }
+
+    let consulHost: string;
+    let consulHttpPort: number;
+    let consulDnsPort: number;
+    if (props.existingConsul) {
+      consulHost = props.existingConsul.host;
+      consulHttpPort = props.existingConsul.httpPort ?? 8500;
+      consulDnsPort = props.existingConsul.dnsPort ?? 8600;
+      this.consulUiUrl = props.existingConsul.uiUrl ?? '';
+    } else {
+      this.consul = new ConsulServer(this, 'Consul', {
+        networkName: this.networkName,
+        containerName: `${prefix}-consul`,
+        image: props.consulImage,
+        adminBindAddress: adminBind,
+        httpHostPort: ports.consulHttpPort,
+        dnsHostPort: ports.consulDnsPort,
+      });
+      consulHost = this.consul.address;
+      consulHttpPort = this.consul.httpPort;
+      consulDnsPort = this.consul.dnsPort;
+      this.consulUiUrl = this.consul.uiUrl;
+    }
+
+    let image = props.routerImage;
+    if (image === undefined) {
+      this.routerImage = new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local` });
+      image = this.routerImage.imageRef;
+    }
+
+    const fleetProps: RouterFleetProps = {
+      instanceCount,
+      maxInstances,
+      image,
+      networkName: this.networkName,
+      consulHost,
+      consulPort: consulHttpPort,
+      hostnamePrefix: `${prefix}-router`,
+      environment: props.routerEnvironment,
+      cpus: props.routerCpus,
+      memoryMb: props.routerMemoryMb,
+      hostPortBase: props.routerHostPortBase,
+    };
+    this.routers = new RouterFleet(this, 'Routers', fleetProps);
+    if (this.consul) this.routers.containers.node.addDependency(this.consul.container);
+
+    this.loadBalancer = new HaproxyLoadBalancer(this, 'LoadBalancer', {
+      networkName: this.networkName,
+      consulDnsAddress: consulHost,
+      consulDnsPort,
+      containerName: `${prefix}-haproxy`,
+      image: props.haproxyImage,
+      publicBindAddress: props.publicBindAddress,
+      publicPort: ports.publicPort,
+      adminBindAddress: adminBind,
+      statsPort: ports.statsPort,
+      config: { ...props.haproxy, mode: props.mode, balance: props.balance, maxInstances },
+    });
+    if (this.consul) this.loadBalancer.container.node.addDependency(this.consul.container);
+
+    this.routerEndpoint = this.loadBalancer.endpoint;
+    this.statsUrl = this.loadBalancer.statsUrl;
+
+    // Output names are part of the contract (`terraform output router_endpoint`);
+    // a second platform in the same stack gets its prefix in front.
+    const out = (name: string) => (prefix === 'mcp' ? name : `${prefix.replace(/-/g, '_')}_${name}`);
+    const output = (id: string, name: string, value: string, description: string) =>
+      new TerraformOutput(this, id, { value, description }).overrideLogicalId(out(name));
+    output('RouterEndpoint', 'router_endpoint', this.routerEndpoint, 'gRPC endpoint of the MCP router (HAProxy), host:port');
+    output('StatsUrl', 'stats_url', this.statsUrl, 'HAProxy stats page');
+    output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, 'Consul UI page of the mcp-router service');
+    output('RouterInstanceNames', 'router_instance_names', this.routers.instanceNames, 'Router container names (hostnames)');
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * N MCP router containers on one Docker network, hostnames
+ * `<hostnamePrefix>-1..N`. The count may be a number (validated at synth) or a
+ * token such as a Terraform variable (validated by the variable at plan time).
+ */
+import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container';
+import { TerraformCount } from 'cdktf';
+import { Construct } from 'constructs';
+import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validatePort } from './validation';
+
+/** Ports and paths of the router process (router-app's contract). */
+export const ROUTER_GRPC_PORT = 50051;
+export const ROUTER_ADMIN_PORT = 9464;
+
+export interface RouterFleetProps {
+  /** How many routers: a number from 1 to `maxInstances`, or a token (e.g. a TerraformVariable's `numberValue`). */
+  readonly instanceCount: number;
+  /** Upper bound for `instanceCount` (HAProxy's server-template slots). @default 10 */
+  readonly maxInstances?: number;
+  /** Image to run (e.g. RouterImage.imageRef, or your own registry image). */
+  readonly image: string;
+  /** Docker network to join. */
+  readonly networkName: string;
+  /** Consul agent address on the network (CONSUL_HOST). */
+  readonly consulHost: string;
+  /** Consul HTTP port (CONSUL_PORT). @default 8500 */
+  readonly consulPort?: number;
+  /** Container name and hostname prefix. @default 'mcp-router' */
+  readonly hostnamePrefix?: string;
+  /** Extra environment for every router (e.g. MCP_BACKENDS, LOG_LEVEL). Keys must not override the platform's own. @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** CPU limit per router, in CPUs (the seed's `limits.cpus`). @default no limit */
+  readonly cpus?: number;
+  /** Memory limit per router in MiB (the seed's `limits.memory`). @default no limit */
+  readonly memoryMb?: number;
+  /** Docker restart policy. @default 'unless-stopped' */
+  readonly restartPolicy?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /**
+   * Publish router i's gRPC port on the host at `hostPortBase + i - 1` (debugging;
+   * clients should use HAProxy). @default not published
+   */
+  readonly hostPortBase?: number;
+  /** Host address for `hostPortBase`. @default '127.0.0.1' */
+  readonly hostPortAddress?: string;
+  /** Seconds Docker waits after SIGTERM before SIGKILL; covers drain delay + grace. @default 20 */
+  readonly stopTimeoutSeconds?: number;
+}
+
+const ID = 'RouterFleet';
+const RESERVED_ENV = ['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT', 'MCP_ROUTER_METRICS_PORT'];
+
+export class RouterFleet extends Construct {
+  /** The router containers (one resource with `count`). */
+  public readonly containers: Container;
+  /** Terraform expression: list of router container names. */
+  public readonly instanceNames: string;
+  public readonly grpcPort = ROUTER_GRPC_PORT;
+  public readonly adminPort = ROUTER_ADMIN_PORT;
+
+  constructor(scope: Construct, id: string, props: RouterFleetProps) {
+    super(scope, id);
+    const maxInstances = props.maxInstances ?? 10;
+    validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
+    validateInteger(ID, 'instanceCount', props.instanceCount, 1, maxInstances, ` (maxInstances); raise maxInstances for more routers`);
+    const prefix = props.hostnamePrefix ?? 'mcp-router';
+    validateName(ID, 'hostnamePrefix', prefix);
+    validatePort(ID, 'consulPort', props.consulPort);
+    validateNumber(ID, 'cpus', props.cpus, 0.01, 1024);
+    validateInteger(ID, 'memoryMb', props.memoryMb, 6, 1_048_576);
+    validateInteger(ID, 'stopTimeoutSeconds', props.stopTimeoutSeconds, 1, 3600);
+    validateIpv4(ID, 'hostPortAddress', props.hostPortAddress);
+    if (props.hostPortBase !== undefined) {
+      validateInteger(ID, 'hostPortBase', props.hostPortBase, 1, 65535 - maxInstances + 1, ` (so that maxInstances (${maxInstances}) ports fit)`);
+    }
+    if (typeof props.image !== 'string' || props.image === '') throw propError(ID, 'image', props.image, 'a non-empty image reference');
+    const env = props.environment ?? {};
+    for (const key of Object.keys(env)) {
+      if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
+    }
+
+    const count = TerraformCount.of(props.instanceCount);
+    const name = `${prefix}-\${count.index + 1}`;
+    const config: ContainerConfig = {
+      count,
+      name,
+      hostname: name,
+      image: props.image,
+      restart: props.restartPolicy ?? 'unless-stopped',
+      stopSignal: 'SIGTERM',
+      stopTimeout: props.stopTimeoutSeconds ?? 20,
+      networksAdvanced: [{ name: props.networkName }],
+      env: [
+        `CONSUL_HOST=${props.consulHost}`,
+        `CONSUL_PORT=${props.consulPort ?? 8500}`,
+        `MCP_ROUTER_PORT=${ROUTER_GRPC_PORT}`,
+        `MCP_ROUTER_METRICS_PORT=${ROUTER_ADMIN_PORT}`,
+        ...Object.entries(env)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => `${k}=${v}`),
+      ],
+      healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
+      ...(props.cpus !== undefined ? { cpus: String(props.cpus) } : {}),
+      ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
+      ...(props.hostPortBase !== undefined
+        ? {
+            ports: [
+              {
+                internal: ROUTER_GRPC_PORT,
+                external: isUnresolved(props.hostPortBase) ? props.hostPortBase : (`\${count.index + ${props.hostPortBase}}` as unknown as number),
+                ip: props.hostPortAddress ?? '127.0.0.1',
+              },
+            ],
+          }
+        : {}),
+    };
+    this.containers = new Container(this, 'Router', config);
+    this.instanceNames = `\${${this.containers.fqn}[*].name}`;
+  }
+}
