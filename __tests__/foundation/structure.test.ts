@@ -1,0 +1,169 @@
+/** Structural assertions on the synthesized plan: every promise of the foundation issue. */
+import { Testing } from 'cdktf';
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { McpRouterStack } from '../../main';
+import { byPath, synthStack, synthString } from './synth-helpers';
+
+describe('default app', () => {
+  const json = synthStack();
+  const routers = byPath(json, 'docker_container', 'Routers/Router');
+  const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
+  const consul = byPath(json, 'docker_container', 'Consul/Container');
+
+  test('the docker provider targets the given host', () => {
+    expect(json.provider.docker[0].host).toBe('unix:///var/run/docker.sock');
+  });
+
+  test('has its own bridge network that every container joins', () => {
+    const str = synthString();
+    expect(Testing.toHaveResourceWithProperties(str, Network.tfResourceType, { name: 'mcp-net', driver: 'bridge' })).toBe(true);
+    for (const c of [routers, haproxy, consul]) expect(c.networks_advanced[0].name).toMatch(/^\$\{docker_network\..+\.name\}$/);
+  });
+
+  test('instanceCount is a number variable with a range validation, and drives the router count', () => {
+    const v = json.variable.instanceCount;
+    expect(v.type).toBe('number');
+    expect(v.default).toBe(1);
+    expect(v.validation[0].condition).toContain('var.instanceCount >= 1');
+    expect(v.validation[0].condition).toContain('var.instanceCount <= 10');
+    expect(v.validation[0].condition).toContain('floor(var.instanceCount)');
+    expect(routers.count).toBe('${var.instanceCount}');
+  });
+
+  test('routers: hostnames mcp-router-1..N, the seed env, restart policy, healthcheck, no host ports', () => {
+    expect(routers.hostname).toBe('mcp-router-${count.index + 1}');
+    expect(routers.name).toBe('mcp-router-${count.index + 1}');
+    expect(routers.env).toEqual(expect.arrayContaining(['CONSUL_HOST=mcp-consul', 'CONSUL_PORT=8500', 'MCP_ROUTER_PORT=50051', 'MCP_ROUTER_METRICS_PORT=9464']));
+    expect(routers.restart).toBe('unless-stopped');
+    expect(routers.healthcheck.test).toEqual(['CMD', 'node', 'dist/healthcheck.js']);
+    expect(routers.ports).toBeUndefined();
+    expect(routers.image).toMatch(/^\$\{docker_image\..*RouterImage.*\.image_id\}$/);
+  });
+
+  test('router image is built from router-app with a source-hash trigger and no absolute path', () => {
+    const img = byPath(json, 'docker_image', 'RouterImage');
+    expect(img.build.context).toBe('${path.module}/../../../router-app');
+    expect(img.build.dockerfile).toBe('Dockerfile');
+    expect(img.triggers.source_sha1).toContain('filesha1(');
+    expect(img.triggers.source_sha1).toContain('fileset(');
+    expect(img.triggers.source_sha1).toContain('"src/**"');
+  });
+
+  test('consul: config uploaded, UI/API and DNS published on 127.0.0.1 only', () => {
+    expect(consul.command).toEqual(['agent', '-config-dir=/consul/config']);
+    expect(consul.upload[0].file).toBe('/consul/config/agent.json');
+    const cfg = JSON.parse(consul.upload[0].content);
+    expect(cfg.server).toBe(true);
+    expect(cfg.ui).toBe(true);
+    expect(cfg.ports.http).toBe(8500);
+    expect(cfg.ports.dns).toBe(8600);
+    expect(cfg.dns_config.udp_answer_limit).toBeGreaterThanOrEqual(10);
+    expect(consul.ports).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ internal: 8500, external: 8500, ip: '127.0.0.1', protocol: 'tcp' }),
+        expect.objectContaining({ internal: 8600, external: 8600, ip: '127.0.0.1', protocol: 'udp' }),
+      ]),
+    );
+    expect(consul.ports.every((p: any) => p.ip === '127.0.0.1')).toBe(true);
+  });
+
+  test('haproxy: generated haproxy.cfg uploaded; 50051 public, 8404 stats on 127.0.0.1', () => {
+    expect(haproxy.upload[0].file).toBe('/usr/local/etc/haproxy/haproxy.cfg');
+    const cfg: string = haproxy.upload[0].content;
+    expect(cfg).toContain('bind 0.0.0.0:50051 proto h2');
+    expect(cfg).toContain('server-template mcp-router 10 _mcp-router._tcp.service.consul resolvers consul');
+    expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
+    expect(cfg).toContain('init-addr none');
+    expect(haproxy.ports).toEqual([
+      expect.objectContaining({ internal: 50051, external: 50051, ip: '0.0.0.0' }),
+      expect.objectContaining({ internal: 8404, external: 8404, ip: '127.0.0.1' }),
+    ]);
+  });
+
+  test('outputs: router endpoint, stats URL, Consul UI URL, router instance names', () => {
+    expect(json.output.router_endpoint.value).toBe('127.0.0.1:50051');
+    expect(json.output.stats_url.value).toBe('http://127.0.0.1:8404/');
+    expect(json.output.consul_ui_url.value).toBe('http://127.0.0.1:8500/ui/dc1/services/mcp-router');
+    expect(json.output.router_instance_names.value).toMatch(/^\$\{docker_container\..*Router.*\[\*\]\.name\}$/);
+  });
+
+  test('no secrets and no absolute paths in the plan', () => {
+    const text = synthString();
+    expect(text).not.toMatch(/password|secret|token|encrypt/i);
+    expect(text).not.toMatch(/"\/(home|root|work|tmp)\//);
+  });
+});
+
+describe('props', () => {
+  test('a fixed instanceCount gives a fixed count and no variable', () => {
+    const json = synthStack({ instanceCount: 3 });
+    expect(byPath(json, 'docker_container', 'Routers/Router').count).toBe(3);
+    expect(json.variable).toBeUndefined();
+  });
+
+  test('maxInstances sets the HAProxy slots and the variable bound', () => {
+    const json = synthStack({ maxInstances: 25 });
+    expect(byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content).toContain('server-template mcp-router 25 ');
+    expect(json.variable.instanceCount.validation[0].condition).toContain('<= 25');
+  });
+
+  test('adminBindAddress opens the admin ports; publicBindAddress moves the public one', () => {
+    const json = synthStack({ adminBindAddress: '0.0.0.0', publicBindAddress: '127.0.0.1' });
+    const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
+    expect(haproxy.ports[0].ip).toBe('127.0.0.1');
+    expect(haproxy.ports[1].ip).toBe('0.0.0.0');
+    expect(byPath(json, 'docker_container', 'Consul/Container').ports.every((p: any) => p.ip === '0.0.0.0')).toBe(true);
+  });
+
+  test('vertical scaling: routerCpus and routerMemoryMb become container limits', () => {
+    const r = byPath(synthStack({ routerCpus: 1.5, routerMemoryMb: 512 }), 'docker_container', 'Routers/Router');
+    expect(r.cpus).toBe('1.5');
+    expect(r.memory).toBe(512);
+  });
+
+  test('routerHostPortBase publishes each router on its own loopback port', () => {
+    const r = byPath(synthStack({ routerHostPortBase: 51000 }), 'docker_container', 'Routers/Router');
+    expect(r.ports).toEqual([{ internal: 50051, external: '${count.index + 51000}', ip: '127.0.0.1' }]);
+  });
+
+  test('tcp mode renders a tcp frontend and backend', () => {
+    const cfg: string = byPath(synthStack({ mode: 'tcp' }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    expect(cfg).toContain('mode tcp');
+    expect(cfg).not.toContain('proto h2');
+  });
+
+  test('bring your own network, Consul and image: nothing of those is created', () => {
+    const json = synthStack({ existingNetworkName: 'shared', existingConsul: { host: 'consul.internal', uiUrl: 'http://consul.internal:8500/ui' }, routerImage: 'registry.example/mcp-router:1.2.3' });
+    expect(json.resource.docker_network).toBeUndefined();
+    expect(Object.keys(json.resource.docker_image)).toHaveLength(1); // haproxy only
+    const r = byPath(json, 'docker_container', 'Routers/Router');
+    expect(r.image).toBe('registry.example/mcp-router:1.2.3');
+    expect(r.env).toContain('CONSUL_HOST=consul.internal');
+    expect(r.networks_advanced[0].name).toBe('shared');
+    expect(json.output.consul_ui_url.value).toBe('http://consul.internal:8500/ui');
+  });
+
+  test('dockerHost accepts unix://, ssh://, tcp:// and falls back to DOCKER_HOST', () => {
+    for (const host of ['unix:///run/user/1000/docker.sock', 'ssh://deploy@docker-1', 'tcp://10.1.2.3:2376']) {
+      expect(synthStack({ dockerHost: host }).provider.docker[0].host).toBe(host);
+    }
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'tcp://docker.example:2375';
+    try {
+      const app = Testing.app();
+      const stack = new McpRouterStack(app, 's');
+      expect(JSON.parse(Testing.synth(stack)).provider.docker[0].host).toBe('tcp://docker.example:2375');
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+
+  test('resource types used are the docker provider\'s', () => {
+    const str = synthString();
+    expect(Testing.toHaveResource(str, Container.tfResourceType)).toBe(true);
+    expect(Testing.toHaveResource(str, Image.tfResourceType)).toBe(true);
+  });
+});
