@@ -1,0 +1,27 @@
+/** `npm run deploy` fails fast, saying what is missing, when the Docker daemon or Terraform is absent. */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const script = path.resolve(__dirname, '..', '..', 'scripts', 'deploy.sh');
+const run = (env: NodeJS.ProcessEnv) => {
+  const r = spawnSync('bash', [script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, err: r.stderr };
+};
+
+test('no Docker daemon socket: exits 1 naming the socket', () => {
+  const r = run({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  expect(r.status).toBe(1);
+  expect(r.err).toContain('no Docker daemon socket at /nonexistent/docker.sock');
+});
+
+test('a malformed DOCKER_HOST: exits 1 saying what is allowed', () => {
+  const r = run({ DOCKER_HOST: 'http://docker:2375' });
+  expect(r.status).toBe(1);
+  expect(r.err).toContain("DOCKER_HOST must start with unix://, tcp://, ssh:// or npipe://; received 'http://docker:2375'");
+});
+
+test('no terraform on PATH: exits 1 saying so', () => {
+  const r = run({ PATH: '/nonexistent-bin:/usr/bin/env-missing' });
+  expect(r.status).toBe(1);
+  expect(r.err).toContain('terraform is not installed');
+});
