@@ -1,10 +1,12 @@
 /** `npm run deploy` fails fast, saying what is missing, when the Docker daemon or Terraform is absent. */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const script = path.resolve(__dirname, '..', '..', 'scripts', 'deploy.sh');
 const run = (env: NodeJS.ProcessEnv) => {
-  const r = spawnSync('bash', [script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('/bin/bash', [script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, err: r.stderr };
 };
 
@@ -21,7 +23,10 @@ test('a malformed DOCKER_HOST: exits 1 saying what is allowed', () => {
 });
 
 test('no terraform on PATH: exits 1 saying so', () => {
-  const r = run({ PATH: '/nonexistent-bin:/usr/bin/env-missing' });
+  // A PATH with the basic tools but without terraform.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-tf-'));
+  for (const tool of ['dirname']) fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+  const r = run({ PATH: bin });
   expect(r.status).toBe(1);
   expect(r.err).toContain('terraform is not installed');
 });
