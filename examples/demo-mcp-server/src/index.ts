@@ -1,0 +1,1 @@
+export { startDemoServer, DemoServerHandle, DemoServerOptions } from './server';

@@ -1,0 +1,66 @@
+/**
+ * Process entry of the demo MCP server. Env: HOST (0.0.0.0), PORT (3000),
+ * MCP_PATH (/mcp), SERVER_NAME (demo); with CONSUL_HOST set it registers
+ * itself in Consul (tag mcp-server, meta mcp_path/namespace) with an HTTP
+ * check, and deregisters on SIGTERM/SIGINT.
+ */
+import * as os from 'node:os';
+import { startDemoServer } from './server';
+
+function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(`demo-mcp-server: ${name} must be an integer from ${min} to ${max}; received ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const host = process.env.HOST || '0.0.0.0';
+  const port = envInt('PORT', 3000, 1, 65535);
+  const name = process.env.SERVER_NAME || 'demo';
+  const mcpPath = process.env.MCP_PATH || '/mcp';
+  const handle = await startDemoServer({ host, port, name, path: mcpPath });
+  const advertise = process.env.ADVERTISE_ADDRESS || (host === '0.0.0.0' ? firstIpv4() : host);
+  const id = `mcp-server-${name}-${advertise}-${port}`;
+  const consulHost = process.env.CONSUL_HOST;
+  const consulBase = consulHost ? `http://${consulHost}:${envInt('CONSUL_PORT', 8500, 1, 65535)}` : undefined;
+  if (consulBase) {
+    const res = await fetch(`${consulBase}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        ID: id,
+        Name: name,
+        Tags: ['mcp-server'],
+        Address: advertise,
+        Port: port,
+        Meta: { mcp_path: mcpPath, namespace: name },
+        Check: { HTTP: `http://${advertise}:${port}/healthz`, Interval: '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '1m' },
+      }),
+    });
+    if (!res.ok) throw new Error(`Consul registration failed: HTTP ${res.status} ${await res.text()}`);
+  }
+  process.stdout.write(JSON.stringify({ msg: 'demo MCP server started', name, url: `http://${advertise}:${port}${mcpPath}`, consul: consulBase ?? null }) + '\n');
+  const stop = async () => {
+    if (consulBase) await fetch(`${consulBase}/v1/agent/service/deregister/${id}`, { method: 'PUT' }).catch(() => undefined);
+    await handle.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+function firstIpv4(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+main().catch((err) => {
+  process.stderr.write(`demo-mcp-server failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
