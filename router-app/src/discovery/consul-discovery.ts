@@ -1,0 +1,81 @@
+/**
+ * Discovers MCP backends in Consul: healthy instances of services tagged
+ * `tag` (default "mcp-server"), kept current with blocking queries (the
+ * consul client's watch). Service meta `mcp_path` (default /mcp) and
+ * `namespace` (default the service name) shape each backend. While Consul is
+ * unreachable the last known set is kept.
+ */
+import Consul from 'consul';
+import type { Logger } from '../logger';
+import type { BackendDescriptor } from '../mcp/backend';
+
+type Watch = ReturnType<Consul['watch']>;
+
+interface HealthEntry {
+  Node: { Address: string };
+  Service: { ID: string; Service: string; Address: string; Port: number; Tags: string[] | null; Meta: Record<string, string> | null };
+}
+
+export class ConsulDiscovery {
+  private catalogWatch?: Watch;
+  private readonly serviceWatches = new Map<string, Watch>();
+  private readonly instances = new Map<string, BackendDescriptor[]>();
+  private stopped = false;
+
+  constructor(
+    private readonly consul: Consul,
+    private readonly tag: string,
+    private readonly onChange: (backends: BackendDescriptor[]) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.catalogWatch = this.consul.watch({ method: this.consul.catalog.service.list, options: {}, backoffMax: 5000 } as never);
+    this.catalogWatch.on('change', (services: Record<string, string[]>) => this.onServices(services));
+    this.catalogWatch.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'consul catalog watch failed; keeping last known backends'));
+  }
+
+  private onServices(services: Record<string, string[]>): void {
+    if (this.stopped) return;
+    const tagged = new Set(Object.entries(services ?? {}).filter(([, tags]) => (tags ?? []).includes(this.tag)).map(([name]) => name));
+    for (const [name, w] of this.serviceWatches) {
+      if (!tagged.has(name)) {
+        w.end();
+        this.serviceWatches.delete(name);
+        this.instances.delete(name);
+      }
+    }
+    for (const name of tagged) {
+      if (this.serviceWatches.has(name)) continue;
+      const w = this.consul.watch({ method: this.consul.health.service, options: { service: name, passing: true }, backoffMax: 5000 } as never);
+      w.on('change', (entries: HealthEntry[]) => {
+        this.instances.set(
+          name,
+          (entries ?? [])
+            .filter((e) => (e.Service.Tags ?? []).includes(this.tag))
+            .map((e) => {
+              const meta = e.Service.Meta ?? {};
+              const address = e.Service.Address || e.Node.Address;
+              const path = meta.mcp_path || '/mcp';
+              return { id: e.Service.ID, namespace: meta.namespace || e.Service.Service, url: `http://${address}:${e.Service.Port}${path.startsWith('/') ? path : `/${path}`}` };
+            }),
+        );
+        this.emit();
+      });
+      w.on('error', (err: Error) => this.logger.warn({ service: name, err: err.message }, 'consul health watch failed; keeping last known instances'));
+      this.serviceWatches.set(name, w);
+    }
+    this.emit();
+  }
+
+  private emit(): void {
+    if (!this.stopped) this.onChange([...this.instances.values()].flat());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.catalogWatch?.end();
+    for (const w of this.serviceWatches.values()) w.end();
+    this.serviceWatches.clear();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * One MCP backend instance (a Streamable HTTP endpoint) with one long-lived
+ * MCP session, opened lazily and re-established transparently when it is lost
+ * (HTTP 404 for an unknown session, backend restart). A circuit breaker stops
+ * calls to a dead backend from waiting on timeouts.
+ */
+import { EventEmitter } from 'node:events';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  ErrorCode,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Prompt,
+  type Resource,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../logger';
+import { CircuitBreaker, CircuitState } from './circuit-breaker';
+import { BackendUnavailableError } from './errors';
+
+export interface BackendDescriptor {
+  /** Instance ID (Consul service ID or "static:<name>"). */
+  readonly id: string;
+  /** Namespace of its tools/prompts (the MCP server's name). */
+  readonly namespace: string;
+  readonly url: string;
+}
+
+export interface BackendOptions {
+  readonly connectTimeoutMs: number;
+  readonly breakerFailures: number;
+  readonly breakerResetMs: number;
+  readonly logger: Logger;
+}
+
+export interface BackendListing {
+  readonly tools: Tool[];
+  readonly resources: Resource[];
+  readonly prompts: Prompt[];
+}
+
+/** Errors that mean the transport/session is gone (not an answer from the server). */
+function isSessionLost(err: unknown): boolean {
+  return err instanceof StreamableHTTPError && err.code === 404;
+}
+
+function isConnectionError(err: unknown): boolean {
+  if (err instanceof BackendUnavailableError) return true;
+  if (err instanceof StreamableHTTPError) return err.code === undefined || err.code >= 500 || err.code === 404 || err.code === -1;
+  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
+  if (err instanceof Error) {
+    const msg = `${err.message} ${(err as { cause?: { code?: string } }).cause?.code ?? ''}`;
+    return /fetch failed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|UND_ERR|terminated/i.test(msg);
+  }
+  return false;
+}
+
+export class Backend extends EventEmitter {
+  readonly breaker: CircuitBreaker;
+  private client?: Client;
+  private connecting?: Promise<Client>;
+  lastError = '';
+  serverInfo: Record<string, unknown> = {};
+  listing: BackendListing = { tools: [], resources: [], prompts: [] };
+  private closed = false;
+
+  constructor(
+    readonly descriptor: BackendDescriptor,
+    private readonly options: BackendOptions,
+  ) {
+    super();
+    this.breaker = new CircuitBreaker(options.breakerFailures, options.breakerResetMs);
+  }
+
+  get id(): string {
+    return this.descriptor.id;
+  }
+
+  get healthy(): boolean {
+    return this.client !== undefined && this.breaker.state === 'closed';
+  }
+
+  get circuitState(): CircuitState {
+    return this.breaker.state;
+  }
+
+  /** Lists tools, resources and prompts (all pages). */
+  async refreshListing(): Promise<BackendListing> {
+    const listing = await this.request(async (c) => {
+      const caps = c.getServerCapabilities() ?? {};
+      const tools: Tool[] = [];
+      const resources: Resource[] = [];
+      const prompts: Prompt[] = [];
+      const opts = { timeout: this.options.connectTimeoutMs * 2 };
+      if (caps.tools) {
+        let cursor: string | undefined;
+        do {
+          const r = await c.listTools(cursor ? { cursor } : undefined, opts);
+          tools.push(...r.tools);
+          cursor = r.nextCursor;
+        } while (cursor);
+      }
+      if (caps.resources) {
+        let cursor: string | undefined;
+        do {
+          const r = await c.listResources(cursor ? { cursor } : undefined, opts);
+          resources.push(...r.resources);
+          cursor = r.nextCursor;
+        } while (cursor);
+      }
+      if (caps.prompts) {
+        let cursor: string | undefined;
+        do {
+          const r = await c.listPrompts(cursor ? { cursor } : undefined, opts);
+          prompts.push(...r.prompts);
+          cursor = r.nextCursor;
+        } while (cursor);
+      }
+      return { tools, resources, prompts };
+    });
+    this.listing = listing;
+    return listing;
+  }
+
+  callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
+    return this.request((c) => c.callTool({ name, arguments: args }, undefined, options));
+  }
+
+  readResource(uri: string, options: RequestOptions) {
+    return this.request((c) => c.readResource({ uri }, options));
+  }
+
+  getPrompt(name: string, args: Record<string, string>, options: RequestOptions) {
+    return this.request((c) => c.getPrompt({ name, arguments: args }, options));
+  }
+
+  /**
+   * Runs `fn` on the session: fails fast while the circuit is open, opens the
+   * session if needed, and re-opens it once if the backend lost it.
+   */
+  async request<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    if (this.closed) throw new BackendUnavailableError(`backend ${this.id} was removed`);
+    if (!this.breaker.allow()) {
+      throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`);
+    }
+    try {
+      let client = await this.session();
+      let result: T;
+      try {
+        result = await fn(client);
+      } catch (err) {
+        if (!isSessionLost(err)) throw err;
+        this.options.logger.info({ backend: this.id }, 'MCP session lost; re-initializing');
+        await this.resetSession();
+        client = await this.session();
+        result = await fn(client);
+      }
+      this.breaker.success();
+      this.lastError = '';
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) {
+        this.breaker.failure();
+        this.lastError = err instanceof Error ? err.message : String(err);
+        await this.resetSession();
+        this.emit('health', false);
+        if (err instanceof BackendUnavailableError) throw err;
+        throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`);
+      }
+      throw err;
+    }
+  }
+
+  private async session(): Promise<Client> {
+    if (this.client) return this.client;
+    if (!this.connecting) {
+      this.connecting = this.connect().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Client> {
+    const client = new Client({ name: 'mcp-router', version: '0.1.0' }, { capabilities: {} });
+    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url));
+    const changed = () => {
+      this.emit('list_changed');
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, changed);
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, changed);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, changed);
+    client.onerror = (err) => this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
+    try {
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err instanceof Error && !isConnectionError(err) ? new BackendUnavailableError(`backend ${this.id}: initialize failed: ${err.message}`) : err;
+    }
+    this.serverInfo = { ...(client.getServerVersion() ?? {}) };
+    this.client = client;
+    this.options.logger.info({ backend: this.id, url: this.descriptor.url, server: this.serverInfo }, 'MCP session established');
+    this.emit('health', true);
+    return client;
+  }
+
+  private async resetSession(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.client;
+    this.client = undefined;
+    if (c) {
+      // Ends the session on the server too (DELETE), best effort.
+      const t = (c as unknown as { transport?: StreamableHTTPClientTransport }).transport;
+      await t?.terminateSession?.().catch(() => undefined);
+      await c.close().catch(() => undefined);
+    }
+    this.removeAllListeners();
+  }
+}

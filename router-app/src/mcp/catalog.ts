@@ -1,0 +1,182 @@
+/**
+ * The aggregated catalogue: backends grouped by namespace (several instances
+ * of one MCP server share a namespace and are called round-robin), tools and
+ * prompts under namespaced names, resources by URI. Rebuilt when the backend
+ * set changes, when a backend announces list_changed, and on a TTL; ready-made
+ * gRPC responses are kept per version so listing is a lookup.
+ */
+import { EventEmitter } from 'node:events';
+import Ajv, { ValidateFunction } from 'ajv';
+import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../logger';
+import { Backend, BackendDescriptor, BackendOptions } from './backend';
+import { BackendUnavailableError, NotFoundError } from './errors';
+import { assignNames } from './naming';
+
+export interface ToolEntry {
+  readonly name: string;
+  readonly namespace: string;
+  readonly tool: Tool;
+  readonly validate?: ValidateFunction;
+}
+export interface PromptEntry {
+  readonly name: string;
+  readonly namespace: string;
+  readonly prompt: Prompt;
+}
+export interface ResourceEntry {
+  readonly namespace: string;
+  readonly resource: Resource;
+}
+
+export interface CatalogSnapshot {
+  readonly version: number;
+  readonly tools: ReadonlyMap<string, ToolEntry>;
+  readonly prompts: ReadonlyMap<string, PromptEntry>;
+  readonly resources: ReadonlyMap<string, ResourceEntry>;
+}
+
+const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map() };
+
+export class Catalog extends EventEmitter {
+  private readonly backends = new Map<string, Backend>();
+  private snapshot_: CatalogSnapshot = EMPTY;
+  private refreshing?: Promise<void>;
+  private pending = false;
+  private ttlTimer?: NodeJS.Timeout;
+  private readonly rr = new Map<string, number>();
+  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
+
+  constructor(
+    private readonly backendOptions: BackendOptions,
+    private readonly ttlMs: number,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  get snapshot(): CatalogSnapshot {
+    return this.snapshot_;
+  }
+
+  allBackends(): Backend[] {
+    return [...this.backends.values()];
+  }
+
+  start(): void {
+    this.ttlTimer = setInterval(() => void this.refresh('ttl'), this.ttlMs);
+    this.ttlTimer.unref();
+  }
+
+  /** Replaces the backend set (from discovery); refreshes when it changed. */
+  setBackends(descriptors: readonly BackendDescriptor[]): void {
+    const wanted = new Map(descriptors.map((d) => [d.id, d]));
+    let changed = false;
+    for (const [id, b] of this.backends) {
+      const d = wanted.get(id);
+      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace) {
+        this.backends.delete(id);
+        void b.close();
+        changed = true;
+      }
+    }
+    for (const d of descriptors) {
+      if (this.backends.has(d.id)) continue;
+      const b = new Backend(d, this.backendOptions);
+      b.on('list_changed', () => void this.refresh(`list_changed from ${d.id}`));
+      b.on('health', (up: boolean) => {
+        this.emit('backend-health', b, up);
+        // A backend that comes back may have a different catalogue.
+        if (up) void this.refresh(`backend ${d.id} up`);
+      });
+      this.backends.set(d.id, b);
+      changed = true;
+    }
+    if (changed) void this.refresh('backend set changed');
+  }
+
+  /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
+  refresh(reason: string): Promise<void> {
+    if (this.refreshing) {
+      this.pending = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.rebuild(reason).finally(() => {
+      this.refreshing = undefined;
+      if (this.pending) {
+        this.pending = false;
+        void this.refresh('coalesced');
+      }
+    });
+    return this.refreshing;
+  }
+
+  private async rebuild(reason: string): Promise<void> {
+    const backends = [...this.backends.values()];
+    await Promise.all(
+      backends.map((b) =>
+        b.refreshListing().catch((err: Error) => {
+          this.logger.warn({ backend: b.id, err: err.message }, 'listing failed');
+        }),
+      ),
+    );
+    // One listing per namespace: the first instance (by id) that answered.
+    const byNs = new Map<string, Backend>();
+    for (const b of backends.sort((x, y) => (x.id < y.id ? -1 : 1))) {
+      if (!byNs.has(b.descriptor.namespace) && (b.listing.tools.length || b.listing.resources.length || b.listing.prompts.length)) {
+        byNs.set(b.descriptor.namespace, b);
+      }
+    }
+    // Keep namespaces whose instances are all down but still registered: their calls fail fast with UNAVAILABLE.
+    for (const b of backends) if (!byNs.has(b.descriptor.namespace)) byNs.set(b.descriptor.namespace, b);
+
+    const toolItems: Array<{ server: string; name: string; tool: Tool }> = [];
+    const promptItems: Array<{ server: string; name: string; prompt: Prompt }> = [];
+    const resources = new Map<string, ResourceEntry>();
+    for (const [ns, b] of byNs) {
+      for (const tool of b.listing.tools) toolItems.push({ server: ns, name: tool.name, tool });
+      for (const prompt of b.listing.prompts) promptItems.push({ server: ns, name: prompt.name, prompt });
+      for (const resource of b.listing.resources) if (!resources.has(resource.uri)) resources.set(resource.uri, { namespace: ns, resource });
+    }
+    const previous = this.snapshot_;
+    const tools = new Map<string, ToolEntry>();
+    for (const [name, item] of assignNames(toolItems)) {
+      const old = previous.tools.get(name);
+      const sameSchema = old && old.namespace === item.server && JSON.stringify(old.tool.inputSchema) === JSON.stringify(item.tool.inputSchema);
+      tools.set(name, { name, namespace: item.server, tool: item.tool, validate: sameSchema ? old!.validate : this.compile(item.tool) });
+    }
+    const prompts = new Map<string, PromptEntry>();
+    for (const [name, item] of assignNames(promptItems)) prompts.set(name, { name, namespace: item.server, prompt: item.prompt });
+    this.snapshot_ = { version: previous.version + 1, tools, prompts, resources };
+    this.logger.debug({ reason, tools: tools.size, prompts: prompts.size, resources: resources.size }, 'catalogue rebuilt');
+    this.emit('updated', this.snapshot_);
+  }
+
+  private compile(tool: Tool): ValidateFunction | undefined {
+    try {
+      return this.ajv.compile(tool.inputSchema as object);
+    } catch (err) {
+      this.logger.warn({ tool: tool.name, err: (err as Error).message }, 'input schema does not compile; arguments go unchecked');
+      return undefined;
+    }
+  }
+
+  /** A backend instance of `namespace` to call: round-robin over instances whose circuit allows it. */
+  pick(namespace: string): Backend {
+    const candidates = [...this.backends.values()].filter((b) => b.descriptor.namespace === namespace);
+    if (candidates.length === 0) throw new NotFoundError(`no MCP server named ${namespace}`);
+    const start = this.rr.get(namespace) ?? 0;
+    this.rr.set(namespace, start + 1);
+    for (let i = 0; i < candidates.length; i++) {
+      const b = candidates[(start + i) % candidates.length];
+      if (b.circuitState !== 'open') return b;
+    }
+    throw new BackendUnavailableError(`every instance of MCP server ${namespace} is unavailable (circuit open): ${candidates[0].lastError}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.ttlTimer) clearInterval(this.ttlTimer);
+    await Promise.all([...this.backends.values()].map((b) => b.close()));
+    this.backends.clear();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Prometheus metrics (prom-client), served by the admin HTTP server.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  readonly calls: Counter<'method' | 'code'>;
+  readonly latency: Histogram<'method'>;
+  readonly backendUp: Gauge<'backend'>;
+  readonly catalogSize: Gauge<'kind'>;
+  readonly backendCalls: Counter<'backend' | 'outcome'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.calls = new Counter({ name: 'mcp_router_grpc_calls_total', help: 'gRPC calls by method and status code', labelNames: ['method', 'code'], registers: [this.registry] });
+    this.latency = new Histogram({
+      name: 'mcp_router_grpc_call_duration_seconds',
+      help: 'gRPC call latency by method',
+      labelNames: ['method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.backendUp = new Gauge({ name: 'mcp_router_backend_up', help: '1 when the MCP backend session is healthy', labelNames: ['backend'], registers: [this.registry] });
+    this.catalogSize = new Gauge({ name: 'mcp_router_catalog_entries', help: 'Aggregated catalogue size by kind', labelNames: ['kind'], registers: [this.registry] });
+    this.backendCalls = new Counter({ name: 'mcp_router_backend_calls_total', help: 'Calls to MCP backends by outcome', labelNames: ['backend', 'outcome'], registers: [this.registry] });
+  }
+
+  /** Returns a function that records one call of `method` when called with its status code. */
+  startCall(method: string): (code: string) => void {
+    const end = this.latency.startTimer({ method });
+    return (code: string) => {
+      end();
+      this.calls.inc({ method, code });
+    };
+  }
+}

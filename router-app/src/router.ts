@@ -1,0 +1,180 @@
+/**
+ * Composes the router: catalogue + discovery, gRPC server (McpRouter, health,
+ * reflection), admin HTTP server, Consul registration, and graceful drain.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import Consul from 'consul';
+import { HealthImplementation } from 'grpc-health-check';
+import type * as http from 'node:http';
+import { startAdminServer } from './admin/http-server';
+import type { RouterConfig } from './config';
+import { ConsulRegistration } from './consul/registration';
+import { ConsulDiscovery } from './discovery/consul-discovery';
+import { staticBackends } from './discovery/static';
+import { createHandlers } from './grpc/handlers';
+import { packageDefinition, SERVICE_NAME } from './grpc/proto';
+import { createLogger, Logger } from './logger';
+import { Catalog } from './mcp/catalog';
+import { RouterMetrics } from './metrics';
+
+export interface RouterHandle {
+  readonly config: RouterConfig;
+  /** Bound gRPC port (useful when MCP_ROUTER_PORT is 0). */
+  readonly port: number;
+  /** Bound admin port. */
+  readonly metricsPort: number;
+  readonly catalog: Catalog;
+  readonly logger: Logger;
+  readonly health: HealthImplementation;
+  /** True while the router takes new work. */
+  readonly serving: () => boolean;
+  /** Graceful stop: NOT_SERVING, deregister, drain delay, finish in-flight calls (grace), close. */
+  drain(): Promise<void>;
+  /** Immediate stop (tests). */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+}
+
+/** Caches serialized bytes of the listing responses (same object → same bytes). */
+function withSerializationCache(def: grpc.ServiceDefinition, methods: string[]): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...def };
+  for (const m of methods) {
+    const original = def[m];
+    const cache = new WeakMap<object, Buffer>();
+    out[m] = {
+      ...original,
+      responseSerialize: (value: unknown) => {
+        const key = value as object;
+        let buf = cache.get(key);
+        if (!buf) {
+          buf = original.responseSerialize(value);
+          cache.set(key, buf);
+        }
+        return buf;
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+export async function startRouter(config: RouterConfig, options: StartOptions = {}): Promise<RouterHandle> {
+  const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
+  const metrics = new RouterMetrics();
+  const catalog = new Catalog(
+    { connectTimeoutMs: config.timeouts.connectMs, breakerFailures: config.breaker.failures, breakerResetMs: config.breaker.resetMs, logger },
+    config.timeouts.catalogTtlMs,
+    logger,
+  );
+  catalog.on('updated', (snap) => {
+    metrics.catalogSize.set({ kind: 'tools' }, snap.tools.size);
+    metrics.catalogSize.set({ kind: 'prompts' }, snap.prompts.size);
+    metrics.catalogSize.set({ kind: 'resources' }, snap.resources.size);
+  });
+  catalog.on('backend-health', (b, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
+
+  const consul = new Consul({ host: config.consul.host, port: config.consul.port });
+  const statics = staticBackends(config.staticBackends);
+  let discovered: typeof statics = [];
+  const publish = () => catalog.setBackends([...statics, ...discovered]);
+  publish();
+  catalog.start();
+  const discovery = config.discovery.enabled
+    ? new ConsulDiscovery(consul, config.discovery.tag, (list) => {
+        discovered = list;
+        publish();
+      }, logger)
+    : undefined;
+  discovery?.start();
+
+  const pkg = packageDefinition();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.grpc.maxReceiveBytes,
+    'grpc.max_send_message_length': config.grpc.maxSendBytes,
+    'grpc.keepalive_time_ms': config.grpc.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.grpc.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources']);
+  server.addService(def, createHandlers({ catalog, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(pkg).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.bindAddress}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let serving = true;
+  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', s);
+    health.setStatus(SERVICE_NAME, s);
+  };
+  setHealth('SERVING');
+
+  let admin: http.Server | undefined;
+  if (config.metricsPort !== 0 || config.port === 0) {
+    admin = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving);
+  }
+  const metricsPort = admin ? (admin.address() as { port: number }).port : 0;
+
+  const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger) : undefined;
+  await registration?.start();
+  logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, instanceId: config.instanceId }, 'router started');
+
+  let stopping: Promise<void> | undefined;
+  const shutdownServer = (graceMs: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        logger.warn({ graceMs }, 'grace period over; cancelling remaining calls');
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  const finish = async () => {
+    discovery?.stop();
+    await catalog.close();
+    await new Promise<void>((r) => (admin ? admin.close(() => r()) : r()));
+    admin?.closeAllConnections();
+  };
+
+  return {
+    config,
+    port,
+    metricsPort,
+    catalog,
+    logger,
+    health,
+    serving: () => serving,
+    drain() {
+      stopping ??= (async () => {
+        logger.info({ drainDelayMs: config.timeouts.drainDelayMs, graceMs: config.timeouts.shutdownGraceMs }, 'draining');
+        serving = false;
+        setHealth('NOT_SERVING');
+        await registration?.deregister();
+        // Keep answering while HAProxy and Consul notice (readyz 503, DNS without us).
+        await new Promise((r) => setTimeout(r, config.timeouts.drainDelayMs));
+        await shutdownServer(config.timeouts.shutdownGraceMs);
+        await finish();
+        logger.info('drained');
+      })();
+      return stopping;
+    },
+    async close() {
+      serving = false;
+      stopping ??= (async () => {
+        await registration?.deregister();
+        server.forceShutdown();
+        await finish();
+      })();
+      return stopping;
+    },
+  };
+}
