@@ -96,8 +96,6 @@ function backend(o: ResolvedHaproxyConfigOptions): string {
     `inter ${hc.interMs}`,
     `rise ${hc.rise}`,
     `fall ${hc.fall}`,
-    readyz && `port ${hc.port}`,
-    readyz && o.mode === 'http' && 'check-proto h1',
   ]
     .filter(Boolean)
     .join(' ');
@@ -111,7 +109,11 @@ function backend(o: ResolvedHaproxyConfigOptions): string {
     o.stickySessions && '    hash-type consistent',
     o.stickySessions && '    stick-table type ip size 1m expire 30m',
     o.stickySessions && '    stick on src',
-    readyz ? `    option httpchk GET ${hc.path}` : '    option tcp-check',
+    // Readiness is checked on the router's admin port over HTTP/1.1, whatever
+    // protocol the traffic uses; a draining router answers 503 there.
+    readyz ? '    option httpchk' : '    option tcp-check',
+    readyz && `    http-check connect port ${hc.port} proto h1`,
+    readyz && `    http-check send meth GET uri ${hc.path}`,
     readyz && '    http-check expect status 200',
     `    server-template ${o.serviceName} ${o.maxInstances} ${routerSrvRecord(o)} resolvers consul resolve-prefer ipv4 init-addr none ${check}${proto}`,
   );

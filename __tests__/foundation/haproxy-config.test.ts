@@ -61,14 +61,15 @@ describe('rendered config content', () => {
   });
   test('http mode is HTTP/2 end to end and checks /readyz on the admin port', () => {
     expect(http).toContain('bind 0.0.0.0:50051 proto h2');
-    expect(http).toMatch(/port 9464 check-proto h1 proto h2$/m);
-    expect(http).toContain('option httpchk GET /readyz');
+    expect(http).toMatch(/check inter 2000 rise 2 fall 3 proto h2$/m);
+    expect(http).toContain('http-check connect port 9464 proto h1');
+    expect(http).toContain('http-check send meth GET uri /readyz');
     expect(http).toContain('retry-on conn-failure empty-response');
   });
   test('tcp mode proxies bytes (the seed) and still checks readiness', () => {
     expect(tcp).toContain('mode tcp');
     expect(tcp).not.toContain('proto h2');
-    expect(tcp).toContain('option httpchk GET /readyz');
+    expect(tcp).toContain('http-check send meth GET uri /readyz');
   });
   test('tcp health check option uses tcp-check on the gRPC port', () => {
     const t = renderHaproxyConfig({ ...base, healthCheck: { type: 'tcp' } });

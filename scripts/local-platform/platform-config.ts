@@ -1,0 +1,66 @@
+/**
+ * The local platform's configs, produced by the same pure renderers the cdktf
+ * constructs use (renderConsulAgentConfig, renderHaproxyConfig), with only
+ * addresses and ports moved to the loopback plan.
+ */
+import { renderConsulAgentConfig } from '../../constructs/consul-agent-config';
+import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig } from '../../haproxy-templates';
+
+export interface PlatformPorts {
+  readonly consulHttp: number;
+  readonly consulDns: number;
+  readonly consulSerfLan: number;
+  readonly consulServer: number;
+  readonly haproxyFrontend: number;
+  readonly haproxyStats: number;
+  readonly router: number;
+  readonly routerAdmin: number;
+  readonly backend: number;
+}
+
+/** The same ports the containers use; each part has its own loopback address. */
+export const DEFAULT_PORTS: PlatformPorts = {
+  consulHttp: 8500,
+  consulDns: 8600,
+  consulSerfLan: 8301,
+  consulServer: 8300,
+  haproxyFrontend: 50051,
+  haproxyStats: 8404,
+  router: 50051,
+  routerAdmin: 9464,
+  backend: 3000,
+};
+
+export function consulConfigFor(address: string, dataDir: string, ports: PlatformPorts): string {
+  return renderConsulAgentConfig({
+    nodeName: 'consul-local',
+    dataDir,
+    bindAddress: address,
+    clientAddress: address,
+    advertiseAddress: address,
+    logLevel: 'WARN',
+    ports: { http: ports.consulHttp, dns: ports.consulDns, serfLan: ports.consulSerfLan, server: ports.consulServer },
+  });
+}
+
+export interface HaproxyConfigFor {
+  readonly address: string;
+  readonly ports: PlatformPorts;
+  readonly mode: HaproxyMode;
+  readonly balance: BalanceAlgorithm;
+  readonly maxInstances: number;
+}
+
+export function haproxyConfigFor(o: HaproxyConfigFor): string {
+  return renderHaproxyConfig({
+    mode: o.mode,
+    balance: o.balance,
+    maxInstances: o.maxInstances,
+    frontend: { address: o.address, port: o.ports.haproxyFrontend },
+    stats: { address: o.address, port: o.ports.haproxyStats },
+    nameservers: [{ address: o.address, port: o.ports.consulDns }],
+    healthCheck: { port: o.ports.routerAdmin },
+    // A host shell's file-descriptor limit is often lower than a container's.
+    maxconn: 4000,
+  });
+}

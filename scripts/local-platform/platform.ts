@@ -1,0 +1,275 @@
+/**
+ * The whole platform as real processes on loopback, from the same renderers
+ * and settings the cdktf constructs deploy: a Consul agent configured by
+ * renderConsulAgentConfig, N router processes (router-app/dist/main.js), each
+ * on its own 127.a.b.(i+1):50051 and advertising that address as a container
+ * would, HAProxy running the renderHaproxyConfig output with its resolvers on
+ * Consul's DNS, and demo MCP backends that register themselves in Consul.
+ *
+ * Used by `npm run local` and by the platform scenario tests.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LoopbackBlock, loopbackBlock, randomFreeBlock } from './loopback';
+import { ManagedProcess, waitUntil } from './managed-process';
+import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from './platform-config';
+import { locateTool } from './tools';
+
+const REPO = path.resolve(__dirname, '..', '..');
+export const ROUTER_ENTRY = path.join(REPO, 'router-app', 'dist', 'main.js');
+export const DEMO_BACKEND_ENTRY = path.join(REPO, 'examples', 'demo-mcp-server', 'dist', 'main.js');
+
+export interface LocalPlatformOptions {
+  /** Routers to start. @default 1 */
+  readonly instances?: number;
+  /** HAProxy slots (the constructs' maxInstances). @default 10 */
+  readonly maxInstances?: number;
+  /** HAProxy proxy mode. @default 'http' */
+  readonly mode?: 'http' | 'tcp';
+  /** HAProxy balance algorithm. @default 'roundrobin' */
+  readonly balance?: 'roundrobin' | 'leastconn' | 'source';
+  /** Loopback block; tests use a random free one. @default 127.0.0 */
+  readonly block?: LoopbackBlock | 'random';
+  /** Demo MCP backends to start, by name. @default ['demo'] */
+  readonly backends?: readonly string[];
+  /** Start HAProxy before any router exists. @default false */
+  readonly haproxyFirst?: boolean;
+  /** Extra router environment. */
+  readonly routerEnv?: Readonly<Record<string, string>>;
+  /** Where process logs and generated configs go. @default a new temp dir */
+  readonly workDir?: string;
+  /** Print process output lines (prefixed) to this stream. */
+  readonly echo?: NodeJS.WritableStream;
+}
+
+export interface HaproxyServerState {
+  readonly name: string;
+  readonly address: string;
+  readonly status: string;
+  /** total sessions (tcp) / requests (http) sent to this server */
+  readonly total: number;
+}
+
+export class LocalPlatform {
+  readonly block: LoopbackBlock;
+  readonly ports: PlatformPorts;
+  readonly workDir: string;
+  readonly mode: 'http' | 'tcp';
+  readonly routers = new Map<number, ManagedProcess>();
+  readonly backends = new Map<string, ManagedProcess>();
+  consul?: ManagedProcess;
+  haproxy?: ManagedProcess;
+
+  private constructor(private readonly options: LocalPlatformOptions, block: LoopbackBlock, workDir: string) {
+    this.block = block;
+    this.workDir = workDir;
+    this.mode = options.mode ?? 'http';
+    this.ports = DEFAULT_PORTS;
+  }
+
+  static async start(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+    for (const entry of [ROUTER_ENTRY, DEMO_BACKEND_ENTRY]) {
+      if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+    }
+    const block =
+      options.block === 'random'
+        ? await randomFreeBlock([DEFAULT_PORTS.consulHttp, DEFAULT_PORTS.consulDns, DEFAULT_PORTS.haproxyFrontend, DEFAULT_PORTS.haproxyStats])
+        : (options.block ?? loopbackBlock('127.0.0'));
+    const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-local-platform-'));
+    const platform = new LocalPlatform(options, block, workDir);
+    try {
+      await platform.startConsul();
+      if (options.haproxyFirst) await platform.startHaproxy();
+      for (const name of options.backends ?? ['demo']) await platform.startBackend(name);
+      const n = options.instances ?? 1;
+      await Promise.all(Array.from({ length: n }, (_, i) => platform.startRouter(i + 1)));
+      if (!options.haproxyFirst) await platform.startHaproxy();
+    } catch (err) {
+      await platform.close();
+      throw err;
+    }
+    return platform;
+  }
+
+  // ---- endpoints ---------------------------------------------------------
+  get endpoint(): string {
+    return `${this.block.infraAddress}:${this.ports.haproxyFrontend}`;
+  }
+  get statsUrl(): string {
+    return `http://${this.block.infraAddress}:${this.ports.haproxyStats}/`;
+  }
+  get consulHttp(): string {
+    return `http://${this.block.infraAddress}:${this.ports.consulHttp}`;
+  }
+  get consulUiUrl(): string {
+    return `${this.consulHttp}/ui/dc1/services/mcp-router`;
+  }
+  routerTarget(i: number): string {
+    return `${this.block.routerAddress(i)}:${this.ports.router}`;
+  }
+
+  // ---- consul ------------------------------------------------------------
+  async startConsul(): Promise<void> {
+    const dataDir = path.join(this.workDir, 'consul-data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const cfgPath = path.join(this.workDir, 'consul.json');
+    fs.writeFileSync(cfgPath, consulConfigFor(this.block.infraAddress, dataDir, this.ports));
+    this.consul = this.spawn('consul', locateTool('consul'), ['agent', '-config-file', cfgPath]);
+    await waitUntil('Consul leader election', async () => {
+      const res = await fetch(`${this.consulHttp}/v1/status/leader`);
+      const leader = (await res.json()) as string;
+      return res.ok && leader.length > 0;
+    }, 30_000, 200, this.consul);
+  }
+
+  async stopConsul(signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+    await this.consul?.stop(signal);
+  }
+
+  /** Deletes Consul's data dir (with Consul stopped): a restart then has lost every registration. */
+  async wipeConsulData(): Promise<void> {
+    if (this.consul?.running) throw new Error('stop Consul before wiping its data');
+    fs.rmSync(path.join(this.workDir, 'consul-data'), { recursive: true, force: true });
+  }
+
+  // ---- haproxy -----------------------------------------------------------
+  async startHaproxy(): Promise<void> {
+    const cfgPath = path.join(this.workDir, 'haproxy.cfg');
+    fs.writeFileSync(
+      cfgPath,
+      haproxyConfigFor({
+        address: this.block.infraAddress,
+        ports: this.ports,
+        mode: this.mode,
+        balance: this.options.balance ?? 'roundrobin',
+        maxInstances: this.options.maxInstances ?? 10,
+      }),
+    );
+    this.haproxy = this.spawn('haproxy', locateTool('haproxy'), ['-db', '-f', cfgPath]);
+    await waitUntil('HAProxy stats page', async () => (await fetch(this.statsUrl)).ok, 15_000, 100, this.haproxy);
+  }
+
+  /** HAProxy's view of the router backend, from its stats CSV. */
+  async haproxyServers(): Promise<HaproxyServerState[]> {
+    const res = await fetch(`${this.statsUrl};csv`);
+    const text = await res.text();
+    const [header, ...rows] = text.trim().split('\n');
+    const cols = header.replace(/^# /, '').split(',');
+    const idx = (c: string) => cols.indexOf(c);
+    return rows
+      .map((r) => r.split(','))
+      .filter((f) => f[idx('type')] === '2')
+      .map((f) => ({ name: f[idx('svname')], address: f[idx('addr')], status: f[idx('status')], total: Number(f[idx('stot')]) }));
+  }
+
+  /** Routers HAProxy has UP, by address (without port). */
+  async haproxyUpAddresses(): Promise<string[]> {
+    return (await this.haproxyServers()).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
+  }
+
+  // ---- routers -----------------------------------------------------------
+  async startRouter(i: number, extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
+    const existing = this.routers.get(i);
+    if (existing?.running) throw new Error(`router-${i} is already running`);
+    const address = this.block.routerAddress(i);
+    const proc = this.spawn(`router-${i}`, process.execPath, [ROUTER_ENTRY], {
+      ...process.env,
+      CONSUL_HOST: this.block.infraAddress,
+      CONSUL_PORT: String(this.ports.consulHttp),
+      MCP_ROUTER_PORT: String(this.ports.router),
+      MCP_ROUTER_BIND_ADDRESS: address,
+      MCP_ROUTER_ADVERTISE_ADDRESS: address,
+      MCP_ROUTER_HOSTNAME: `mcp-router-${i}`,
+      MCP_ROUTER_METRICS_PORT: String(this.ports.routerAdmin),
+      LOG_LEVEL: 'info',
+      ...this.options.routerEnv,
+      ...extraEnv,
+    });
+    this.routers.set(i, proc);
+    await proc.waitForLine((l) => l.includes('router started'), 20_000, '"router started" log line');
+    return proc;
+  }
+
+  async stopRouter(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const proc = this.routers.get(i);
+    if (!proc) throw new Error(`router-${i} was never started`);
+    return proc.stop(signal, 30_000);
+  }
+
+  /** Indexes of routers whose process is running. */
+  runningRouters(): number[] {
+    return [...this.routers.entries()].filter(([, p]) => p.running).map(([i]) => i).sort((a, b) => a - b);
+  }
+
+  // ---- backends ----------------------------------------------------------
+  async startBackend(name: string): Promise<ManagedProcess> {
+    const existing = this.backends.get(name);
+    if (existing?.running) throw new Error(`backend ${name} is already running`);
+    const index = existing ? [...this.backends.keys()].indexOf(name) + 1 : this.backends.size + 1;
+    const proc = this.spawn(`backend-${name}`, process.execPath, [DEMO_BACKEND_ENTRY], {
+      ...process.env,
+      HOST: this.block.backendAddress(index),
+      PORT: String(this.ports.backend),
+      SERVER_NAME: name,
+      CONSUL_HOST: this.block.infraAddress,
+      CONSUL_PORT: String(this.ports.consulHttp),
+    });
+    this.backends.set(name, proc);
+    const url = `http://${this.block.backendAddress(index)}:${this.ports.backend}/mcp`;
+    await waitUntil(`backend ${name} at ${url}`, async () => {
+      const res = await fetch(url, { method: 'GET' }).catch(() => undefined);
+      return res !== undefined;
+    }, 20_000, 100, proc);
+    return proc;
+  }
+
+  async stopBackend(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.backends.get(name)?.stop(signal);
+  }
+
+  // ---- consul queries ----------------------------------------------------
+  /** Consul health entries for the router service. */
+  async routerHealth(): Promise<Array<{ id: string; address: string; tags: string[]; checks: Array<{ name: string; status: string; type: string }> }>> {
+    const res = await fetch(`${this.consulHttp}/v1/health/service/mcp-router`);
+    if (!res.ok) throw new Error(`consul health query: HTTP ${res.status}`);
+    const body = (await res.json()) as any[];
+    return body.map((e) => ({
+      id: e.Service.ID,
+      address: e.Service.Address,
+      tags: e.Service.Tags,
+      checks: e.Checks.filter((c: any) => c.ServiceID).map((c: any) => ({ name: c.Name, status: c.Status, type: c.Type })),
+    }));
+  }
+
+  /** IDs of router instances whose every check is passing. */
+  async passingRouterIds(): Promise<string[]> {
+    return (await this.routerHealth())
+      .filter((e) => e.checks.length > 0 && e.checks.every((c) => c.status === 'passing'))
+      .map((e) => e.id)
+      .sort();
+  }
+
+  // ---- teardown ----------------------------------------------------------
+  async close(): Promise<void> {
+    await Promise.all([...this.routers.values()].map((p) => p.stop('SIGTERM', 15_000)));
+    await this.haproxy?.stop('SIGTERM', 5_000);
+    await Promise.all([...this.backends.values()].map((p) => p.stop('SIGTERM', 5_000)));
+    await this.consul?.stop('SIGINT', 10_000);
+  }
+
+  private spawn(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ManagedProcess {
+    const logFile = fs.createWriteStream(path.join(this.workDir, `${name}.log`), { flags: 'a' });
+    const echo = this.options.echo;
+    return new ManagedProcess({
+      name,
+      command,
+      args,
+      env,
+      onLine: (line) => {
+        logFile.write(line + '\n');
+        echo?.write(`[${name}] ${line}\n`);
+      },
+    });
+  }
+}
