@@ -52,8 +52,10 @@ function isConnectionError(err: unknown): boolean {
   if (err instanceof BackendUnavailableError) return true;
   if (err instanceof StreamableHTTPError) return err.code === undefined || err.code >= 500 || err.code === 404 || err.code === -1;
   if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
-  if (err instanceof Error) {
-    const msg = `${err.message} ${(err as { cause?: { code?: string } }).cause?.code ?? ''}`;
+  // Duck-typed: errors from fetch (undici) may come from another realm (e.g. under jest).
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const e = err as { message: string; cause?: { code?: string } };
+    const msg = `${e.message} ${e.cause?.code ?? ''}`;
     return /fetch failed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|UND_ERR|terminated/i.test(msg);
   }
   return false;
@@ -194,7 +196,14 @@ export class Backend extends EventEmitter {
     client.setNotificationHandler(ToolListChangedNotificationSchema, changed);
     client.setNotificationHandler(ResourceListChangedNotificationSchema, changed);
     client.setNotificationHandler(PromptListChangedNotificationSchema, changed);
-    client.onerror = (err) => this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
+    client.onerror = (err) => {
+      this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
+      // A response stream cut mid-call (backend died) leaves requests pending
+      // until their timeout; closing the session fails them now (ConnectionClosed).
+      if (this.client === client && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
+        void this.resetSession();
+      }
+    };
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs });
     } catch (err) {

@@ -1,0 +1,64 @@
+/**
+ * Real demo MCP servers (the SDK-built examples/demo-mcp-server) in-process,
+ * and an in-process router in front of them, for the router tests.
+ */
+import { startDemoServer, DemoServerHandle } from '../../examples/demo-mcp-server/src/server';
+import { loadConfig } from '../../router-app/src/config';
+import { startRouter, RouterHandle } from '../../router-app/src/router';
+import { createRouterClient, McpRouterClient } from '../../scripts/local-platform/router-client';
+
+export { DemoServerHandle, startDemoServer };
+
+export interface RouterUnderTest {
+  readonly router: RouterHandle;
+  readonly client: McpRouterClient;
+  readonly target: string;
+  close(): Promise<void>;
+}
+
+/** A router (no Consul) with the given static backends and env overrides. */
+export async function routerFor(backends: Array<{ name: string; url: string }>, env: Record<string, string> = {}): Promise<RouterUnderTest> {
+  const config = loadConfig({
+    CONSUL_REGISTER: 'false',
+    MCP_BACKEND_DISCOVERY: 'false',
+    MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
+    MCP_ROUTER_PORT: '0',
+    MCP_ROUTER_METRICS_PORT: '0',
+    MCP_ROUTER_HOSTNAME: 'test',
+    MCP_BACKENDS: JSON.stringify(backends),
+    LOG_LEVEL: 'silent',
+    MCP_ROUTER_DRAIN_DELAY_MS: '0',
+    ...env,
+  });
+  const router = await startRouter(config);
+  await waitForCatalog(router, backends.length);
+  const target = `127.0.0.1:${router.port}`;
+  const client = createRouterClient(target);
+  return {
+    router,
+    client,
+    target,
+    async close() {
+      client.close();
+      await router.close();
+    },
+  };
+}
+
+/** Waits until the router's catalogue has listings from `n` namespaces (or times out). */
+export async function waitForCatalog(router: RouterHandle, n: number, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const ns = new Set([...router.catalog.snapshot.tools.values()].map((t) => t.namespace));
+    if (ns.size >= n) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`router catalogue did not reach ${n} namespaces within ${timeoutMs} ms`);
+}
+
+/** proto-loader Struct from plain JSON (arguments). */
+export function struct(obj: Record<string, unknown>): { fields: Record<string, unknown> } {
+  const v = (x: unknown): unknown =>
+    typeof x === 'number' ? { numberValue: x } : typeof x === 'string' ? { stringValue: x } : typeof x === 'boolean' ? { boolValue: x } : x === null ? { nullValue: 0 } : Array.isArray(x) ? { listValue: { values: x.map(v) } } : { structValue: struct(x as Record<string, unknown>) };
+  return { fields: Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, v(x)])) };
+}
