@@ -1,0 +1,80 @@
+/** Configuration from the environment: defaults, and invalid values stopping the router at start. */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ConfigError, ENV_VARIABLES, loadConfig } from '../../router-app/src/config';
+
+const ENTRY = path.resolve(__dirname, '..', '..', 'router-app', 'dist', 'main.js');
+
+describe('loadConfig', () => {
+  test('defaults follow the seed: CONSUL_HOST=consul, CONSUL_PORT=8500, MCP_ROUTER_PORT=50051, 50 MiB messages', () => {
+    const c = loadConfig({ MCP_ROUTER_HOSTNAME: 'mcp-router-3' });
+    expect(c.consul).toEqual({ host: 'consul', port: 8500, register: true });
+    expect(c.port).toBe(50051);
+    expect(c.metricsPort).toBe(9464);
+    expect(c.instanceId).toBe('mcp-router-mcp-router-3');
+    expect(c.serviceName).toBe('mcp-router');
+    expect(c.grpc.maxReceiveBytes).toBe(50 * 1024 * 1024);
+    expect(c.grpc.maxSendBytes).toBe(50 * 1024 * 1024);
+    expect(c.checks).toMatchObject({ tcpInterval: '10s', grpcInterval: '2s' });
+  });
+
+  test('overrides are parsed and typed', () => {
+    const c = loadConfig({
+      CONSUL_HOST: 'consul.internal',
+      CONSUL_PORT: '18500',
+      MCP_ROUTER_PORT: '6000',
+      MCP_ROUTER_ADVERTISE_ADDRESS: '10.0.0.7',
+      MCP_ROUTER_INSTANCE_ID: 'custom-id',
+      MCP_BACKENDS: '[{"name":"demo","url":"http://demo:3000/mcp"}]',
+      CONSUL_REGISTER: 'false',
+      LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({ port: 6000, advertiseAddress: '10.0.0.7', instanceId: 'custom-id', logLevel: 'debug' });
+    expect(c.consul).toEqual({ host: 'consul.internal', port: 18500, register: false });
+    expect(c.staticBackends).toEqual([{ name: 'demo', url: 'http://demo:3000/mcp' }]);
+  });
+
+  test('every problem is reported at once, each naming the variable and the value', () => {
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({ MCP_ROUTER_PORT: 'abc', CONSUL_PORT: '70000', MCP_BACKENDS: 'not json', LOG_LEVEL: 'loud', CONSUL_REGISTER: 'maybe' });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^MCP_ROUTER_PORT="abc": must be an integer from 0 to 65535/),
+        expect.stringMatching(/^CONSUL_PORT="70000": must be an integer from 1 to 65535/),
+        expect.stringMatching(/^MCP_BACKENDS="not json": must be a JSON array/),
+        expect.stringMatching(/^LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent/),
+        expect.stringMatching(/^CONSUL_REGISTER="maybe": must be true or false/),
+      ]),
+    );
+    expect(err!.problems).toHaveLength(5);
+  });
+
+  test('backend entries are validated too', () => {
+    expect(() => loadConfig({ MCP_BACKENDS: '[{"name":"bad name!","url":"ftp://x"}]' })).toThrow(/MCP_BACKENDS=.*backend name must be/);
+  });
+
+  test('ENV_VARIABLES lists the seed variables', () => {
+    expect(ENV_VARIABLES).toEqual(expect.arrayContaining(['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT']));
+  });
+});
+
+describe('the router process', () => {
+  test.each([
+    ['MCP_ROUTER_PORT', 'abc'],
+    ['CONSUL_PORT', '70000'],
+    ['MCP_BACKENDS', 'not json'],
+    ['LOG_LEVEL', 'loud'],
+    ['MCP_ROUTER_BIND_ADDRESS', '999.1.1.1'],
+  ])('%s=%s stops it at start: exit 2, message names the variable and the value', (name, value) => {
+    const r = spawnSync(process.execPath, [ENTRY], { env: { PATH: process.env.PATH, [name]: value }, encoding: 'utf8', timeout: 15_000 });
+    expect(r.status).toBe(2);
+    const line = JSON.parse(r.stderr.trim().split('\n').pop()!);
+    expect(line.level).toBe('fatal');
+    expect(line.problems.join('\n')).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+});
