@@ -20,6 +20,12 @@ export interface ProtoListValue {
   values?: ProtoValue[];
 }
 
+/** Sets an own property even for keys like "__proto__" (which plain assignment would swallow). */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 export function toValue(v: unknown): ProtoValue {
   if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
   switch (typeof v) {
@@ -38,7 +44,7 @@ export function toValue(v: unknown): ProtoValue {
 
 export function toStruct(obj: Record<string, unknown> | undefined | null): ProtoStruct {
   const fields: Record<string, ProtoValue> = {};
-  if (obj) for (const k of Object.keys(obj)) if (obj[k] !== undefined) fields[k] = toValue(obj[k]);
+  if (obj) for (const k of Object.keys(obj)) if (obj[k] !== undefined) setOwn(fields, k, toValue(obj[k]));
   return { fields };
 }
 
@@ -68,7 +74,7 @@ export function fromValue(v: ProtoValue | undefined | null): Json {
 export function fromStruct(s: ProtoStruct | undefined | null): { [k: string]: Json } {
   const out: { [k: string]: Json } = {};
   const fields = s?.fields;
-  if (fields) for (const k of Object.keys(fields)) out[k] = fromValue(fields[k]);
+  if (fields) for (const k of Object.keys(fields)) setOwn(out, k, fromValue(fields[k]));
   return out;
 }
 

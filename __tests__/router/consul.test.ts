@@ -1,0 +1,91 @@
+/**
+ * Registration, re-registration, deregistration and backend discovery
+ * against a real Consul agent (Debian's consul 1.8.7).
+ */
+import { loadConfig } from '../../router-app/src/config';
+import { startRouter, RouterHandle } from '../../router-app/src/router';
+import { ConsulRegistration } from '../../router-app/src/consul/registration';
+import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
+import { waitUntil } from '../../scripts/local-platform/managed-process';
+import { ConsulAgent, startConsulAgent } from '../support/consul-agent';
+import { DemoServerHandle, startDemoServer } from '../support/demo-backends';
+
+jest.setTimeout(90_000);
+
+let consul: ConsulAgent;
+let router: RouterHandle;
+let demo: DemoServerHandle;
+const ID = 'mcp-router-router-under-test';
+
+beforeAll(async () => {
+  consul = await startConsulAgent();
+  demo = await startDemoServer({ name: 'found', host: '127.0.0.1' });
+  router = await startRouter(
+    loadConfig({
+      CONSUL_HOST: consul.address,
+      CONSUL_PORT: String(consul.httpPort),
+      MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
+      MCP_ROUTER_PORT: '0',
+      MCP_ROUTER_METRICS_PORT: '0',
+      MCP_ROUTER_HOSTNAME: 'router-under-test',
+      CONSUL_REREGISTER_INTERVAL_MS: '500',
+      MCP_ROUTER_DRAIN_DELAY_MS: '0',
+      LOG_LEVEL: 'silent',
+    }),
+  );
+});
+
+afterAll(async () => {
+  await router?.close();
+  await demo?.close();
+  await consul?.stop();
+});
+
+test('registers as the seed describes: ID, name, tags, address/port, TCP 10 s + gRPC 2 s checks, both passing', async () => {
+  const services = await consul.api('/v1/agent/services');
+  const svc = services[ID];
+  expect(svc).toMatchObject({ ID, Service: 'mcp-router', Address: '127.0.0.1', Port: router.port });
+  expect(svc.Tags).toEqual(['router', 'mcp', 'instance:router-under-test']);
+  await waitUntil('both checks passing', async () => {
+    const checks = await consul.api(`/v1/health/checks/mcp-router`);
+    return checks.length === 2 && checks.every((c: any) => c.Status === 'passing');
+  }, 20_000, 200);
+  const checks = await consul.api('/v1/agent/checks');
+  const mine = Object.values(checks).filter((c: any) => c.ServiceID === ID) as any[];
+  expect(mine.map((c) => c.Type).sort()).toEqual(['grpc', 'tcp']);
+  // Consul 1.8's API does not echo check intervals back; assert the registration body sent.
+  const body = new ConsulRegistration(undefined as never, router.config, router.port, router.logger).definition();
+  expect(body.checks).toEqual([
+    expect.objectContaining({ tcp: `127.0.0.1:${router.port}`, interval: '10s', deregistercriticalserviceafter: '1m' }),
+    expect.objectContaining({ grpc: `127.0.0.1:${router.port}`, grpcusetls: false, interval: '2s', deregistercriticalserviceafter: '1m' }),
+  ]);
+});
+
+test('re-registers by itself when Consul loses the registration', async () => {
+  await consul.api(`/v1/agent/service/deregister/${ID}`, { method: 'PUT' });
+  expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();
+  const ms = await waitUntil('re-registration', async () => (await consul.api('/v1/agent/services'))[ID] !== undefined, 10_000, 100);
+  expect(ms).toBeLessThan(5_000);
+});
+
+test('discovers MCP servers tagged mcp-server (meta namespace/mcp_path) and drops them when they go', async () => {
+  const client = createRouterClient(`127.0.0.1:${router.port}`);
+  try {
+    await consul.api('/v1/agent/service/register', {
+      method: 'PUT',
+      body: JSON.stringify({ ID: 'found-1', Name: 'found-service', Tags: ['mcp-server'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: 'found', mcp_path: '/mcp' } }),
+    });
+    await waitUntil('found__echo listed', async () => (await unary(client, 'ListTools', {})).tools.some((t: any) => t.name === 'found__echo'), 15_000, 100);
+    const servers = await unary(client, 'ListServers', {});
+    expect(servers.servers).toEqual([expect.objectContaining({ name: 'found', instanceId: 'found-1', url: demo.url, healthy: true })]);
+    await consul.api('/v1/agent/service/deregister/found-1', { method: 'PUT' });
+    await waitUntil('found tools gone', async () => (await unary(client, 'ListTools', {})).tools.length === 0, 15_000, 100);
+  } finally {
+    client.close();
+  }
+});
+
+test('deregisters on drain', async () => {
+  await router.drain();
+  expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();
+});
