@@ -7,7 +7,8 @@ import { loadConfig } from '../../router-app/src/config';
 import { startRouter, RouterHandle } from '../../router-app/src/router';
 import { createRouterClient, McpRouterClient } from '../../scripts/local-platform/router-client';
 
-export { DemoServerHandle, startDemoServer };
+export { startDemoServer };
+export type { DemoServerHandle };
 
 export interface RouterUnderTest {
   readonly router: RouterHandle;
