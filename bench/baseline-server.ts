@@ -1,0 +1,66 @@
+/**
+ * The bare baseline: a tiny @grpc/grpc-js server (the same grpc-js version and
+ * server options as the router, the same proto loaded the same way) answering
+ * McpRouter.ListTools with a trivial, constant response and nothing else —
+ * no metrics, no catalogue. It is the practical ceiling of Node gRPC unary
+ * calls on this machine, so "router / baseline" isolates the router's own cost.
+ *
+ * Run as its own process: `node -r ts-node/register/transpile-only bench/baseline-server.ts <address> <port>`.
+ * Prints `listening <port>` when bound; exits on SIGTERM/SIGINT.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_PATH, SERVICE } from './grpc-frame';
+
+/** The router's server options (router-app/src/router.ts with its default env). */
+export const ROUTER_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 50 * 1024 * 1024,
+  'grpc.max_send_message_length': 50 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+};
+
+/** The router's proto-loader options (router-app/src/grpc/proto.ts). */
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true };
+
+export const BASELINE_INSTANCE_ID = 'bench-baseline';
+
+export async function startBaseline(address: string, port: number): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
+  const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+  const server = new grpc.Server(ROUTER_SERVER_OPTIONS);
+  let calls = 0;
+  const response = { tools: [], routerInstanceId: BASELINE_INSTANCE_ID };
+  server.addService(def[SERVICE] as grpc.ServiceDefinition, {
+    ListTools: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      calls++;
+      cb(null, response);
+    },
+  });
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { port: bound, server, calls: () => calls };
+}
+
+if (require.main === module) {
+  const [address = '127.0.0.1', portArg = '0'] = process.argv.slice(2);
+  const port = Number(portArg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`baseline-server: port must be an integer from 0 to 65535; received ${JSON.stringify(portArg)}\n`);
+    process.exit(2);
+  }
+  startBaseline(address, port).then(
+    (b) => {
+      process.stdout.write(`listening ${b.port}\n`);
+      const stop = () => b.server.tryShutdown(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    },
+    (err: Error) => {
+      process.stderr.write(`baseline-server failed: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

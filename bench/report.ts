@@ -1,0 +1,110 @@
+/**
+ * The result table: one row per measured comparison with measured value,
+ * baseline, ratio, target and whether the target was met. Rendered as
+ * aligned text (console) and markdown (bench/results/latest.md).
+ */
+import type { LatencySummary } from './stats';
+import type { MachineInfo } from './machine';
+
+export interface Row {
+  /** e.g. "1a" */
+  readonly id: string;
+  readonly title: string;
+  /** Which tool drove the load, how. */
+  readonly driver: string;
+  readonly measured: string;
+  readonly baseline: string;
+  /** Shown in the ratio column (empty when there is no ratio). */
+  readonly ratio: string;
+  readonly target: string;
+  /** true met, false not met, undefined: no target (informational) or skipped. */
+  readonly met?: boolean;
+  /** Set when the row could not be measured; the reason. */
+  readonly skipped?: string;
+  readonly notes?: readonly string[];
+  /** Raw numbers for the JSON file. */
+  readonly data?: unknown;
+}
+
+export function verdict(row: Row): string {
+  if (row.skipped) return `skipped: ${row.skipped}`;
+  if (row.met === undefined) return 'info';
+  return row.met ? 'met' : 'NOT MET';
+}
+
+export const fmt = {
+  rps: (n: number) => (Number.isFinite(n) ? `${Math.round(n).toLocaleString('en-US')} req/s` : 'n/a'),
+  ms: (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : 'n/a'),
+  ratio: (n: number) => (Number.isFinite(n) ? n.toFixed(2) : n === Infinity ? '∞' : 'n/a'),
+  mib: (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} MiB` : 'n/a'),
+  sec: (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)} s` : 'n/a'),
+  lat: (l: Pick<LatencySummary, 'p50' | 'p95' | 'p99'>) => `p50 ${fmt.ms(l.p50)} / p95 ${fmt.ms(l.p95)} / p99 ${fmt.ms(l.p99)} ms`,
+  load: (rps: number, l: Pick<LatencySummary, 'p50' | 'p95' | 'p99'>) => `${fmt.rps(rps)}; ${fmt.lat(l)}`,
+};
+
+const COLUMNS = ['#', 'what', 'measured', 'baseline', 'ratio', 'target', 'result'] as const;
+
+function cells(row: Row): string[] {
+  return [row.id, row.title, row.skipped ? '—' : row.measured, row.skipped ? '—' : row.baseline, row.skipped ? '—' : row.ratio, row.target, verdict(row)];
+}
+
+/** Plain-text table for the console (long cells wrap onto following lines). */
+export function renderText(rows: readonly Row[]): string {
+  const widthCap = [4, 36, 46, 46, 8, 30, 40];
+  const wrapped = rows.map((r) => cells(r).map((c, i) => wrap(c, widthCap[i])));
+  const header = COLUMNS.map((c) => [c as string]);
+  const all = [header, ...wrapped];
+  const widths = COLUMNS.map((_, i) => Math.max(...all.map((r) => Math.max(...r[i].map((l) => l.length)))));
+  const line = (r: string[][]) => {
+    const height = Math.max(...r.map((c) => c.length));
+    const out: string[] = [];
+    for (let k = 0; k < height; k++) out.push(r.map((c, i) => (c[k] ?? '').padEnd(widths[i])).join(' | ').trimEnd());
+    return out.join('\n');
+  };
+  const sep = widths.map((w) => '-'.repeat(w)).join('-+-');
+  const body: string[] = [line(header), sep];
+  rows.forEach((r, i) => {
+    body.push(line(wrapped[i]));
+    body.push(`${' '.repeat(widths[0])} |   driver: ${r.driver}`);
+    for (const n of r.notes ?? []) body.push(`${' '.repeat(widths[0])} |   note: ${n}`);
+  });
+  return body.join('\n');
+}
+
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const word of text.split(' ')) {
+    if (cur && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  out.push(cur);
+  return out;
+}
+
+const mdEscape = (s: string) => s.replace(/\|/g, '\\|');
+
+export function renderMarkdown(rows: readonly Row[], machine: MachineInfo, meta: { date: string; quick: boolean; rounds: number; command: string; durationSec: number }): string {
+  const out: string[] = [];
+  out.push(`# Benchmark results (${meta.date})`);
+  out.push('');
+  out.push(`Command: \`${meta.command}\`${meta.quick ? ' (BENCH_QUICK=1: smoke run, short counts)' : ''}; ${meta.rounds} interleaved round(s) per comparison, medians shown; whole run ${Math.round(meta.durationSec)} s.`);
+  out.push('');
+  out.push(`Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.kernel}; Node ${machine.node}, @grpc/grpc-js ${machine.grpcJs}; ${machine.haproxy}; ${machine.h2load}.`);
+  out.push('');
+  out.push(`CPU pinning: ${machine.pinning}`);
+  out.push('');
+  out.push(`| ${COLUMNS.join(' | ')} |`);
+  out.push(`|${COLUMNS.map(() => '---').join('|')}|`);
+  for (const r of rows) out.push(`| ${cells(r).map(mdEscape).join(' | ')} |`);
+  out.push('');
+  out.push('How each row was driven:');
+  out.push('');
+  for (const r of rows) {
+    out.push(`- **${r.id}** ${mdEscape(r.driver)}${(r.notes ?? []).map((n) => ` — ${n}`).join('')}`);
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: the issue-5 benchmark. Prints the table, writes
+ * bench/results/<timestamp>.json and bench/results/latest.md.
+ * Settings: see bench/config.ts (BENCH_QUICK=1 for a short smoke run).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { loadBenchConfig } from './config';
+import { BenchContext } from './context';
+import { machineInfo } from './machine';
+import { taskset } from './procs';
+import { renderMarkdown, renderText, Row } from './report';
+import { runSingleRouter } from './single-router';
+import { runHaproxyItems } from './haproxy-items';
+import { runSynthItems } from './synth-items';
+
+function locate(name: 'h2load' | 'haproxy' | 'consul'): string | undefined {
+  // Same resolution as the tests' requireTool: the provisioning script's `name=/path` lines.
+  try {
+    const out = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'provision-test-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    const m = new RegExp(`^${name}=(.+)$`, 'm').exec(out);
+    return m?.[1].trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const cfg = loadBenchConfig();
+  const tools = { h2load: locate('h2load'), haproxy: locate('haproxy'), consul: locate('consul') };
+  const pinned = taskset() !== null;
+  const cpu = pinned ? { server: 0, client: 1 } : {};
+  const pinning = pinned
+    ? 'taskset: the server under test (router or bare grpc-js) on cpu 0; h2load / the Node load driver on cpu 1 (item 2: MCP backend on cpu 0, driver + router on cpu 1; items 3/4: routers on cpu 0, HAProxy + h2load on cpu 1)'
+    : 'none (one CPU or no taskset)';
+  const ctx: BenchContext = { cfg, tools, cpu, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
+  const machine = machineInfo(tools, pinning);
+  ctx.log(`${cfg.quick ? 'QUICK run' : 'full run'}; ${cfg.rounds} round(s); items ${[...cfg.only].join(',')}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}`);
+
+  const rows: Row[] = [];
+  const sections: Array<[string, () => Promise<Row[]>]> = [
+    ['items 1, 2, 5, 7 (single router)', async () => (await runSingleRouter(ctx)).rows],
+    ['items 3, 4 (HAProxy)', () => runHaproxyItems(ctx)],
+    ['item 6 (synth)', () => runSynthItems(ctx)],
+  ];
+  for (const [name, fn] of sections) {
+    ctx.log(`== ${name}`);
+    try {
+      rows.push(...(await fn()));
+    } catch (err) {
+      ctx.log(`${name} FAILED: ${(err as Error).stack ?? err}`);
+      rows.push({ id: name.replace(/\D+/g, ' ').trim().split(' ')[0] || '?', title: name, driver: '—', measured: '', baseline: '', ratio: '', target: '', skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
+    }
+  }
+  const order = (id: string) => parseFloat(id) * 10 + (id.charCodeAt(id.length - 1) >= 97 ? id.charCodeAt(id.length - 1) - 96 : 0);
+  rows.sort((a, b) => order(a.id) - order(b.id));
+
+  const durationSec = (Date.now() - started) / 1000;
+  const date = new Date().toISOString();
+  process.stdout.write(`\nMCP router benchmark — ${date}\n`);
+  process.stdout.write(`Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB; Node ${machine.node}; grpc-js ${machine.grpcJs}; ${machine.haproxy}; ${machine.h2load}\n`);
+  process.stdout.write(`Pinning: ${machine.pinning}\n\n`);
+  process.stdout.write(renderText(rows) + '\n\n');
+  const met = rows.filter((r) => r.met === true).length;
+  const notMet = rows.filter((r) => r.met === false).length;
+  const skipped = rows.filter((r) => r.skipped).length;
+  process.stdout.write(`Targets: ${met} met, ${notMet} not met, ${skipped} skipped (none of these is asserted by npm test). ${Math.round(durationSec)} s.\n`);
+
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = date.replace(/[:.]/g, '-');
+  const jsonFile = path.join(dir, `${stamp}.json`);
+  fs.writeFileSync(jsonFile, JSON.stringify({ date, durationSec, config: { ...cfg, only: [...cfg.only] }, machine, rows }, null, 2));
+  const command = `${cfg.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`;
+  fs.writeFileSync(path.join(dir, cfg.quick ? 'latest-quick.md' : 'latest.md'), renderMarkdown(rows, machine, { date, quick: cfg.quick, rounds: cfg.rounds, command, durationSec }));
+  process.stdout.write(`Wrote ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), path.join(dir, cfg.quick ? 'latest-quick.md' : 'latest.md'))}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

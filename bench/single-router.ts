@@ -1,0 +1,349 @@
+/**
+ * Items 1, 2, 5 and 7: one router process (static backend, no Consul) next to
+ * the bare grpc-js baseline server and the demo MCP backend, each its own
+ * process. h2load drives ListTools (items 1, 7); the Node load driver drives
+ * CallTool (item 2) on both sides; /proc gives the router's memory (item 5).
+ */
+import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls } from './checks';
+import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './context';
+import { requestFrame } from './grpc-frame';
+import { H2loadResult, runH2load } from './h2load';
+import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep, tsNode } from './procs';
+import { fmt, Row } from './report';
+import { BASELINE_INSTANCE_ID } from './baseline-server';
+import { checkDemoBackend } from './demo-check';
+import type { DriverOptions, DriverResult } from './load-driver';
+import { runBounded } from './h2load';
+import * as path from 'node:path';
+
+const HOST = '127.0.0.1';
+const ROUTER_ID = 'mcp-router-bench';
+const TOOL = 'demo__echo';
+
+export const TARGETS = {
+  listToolsRatio: 0.8,
+  lowConcurrencyP99Ms: 5,
+  callToolRatio: 0.7,
+  addedP50Ms: 1,
+  idleRssMiB: 64,
+  loadRssMiB: 160,
+  seedRps: 10_000,
+  seedP95Ms: 2,
+};
+
+interface Setup {
+  backend: BenchProcess;
+  backendUrl: string;
+  router: BenchProcess;
+  routerTarget: string;
+  metricsUrl: string;
+  baseline: BenchProcess;
+  baselineTarget: string;
+}
+
+async function startAll(ctx: BenchContext): Promise<Setup> {
+  const backendPort = await freePort(HOST);
+  const { proc: backend } = await BenchProcess.start({
+    name: 'demo-backend',
+    command: process.execPath,
+    args: [DEMO_ENTRY],
+    env: { ...process.env, HOST, PORT: String(backendPort), SERVER_NAME: 'demo', CONSUL_HOST: '' },
+    cpu: ctx.cpu.server,
+    ready: /demo MCP server started/,
+  });
+  const backendUrl = `http://${HOST}:${backendPort}/mcp`;
+  const routerPort = await freePort(HOST);
+  const metricsPort = await freePort(HOST);
+  const { proc: router } = await BenchProcess.start({
+    name: 'router',
+    command: process.execPath,
+    args: [ROUTER_ENTRY],
+    env: {
+      ...process.env,
+      CONSUL_REGISTER: 'false',
+      MCP_BACKEND_DISCOVERY: 'false',
+      MCP_BACKENDS: JSON.stringify([{ name: 'demo', url: backendUrl }]),
+      MCP_ROUTER_BIND_ADDRESS: HOST,
+      MCP_ROUTER_PORT: String(routerPort),
+      MCP_ROUTER_METRICS_PORT: String(metricsPort),
+      MCP_ROUTER_INSTANCE_ID: ROUTER_ID,
+      MCP_ROUTER_DRAIN_DELAY_MS: '0',
+      LOG_LEVEL: 'info',
+    },
+    cpu: ctx.cpu.server,
+    ready: /router started/,
+  });
+  const [cmd, args] = tsNode(path.join(__dirname, 'baseline-server.ts'), [HOST, '0']);
+  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+  return {
+    backend,
+    backendUrl,
+    router,
+    routerTarget: `${HOST}:${routerPort}`,
+    metricsUrl: `http://${HOST}:${metricsPort}/metrics`,
+    baseline,
+    baselineTarget: `${HOST}:${match[1]}`,
+  };
+}
+
+/** Polls ListTools until the router's catalogue has the demo tools. */
+async function waitForCatalogue(target: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await checkListTools(target, { tool: TOOL });
+      return;
+    } catch (err) {
+      last = err;
+      await sleep(200);
+    }
+  }
+  throw new Error(`router catalogue never listed ${TOOL} within ${timeoutMs} ms: ${(last as Error)?.message}`);
+}
+
+interface H2Side {
+  readonly name: string;
+  readonly target: string;
+  readonly expect: { tool?: string; instanceId?: string };
+  readonly metricsUrl?: string;
+}
+
+interface H2Run extends Sample {
+  readonly result: H2loadResult;
+  readonly problems: string[];
+}
+
+/** One h2load ListTools run with correctness checks before and after, and the router's own count. */
+export async function h2Measured(ctx: BenchContext, side: H2Side, load: { requests: number; clients: number; streams: number; method?: string; body?: Buffer }): Promise<H2Run> {
+  const method = load.method ?? 'ListTools';
+  await checkListTools(side.target, side.expect);
+  const before = side.metricsUrl ? await scrapeCalls(side.metricsUrl, method) : 0;
+  const result = await runH2load({
+    h2load: ctx.tools.h2load!,
+    target: side.target,
+    method,
+    body: load.body ?? requestFrame(method, {}),
+    requests: load.requests,
+    clients: load.clients,
+    streams: load.streams,
+    timeoutMs: ctx.cfg.runTimeoutMs,
+    cpu: ctx.cpu.client,
+  });
+  const problems = h2loadProblems(result, load.requests);
+  if (side.metricsUrl) {
+    const counted = (await scrapeCalls(side.metricsUrl, method)) - before;
+    if (counted !== load.requests) problems.push(`router counted ${counted} OK ${method} calls for ${load.requests} requests`);
+  }
+  await checkListTools(side.target, side.expect, 3);
+  ctx.log(`    ${side.name}: ${fmt.load(result.reqPerSec, result.latency)}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+  return { rps: result.reqPerSec, latency: result.latency, result, problems };
+}
+
+/** Interleaved rounds (A B, B A, A B, ...) of two sides; medians per side. */
+export async function interleaved<T extends Sample>(rounds: number, a: () => Promise<T>, b: () => Promise<T>): Promise<{ a: Sample; b: Sample; runsA: T[]; runsB: T[] }> {
+  const runsA: T[] = [];
+  const runsB: T[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      runsA.push(await a());
+      runsB.push(await b());
+    } else {
+      runsB.push(await b());
+      runsA.push(await a());
+    }
+  }
+  return { a: medianSample(runsA), b: medianSample(runsB), runsA, runsB };
+}
+
+const problemsOf = (runs: Array<{ problems: string[] }>) => [...new Set(runs.flatMap((r) => r.problems))];
+
+async function runDriver(ctx: BenchContext, o: DriverOptions): Promise<DriverResult & { problems: string[]; rps: number }> {
+  const [cmd, args] = tsNode(path.join(__dirname, 'load-driver.ts'), [JSON.stringify(o)]);
+  const full = ctx.cpu.client === undefined ? [cmd, args] as const : (['taskset', ['-c', String(ctx.cpu.client), cmd, ...args]] as const);
+  const out = await runBounded(full[0], [...full[1]], o.timeLimitMs + 15_000);
+  if (out.timedOut || out.code !== 0) throw new Error(`load driver (${o.kind}) failed: ${out.timedOut ? 'timed out' : `exit ${out.code}`}: ${out.stderr.split('\n').filter((l) => !/MaxListeners|trace-warnings/.test(l)).join('\n').slice(-1500)}`);
+  const r = JSON.parse(out.stdout.trim().split('\n').pop()!) as DriverResult;
+  const problems: string[] = [];
+  if (r.errors) problems.push(`${o.kind} driver: ${r.errors} errors (first: ${r.firstError})`);
+  if (r.completed !== o.requests) problems.push(`${o.kind} driver: ${r.completed}/${o.requests} completed${r.timedOut ? ' (time limit hit)' : ''}`);
+  ctx.log(`    ${o.kind === 'mcp' ? 'direct (MCP SDK client)' : 'router (grpc-js client)'} c=${o.concurrency}: ${fmt.load(r.reqPerSec, r.latency)}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+  return { ...r, rps: r.reqPerSec, problems };
+}
+
+export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[]; routerMemory?: { idle: ProcMemory; after: ProcMemory } }> {
+  const { cfg } = ctx;
+  const want = (n: number) => cfg.only.has(n);
+  const gone = missing(['router-app', ROUTER_ENTRY], ['demo MCP server', DEMO_ENTRY]) ?? (ctx.tools.h2load ? undefined : 'h2load');
+  if (gone) {
+    const why = `${gone} not available`;
+    const rows: Row[] = [];
+    if (want(1)) rows.push(skippedRow('1a', 'ListTools throughput vs bare grpc-js', `≥ ${TARGETS.listToolsRatio}`, why), skippedRow('1b', 'ListTools p99 at low concurrency', `p99 ≤ ${TARGETS.lowConcurrencyP99Ms} ms`, why));
+    if (want(2)) rows.push(skippedRow('2a', 'CallTool throughput vs direct', `≥ ${TARGETS.callToolRatio}`, why), skippedRow('2b', 'CallTool added p50', `≤ ${TARGETS.addedP50Ms} ms`, why));
+    if (want(5)) rows.push(skippedRow('5a', 'router RSS idle', `≤ ${TARGETS.idleRssMiB} MiB`, why), skippedRow('5b', 'router peak RSS under load', `≤ ${TARGETS.loadRssMiB} MiB`, why));
+    if (want(7)) rows.push(skippedRow('7', 'one router vs the seed', `≥ ${TARGETS.seedRps} req/s, p95 ≤ ${TARGETS.seedP95Ms} ms`, why));
+    return { rows };
+  }
+
+  const rows: Row[] = [];
+  const s = await startAll(ctx);
+  try {
+    ctx.log(`  processes: demo backend pid ${s.backend.pid}, router pid ${s.router.pid} (${s.routerTarget}), baseline pid ${s.baseline.pid} (${s.baselineTarget})`);
+    await waitForCatalogue(s.routerTarget);
+    await checkDemoBackend(s.backendUrl);
+    // Warm-up by real clients, then let the heap settle before the idle reading.
+    for (let i = 0; i < 20; i++) {
+      await checkListTools(s.routerTarget, { tool: TOOL, instanceId: ROUTER_ID });
+      await checkCallTool(s.routerTarget, TOOL);
+      await checkListTools(s.baselineTarget, { instanceId: BASELINE_INSTANCE_ID });
+    }
+    await sleep(cfg.quick ? 2_000 : 5_000);
+    const idle = procMemory(s.router.pid);
+    const baselineIdle = procMemory(s.baseline.pid);
+    ctx.log(`  idle RSS: router ${fmt.mib(idle.rssMiB)}, baseline ${fmt.mib(baselineIdle.rssMiB)}`);
+
+    const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl };
+    const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID } };
+    const h2 = cfg.h2;
+    const h2Driver = (c: number, m: number, n: number) => `h2load -c ${c} -m ${m} -n ${n} -t 1, ListTools (5-byte frame)${ctx.cpu.client === undefined ? '' : `, h2load on cpu ${ctx.cpu.client}, servers on cpu ${ctx.cpu.server}`}; medians of ${cfg.rounds} interleaved rounds`;
+
+    if (want(1) || want(7) || want(5)) {
+      ctx.log('  h2load warm-up (router, baseline)');
+      await h2Measured(ctx, routerSide, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams });
+      await h2Measured(ctx, baseSide, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams });
+    }
+
+    if (want(1)) {
+      ctx.log(`  item 1a: ListTools saturation, -c ${h2.clients} -m ${h2.streams}`);
+      const sat = await interleaved(cfg.rounds, () => h2Measured(ctx, routerSide, h2), () => h2Measured(ctx, baseSide, h2));
+      const ratio = sat.a.rps / sat.b.rps;
+      const probs = problemsOf([...sat.runsA, ...sat.runsB]);
+      rows.push({
+        id: '1a',
+        title: 'ListTools (cache) throughput: router vs bare grpc-js server',
+        driver: h2Driver(h2.clients, h2.streams, h2.requests),
+        measured: fmt.load(sat.a.rps, sat.a.latency),
+        baseline: fmt.load(sat.b.rps, sat.b.latency),
+        ratio: fmt.ratio(ratio),
+        target: `≥ ${TARGETS.listToolsRatio}`,
+        met: probs.length ? false : ratio >= TARGETS.listToolsRatio,
+        notes: probs,
+        data: sat,
+      });
+      ctx.log('  item 1b: ListTools low concurrency, -c 1 -m 1');
+      const low = { requests: cfg.lowc.requests, clients: 1, streams: 1 };
+      const lc = await interleaved(cfg.rounds, () => h2Measured(ctx, routerSide, low), () => h2Measured(ctx, baseSide, low));
+      const lprobs = problemsOf([...lc.runsA, ...lc.runsB]);
+      rows.push({
+        id: '1b',
+        title: 'ListTools latency at low concurrency (1 connection, 1 stream)',
+        driver: h2Driver(1, 1, cfg.lowc.requests),
+        measured: fmt.load(lc.a.rps, lc.a.latency),
+        baseline: fmt.load(lc.b.rps, lc.b.latency),
+        ratio: `p99 ${fmt.ratio(lc.a.latency.p99 / lc.b.latency.p99)}x`,
+        target: `p99 ≤ ${TARGETS.lowConcurrencyP99Ms} ms`,
+        met: lprobs.length ? false : lc.a.latency.p99 <= TARGETS.lowConcurrencyP99Ms,
+        notes: lprobs,
+        data: lc,
+      });
+    }
+
+    if (want(7)) {
+      const seed = cfg.seed;
+      ctx.log(`  item 7: one router at -c ${seed.clients} -m ${seed.streams}`);
+      const sd = await interleaved(cfg.rounds, () => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed));
+      const probs = problemsOf([...sd.runsA, ...sd.runsB]);
+      rows.push({
+        id: '7',
+        title: "One router vs the seed's figures (~1,000 req/s, p95 10–20 ms)",
+        driver: h2Driver(seed.clients, seed.streams, seed.requests),
+        measured: fmt.load(sd.a.rps, sd.a.latency),
+        baseline: `seed ~1,000 req/s, p95 10–20 ms (bare grpc-js here: ${fmt.load(sd.b.rps, sd.b.latency)})`,
+        ratio: `${fmt.ratio(sd.a.rps / 1000)}x seed`,
+        target: `≥ ${TARGETS.seedRps.toLocaleString('en-US')} req/s and p95 ≤ ${TARGETS.seedP95Ms} ms`,
+        met: probs.length ? false : sd.a.rps >= TARGETS.seedRps && sd.a.latency.p95 <= TARGETS.seedP95Ms,
+        notes: probs,
+        data: sd,
+      });
+    }
+
+    if (want(2)) {
+      // CPU plan: the backend alone on the server CPU in both cases; everything on the
+      // client side of the backend (driver, and the router when present) on the other.
+      if (ctx.cpu.client !== undefined) pinPid(s.router.pid, ctx.cpu.client);
+      const c = cfg.call;
+      const base = { tool: '', text: 'hello-bench', warmup: Math.ceil(c.requests / 5), timeLimitMs: ctx.cfg.runTimeoutMs };
+      const direct = (concurrency: number, requests: number) => () =>
+        runDriver(ctx, { ...base, kind: 'mcp', target: s.backendUrl, tool: 'echo', concurrency, requests });
+      const viaRouter = (concurrency: number, requests: number) => () =>
+        runDriver(ctx, { ...base, kind: 'grpc', target: s.routerTarget, tool: TOOL, concurrency, requests });
+      ctx.log(`  item 2a: CallTool echo, ${c.concurrency} in flight`);
+      const tp = await interleaved(cfg.rounds, viaRouter(c.concurrency, c.requests), direct(c.concurrency, c.requests));
+      const ratio = tp.a.rps / tp.b.rps;
+      const pinNote = ctx.cpu.client === undefined ? 'unpinned' : `backend on cpu ${ctx.cpu.server}; driver and router on cpu ${ctx.cpu.client}`;
+      const probs = problemsOf([...tp.runsA, ...tp.runsB]);
+      rows.push({
+        id: '2a',
+        title: 'CallTool (demo echo) throughput: through the router vs direct to the MCP backend',
+        driver: `Node load driver (bench/load-driver.ts), closed loop, ${c.concurrency} in flight, ${c.requests} calls (+${base.warmup} warm-up), every response checked; router side: @grpc/grpc-js client, one channel; direct side: MCP SDK Client over Streamable HTTP, one session; ${pinNote}`,
+        measured: fmt.load(tp.a.rps, tp.a.latency),
+        baseline: fmt.load(tp.b.rps, tp.b.latency),
+        ratio: fmt.ratio(ratio),
+        target: `≥ ${TARGETS.callToolRatio}`,
+        met: probs.length ? false : ratio >= TARGETS.callToolRatio,
+        notes: probs,
+        data: tp,
+      });
+      const n1 = Math.ceil(c.requests / 2);
+      ctx.log('  item 2b: CallTool echo, 1 in flight');
+      const lat = await interleaved(cfg.rounds, viaRouter(1, n1), direct(1, n1));
+      const added = lat.a.latency.p50 - lat.b.latency.p50;
+      const lprobs = problemsOf([...lat.runsA, ...lat.runsB]);
+      rows.push({
+        id: '2b',
+        title: 'CallTool latency the router adds at p50 (1 call in flight)',
+        driver: `same driver, 1 in flight, ${n1} calls; ${pinNote}`,
+        measured: `+${fmt.ms(added)} ms at p50 (router ${fmt.lat(lat.a.latency)})`,
+        baseline: `direct ${fmt.lat(lat.b.latency)}`,
+        ratio: `p50 ${fmt.ratio(lat.a.latency.p50 / lat.b.latency.p50)}x`,
+        target: `≤ +${TARGETS.addedP50Ms} ms at p50`,
+        met: lprobs.length ? false : added <= TARGETS.addedP50Ms,
+        notes: lprobs,
+        data: lat,
+      });
+      if (ctx.cpu.server !== undefined) pinPid(s.router.pid, ctx.cpu.server);
+    }
+
+    const after = procMemory(s.router.pid);
+    const baselineAfter = procMemory(s.baseline.pid);
+    ctx.log(`  after load: router RSS ${fmt.mib(after.rssMiB)} (peak ${fmt.mib(after.hwmMiB)}), baseline peak ${fmt.mib(baselineAfter.hwmMiB)}`);
+    if (want(5)) {
+      const loaded = [want(1) && '1', want(7) && '7', want(2) && '2'].filter(Boolean).join(', ');
+      rows.push({
+        id: '5a',
+        title: 'Router memory (RSS) idle',
+        driver: `VmRSS from /proc/<pid>/status after start, catalogue load, 60 warm-up calls and ${cfg.quick ? 2 : 5} s settle`,
+        measured: fmt.mib(idle.rssMiB),
+        baseline: `bare grpc-js ${fmt.mib(baselineIdle.rssMiB)}`,
+        ratio: fmt.ratio(idle.rssMiB / baselineIdle.rssMiB),
+        target: `≤ ${TARGETS.idleRssMiB} MiB`,
+        met: idle.rssMiB <= TARGETS.idleRssMiB,
+        data: { idle, baselineIdle },
+      });
+      rows.push({
+        id: '5b',
+        title: 'Router peak memory (VmHWM) under load',
+        driver: `VmHWM from /proc/<pid>/status after the load of item(s) ${loaded || 'none (nothing loaded it!)'}; RSS right after: ${fmt.mib(after.rssMiB)}`,
+        measured: fmt.mib(after.hwmMiB),
+        baseline: `bare grpc-js ${fmt.mib(baselineAfter.hwmMiB)}`,
+        ratio: fmt.ratio(after.hwmMiB / baselineAfter.hwmMiB),
+        target: `≤ ${TARGETS.loadRssMiB} MiB`,
+        met: loaded ? after.hwmMiB <= TARGETS.loadRssMiB : undefined,
+        data: { after, baselineAfter },
+      });
+    }
+    return { rows, routerMemory: { idle, after } };
+  } finally {
+    await Promise.all([s.router.stop(), s.baseline.stop(), s.backend.stop()]);
+  }
+}
