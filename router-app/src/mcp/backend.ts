@@ -18,6 +18,7 @@ import {
   type Resource,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { Logger } from '../logger';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
 import { BackendUnavailableError } from './errors';
@@ -42,6 +43,12 @@ export interface BackendListing {
   readonly resources: Resource[];
   readonly prompts: Prompt[];
 }
+
+const PassThroughToolResult = z.looseObject({
+  content: z.array(z.unknown()).optional(),
+  structuredContent: z.record(z.string(), z.unknown()).optional(),
+  isError: z.boolean().optional(),
+});
 
 /** Errors that mean the transport/session is gone (not an answer from the server). */
 function isSessionLost(err: unknown): boolean {
@@ -128,8 +135,14 @@ export class Backend extends EventEmitter {
     return listing;
   }
 
+  /**
+   * tools/call, forwarded as a proxy: the result is passed through with only a
+   * shallow shape check (the client at the other end validates it against the
+   * tool's schemas), which also keeps a backend's bad structuredContent from
+   * looking like the caller's invalid argument.
+   */
   callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
-    return this.request((c) => c.callTool({ name, arguments: args }, undefined, options));
+    return this.request((c) => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options));
   }
 
   readResource(uri: string, options: RequestOptions) {
