@@ -18,6 +18,14 @@ import { locateTool } from './tools';
 
 const REPO = path.resolve(__dirname, '..', '..');
 export const ROUTER_ENTRY = path.join(REPO, 'router-app', 'dist', 'main.js');
+/** Node flags of the router image's CMD (so local routers run as deployed ones do). */
+export function routerNodeFlags(dockerfile = path.join(REPO, 'router-app', 'Dockerfile')): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(dockerfile, 'utf8'));
+  if (!cmd) return [];
+  const argv = JSON.parse(cmd[1]) as string[];
+  return argv.slice(1, -1).filter((a) => a.startsWith('--'));
+}
+
 export const DEMO_BACKEND_ENTRY = path.join(REPO, 'examples', 'demo-mcp-server', 'dist', 'main.js');
 
 export interface LocalPlatformOptions {
@@ -173,7 +181,7 @@ export class LocalPlatform {
     const existing = this.routers.get(i);
     if (existing?.running) throw new Error(`router-${i} is already running`);
     const address = this.block.routerAddress(i);
-    const proc = this.spawn(`router-${i}`, process.execPath, [ROUTER_ENTRY], {
+    const proc = this.spawn(`router-${i}`, process.execPath, [...routerNodeFlags(), ROUTER_ENTRY], {
       ...process.env,
       CONSUL_HOST: this.block.infraAddress,
       CONSUL_PORT: String(this.ports.consulHttp),
