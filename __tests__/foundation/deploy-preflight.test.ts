@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as http from 'node:http';
 import * as path from 'node:path';
 
 const script = path.resolve(__dirname, '..', '..', 'scripts', 'deploy.sh');
@@ -30,3 +31,28 @@ test('no terraform on PATH: exits 1 saying so', () => {
   expect(r.status).toBe(1);
   expect(r.err).toContain('terraform is not installed');
 });
+
+test('Docker answers but the provider cannot be installed: exits 1 naming the provider and what to configure', async () => {
+  // A stand-in for the Docker API (only /_ping), on a unix socket: the daemon check passes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-docker-'));
+  const sock = path.join(dir, 'docker.sock');
+  const server = http.createServer((_req, res) => res.end('OK'));
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  // A Terraform CLI config whose only provider source is an empty mirror: init fails the same way everywhere.
+  const cli = path.join(dir, 'terraformrc');
+  fs.mkdirSync(path.join(dir, 'empty-mirror'));
+  fs.writeFileSync(cli, `provider_installation {\n  filesystem_mirror {\n    path = "${path.join(dir, 'empty-mirror')}"\n  }\n}\n`);
+  try {
+    const r = await new Promise<{ status: number | null; err: string }>((resolve) => {
+      const child = require('node:child_process').spawn('/bin/bash', [script], { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, TF_CLI_CONFIG_FILE: cli } });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d));
+      child.on('exit', (status: number | null) => resolve({ status, err }));
+    });
+    expect(r.status).toBe(1);
+    expect(r.err).toContain("'terraform init' could not install the Terraform providers (kreuzwerker/docker)");
+    expect(r.err).toContain('Configure a provider mirror');
+  } finally {
+    server.close();
+  }
+}, 120_000);
