@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import type { BenchConfig } from './config';
 import type { Row } from './report';
 
-export const REPO = path.resolve(__dirname, '..');
+export { REPO_ROOT as REPO } from './grpc-frame';
+import { REPO_ROOT as REPO } from './grpc-frame';
 export const ROUTER_ENTRY = path.join(REPO, 'router-app', 'dist', 'main.js');
 export const DEMO_ENTRY = path.join(REPO, 'examples', 'demo-mcp-server', 'dist', 'main.js');
 

@@ -3,10 +3,13 @@
  * protobufjs from router-app/proto/mcp_router.proto and prefixed with the
  * 5-byte gRPC message header (compressed flag 0x00 + 4-byte big-endian length).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 
-export const PROTO_PATH = path.resolve(__dirname, '..', 'router-app', 'proto', 'mcp_router.proto');
+/** The repository root, from bench/ or from bench/dist/. */
+export const REPO_ROOT = fs.existsSync(path.resolve(__dirname, '..', 'router-app')) ? path.resolve(__dirname, '..') : path.resolve(__dirname, '..', '..');
+export const PROTO_PATH = path.join(REPO_ROOT, 'router-app', 'proto', 'mcp_router.proto');
 export const SERVICE = 'mcp.router.v1.McpRouter';
 
 let root: protobuf.Root | undefined;

@@ -1,5 +1,241 @@
-import { BenchContext } from './context';
-import { Row } from './report';
-export async function runHaproxyItems(_ctx: BenchContext): Promise<Row[]> {
-  return [];
+/**
+ * Items 3 and 4: the lead's local platform harness (scripts/local-platform:
+ * Consul dev agent, routers on 127.a.b.(i+1):50051 registered in Consul, the
+ * demo backend, HAProxy from renderHaproxyConfig with resolvers on Consul DNS)
+ * plus a second HAProxy in tcp mode rendered by the same renderHaproxyConfig.
+ * Item 3: h2load ListTools straight to router 1 vs through each HAProxy (one
+ * router behind it). Item 4: routers 2 and 3 join; the share of requests per
+ * router comes from each router's own Prometheus call counter (HAProxy's
+ * per-server stot is printed alongside).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkListTools, medianSample, Sample, scrapeCalls } from './checks';
+import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
+import { statsServers, upAddresses } from './haproxy-stats';
+import { h2Measured } from './single-router';
+import { BenchProcess, pinPid, sleep } from './procs';
+import { fmt, Row } from './report';
+import { spread } from './stats';
+import { requestFrame } from './grpc-frame';
+import { runH2load } from './h2load';
+
+export const TARGETS = { haproxyRatio: 0.9, httpSpread: 1.15 };
+const TOOL = 'demo__echo';
+
+/** Runs each side once per round, rotating the order; medians per side. */
+async function rotating<T extends Sample>(rounds: number, sides: Array<() => Promise<T>>): Promise<{ medians: Sample[]; runs: T[][] }> {
+  const runs: T[][] = sides.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < sides.length; k++) {
+      const i = (k + r) % sides.length;
+      runs[i].push(await sides[i]());
+    }
+  }
+  return { medians: runs.map((x) => medianSample(x)), runs };
+}
+
+async function waitUp(statsUrl: string, expected: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    try {
+      last = upAddresses(await statsServers(statsUrl));
+      if (expected.every((a) => last.includes(a)) && last.length === expected.length) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(250);
+  }
+  throw new Error(`HAProxy at ${statsUrl} has ${JSON.stringify(last)} UP after ${timeoutMs} ms; expected ${JSON.stringify(expected)}`);
+}
+
+export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
+  const want3 = ctx.cfg.only.has(3);
+  const want4 = ctx.cfg.only.has(4);
+  if (!want3 && !want4) return [];
+  const platformFile = path.join(REPO, 'scripts', 'local-platform', 'platform.ts');
+  const gone =
+    missing(['router-app', ROUTER_ENTRY], ['demo MCP server', DEMO_ENTRY], ['haproxy-templates', path.join(REPO, 'haproxy-templates', 'index.ts')], ['local platform harness', platformFile]) ??
+    (['h2load', 'haproxy', 'consul'] as const).filter((t) => !ctx.tools[t]).join(', ');
+  if (gone) {
+    const why = `${gone} not available`;
+    return [
+      ...(want3 ? [skippedRow('3a', 'ListTools through HAProxy http mode vs straight to a router', `≥ ${TARGETS.haproxyRatio}`, why), skippedRow('3b', 'ListTools through HAProxy tcp mode vs straight to a router', `≥ ${TARGETS.haproxyRatio}`, why)] : []),
+      ...(want4 ? [skippedRow('4a', 'share per router, 3 routers, http mode, one connection', `max/min ≤ ${TARGETS.httpSpread}`, why), skippedRow('4b', 'share per router, 3 routers, tcp mode, many connections', 'info', why)] : []),
+    ];
+  }
+  // Loaded only now, so a missing piece yields "skipped" rows rather than a crash.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
+
+  const rows: Row[] = [];
+  ctx.log('  starting local platform (Consul, demo backend, router 1, HAProxy http) ...');
+  const platform = await LocalPlatform.start({
+    instances: 1,
+    mode: 'http',
+    balance: 'roundrobin',
+    block: 'random',
+    backends: ['demo'],
+    routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0', MCP_ROUTER_SHUTDOWN_GRACE_MS: '2000' },
+  });
+  let tcp: BenchProcess | undefined;
+  try {
+    const ports = platform.ports;
+    const tcpAddress = `${platform.block.prefix}.254`;
+    const cfgPath = path.join(platform.workDir, 'haproxy-tcp.cfg');
+    fs.writeFileSync(
+      cfgPath,
+      renderHaproxyConfig({
+        mode: 'tcp',
+        balance: 'roundrobin',
+        maxInstances: 10,
+        frontend: { address: tcpAddress, port: ports.haproxyFrontend },
+        stats: { address: tcpAddress, port: ports.haproxyStats },
+        nameservers: [{ address: platform.block.infraAddress, port: ports.consulDns }],
+        healthCheck: { port: ports.routerAdmin },
+        maxconn: 4000,
+      }),
+    );
+    const tcpStats = `http://${tcpAddress}:${ports.haproxyStats}/`;
+    ({ proc: tcp } = await BenchProcess.start({
+      name: 'haproxy-tcp',
+      command: ctx.tools.haproxy!,
+      args: ['-db', '-f', cfgPath],
+      readyCheck: async () => (await fetch(tcpStats, { signal: AbortSignal.timeout(1_000) })).ok,
+      readyTimeoutMs: 15_000,
+    }));
+    const routerAddr = (i: number) => platform.block.routerAddress(i);
+    const metricsUrl = (i: number) => `http://${routerAddr(i)}:${ports.routerAdmin}/metrics`;
+    const pinAll = () => {
+      if (ctx.cpu.server === undefined || ctx.cpu.client === undefined) return;
+      for (const i of platform.runningRouters()) pinPid(platform.routers.get(i)!.child.pid!, ctx.cpu.server);
+      if (platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
+      if (tcp) pinPid(tcp.pid, ctx.cpu.client);
+    };
+    pinAll();
+    ctx.log('  waiting for both HAProxys to report router 1 UP ...');
+    await waitUp(platform.statsUrl, [routerAddr(1)], 60_000);
+    await waitUp(tcpStats, [routerAddr(1)], 60_000);
+    const httpTarget = platform.endpoint;
+    const tcpTarget = `${tcpAddress}:${ports.haproxyFrontend}`;
+    const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
+    await checkListTools(httpTarget, r1);
+    await checkListTools(tcpTarget, r1);
+    const h2 = ctx.cfg.h2;
+
+    if (want3) {
+      const direct = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1) };
+      const viaHttp = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1) };
+      const viaTcp = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1) };
+      ctx.log('  item 3 warm-up');
+      await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
+      ctx.log(`  item 3: ListTools, -c ${h2.clients} -m ${h2.streams}`);
+      const res = await rotating(ctx.cfg.rounds, [() => h2Measured(ctx, direct, h2), () => h2Measured(ctx, viaHttp, h2), () => h2Measured(ctx, viaTcp, h2)]);
+      const [d, hh, tt] = res.medians;
+      const probs = (k: number) => [...new Set(res.runs[k].flatMap((r) => r.problems).concat(res.runs[0].flatMap((r) => r.problems)))];
+      const driver = `h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} -t 1, ListTools; one router (pinned cpu ${ctx.cpu.server ?? '-'}) behind HAProxy (pinned cpu ${ctx.cpu.client ?? '-'} with h2load); router counter checked = requests; medians of ${ctx.cfg.rounds} rotated rounds`;
+      for (const [id, mode, m, k] of [['3a', 'http', hh, 1], ['3b', 'tcp', tt, 2]] as const) {
+        const ratio = m.rps / d.rps;
+        const p = probs(k);
+        rows.push({
+          id,
+          title: `ListTools through HAProxy (${mode} mode) vs straight to the router`,
+          driver,
+          measured: fmt.load(m.rps, m.latency),
+          baseline: `direct ${fmt.load(d.rps, d.latency)}`,
+          ratio: fmt.ratio(ratio),
+          target: `≥ ${TARGETS.haproxyRatio}`,
+          met: p.length ? false : ratio >= TARGETS.haproxyRatio,
+          notes: p,
+          data: { direct: res.runs[0], via: res.runs[k] },
+        });
+      }
+    }
+
+    if (want4) {
+      ctx.log('  item 4: starting routers 2 and 3 ...');
+      await Promise.all([platform.startRouter(2), platform.startRouter(3)]);
+      pinAll();
+      const all = [routerAddr(1), routerAddr(2), routerAddr(3)];
+      await waitUp(platform.statsUrl, all, 60_000);
+      await waitUp(tcpStats, all, 60_000);
+      for (const i of [2, 3]) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
+      const n = ctx.cfg.share.requests;
+      const share = async (name: string, target: string, statsUrl: string, clients: number, streams: number) => {
+        await checkListTools(target, { tool: TOOL });
+        const before = await Promise.all([1, 2, 3].map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
+        const statsBefore = await statsServers(statsUrl);
+        const r = await runH2load({ h2load: ctx.tools.h2load!, target, method: 'ListTools', body: requestFrame('ListTools', {}), requests: n, clients, streams, timeoutMs: ctx.cfg.runTimeoutMs, cpu: ctx.cpu.client });
+        const after = await Promise.all([1, 2, 3].map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
+        const statsAfter = await statsServers(statsUrl);
+        const counts = after.map((a, i) => a - before[i]);
+        const stot = all.map((addr) => {
+          const b = statsBefore.find((s) => s.address.startsWith(`${addr}:`));
+          const a = statsAfter.find((s) => s.address.startsWith(`${addr}:`));
+          return (a?.stot ?? 0) - (b?.stot ?? 0);
+        });
+        const problems: string[] = [];
+        if (r.counts.succeeded !== n || r.counts.failed || r.counts.errored) problems.push(`h2load: ${r.counts.succeeded}/${n} succeeded, ${r.counts.failed} failed, ${r.counts.errored} errored`);
+        const sum = counts.reduce((a, b) => a + b, 0);
+        if (sum !== n) problems.push(`routers counted ${sum} OK ListTools calls for ${n} requests`);
+        const ids = await checkListTools(target, { tool: TOOL }, 6);
+        ctx.log(`    ${name}: per-router calls ${counts.join(' / ')} (HAProxy stot ${stot.join(' / ')}), ${fmt.rps(r.reqPerSec)}; sampled ids ${[...new Set(ids)].join(',')}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+        return { counts, stot, rps: r.reqPerSec, latency: r.latency, problems };
+      };
+      const shareText = (c: number[]) => {
+        const total = c.reduce((a, b) => a + b, 0) || 1;
+        return `${c.map((x) => `${((100 * x) / total).toFixed(1)}%`).join(' / ')} (${c.join(' / ')} calls)`;
+      };
+      const httpOne = await share('http, 1 connection', httpTarget, platform.statsUrl, 1, 16);
+      const sp = spread(httpOne.counts);
+      rows.push({
+        id: '4a',
+        title: 'Share per router, 3 routers, HAProxy http mode, ONE client connection',
+        driver: `h2load -c 1 -m 16 -n ${n} -t 1, ListTools, to HAProxy http (roundrobin); per-router counts from each router's mcp_router_grpc_calls_total delta (HAProxy stot: ${httpOne.stot.join(' / ')})`,
+        measured: `max/min ${fmt.ratio(sp)}: ${shareText(httpOne.counts)}`,
+        baseline: 'ideal 33.3% each',
+        ratio: fmt.ratio(sp),
+        target: `max/min ≤ ${TARGETS.httpSpread}`,
+        met: httpOne.problems.length ? false : sp <= TARGETS.httpSpread,
+        notes: httpOne.problems,
+        data: httpOne,
+      });
+      const conns = ctx.cfg.share.tcpConnections;
+      const tcpMany = await share(`tcp, ${conns} connections`, tcpTarget, tcpStats, conns, 4);
+      const spT = spread(tcpMany.counts);
+      rows.push({
+        id: '4b',
+        title: `Share per router, 3 routers, HAProxy tcp mode, ${conns} client connections`,
+        driver: `h2load -c ${conns} -m 4 -n ${n} -t 1 (h2load gives each connection an equal share of requests), ListTools, to HAProxy tcp (roundrobin per connection); per-router counts from router counters (HAProxy stot = connections: ${tcpMany.stot.join(' / ')})`,
+        measured: `max/min ${fmt.ratio(spT)}: ${shareText(tcpMany.counts)}`,
+        baseline: 'ideal 33.3% each',
+        ratio: fmt.ratio(spT),
+        target: 'info (connection-level balancing; no target)',
+        met: undefined,
+        notes: tcpMany.problems,
+        data: tcpMany,
+      });
+      const tcpOne = await share('tcp, 1 connection', tcpTarget, tcpStats, 1, 16);
+      const spO = spread(tcpOne.counts);
+      rows.push({
+        id: '4c',
+        title: 'Share per router, 3 routers, HAProxy tcp mode, ONE client connection (why http mode)',
+        driver: `h2load -c 1 -m 16 -n ${n} -t 1 to HAProxy tcp; router counters`,
+        measured: `max/min ${fmt.ratio(spO)}: ${shareText(tcpOne.counts)}`,
+        baseline: 'ideal 33.3% each',
+        ratio: fmt.ratio(spO),
+        target: 'info (tcp pins a connection to one router)',
+        met: undefined,
+        notes: tcpOne.problems,
+        data: tcpOne,
+      });
+    }
+    return rows;
+  } finally {
+    await tcp?.stop();
+    await platform.close();
+  }
 }

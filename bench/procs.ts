@@ -80,8 +80,10 @@ export interface BenchProcessOptions {
   readonly args: string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly cpu?: number;
-  /** Resolves start() when a line matches. */
-  readonly ready: RegExp;
+  /** Resolves start() when a line matches ... */
+  readonly ready?: RegExp;
+  /** ... or when this poll (every 100 ms) returns true. */
+  readonly readyCheck?: () => Promise<boolean>;
   /** @default 20000 */
   readonly readyTimeoutMs?: number;
 }
@@ -120,12 +122,13 @@ export class BenchProcess {
     const timeoutMs = o.readyTimeoutMs ?? 20_000;
     const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`${o.name} did not become ready (${o.ready}) within ${timeoutMs} ms; last output:\n${proc.tail()}`));
+        clearInterval(polling);
+        reject(new Error(`${o.name} did not become ready (${o.ready ?? 'readiness check'}) within ${timeoutMs} ms; last output:\n${proc.tail()}`));
       }, timeoutMs);
       const onLine = (line: string) => {
         proc.lines.push(line);
         if (proc.lines.length > 300) proc.lines.shift();
-        const m = o.ready.exec(line);
+        const m = o.ready?.exec(line);
         if (m) {
           clearTimeout(timer);
           resolve(m);
@@ -143,8 +146,25 @@ export class BenchProcess {
           }
         });
       }
+      let polling: NodeJS.Timeout | undefined;
+      if (o.readyCheck) {
+        const check = o.readyCheck;
+        polling = setInterval(() => {
+          check().then(
+            (ok) => {
+              if (ok) {
+                clearInterval(polling);
+                clearTimeout(timer);
+                resolve([] as unknown as RegExpMatchArray);
+              }
+            },
+            () => undefined,
+          );
+        }, 100);
+      }
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
+        clearInterval(polling);
         reject(new Error(`${o.name} exited (code ${code}, signal ${signal}) before it was ready; last output:\n${proc.tail()}`));
       });
       child.on('error', (err) => {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadBenchConfig } from './config';
+import { compileBench } from './compile';
 import { BenchContext } from './context';
 import { machineInfo } from './machine';
 import { taskset } from './procs';
@@ -29,6 +30,7 @@ function locate(name: 'h2load' | 'haproxy' | 'consul'): string | undefined {
 async function main(): Promise<void> {
   const started = Date.now();
   const cfg = loadBenchConfig();
+  compileBench();
   const tools = { h2load: locate('h2load'), haproxy: locate('haproxy'), consul: locate('consul') };
   const pinned = taskset() !== null;
   const cpu = pinned ? { server: 0, client: 1 } : {};

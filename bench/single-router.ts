@@ -8,13 +8,13 @@ import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, sc
 import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { H2loadResult, runH2load } from './h2load';
-import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep, tsNode } from './procs';
+import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep } from './procs';
+import { benchScript } from './compile';
 import { fmt, Row } from './report';
 import { BASELINE_INSTANCE_ID } from './baseline-server';
 import { checkDemoBackend } from './demo-check';
 import type { DriverOptions, DriverResult } from './load-driver';
 import { runBounded } from './h2load';
-import * as path from 'node:path';
 
 const HOST = '127.0.0.1';
 const ROUTER_ID = 'mcp-router-bench';
@@ -73,7 +73,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     cpu: ctx.cpu.server,
     ready: /router started/,
   });
-  const [cmd, args] = tsNode(path.join(__dirname, 'baseline-server.ts'), [HOST, '0']);
+  const [cmd, args] = benchScript('baseline-server', [HOST, '0']);
   const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   return {
     backend,
@@ -159,7 +159,7 @@ export async function interleaved<T extends Sample>(rounds: number, a: () => Pro
 const problemsOf = (runs: Array<{ problems: string[] }>) => [...new Set(runs.flatMap((r) => r.problems))];
 
 async function runDriver(ctx: BenchContext, o: DriverOptions): Promise<DriverResult & { problems: string[]; rps: number }> {
-  const [cmd, args] = tsNode(path.join(__dirname, 'load-driver.ts'), [JSON.stringify(o)]);
+  const [cmd, args] = benchScript('load-driver', [JSON.stringify(o)]);
   const full = ctx.cpu.client === undefined ? [cmd, args] as const : (['taskset', ['-c', String(ctx.cpu.client), cmd, ...args]] as const);
   const out = await runBounded(full[0], [...full[1]], o.timeLimitMs + 15_000);
   if (out.timedOut || out.code !== 0) throw new Error(`load driver (${o.kind}) failed: ${out.timedOut ? 'timed out' : `exit ${out.code}`}: ${out.stderr.split('\n').filter((l) => !/MaxListeners|trace-warnings/.test(l)).join('\n').slice(-1500)}`);
@@ -174,6 +174,7 @@ async function runDriver(ctx: BenchContext, o: DriverOptions): Promise<DriverRes
 export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[]; routerMemory?: { idle: ProcMemory; after: ProcMemory } }> {
   const { cfg } = ctx;
   const want = (n: number) => cfg.only.has(n);
+  if (![1, 2, 5, 7].some(want)) return { rows: [] };
   const gone = missing(['router-app', ROUTER_ENTRY], ['demo MCP server', DEMO_ENTRY]) ?? (ctx.tools.h2load ? undefined : 'h2load');
   if (gone) {
     const why = `${gone} not available`;

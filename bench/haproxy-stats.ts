@@ -1,0 +1,39 @@
+/** HAProxy's stats CSV (`<stats url>;csv`): per-server status and totals. */
+
+export interface StatsServer {
+  readonly proxy: string;
+  readonly name: string;
+  readonly address: string;
+  readonly status: string;
+  /** Cumulative sessions (tcp: connections; http: streams) sent to this server. */
+  readonly stot: number;
+}
+
+/** Servers (type 2 rows) of a stats CSV text. */
+export function parseStatsCsv(text: string): StatsServer[] {
+  const lines = text.trim().split('\n');
+  if (!lines[0]?.startsWith('# ')) throw new Error(`not a HAProxy stats CSV (first line ${JSON.stringify(lines[0]?.slice(0, 80))})`);
+  const cols = lines[0].slice(2).split(',');
+  const idx = (c: string) => {
+    const i = cols.indexOf(c);
+    if (i < 0) throw new Error(`HAProxy stats CSV has no ${c} column`);
+    return i;
+  };
+  const [pxname, svname, type, addr, status, stot] = ['pxname', 'svname', 'type', 'addr', 'status', 'stot'].map(idx);
+  return lines
+    .slice(1)
+    .map((l) => l.split(','))
+    .filter((f) => f[type] === '2')
+    .map((f) => ({ proxy: f[pxname], name: f[svname], address: f[addr] ?? '', status: f[status], stot: Number(f[stot]) }));
+}
+
+export async function statsServers(statsUrl: string): Promise<StatsServer[]> {
+  const res = await fetch(`${statsUrl.replace(/\/$/, '')}/;csv`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`GET ${statsUrl};csv: HTTP ${res.status}`);
+  return parseStatsCsv(await res.text());
+}
+
+/** Addresses (ip without port) of servers that are UP. */
+export function upAddresses(servers: readonly StatsServer[]): string[] {
+  return servers.filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
+}
