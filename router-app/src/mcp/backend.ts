@@ -44,6 +44,18 @@ export interface BackendListing {
   readonly prompts: Prompt[];
 }
 
+/** Follows `nextCursor` until the last page. */
+async function allPages<R extends { nextCursor?: string }, T>(list: (params?: { cursor: string }) => Promise<R>, items: (r: R) => T[]): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const r = await list(cursor ? { cursor } : undefined);
+    out.push(...items(r));
+    cursor = r.nextCursor;
+  } while (cursor);
+  return out;
+}
+
 const PassThroughToolResult = z.looseObject({
   content: z.array(z.unknown()).optional(),
   structuredContent: z.record(z.string(), z.unknown()).optional(),
@@ -101,34 +113,12 @@ export class Backend extends EventEmitter {
   async refreshListing(): Promise<BackendListing> {
     const listing = await this.request(async (c) => {
       const caps = c.getServerCapabilities() ?? {};
-      const tools: Tool[] = [];
-      const resources: Resource[] = [];
-      const prompts: Prompt[] = [];
       const opts = { timeout: this.options.connectTimeoutMs * 2 };
-      if (caps.tools) {
-        let cursor: string | undefined;
-        do {
-          const r = await c.listTools(cursor ? { cursor } : undefined, opts);
-          tools.push(...r.tools);
-          cursor = r.nextCursor;
-        } while (cursor);
-      }
-      if (caps.resources) {
-        let cursor: string | undefined;
-        do {
-          const r = await c.listResources(cursor ? { cursor } : undefined, opts);
-          resources.push(...r.resources);
-          cursor = r.nextCursor;
-        } while (cursor);
-      }
-      if (caps.prompts) {
-        let cursor: string | undefined;
-        do {
-          const r = await c.listPrompts(cursor ? { cursor } : undefined, opts);
-          prompts.push(...r.prompts);
-          cursor = r.nextCursor;
-        } while (cursor);
-      }
+      const [tools, resources, prompts] = await Promise.all([
+        caps.tools ? allPages((cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
+        caps.resources ? allPages((cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
+        caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
+      ]);
       return { tools, resources, prompts };
     });
     this.listing = listing;
