@@ -9,6 +9,7 @@
  *   MCP_HAPROXY_MODE       http | tcp; default http
  *   MCP_BALANCE            roundrobin | leastconn | source; default roundrobin
  *   MCP_ADMIN_BIND_ADDRESS address for HAProxy stats and Consul UI/API; default 127.0.0.1
+ *   MCP_DEMO_BACKENDS      comma-separated demo MCP server names to deploy (e.g. demo); default none
  */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
@@ -64,6 +65,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, app = new App()):
     mode: (env.MCP_HAPROXY_MODE as HaproxyMode | undefined) || undefined,
     balance: (env.MCP_BALANCE as BalanceAlgorithm | undefined) || undefined,
     adminBindAddress: env.MCP_ADMIN_BIND_ADDRESS || undefined,
+    demoBackends: env.MCP_DEMO_BACKENDS ? env.MCP_DEMO_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
   });
   return app;
 }

@@ -6,6 +6,7 @@ export * from './consul-server';
 export * from './router-fleet';
 export * from './router-image';
 export * from './haproxy-load-balancer';
+export * from './demo-backend';
 export * from './consul-agent-config';
 export * from './docker-host';
 export { PropError } from './validation';

@@ -9,6 +9,7 @@ import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
 import { ConsulServer } from './consul-server';
+import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps } from './router-fleet';
 import { RouterImage } from './router-image';
@@ -70,6 +71,12 @@ export interface McpRouterPlatformProps {
   readonly routerMemoryMb?: number;
   /** Publish router i on host port base+i-1 (debugging). @default not published */
   readonly routerHostPortBase?: number;
+  /**
+   * Demo MCP servers (examples/demo-mcp-server) to deploy, by name; each
+   * registers itself in Consul so its tools appear behind the router.
+   * @default [] (none)
+   */
+  readonly demoBackends?: readonly string[];
   /** @default 'hashicorp/consul:1.20' */
   readonly consulImage?: string;
   /** @default 'haproxy:2.8-alpine' */
@@ -88,6 +95,8 @@ export class McpRouterPlatform extends Construct {
   /** The router image build (undefined when `routerImage` is given). */
   public readonly routerImage?: RouterImage;
   public readonly routers: RouterFleet;
+  /** Demo MCP servers (undefined unless `demoBackends` is given). */
+  public readonly demoBackends?: DemoBackends;
   public readonly loadBalancer: HaproxyLoadBalancer;
   /** gRPC endpoint for clients (host:port). */
   public readonly routerEndpoint: string;
@@ -191,6 +200,17 @@ export class McpRouterPlatform extends Construct {
       config: { ...props.haproxy, mode: props.mode, balance: props.balance, maxInstances },
     });
     if (this.consul) this.loadBalancer.container.node.addDependency(this.consul.container);
+
+    if (props.demoBackends && props.demoBackends.length > 0) {
+      this.demoBackends = new DemoBackends(this, 'DemoBackends', {
+        names: props.demoBackends,
+        networkName: this.networkName,
+        consulHost,
+        consulPort: consulHttpPort,
+        containerPrefix: `${prefix}-demo`,
+      });
+      if (this.consul) for (const c of this.demoBackends.containers) c.node.addDependency(this.consul.container);
+    }
 
     this.routerEndpoint = this.loadBalancer.endpoint;
     this.statsUrl = this.loadBalancer.statsUrl;

@@ -167,3 +167,23 @@ describe('props', () => {
     expect(Testing.toHaveResource(str, Image.tfResourceType)).toBe(true);
   });
 });
+
+describe('demo backends', () => {
+  test('demoBackends deploys the example MCP server per name, registering itself in Consul', () => {
+    const json = synthStack({ demoBackends: ['demo', 'tools'] });
+    const img = byPath(json, 'docker_image', 'DemoBackends_Image');
+    expect(img.build.context).toBe('${path.module}/../../../examples/demo-mcp-server');
+    expect(img.triggers.source_sha1).toContain('filesha1(');
+    const demo = byPath(json, 'docker_container', 'DemoBackends_Server-demo');
+    expect(demo.name).toBe('mcp-demo-demo');
+    expect(demo.env).toEqual(['SERVER_NAME=demo', 'PORT=3000', 'CONSUL_HOST=mcp-consul', 'CONSUL_PORT=8500']);
+    expect(demo.ports).toBeUndefined();
+    expect(byPath(json, 'docker_container', 'DemoBackends_Server-tools').env).toContain('SERVER_NAME=tools');
+  });
+  test('none by default', () => {
+    expect(Object.keys(synthStack().resource.docker_container).some((k) => k.includes('Demo'))).toBe(false);
+  });
+  test('bad names are refused', () => {
+    expect(() => synthStack({ demoBackends: ['Bad Name'] })).toThrow(/DemoBackends: names must be distinct names matching .*received \["Bad Name"\]/);
+  });
+});
