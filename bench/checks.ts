@@ -85,3 +85,17 @@ export function medianSample(samples: readonly Sample[]): Sample {
     },
   };
 }
+
+/** V8/Node memory gauges from prom-client's default metrics (MiB). */
+export function heapFromMetrics(metricsText: string): { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } {
+  const get = (name: string) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'm').exec(metricsText);
+    return m ? Number(m[1]) / 2 ** 20 : NaN;
+  };
+  return { heapUsedMiB: get('nodejs_heap_size_used_bytes'), heapTotalMiB: get('nodejs_heap_size_total_bytes'), externalMiB: get('nodejs_external_memory_bytes') };
+}
+
+export async function scrapeHeap(metricsUrl: string) {
+  const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) });
+  return heapFromMetrics(await res.text());
+}

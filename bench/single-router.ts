@@ -4,7 +4,7 @@
  * process. h2load drives ListTools (items 1, 7); the Node load driver drives
  * CallTool (item 2) on both sides; /proc gives the router's memory (item 5).
  */
-import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls } from './checks';
+import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls, scrapeHeap } from './checks';
 import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { H2loadResult, runH2load } from './h2load';
@@ -200,6 +200,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     await sleep(cfg.quick ? 2_000 : 5_000);
     const idle = procMemory(s.router.pid);
+    const idleHeap = await scrapeHeap(s.metricsUrl);
     const baselineIdle = procMemory(s.baseline.pid);
     ctx.log(`  idle RSS: router ${fmt.mib(idle.rssMiB)}, baseline ${fmt.mib(baselineIdle.rssMiB)}`);
 
@@ -316,6 +317,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
 
     const after = procMemory(s.router.pid);
+    const afterHeap = await scrapeHeap(s.metricsUrl);
+    const heapText = (h: typeof idleHeap) => `V8 heap used ${fmt.mib(h.heapUsedMiB)} of ${fmt.mib(h.heapTotalMiB)}, external ${fmt.mib(h.externalMiB)} (router /metrics)`;
     const baselineAfter = procMemory(s.baseline.pid);
     ctx.log(`  after load: router RSS ${fmt.mib(after.rssMiB)} (peak ${fmt.mib(after.hwmMiB)}), baseline peak ${fmt.mib(baselineAfter.hwmMiB)}`);
     if (want(5)) {
@@ -329,7 +332,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         ratio: fmt.ratio(idle.rssMiB / baselineIdle.rssMiB),
         target: `≤ ${TARGETS.idleRssMiB} MiB`,
         met: idle.rssMiB <= TARGETS.idleRssMiB,
-        data: { idle, baselineIdle },
+        notes: [heapText(idleHeap)],
+        data: { idle, baselineIdle, idleHeap },
       });
       rows.push({
         id: '5b',
@@ -340,7 +344,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         ratio: fmt.ratio(after.hwmMiB / baselineAfter.hwmMiB),
         target: `≤ ${TARGETS.loadRssMiB} MiB`,
         met: loaded ? after.hwmMiB <= TARGETS.loadRssMiB : undefined,
-        data: { after, baselineAfter },
+        notes: [`after load: ${heapText(afterHeap)}`],
+        data: { after, baselineAfter, afterHeap },
       });
     }
     return { rows, routerMemory: { idle, after } };
