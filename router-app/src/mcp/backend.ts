@@ -44,6 +44,25 @@ export interface BackendListing {
   readonly prompts: Prompt[];
 }
 
+/**
+ * fetch with a fresh AbortSignal per request, chained to the caller's. The
+ * SDK transport passes one long-lived signal to every fetch, and undici adds
+ * an abort listener to it per request that lives until the Request is
+ * collected: under load that piles up thousands of listeners and a
+ * MaxListenersExceededWarning (with a stack trace) per call.
+ */
+const isolatingFetch: typeof fetch = (input, init = {}) => {
+  const outer = init.signal;
+  // The one long-lived GET (server-to-client SSE stream) keeps the transport's
+  // signal, so closing the session still ends it; only per-call POSTs are isolated.
+  if (!outer || (init.method ?? 'GET').toUpperCase() !== 'POST') return fetch(input, init);
+  const inner = new AbortController();
+  if (outer.aborted) inner.abort(outer.reason);
+  const onAbort = () => inner.abort(outer.reason);
+  outer.addEventListener('abort', onAbort, { once: true });
+  return fetch(input, { ...init, signal: inner.signal }).finally(() => outer.removeEventListener('abort', onAbort));
+};
+
 /** Follows `nextCursor` until the last page. */
 async function allPages<R extends { nextCursor?: string }, T>(list: (params?: { cursor: string }) => Promise<R>, items: (r: R) => T[]): Promise<T[]> {
   const out: T[] = [];
@@ -192,7 +211,7 @@ export class Backend extends EventEmitter {
 
   private async connect(): Promise<Client> {
     const client = new Client({ name: 'mcp-router', version: '0.1.0' }, { capabilities: {} });
-    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url));
+    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch: isolatingFetch });
     const changed = () => {
       this.emit('list_changed');
     };
