@@ -1,8 +1,10 @@
 /**
  * Renders the Consul agent configuration (JSON, which Consul reads from its
  * config dir). Pure: options in, text out. The Consul server container and
- * the local platform both use it.
+ * the local platform both use it. Invalid options throw ConsulAgentConfigError
+ * naming the option, the value and what is allowed.
  */
+import { describeValue } from './validation';
 
 export interface ConsulAgentPorts {
   /** HTTP API and UI. @default 8500 */
@@ -43,21 +45,88 @@ export interface ConsulAgentConfigOptions {
 
 export const CONSUL_DEFAULT_PORTS = { http: 8500, dns: 8600, serfLan: 8301, serfWan: -1, server: 8300 } as const;
 
+export const CONSUL_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR'] as const;
+
+/** Defaults of renderConsulAgentConfig's options. */
+export const CONSUL_AGENT_DEFAULTS = {
+  datacenter: 'dc1',
+  nodeName: 'consul-server',
+  dataDir: '/consul/data',
+  bindAddress: '0.0.0.0',
+  clientAddress: '0.0.0.0',
+  ui: true,
+  bootstrapExpect: 1,
+  logLevel: 'INFO',
+  dnsAnswerLimit: 100,
+} as const;
+
+/** Thrown for an option that cannot be rendered; the message names option, value and what is allowed. */
+export class ConsulAgentConfigError extends Error {
+  constructor(option: string, value: unknown, allowed: string) {
+    super(`Consul agent option ${option} must be ${allowed}; received ${describeValue(value)}`);
+    this.name = 'ConsulAgentConfigError';
+  }
+}
+
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const NAME_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,62})$/;
+
+function int(option: string, value: unknown, min: number, max: number, extra: readonly number[] = []): number {
+  if (typeof value === 'number' && extra.includes(value)) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConsulAgentConfigError(option, value, `an integer from ${min} to ${max}${extra.length ? ` or ${extra.join(', ')} (disabled)` : ''}`);
+  }
+  return value;
+}
+
+function ipv4(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !IPV4_RE.test(value)) throw new ConsulAgentConfigError(option, value, 'an IPv4 address such as 0.0.0.0 or 127.0.0.1');
+  return value;
+}
+
 export function renderConsulAgentConfig(options: ConsulAgentConfigOptions = {}): string {
+  const d = CONSUL_AGENT_DEFAULTS;
+  if (typeof options !== 'object' || options === null) throw new ConsulAgentConfigError('options', options, 'an object');
   const ports = { ...CONSUL_DEFAULT_PORTS, ...options.ports };
-  const answerLimit = options.dnsAnswerLimit ?? 100;
+  int('ports.http', ports.http, 1, 65535);
+  int('ports.dns', ports.dns, 1, 65535);
+  int('ports.serfLan', ports.serfLan, 1, 65535);
+  int('ports.serfWan', ports.serfWan, 1, 65535, [-1]);
+  int('ports.server', ports.server, 1, 65535);
+  const enabled = Object.entries(ports).filter(([, p]) => p !== -1);
+  for (let i = 0; i < enabled.length; i++) {
+    for (let j = 0; j < i; j++) {
+      // DNS listens on udp and tcp, the others on tcp (serf also udp): any two equal ports clash.
+      if (enabled[i][1] === enabled[j][1]) throw new ConsulAgentConfigError(`ports.${enabled[i][0]}`, enabled[i][1], `different from ports.${enabled[j][0]} (${enabled[j][1]})`);
+    }
+  }
+  const answerLimit = int('dnsAnswerLimit', options.dnsAnswerLimit ?? d.dnsAnswerLimit, 1, 10_000);
+  const datacenter = options.datacenter ?? d.datacenter;
+  if (typeof datacenter !== 'string' || !NAME_RE.test(datacenter)) throw new ConsulAgentConfigError('datacenter', datacenter, 'a name of letters, digits, "-" and "_" (1-63 characters)');
+  const nodeName = options.nodeName ?? d.nodeName;
+  if (typeof nodeName !== 'string' || !NAME_RE.test(nodeName)) throw new ConsulAgentConfigError('nodeName', nodeName, 'a name of letters, digits, "-" and "_" (1-63 characters)');
+  const dataDir = options.dataDir ?? d.dataDir;
+  if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new ConsulAgentConfigError('dataDir', dataDir, 'an absolute directory path');
+  const bindAddress = ipv4('bindAddress', options.bindAddress ?? d.bindAddress);
+  const clientAddress = ipv4('clientAddress', options.clientAddress ?? d.clientAddress);
+  if (options.advertiseAddress !== undefined) ipv4('advertiseAddress', options.advertiseAddress);
+  const ui = options.ui ?? d.ui;
+  if (typeof ui !== 'boolean') throw new ConsulAgentConfigError('ui', ui, 'true or false');
+  const bootstrapExpect = int('bootstrapExpect', options.bootstrapExpect ?? d.bootstrapExpect, 1, 7);
+  const logLevel = options.logLevel ?? d.logLevel;
+  if (!CONSUL_LOG_LEVELS.includes(logLevel)) throw new ConsulAgentConfigError('logLevel', logLevel, `one of ${CONSUL_LOG_LEVELS.join(', ')}`);
   const config = {
-    datacenter: options.datacenter ?? 'dc1',
-    node_name: options.nodeName ?? 'consul-server',
-    data_dir: options.dataDir ?? '/consul/data',
+    datacenter,
+    node_name: nodeName,
+    data_dir: dataDir,
     server: true,
-    bootstrap_expect: options.bootstrapExpect ?? 1,
-    bind_addr: options.bindAddress ?? '0.0.0.0',
-    client_addr: options.clientAddress ?? '0.0.0.0',
+    bootstrap_expect: bootstrapExpect,
+    bind_addr: bindAddress,
+    client_addr: clientAddress,
     ...(options.advertiseAddress ? { advertise_addr: options.advertiseAddress } : {}),
     ports: { http: ports.http, dns: ports.dns, serf_lan: ports.serfLan, serf_wan: ports.serfWan, server: ports.server, grpc: -1 },
-    ui: options.ui ?? true,
-    log_level: options.logLevel ?? 'INFO',
+    ui,
+    log_level: logLevel,
     disable_update_check: true,
     // Script checks run arbitrary commands; the routers use TCP and gRPC checks only.
     enable_script_checks: false,

@@ -6,8 +6,8 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { ConsulAgentConfigOptions, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig } from './consul-agent-config';
-import { validateIpv4, validateName, validatePort, validateDistinctPorts } from './validation';
+import { ConsulAgentConfigError, ConsulAgentConfigOptions, CONSUL_AGENT_DEFAULTS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig } from './consul-agent-config';
+import { PropError, propError, validateIpv4, validateName, validatePort, validateDistinctPorts } from './validation';
 
 export interface ConsulServerProps {
   /** Docker network the server joins (a name or a network resource's `name`). */
@@ -22,8 +22,14 @@ export interface ConsulServerProps {
   readonly httpHostPort?: number;
   /** Host port for DNS (udp and tcp). @default 8600 */
   readonly dnsHostPort?: number;
-  /** Extra agent settings (datacenter, log level, ...). Ports inside the container stay the defaults. */
+  /**
+   * Extra agent settings (datacenter, log level, bootstrapExpect, dnsAnswerLimit, ...).
+   * Ports and data dir inside the container stay the defaults.
+   * @default renderConsulAgentConfig's defaults (datacenter dc1, node name = containerName)
+   */
   readonly agentConfig?: Omit<ConsulAgentConfigOptions, 'ports' | 'dataDir'>;
+  /** Service whose UI page `uiUrl` points at. @default 'mcp-router' */
+  readonly uiServiceName?: string;
 }
 
 const ID = 'ConsulServer';
@@ -40,6 +46,10 @@ export class ConsulServer extends Construct {
   public readonly dnsPort = CONSUL_DEFAULT_PORTS.dns;
   /** URL of the Consul UI's router service page, as published on the host. */
   public readonly uiUrl: string;
+  /** Base URL of the HTTP API / UI as published on the host, e.g. http://127.0.0.1:8500. */
+  public readonly httpUrl: string;
+  /** The agent's datacenter. */
+  public readonly datacenter: string;
   /** The rendered agent configuration (uploaded to /consul/config/agent.json). */
   public readonly agentConfig: string;
 
@@ -54,16 +64,28 @@ export class ConsulServer extends Construct {
     validatePort(ID, 'httpHostPort', httpHostPort);
     validatePort(ID, 'dnsHostPort', dnsHostPort);
     validateDistinctPorts(ID, { httpHostPort, dnsHostPort });
+    const uiServiceName = props.uiServiceName ?? 'mcp-router';
+    validateName(ID, 'uiServiceName', uiServiceName);
+    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.trim() === '')) {
+      throw propError(ID, 'image', props.image, 'a non-empty image reference such as hashicorp/consul:1.20');
+    }
 
     this.address = containerName;
-    this.agentConfig = renderConsulAgentConfig({ ...props.agentConfig, nodeName: props.agentConfig?.nodeName ?? containerName });
+    try {
+      this.agentConfig = renderConsulAgentConfig({ ...props.agentConfig, nodeName: props.agentConfig?.nodeName ?? containerName });
+    } catch (err) {
+      if (err instanceof ConsulAgentConfigError) throw new PropError(`${ID}: agentConfig.${err.message.replace(/^Consul agent option /, '')}`);
+      throw err;
+    }
+    this.datacenter = props.agentConfig?.datacenter ?? CONSUL_AGENT_DEFAULTS.datacenter;
     this.image = new Image(this, 'Image', { name: props.image ?? 'hashicorp/consul:1.20', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
       hostname: containerName,
       image: this.image.imageId,
-      // The image's entrypoint runs the agent as the unprivileged "consul" user.
-      command: ['agent', '-config-dir=/consul/config'],
+      // The image's entrypoint turns `agent` into `consul agent -data-dir=/consul/data
+      // -config-dir=/consul/config` and drops to the unprivileged "consul" user (su-exec).
+      command: ['agent'],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName, aliases: ['consul'] }],
       upload: [{ file: '/consul/config/agent.json', content: this.agentConfig }],
@@ -74,6 +96,7 @@ export class ConsulServer extends Construct {
       ],
       healthcheck: { test: ['CMD', 'consul', 'members'], interval: '10s', timeout: '5s', retries: 3, startPeriod: '10s' },
     });
-    this.uiUrl = `http://${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${httpHostPort}/ui/dc1/services/mcp-router`;
+    this.httpUrl = `http://${bind === '0.0.0.0' ? '127.0.0.1' : bind}:${httpHostPort}`;
+    this.uiUrl = `${this.httpUrl}/ui/${this.datacenter}/services/${uiServiceName}`;
   }
 }

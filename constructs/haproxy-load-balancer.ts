@@ -7,8 +7,8 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
-import { propError, validateDistinctPorts, validateIpv4, validateName, validatePort } from './validation';
+import { HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
+import { PropError, propError, validateDistinctPorts, validateIpv4, validateLiteral, validateName, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -66,8 +66,18 @@ export class HaproxyLoadBalancer extends Construct {
     validatePort(ID, 'statsPort', statsPort);
     validatePort(ID, 'consulDnsPort', props.consulDnsPort);
     validateDistinctPorts(ID, { publicPort, statsPort });
+    validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
+    // The address is written into haproxy.cfg, so it must be known at synth.
+    validateLiteral(ID, 'consulDnsAddress', props.consulDnsAddress);
+    validateLiteral(ID, 'consulDnsPort', props.consulDnsPort);
     if (typeof props.consulDnsAddress !== 'string' || props.consulDnsAddress === '') {
       throw propError(ID, 'consulDnsAddress', props.consulDnsAddress, 'the Consul DNS host name or IP on the network');
+    }
+    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.trim() === '')) {
+      throw propError(ID, 'image', props.image, 'a non-empty image reference such as haproxy:2.8-alpine');
+    }
+    if (props.config !== undefined && (typeof props.config !== 'object' || props.config === null)) {
+      throw propError(ID, 'config', props.config, 'an object of renderer options');
     }
 
     const rendererOptions: HaproxyConfigOptions = {
@@ -79,7 +89,8 @@ export class HaproxyLoadBalancer extends Construct {
     try {
       this.options = resolveHaproxyConfigOptions(rendererOptions);
     } catch (err) {
-      throw new Error(`${ID}: config.${(err as Error).message.replace(/^HAProxy option /, '')}`);
+      if (err instanceof HaproxyConfigError) throw new PropError(`${ID}: config.${err.message.replace(/^HAProxy option /, '')}`);
+      throw err;
     }
     this.configText = renderHaproxyConfig(rendererOptions);
     this.image = new Image(this, 'Image', { name: props.image ?? 'haproxy:2.8-alpine', keepLocally: true });

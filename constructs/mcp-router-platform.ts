@@ -7,13 +7,13 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
+import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
 import { ConsulServer } from './consul-server';
 import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
-import { RouterFleet, RouterFleetProps } from './router-fleet';
+import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
-import { isUnresolved, propError, validateDistinctPorts, validateInteger, validateIpv4, validateName, validateOneOf } from './validation';
+import { isUnresolved, propError, validateDistinctPorts, validateInteger, validateIpv4, validateLiteral, validateName, validateOneOf, validatePort } from './validation';
 
 export interface ExistingConsul {
   /** Host name or IP of a Consul agent reachable on the network. */
@@ -25,6 +25,15 @@ export interface ExistingConsul {
   /** UI URL reported in the outputs. @default none */
   readonly uiUrl?: string;
 }
+
+/** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
+export type PlatformHaproxyOptions = Omit<
+  HaproxyConfigOptions,
+  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck'
+> & {
+  /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
+  readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
+};
 
 export interface McpRouterPlatformProps {
   /**
@@ -41,8 +50,16 @@ export interface McpRouterPlatformProps {
   readonly mode?: HaproxyMode;
   /** @default 'roundrobin' */
   readonly balance?: BalanceAlgorithm;
-  /** Further HAProxy renderer options (health check, timeouts, sticky sessions, rate limit, TLS). @default renderer defaults */
-  readonly haproxy?: Omit<HaproxyConfigOptions, 'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers'>;
+  /**
+   * Further HAProxy renderer options (health check type/interval/rise/fall, timeouts,
+   * maxconn, nbthread, sticky sessions, rate limit, TLS, Prometheus exporter, DNS hold
+   * times). Listeners, nameservers, service name and the router's check port are set
+   * by the platform so they match the other parts.
+   * @default the renderer's defaults (HAPROXY_DEFAULTS)
+   */
+  readonly haproxy?: PlatformHaproxyOptions;
+  /** Consul service name of the routers (their registration and HAProxy's SRV lookup). @default 'mcp-router' */
+  readonly serviceName?: string;
   /** Host address the public gRPC endpoint is published on. @default '0.0.0.0' */
   readonly publicBindAddress?: string;
   /** Host port of the public gRPC endpoint. @default 50051 */
@@ -106,7 +123,12 @@ export class McpRouterPlatform extends Construct {
   constructor(scope: Construct, id: string, props: McpRouterPlatformProps = {}) {
     super(scope, id);
     const prefix = props.namePrefix ?? 'mcp';
+    validateLiteral(ID, 'namePrefix', prefix);
     validateName(ID, 'namePrefix', prefix);
+    const serviceName = props.serviceName ?? 'mcp-router';
+    validateLiteral(ID, 'serviceName', serviceName);
+    validateName(ID, 'serviceName', serviceName);
+    validateLiteral(ID, 'maxInstances', props.maxInstances);
     const maxInstances = props.maxInstances ?? 10;
     validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
     const instanceCount = props.instanceCount ?? 1;
@@ -124,8 +146,26 @@ export class McpRouterPlatform extends Construct {
     };
     for (const [prop, port] of Object.entries(ports)) validateInteger(ID, prop, port, 1, 65535);
     validateDistinctPorts(ID, ports);
-    if (props.existingConsul && (typeof props.existingConsul.host !== 'string' || props.existingConsul.host === '')) {
-      throw propError(ID, 'existingConsul.host', props.existingConsul.host, 'the host name or IP of a Consul agent');
+    if (props.existingConsul !== undefined) {
+      if (typeof props.existingConsul !== 'object' || props.existingConsul === null) throw propError(ID, 'existingConsul', props.existingConsul, 'an object { host, httpPort?, dnsPort?, uiUrl? }');
+      validateLiteral(ID, 'existingConsul.host', props.existingConsul.host);
+      if (typeof props.existingConsul.host !== 'string' || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/.test(props.existingConsul.host)) {
+        throw propError(ID, 'existingConsul.host', props.existingConsul.host, 'the host name or IP of a Consul agent reachable on the network');
+      }
+      validatePort(ID, 'existingConsul.httpPort', props.existingConsul.httpPort);
+      validatePort(ID, 'existingConsul.dnsPort', props.existingConsul.dnsPort);
+      if (props.existingConsul.uiUrl !== undefined && typeof props.existingConsul.uiUrl !== 'string') {
+        throw propError(ID, 'existingConsul.uiUrl', props.existingConsul.uiUrl, 'a URL string');
+      }
+    }
+    if (props.routerEnvironment !== undefined && (typeof props.routerEnvironment !== 'object' || props.routerEnvironment === null || Array.isArray(props.routerEnvironment))) {
+      throw propError(ID, 'routerEnvironment', props.routerEnvironment, 'a map of variable names to string values');
+    }
+    if (props.haproxy !== undefined && (typeof props.haproxy !== 'object' || props.haproxy === null || Array.isArray(props.haproxy))) {
+      throw propError(ID, 'haproxy', props.haproxy, 'an object of HAProxy renderer options');
+    }
+    if (props.demoBackends !== undefined && !Array.isArray(props.demoBackends)) {
+      throw propError(ID, 'demoBackends', props.demoBackends, 'a list of demo server names');
     }
     if (props.routerImage !== undefined && (typeof props.routerImage !== 'string' || props.routerImage === '')) {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
@@ -158,6 +198,7 @@ export class McpRouterPlatform extends Construct {
         adminBindAddress: adminBind,
         httpHostPort: ports.consulHttpPort,
         dnsHostPort: ports.consulDnsPort,
+        uiServiceName: serviceName,
       });
       consulHost = this.consul.address;
       consulHttpPort = this.consul.httpPort;
@@ -179,6 +220,7 @@ export class McpRouterPlatform extends Construct {
       consulHost,
       consulPort: consulHttpPort,
       hostnamePrefix: `${prefix}-router`,
+      serviceName,
       environment: props.routerEnvironment,
       cpus: props.routerCpus,
       memoryMb: props.routerMemoryMb,
@@ -197,7 +239,16 @@ export class McpRouterPlatform extends Construct {
       publicPort: ports.publicPort,
       adminBindAddress: adminBind,
       statsPort: ports.statsPort,
-      config: { ...props.haproxy, mode: props.mode, balance: props.balance, maxInstances },
+      config: {
+        ...props.haproxy,
+        mode: props.mode,
+        balance: props.balance,
+        maxInstances,
+        serviceName,
+        consulDomain: 'consul',
+        // The routers' admin port and readiness path (router-app's contract).
+        healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: '/readyz' },
+      },
     });
     if (this.consul) this.loadBalancer.container.node.addDependency(this.consul.container);
 
@@ -222,7 +273,7 @@ export class McpRouterPlatform extends Construct {
       new TerraformOutput(this, id, { value, description }).overrideLogicalId(out(name));
     output('RouterEndpoint', 'router_endpoint', this.routerEndpoint, 'gRPC endpoint of the MCP router (HAProxy), host:port');
     output('StatsUrl', 'stats_url', this.statsUrl, 'HAProxy stats page');
-    output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, 'Consul UI page of the mcp-router service');
+    output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, `Consul UI page of the ${serviceName} service`);
     output('RouterInstanceNames', 'router_instance_names', this.routers.instanceNames, 'Router container names (hostnames)');
   }
 }

@@ -4,9 +4,9 @@
  * token such as a Terraform variable (validated by the variable at plan time).
  */
 import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container';
-import { TerraformCount } from 'cdktf';
+import { Op, TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
-import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validatePort } from './validation';
+import { propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
 
 /** Ports and paths of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT = 50051;
@@ -25,6 +25,11 @@ export interface RouterFleetProps {
   readonly consulHost: string;
   /** Consul HTTP port (CONSUL_PORT). @default 8500 */
   readonly consulPort?: number;
+  /**
+   * Consul service name the routers register under (MCP_ROUTER_SERVICE_NAME); HAProxy
+   * must resolve the same name. @default 'mcp-router'
+   */
+  readonly serviceName?: string;
   /** Container name and hostname prefix. @default 'mcp-router' */
   readonly hostnamePrefix?: string;
   /** Extra environment for every router (e.g. MCP_BACKENDS, LOG_LEVEL). Keys must not override the platform's own. @default {} */
@@ -47,7 +52,8 @@ export interface RouterFleetProps {
 }
 
 const ID = 'RouterFleet';
-const RESERVED_ENV = ['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT', 'MCP_ROUTER_METRICS_PORT'];
+const RESERVED_ENV = ['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT', 'MCP_ROUTER_METRICS_PORT', 'MCP_ROUTER_SERVICE_NAME'];
+const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
 
 export class RouterFleet extends Construct {
   /** The router containers (one resource with `count`). */
@@ -61,9 +67,15 @@ export class RouterFleet extends Construct {
     super(scope, id);
     const maxInstances = props.maxInstances ?? 10;
     validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
+    if (props.instanceCount === undefined) throw propError(ID, 'instanceCount', undefined, `an integer from 1 to ${maxInstances} (maxInstances) or a token`);
     validateInteger(ID, 'instanceCount', props.instanceCount, 1, maxInstances, ` (maxInstances); raise maxInstances for more routers`);
     const prefix = props.hostnamePrefix ?? 'mcp-router';
     validateName(ID, 'hostnamePrefix', prefix);
+    const serviceName = props.serviceName ?? 'mcp-router';
+    validateName(ID, 'serviceName', serviceName);
+    validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
+    validateRequiredString(ID, 'consulHost', props.consulHost, 'the host name or IP of a Consul agent reachable on the network');
+    validateOneOf(ID, 'restartPolicy', props.restartPolicy, RESTART_POLICIES);
     validatePort(ID, 'consulPort', props.consulPort);
     validateNumber(ID, 'cpus', props.cpus, 0.01, 1024);
     validateInteger(ID, 'memoryMb', props.memoryMb, 6, 1_048_576);
@@ -72,9 +84,11 @@ export class RouterFleet extends Construct {
     if (props.hostPortBase !== undefined) {
       validateInteger(ID, 'hostPortBase', props.hostPortBase, 1, 65535 - maxInstances + 1, ` (so that maxInstances (${maxInstances}) ports fit)`);
     }
-    if (typeof props.image !== 'string' || props.image === '') throw propError(ID, 'image', props.image, 'a non-empty image reference');
+    validateRequiredString(ID, 'image', props.image, 'a non-empty image reference (e.g. RouterImage.imageRef or registry/mcp-router:1.0)');
     const env = props.environment ?? {};
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) throw propError(ID, 'environment', env, 'a map of variable names to string values');
     for (const key of Object.keys(env)) {
+      if (typeof env[key] !== 'string') throw propError(ID, `environment.${key}`, env[key], 'a string');
       if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
       if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
     }
@@ -95,6 +109,7 @@ export class RouterFleet extends Construct {
         `CONSUL_PORT=${props.consulPort ?? 8500}`,
         `MCP_ROUTER_PORT=${ROUTER_GRPC_PORT}`,
         `MCP_ROUTER_METRICS_PORT=${ROUTER_ADMIN_PORT}`,
+        `MCP_ROUTER_SERVICE_NAME=${serviceName}`,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${v}`),
@@ -107,7 +122,8 @@ export class RouterFleet extends Construct {
             ports: [
               {
                 internal: ROUTER_GRPC_PORT,
-                external: isUnresolved(props.hostPortBase) ? props.hostPortBase : (`\${count.index + ${props.hostPortBase}}` as unknown as number),
+                // One port per router: base + count.index (a literal base or a token such as a variable).
+                external: Op.add(count.index, props.hostPortBase),
                 ip: props.hostPortAddress ?? '127.0.0.1',
               },
             ],

@@ -84,3 +84,14 @@ export function validateDistinctPorts(scope: string, ports: Record<string, numbe
     seen.set(port, prop);
   }
 }
+
+/** A required string prop (a literal or a token): non-empty, without whitespace at either end. */
+export function validateRequiredString(scope: string, prop: string, value: unknown, allowed: string): void {
+  if (isUnresolved(value)) return;
+  if (typeof value !== 'string' || value.trim() === '' || value.trim() !== value) throw propError(scope, prop, value, allowed);
+}
+
+/** Props that become construct IDs, names of outputs or other synth-time strings cannot be tokens. */
+export function validateLiteral(scope: string, prop: string, value: unknown): void {
+  if (isUnresolved(value)) throw propError(scope, prop, value, 'a literal value known at synth (not a Terraform token)');
+}

@@ -52,7 +52,8 @@ describe('default app', () => {
   });
 
   test('consul: config uploaded, UI/API and DNS published on 127.0.0.1 only', () => {
-    expect(consul.command).toEqual(['agent', '-config-dir=/consul/config']);
+    // The image's entrypoint adds -data-dir/-config-dir and drops to the consul user.
+    expect(consul.command).toEqual(['agent']);
     expect(consul.upload[0].file).toBe('/consul/config/agent.json');
     const cfg = JSON.parse(consul.upload[0].content);
     expect(cfg.server).toBe(true);
@@ -125,7 +126,7 @@ describe('props', () => {
 
   test('routerHostPortBase publishes each router on its own loopback port', () => {
     const r = byPath(synthStack({ routerHostPortBase: 51000 }), 'docker_container', 'Routers/Router');
-    expect(r.ports).toEqual([{ internal: 50051, external: '${count.index + 51000}', ip: '127.0.0.1' }]);
+    expect(r.ports).toEqual([{ internal: 50051, external: '${(count.index + 51000)}', ip: '127.0.0.1' }]);
   });
 
   test('tcp mode renders a tcp frontend and backend', () => {
