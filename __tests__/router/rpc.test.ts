@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { NAME_PATTERN } from '../../router-app/src/mcp/naming';
 import { fromListValue, fromStruct } from '../../router-app/src/grpc/struct';
 import { unary } from '../../scripts/local-platform/router-client';
-import { DemoServerHandle, routerFor, RouterUnderTest, startDemoServer, struct } from '../support/demo-backends';
+import { closedPort, DemoServerHandle, eventually, routerFor, RouterUnderTest, sleep, startDemoServer, struct } from '../support/demo-backends';
 
 jest.setTimeout(60_000);
 
@@ -136,11 +136,18 @@ describe('calls', () => {
     expect(fromListValue(events[4].result.content)).toEqual([{ type: 'text', text: 'done after 4 steps' }]);
   });
 
-  test('one long-lived MCP session per backend: 50 calls, still one session', async () => {
-    const before = alpha.sessions();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => call('svc__echo', { text: String(i) })));
-    expect(before).toBeGreaterThan(0);
-    expect(alpha.sessions()).toBe(before);
+  test('one long-lived MCP session per backend: 50 concurrent calls through a fresh router, exactly one session', async () => {
+    const solo = await startDemoServer({ name: 'solo' });
+    const rr = await routerFor([{ name: 'solo', url: solo.url }]);
+    try {
+      const res = await Promise.all(Array.from({ length: 50 }, (_, i) => unary(rr.client, 'CallTool', { name: 'solo__echo', arguments: struct({ text: `m${i}` }) })));
+      expect(res.map((x: any) => (fromListValue(x.content)[0] as any).text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+      expect(res.every((x: any) => x.routerInstanceId === 'mcp-router-test' && x.server === 'solo')).toBe(true);
+      expect(solo.sessions()).toBe(1);
+    } finally {
+      await rr.close();
+      await solo.close();
+    }
   });
 });
 
@@ -163,39 +170,83 @@ describe('status mapping', () => {
   test('deadline shorter than the tool -> DEADLINE_EXCEEDED, and the backend is told to cancel', async () => {
     const before = alpha.cancelled.length;
     expect(await codeOf(call('svc__slow', { steps: 20, stepMs: 100 }, 300))).toBe(grpc.status.DEADLINE_EXCEEDED);
-    await waitFor(() => alpha.cancelled.length > before, 3000);
+    expect(await eventually(() => alpha.cancelled.length > before, 3000)).toBe(true);
     expect(alpha.cancelled.length).toBe(before + 1);
   });
-  test('client cancel sends notifications/cancelled to the backend', async () => {
+  test('client cancel of a unary CallTool -> CANCELLED, and notifications/cancelled reaches the backend', async () => {
+    const before = alpha.cancelled.length;
+    const sessionsBefore = alpha.sessions();
+    const code = new Promise<grpc.status>((resolve) => {
+      const c = r.client.CallTool({ name: 'svc__slow', arguments: struct({ steps: 50, stepMs: 50 }) }, new grpc.Metadata(), {}, (err: grpc.ServiceError | null) => resolve(err ? err.code : grpc.status.OK));
+      setTimeout(() => c.cancel(), 300);
+    });
+    expect(await code).toBe(grpc.status.CANCELLED);
+    expect(await eventually(() => alpha.cancelled.length > before, 3000)).toBe(true);
+    expect(alpha.cancelled.length).toBe(before + 1);
+    // the session survives a cancel: the next call uses it
+    await call('svc__echo', { text: 'after cancel' });
+    expect(alpha.sessions()).toBe(sessionsBefore);
+  });
+
+  test('client cancel of a CallToolStream sends notifications/cancelled to the backend', async () => {
     const before = alpha.cancelled.length;
     const s = r.client.CallToolStream({ name: 'svc__slow', arguments: struct({ steps: 50, stepMs: 50 }) }, new grpc.Metadata(), {});
     await new Promise<void>((resolve) => s.once('data', () => resolve())); // first progress: the call is running
     s.on('error', () => undefined);
     s.cancel();
-    await waitFor(() => alpha.cancelled.length > before, 3000);
+    expect(await eventually(() => alpha.cancelled.length > before, 3000)).toBe(true);
     expect(alpha.cancelled.length).toBe(before + 1);
   });
 });
 
 describe('backend faults', () => {
-  test('unreachable backend -> UNAVAILABLE fast; then the circuit opens and calls fail without a round-trip', async () => {
-    const dead = await startDemoServer({ name: 'dead' });
-    const rr = await routerFor([{ name: 'dead', url: dead.url }], { MCP_ROUTER_BREAKER_FAILURES: '2', MCP_ROUTER_BREAKER_RESET_MS: '60000' });
+  test('static backend on a closed port: listed as unhealthy with the reason; calling its tool -> UNAVAILABLE, fast', async () => {
+    const port = await closedPort();
+    const rr = await routerFor([{ name: 'nowhere', url: `http://127.0.0.1:${port}/mcp` }], {}, 0);
     try {
-      await dead.close();
+      expect(await eventually(async () => (await unary(rr.client, 'ListServers', {})).servers[0]?.lastError !== '', 5000)).toBe(true);
+      const s = (await unary(rr.client, 'ListServers', {})).servers[0];
+      expect(s).toMatchObject({ name: 'nowhere', healthy: false, toolCount: 0 });
+      expect(s.lastError).toMatch(/ECONNREFUSED|fetch failed/);
       const t0 = Date.now();
-      const codes: grpc.status[] = [];
-      for (let i = 0; i < 4; i++) codes.push(await codeOf(unary(rr.client, 'CallTool', { name: 'dead__echo', arguments: struct({ text: 'x' }) })));
-      expect(codes).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]);
-      expect(Date.now() - t0).toBeLessThan(2000);
-      const servers = await unary(rr.client, 'ListServers', {});
-      expect(servers.servers[0]).toMatchObject({ name: 'dead', healthy: false, circuitState: 'open' });
-      await expect(unary(rr.client, 'CallTool', { name: 'dead__echo', arguments: struct({ text: 'x' }) })).rejects.toMatchObject({
-        code: grpc.status.UNAVAILABLE,
-        details: expect.stringContaining('circuit open'),
-      });
+      // The client cannot know the tool list of a server the router never reached; the name is <server>__<tool>.
+      const err = await unary(rr.client, 'CallTool', { name: 'nowhere__echo', arguments: struct({ text: 'x' }) }, 5000).catch((e) => e);
+      const elapsed = Date.now() - t0;
+      expect(elapsed).toBeLessThan(2000);
+      expect({ code: err.code, details: err.details }).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('nowhere') });
     } finally {
       await rr.close();
+    }
+  });
+
+  test('unreachable backend -> UNAVAILABLE; after N failures the circuit opens and calls fail without a backend round-trip; half-open trial closes it', async () => {
+    const dead = await startDemoServer({ name: 'dead' });
+    const port = dead.port;
+    const rr = await routerFor([{ name: 'dead', url: dead.url }], { MCP_ROUTER_BREAKER_FAILURES: '2', MCP_ROUTER_BREAKER_RESET_MS: '1500' });
+    const callDead = () => unary(rr.client, 'CallTool', { name: 'dead__echo', arguments: struct({ text: 'x' }) }, 5000);
+    let back: DemoServerHandle | undefined;
+    try {
+      await dead.close();
+      for (let i = 0; i < 2; i++) {
+        await expect(callDead()).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('unreachable') });
+      }
+      expect((await unary(rr.client, 'ListServers', {})).servers[0]).toMatchObject({ name: 'dead', healthy: false, circuitState: 'open' });
+      // The backend is back on the same port, but the open circuit must not touch it.
+      back = await startDemoServer({ name: 'dead', port });
+      const t0 = Date.now();
+      await expect(callDead()).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('circuit open') });
+      const fastFailMs = Date.now() - t0;
+      expect(back.sessions()).toBe(0); // no round-trip: no session was even initialized
+      expect(fastFailMs).toBeLessThan(1000);
+      // After the reset time one trial call goes through, succeeds, and closes the circuit.
+      await sleep(1600);
+      const ok = await callDead();
+      expect(fromListValue(ok.content)).toEqual([{ type: 'text', text: 'x' }]);
+      expect(back.sessions()).toBe(1);
+      expect((await unary(rr.client, 'ListServers', {})).servers[0]).toMatchObject({ healthy: true, circuitState: 'closed' });
+    } finally {
+      await rr.close();
+      await back?.close();
     }
   });
 
@@ -206,7 +257,9 @@ describe('backend faults', () => {
       const pending = codeOf(unary(rr.client, 'CallTool', { name: 'victim__slow', arguments: struct({ steps: 50, stepMs: 100 }) }, 10_000));
       await new Promise((res) => setTimeout(res, 300));
       await victim.close();
+      const t0 = Date.now();
       expect(await pending).toBe(grpc.status.UNAVAILABLE);
+      expect(Date.now() - t0).toBeLessThan(5000); // not left hanging until the 10 s deadline
       const ok = await unary(rr.client, 'CallTool', { name: 'svc__echo', arguments: struct({ text: 'still here' }) });
       expect(fromListValue(ok.content)).toEqual([{ type: 'text', text: 'still here' }]);
     } finally {
@@ -234,8 +287,3 @@ describe('backend faults', () => {
     }
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 20));
-}

@@ -2,6 +2,7 @@
  * Real demo MCP servers (the SDK-built examples/demo-mcp-server) in-process,
  * and an in-process router in front of them, for the router tests.
  */
+import * as net from 'node:net';
 import { startDemoServer, DemoServerHandle } from '../../examples/demo-mcp-server/src/server';
 import { loadConfig } from '../../router-app/src/config';
 import { startRouter, RouterHandle } from '../../router-app/src/router';
@@ -17,8 +18,11 @@ export interface RouterUnderTest {
   close(): Promise<void>;
 }
 
-/** A router (no Consul) with the given static backends and env overrides. */
-export async function routerFor(backends: Array<{ name: string; url: string }>, env: Record<string, string> = {}): Promise<RouterUnderTest> {
+/**
+ * A router (no Consul) with the given static backends and env overrides; waits
+ * until `waitNamespaces` (default: every backend) have a listing.
+ */
+export async function routerFor(backends: Array<{ name: string; url: string }>, env: Record<string, string> = {}, waitNamespaces = backends.length): Promise<RouterUnderTest> {
   const config = loadConfig({
     CONSUL_REGISTER: 'false',
     MCP_BACKEND_DISCOVERY: 'false',
@@ -32,7 +36,8 @@ export async function routerFor(backends: Array<{ name: string; url: string }>, 
     ...env,
   });
   const router = await startRouter(config);
-  await waitForCatalog(router, backends.length);
+  if (waitNamespaces > 0) await waitForCatalog(router, waitNamespaces);
+  await catalogSettled(router);
   const target = `127.0.0.1:${router.port}`;
   const client = createRouterClient(target);
   return {
@@ -57,9 +62,50 @@ export async function waitForCatalog(router: RouterHandle, n: number, timeoutMs 
   throw new Error(`router catalogue did not reach ${n} namespaces within ${timeoutMs} ms`);
 }
 
+/**
+ * Waits until the catalogue version has not changed for `quietMs`: the first
+ * session to a backend triggers a second (coalesced) listing, and a test that
+ * kills a backend while that one is still in flight would see it counted as a
+ * breaker failure.
+ */
+export async function catalogSettled(router: RouterHandle, quietMs = 200, timeoutMs = 5_000): Promise<void> {
+  const start = Date.now();
+  let version = router.catalog.snapshot.version;
+  let since = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 25));
+    const v = router.catalog.snapshot.version;
+    if (v !== version) {
+      version = v;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+  }
+}
+
 /** proto-loader Struct from plain JSON (arguments). */
 export function struct(obj: Record<string, unknown>): { fields: Record<string, unknown> } {
   const v = (x: unknown): unknown =>
     typeof x === 'number' ? { numberValue: x } : typeof x === 'string' ? { stringValue: x } : typeof x === 'boolean' ? { boolValue: x } : x === null ? { nullValue: 0 } : Array.isArray(x) ? { listValue: { values: x.map(v) } } : { structValue: struct(x as Record<string, unknown>) };
   return { fields: Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, v(x)])) };
+}
+
+/** A loopback TCP port that nothing listens on (bound, then closed). */
+export async function closedPort(host = '127.0.0.1'): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, host, () => resolve()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `cond` every 20 ms until it holds or `timeoutMs` passes (then returns false). */
+export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await cond()) return true;
+    await sleep(20);
+  }
+  return cond();
 }
