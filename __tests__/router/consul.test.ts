@@ -4,6 +4,7 @@
  */
 import { loadConfig } from '../../router-app/src/config';
 import { startRouter, RouterHandle } from '../../router-app/src/router';
+import { fromListValue } from '../../router-app/src/grpc/struct';
 import { ConsulRegistration } from '../../router-app/src/consul/registration';
 import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
 import { waitUntil } from '../../scripts/local-platform/managed-process';
@@ -61,6 +62,21 @@ test('registers as the seed describes: ID, name, tags, address/port, TCP 10 s + 
   ]);
 });
 
+test('the gRPC check follows grpc.health.v1 within its 2 s interval while the TCP check stays passing', async () => {
+  const statusOf = async () => Object.fromEntries(((await consul.api('/v1/health/checks/mcp-router')) as any[]).map((c) => [c.Type, c.Status]));
+  router.health.setStatus('', 'NOT_SERVING');
+  try {
+    const t0 = Date.now();
+    await waitUntil('grpc check critical', async () => (await statusOf()).grpc === 'critical', 10_000, 100);
+    // interval 2s + timeout 1s (+ scheduling): a 10 s interval would usually take far longer
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(await statusOf()).toEqual({ grpc: 'critical', tcp: 'passing' });
+  } finally {
+    router.health.setStatus('', 'SERVING');
+  }
+  await waitUntil('grpc check passing again', async () => (await statusOf()).grpc === 'passing', 10_000, 100);
+});
+
 test('re-registers by itself when Consul loses the registration', async () => {
   await consul.api(`/v1/agent/service/deregister/${ID}`, { method: 'PUT' });
   expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();
@@ -68,19 +84,39 @@ test('re-registers by itself when Consul loses the registration', async () => {
   expect(ms).toBeLessThan(5_000);
 });
 
-test('discovers MCP servers tagged mcp-server (meta namespace/mcp_path) and drops them when they go', async () => {
+test('discovers MCP servers tagged mcp-server (meta namespace/mcp_path), routes calls to them, and drops them when they go', async () => {
   const client = createRouterClient(`127.0.0.1:${router.port}`);
+  const NS = 'found.v2 beta'; // a namespace with characters that are not allowed in tool names
   try {
+    // Not tagged mcp-server: must be ignored.
     await consul.api('/v1/agent/service/register', {
       method: 'PUT',
-      body: JSON.stringify({ ID: 'found-1', Name: 'found-service', Tags: ['mcp-server'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: 'found', mcp_path: '/mcp' } }),
+      body: JSON.stringify({ ID: 'other-1', Name: 'other-service', Tags: ['web'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: 'other' } }),
     });
-    await waitUntil('found__echo listed', async () => (await unary(client, 'ListTools', {})).tools.some((t: any) => t.name === 'found__echo'), 15_000, 100);
+    await consul.api('/v1/agent/service/register', {
+      method: 'PUT',
+      body: JSON.stringify({ ID: 'found-1', Name: 'found-service', Tags: ['mcp-server'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: NS, mcp_path: '/mcp' } }),
+    });
+    await waitUntil('found tools listed', async () => (await unary(client, 'ListTools', {})).tools.length === 5, 15_000, 100);
+    const tools = (await unary(client, 'ListTools', {})).tools;
+    expect(tools.map((t: any) => t.originalName).sort()).toEqual(['add', 'echo', 'fail', 'slow', 'whoami']);
+    for (const t of tools) {
+      expect(t.server).toBe(NS);
+      expect(t.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+      expect(t.name.startsWith('found_v2_beta__')).toBe(true);
+    }
     const servers = await unary(client, 'ListServers', {});
-    expect(servers.servers).toEqual([expect.objectContaining({ name: 'found', instanceId: 'found-1', url: demo.url, healthy: true })]);
+    expect(servers.servers).toEqual([expect.objectContaining({ name: NS, instanceId: 'found-1', url: demo.url, healthy: true })]);
+    const echo = tools.find((t: any) => t.originalName === 'whoami');
+    const res = await unary(client, 'CallTool', { name: echo.name });
+    expect(res.server).toBe(NS);
+    expect(fromListValue(res.content)).toEqual([{ type: 'text', text: 'found' }]);
     await consul.api('/v1/agent/service/deregister/found-1', { method: 'PUT' });
     await waitUntil('found tools gone', async () => (await unary(client, 'ListTools', {})).tools.length === 0, 15_000, 100);
+    await expect(unary(client, 'CallTool', { name: echo.name })).rejects.toMatchObject({ code: 5 });
+    expect((await unary(client, 'ListServers', {})).servers).toEqual([]);
   } finally {
+    await consul.api('/v1/agent/service/deregister/other-1', { method: 'PUT' }).catch(() => undefined);
     client.close();
   }
 });

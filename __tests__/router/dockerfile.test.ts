@@ -13,7 +13,12 @@ const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 const router = byPath(synthStack(), 'docker_container', 'Routers/Router');
 
 test('multi-stage, production dependencies only, non-root user', () => {
-  expect(lines.filter((l) => l.startsWith('FROM ')).length).toBe(2);
+  const froms = lines.filter((l) => l.startsWith('FROM '));
+  expect(froms.length).toBe(2);
+  const stage = /^FROM \S+ AS (\S+)$/i.exec(froms[0])?.[1];
+  expect(stage).toBeDefined();
+  expect(runtime).toContain(`--from=${stage}`);
+  expect(runtime).not.toMatch(/^COPY src /m); // sources stay in the build stage
   expect(runtime).toContain('npm install --omit=dev');
   expect(runtime).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
   expect(runtime).toMatch(/^COPY proto \.\/proto$/m);
@@ -22,27 +27,34 @@ test('multi-stage, production dependencies only, non-root user', () => {
   expect(user).not.toMatch(/^(root|0)$/);
 });
 
-test('EXPOSE matches the ports the construct gives the router', () => {
-  const exposed = /^EXPOSE (.+)$/m.exec(runtime)![1].split(/\s+/).map(Number);
-  const env = Object.fromEntries((router.env as string[]).map((e) => e.split('=')));
+test('EXPOSE is 50051 (gRPC) and 9464 (admin) and matches the ports the construct gives the router', () => {
+  const exposed = /^EXPOSE (.+)$/m.exec(runtime)![1].trim().split(/\s+/).map(Number);
+  expect(exposed.sort()).toEqual([50051, 9464].sort());
+  const env = Object.fromEntries((router.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  expect(Number(env.MCP_ROUTER_PORT)).toBe(50051);
+  expect(Number(env.MCP_ROUTER_METRICS_PORT)).toBe(9464);
   expect(exposed).toEqual(expect.arrayContaining([Number(env.MCP_ROUTER_PORT), Number(env.MCP_ROUTER_METRICS_PORT)]));
 });
 
 test('the construct sets only variables the router reads, with values it accepts', () => {
-  const env = Object.fromEntries((router.env as string[]).map((e) => e.split('=')));
+  const env = Object.fromEntries((router.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   for (const key of Object.keys(env)) expect(ENV_VARIABLES).toContain(key);
-  const config = loadConfig(env);
+  const config = loadConfig(env); // throws ConfigError naming any bad value
   expect(config.consul.host).toBe('mcp-consul');
   expect(config.port).toBe(50051);
 });
 
 test('healthcheck and command are the same in the image and the construct', () => {
   const hc = /^HEALTHCHECK .* CMD (\[.*\])$/m.exec(runtime)![1];
+  expect(JSON.parse(hc)).toEqual(['node', 'dist/healthcheck.js']);
   expect(JSON.parse(hc)).toEqual(router.healthcheck.test.slice(1));
   expect(router.healthcheck.test[0]).toBe('CMD');
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]) as string[];
   expect(cmd[0]).toBe('node');
   expect(cmd[cmd.length - 1]).toBe('dist/main.js');
+  // The container runs the image's CMD (or an equivalent one), never something else.
+  expect(router.entrypoint).toBeUndefined();
+  if (router.command !== undefined) expect(router.command[router.command.length - 1]).toBe('dist/main.js');
   expect(fs.existsSync(path.resolve(__dirname, '..', '..', 'router-app', 'src', 'main.ts'))).toBe(true);
   expect(fs.existsSync(path.resolve(__dirname, '..', '..', 'router-app', 'src', 'healthcheck.ts'))).toBe(true);
 });

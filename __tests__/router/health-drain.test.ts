@@ -8,6 +8,7 @@ import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { unary, createRouterClient } from '../../scripts/local-platform/router-client';
+import { fromListValue } from '../../router-app/src/grpc/struct';
 import { DemoServerHandle, routerFor, RouterUnderTest, startDemoServer, struct } from '../support/demo-backends';
 
 jest.setTimeout(60_000);
@@ -24,7 +25,9 @@ beforeAll(async () => {
   demo = await startDemoServer({ name: 'demo' });
   r = await routerFor([{ name: 'demo', url: demo.url }], { GRPC_MAX_RECEIVE_MESSAGE_BYTES: String(64 * 1024) });
 });
+const spawned: Array<ReturnType<typeof spawn>> = [];
 afterAll(async () => {
+  for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); // only if a test failed midway
   await r?.close();
   await demo?.close();
 });
@@ -109,6 +112,7 @@ test('drain: NOT_SERVING and /readyz 503 at once, in-flight calls finish, then t
   await new Promise((res) => setTimeout(res, 50));
   expect(await healthCheck(rr.target)).toBe('NOT_SERVING');
   expect(await readyz()).toBe(503);
+  expect((await fetch(`http://127.0.0.1:${rr.router.metricsPort}/healthz`)).status).toBe(200);
   const res = await inflight;
   expect(res.isError).toBe(false);
   await drained;
@@ -133,6 +137,7 @@ test('as a process: SIGTERM with a call in flight -> the call completes OK and t
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.push(proc);
   const started: any = await new Promise((resolve, reject) => {
     let buf = '';
     proc.stdout.on('data', (d) => {
@@ -152,8 +157,13 @@ test('as a process: SIGTERM with a call in flight -> the call completes OK and t
   await new Promise((res) => setTimeout(res, 150));
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   proc.kill('SIGTERM');
+  await new Promise((res) => setTimeout(res, 50));
+  const admin = `http://127.0.0.1:${started.metricsPort}`;
+  expect((await fetch(`${admin}/readyz`)).status).toBe(503); // out of rotation at once
+  expect((await fetch(`${admin}/healthz`)).status).toBe(200); // but alive
   const res = await inflight;
   expect(res.isError).toBe(false);
+  expect(fromListValue(res.content)).toEqual([{ type: 'text', text: 'done after 8 steps' }]);
   expect(await exit).toBe(0);
   client.close();
 });
