@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CallToolResult, Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
-import { InvalidArgumentError, NotFoundError } from '../mcp/errors';
+import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
 import { fromStruct, ProtoStruct, toListValue, toStruct } from './struct';
 import { statusName, toGrpcError } from './status';
@@ -109,11 +109,29 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
     return value;
   };
 
-  const lookupTool = (name: string): ToolEntry => {
-    const entry = catalog.snapshot.tools.get(name);
-    if (!entry) throw new NotFoundError(`unknown tool ${JSON.stringify(name)}; ListTools shows the available names`);
-    return entry;
+  /**
+   * Slow path for a name the catalogue does not know. If it belongs to a
+   * server the router has no listing for (never reached, or every instance
+   * down), the catalogue is refreshed once; a server that still cannot be
+   * reached is UNAVAILABLE (its tools are unknown, not absent), else NOT_FOUND.
+   */
+  const lookupMissing = async <T>(kind: 'tool' | 'prompt', name: string, find: () => T | undefined): Promise<T> => {
+    const owner = catalog.unlistedNamespaceOf(name);
+    if (owner !== undefined) {
+      await catalog.refresh(`${kind} ${name} of unlisted server ${owner}`);
+      const found = find();
+      if (found) return found;
+      const instances = catalog.instancesOf(owner);
+      if (instances.length && instances.every((b) => !b.healthy)) {
+        throw new BackendUnavailableError(`MCP server ${owner} is unavailable, so its ${kind}s are unknown: ${instances.map((b) => b.lastError).find((e) => e) ?? 'no session'}`);
+      }
+    }
+    const list = kind === 'tool' ? 'ListTools' : 'ListPrompts';
+    throw new NotFoundError(`unknown ${kind} ${JSON.stringify(name)}; ${list} shows the available names`);
   };
+
+  const lookupTool = (name: string): ToolEntry | Promise<ToolEntry> =>
+    catalog.snapshot.tools.get(name) ?? lookupMissing('tool', name, () => catalog.snapshot.tools.get(name));
 
   const validatedArgs = (entry: ToolEntry, raw: ProtoStruct | undefined): Record<string, unknown> => {
     const args = raw ? fromStruct(raw) : {};
@@ -137,7 +155,8 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
     call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>,
     onprogress?: (p: { progress: number; total?: number; message?: string }) => void,
   ) => {
-    const entry = lookupTool(requireString(call.request?.name, 'name'));
+    const found = lookupTool(requireString(call.request?.name, 'name'));
+    const entry = found instanceof Promise ? await found : found;
     const args = validatedArgs(entry, call.request?.arguments);
     const backend = catalog.pick(entry.namespace);
     const abort = new AbortController();
@@ -229,8 +248,7 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
 
     GetPrompt: unary('GetPrompt', async (req, call) => {
       const name = requireString(req?.name, 'name');
-      const entry = catalog.snapshot.prompts.get(name);
-      if (!entry) throw new NotFoundError(`unknown prompt ${JSON.stringify(name)}; ListPrompts shows the available names`);
+      const entry = catalog.snapshot.prompts.get(name) ?? (await lookupMissing('prompt', name, () => catalog.snapshot.prompts.get(name)));
       const args: Record<string, string> = { ...(req?.arguments ?? {}) };
       for (const a of entry.prompt.arguments ?? []) {
         if (a.required && !(a.name in args)) throw new InvalidArgumentError(`prompt ${name} needs argument ${JSON.stringify(a.name)}`);

@@ -11,7 +11,7 @@ import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
 import { BackendUnavailableError, NotFoundError } from './errors';
-import { assignNames } from './naming';
+import { assignNames, namespacePrefix } from './naming';
 
 export interface ToolEntry {
   readonly name: string;
@@ -159,6 +159,28 @@ export class Catalog extends EventEmitter {
       this.logger.warn({ tool: tool.name, err: (err as Error).message }, 'input schema does not compile; arguments go unchecked');
       return undefined;
     }
+  }
+
+  /**
+   * For a tool/prompt name the catalogue does not know: the namespace it
+   * belongs to when that namespace has backends but no listing yet (never
+   * reached, or every instance down), else undefined.
+   */
+  unlistedNamespaceOf(name: string): string | undefined {
+    const listed = new Set<string>();
+    for (const b of this.backends.values()) if (b.listing.tools.length || b.listing.prompts.length || b.listing.resources.length) listed.add(b.descriptor.namespace);
+    let best: string | undefined;
+    for (const b of this.backends.values()) {
+      const ns = b.descriptor.namespace;
+      if (listed.has(ns) || !name.startsWith(namespacePrefix(ns))) continue;
+      if (!best || ns.length > best.length) best = ns;
+    }
+    return best;
+  }
+
+  /** Every instance of `namespace`. */
+  instancesOf(namespace: string): Backend[] {
+    return [...this.backends.values()].filter((b) => b.descriptor.namespace === namespace);
   }
 
   /** A backend instance of `namespace` to call: round-robin over instances whose circuit allows it. */

@@ -23,6 +23,14 @@ export function namespacedName(server: string, name: string): string {
 }
 
 /**
+ * The prefix every namespaced name of `server` starts with (the sanitised
+ * "<server>__", cut where a hashed long name would cut it).
+ */
+export function namespacePrefix(server: string): string {
+  return sanitize(`${server}${SEP}`).slice(0, MAX - 9);
+}
+
+/**
  * Assigns names to many (server, name) pairs; if two pairs still collide
  * (e.g. a crafted name equal to another's hashed form), later ones get a
  * further suffix. Never throws.
