@@ -10,6 +10,7 @@ import { requestFrame } from './grpc-frame';
 import { H2loadResult, runH2load } from './h2load';
 import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { benchScript } from './compile';
+import { routerNodeFlags } from '../scripts/local-platform/platform';
 import { fmt, Row } from './report';
 import { BASELINE_INSTANCE_ID } from './baseline-server';
 import { checkDemoBackend } from './demo-check';
@@ -57,7 +58,8 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
   const { proc: router } = await BenchProcess.start({
     name: 'router',
     command: process.execPath,
-    args: [ROUTER_ENTRY],
+    // The router runs with the node flags of its image's CMD, as deployed.
+    args: [...routerNodeFlags(), ROUTER_ENTRY],
     env: {
       ...process.env,
       CONSUL_REGISTER: 'false',
@@ -73,7 +75,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     cpu: ctx.cpu.server,
     ready: /router started/,
   });
-  const [cmd, args] = benchScript('baseline-server', [HOST, '0']);
+  const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
   const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   return {
     backend,
