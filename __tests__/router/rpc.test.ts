@@ -173,6 +173,21 @@ describe('status mapping', () => {
     expect(await eventually(() => alpha.cancelled.length > before, 3000)).toBe(true);
     expect(alpha.cancelled.length).toBe(before + 1);
   });
+  test('CallToolStream with a short deadline: progress first, then DEADLINE_EXCEEDED, and the backend is told to cancel', async () => {
+    const before = alpha.cancelled.length;
+    const { events, code } = await new Promise<{ events: any[]; code: grpc.status }>((resolve) => {
+      const out: any[] = [];
+      const s = r.client.CallToolStream({ name: 'svc__slow', arguments: struct({ steps: 40, stepMs: 50 }) }, new grpc.Metadata(), { deadline: Date.now() + 400 });
+      s.on('data', (d: any) => out.push(d));
+      s.on('error', (e: grpc.ServiceError) => resolve({ events: out, code: e.code }));
+      s.on('end', () => resolve({ events: out, code: grpc.status.OK }));
+    });
+    expect(code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.event === 'progress')).toBe(true);
+    expect(await eventually(() => alpha.cancelled.length > before, 3000)).toBe(true);
+  });
+
   test('client cancel of a unary CallTool -> CANCELLED, and notifications/cancelled reaches the backend', async () => {
     const before = alpha.cancelled.length;
     const sessionsBefore = alpha.sessions();
@@ -214,6 +229,9 @@ describe('backend faults', () => {
       const elapsed = Date.now() - t0;
       expect(elapsed).toBeLessThan(2000);
       expect({ code: err.code, details: err.details }).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('nowhere') });
+      await expect(unary(rr.client, 'GetPrompt', { name: 'nowhere__greet', arguments: { who: 'x' } })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      // a name that belongs to no configured server stays NOT_FOUND
+      await expect(unary(rr.client, 'CallTool', { name: 'elsewhere__echo' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
       await rr.close();
     }
