@@ -8,7 +8,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
-import { PropError, propError, validateDistinctPorts, validateIpv4, validateLiteral, validateName, validatePort, validateRequiredString } from './validation';
+import { isUnresolved, PropError, propError, validateDistinctPorts, validateIpv4, validateLiteral, validateName, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -30,6 +30,13 @@ export interface HaproxyLoadBalancerProps {
   /** Host port for the stats page. @default 8404 */
   readonly statsPort?: number;
   /**
+   * TLS termination: absolute path of a PEM file (certificate + key) on the Docker
+   * host, mounted read-only into the container; the public listener then speaks TLS
+   * (ALPN h2). The key stays on the host: nothing secret enters the plan.
+   * @default undefined (plaintext gRPC)
+   */
+  readonly tlsCertificateHostPath?: string;
+  /**
    * Renderer options (mode, balance, health check, timeouts, maxInstances, sticky
    * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
@@ -39,6 +46,7 @@ export interface HaproxyLoadBalancerProps {
 
 const ID = 'HaproxyLoadBalancer';
 const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
+const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
 
 export class HaproxyLoadBalancer extends Construct {
   public readonly container: Container;
@@ -80,8 +88,13 @@ export class HaproxyLoadBalancer extends Construct {
       throw propError(ID, 'config', props.config, 'an object of renderer options');
     }
 
+    const tlsHostPath = props.tlsCertificateHostPath;
+    if (tlsHostPath !== undefined && !isUnresolved(tlsHostPath) && (typeof tlsHostPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tlsHostPath))) {
+      throw propError(ID, 'tlsCertificateHostPath', tlsHostPath, 'an absolute path of a PEM file on the Docker host');
+    }
     const rendererOptions: HaproxyConfigOptions = {
       ...props.config,
+      ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
       frontend: { address: '0.0.0.0', port: 50051 },
       stats: { address: '0.0.0.0', port: 8404 },
       nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? 8600 }],
@@ -102,6 +115,7 @@ export class HaproxyLoadBalancer extends Construct {
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
       upload: [{ file: CONFIG_PATH, content: this.configText }],
+      ...(tlsHostPath !== undefined ? { volumes: [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] } : {}),
       ports: [
         { internal: 50051, external: publicPort, ip: publicBind, protocol: 'tcp' },
         { internal: 8404, external: statsPort, ip: adminBind, protocol: 'tcp' },

@@ -29,7 +29,7 @@ export interface ExistingConsul {
 /** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
 export type PlatformHaproxyOptions = Omit<
   HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck'
+  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath'
 > & {
   /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
   readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
@@ -66,8 +66,13 @@ export interface McpRouterPlatformProps {
   readonly publicPort?: number;
   /** Host address of the admin endpoints (HAProxy stats, Consul UI/API/DNS). Set '0.0.0.0' to open them. @default '127.0.0.1' */
   readonly adminBindAddress?: string;
-  /** @default 8404 */
+  /** Host port of the HAProxy stats page (and its Prometheus /metrics). @default 8404 */
   readonly statsPort?: number;
+  /**
+   * TLS termination at HAProxy: absolute path of a PEM (certificate + key) on the Docker
+   * host, mounted read-only. @default undefined (plaintext gRPC, as the seed)
+   */
+  readonly tlsCertificateHostPath?: string;
   /** @default 8500 */
   readonly consulHttpPort?: number;
   /** @default 8600 */
@@ -239,6 +244,7 @@ export class McpRouterPlatform extends Construct {
       publicPort: ports.publicPort,
       adminBindAddress: adminBind,
       statsPort: ports.statsPort,
+      tlsCertificateHostPath: props.tlsCertificateHostPath,
       config: {
         ...props.haproxy,
         mode: props.mode,

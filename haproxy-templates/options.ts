@@ -13,10 +13,14 @@ export const HAPROXY_MODES: readonly HaproxyMode[] = ['http', 'tcp'];
 export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = ['roundrobin', 'leastconn', 'source'];
 
 export interface Endpoint {
-  /** IP address or host name. */
+  /** IPv4 address (listeners) or IPv4 address / host name (nameservers). */
   readonly address: string;
   readonly port: number;
 }
+
+/** What makes HAProxy retry a gRPC call on another router (http mode; see `retryOn`). */
+export type RetryCondition = 'conn-failure' | 'empty-response' | 'response-timeout' | 'junk-response';
+export const RETRY_CONDITIONS: readonly RetryCondition[] = ['conn-failure', 'empty-response', 'response-timeout', 'junk-response'];
 
 export interface HealthCheckOptions {
   /**
@@ -69,8 +73,16 @@ export interface HaproxyConfigOptions {
   readonly healthCheck?: HealthCheckOptions;
   /** global maxconn. @default 10000 */
   readonly maxconn?: number;
-  /** global nbthread; unset lets HAProxy use every CPU it is given. @default undefined */
+  /** global nbthread (1-64); unset lets HAProxy use every CPU it is given. @default undefined */
   readonly nbthread?: number;
+  /**
+   * http mode: when HAProxy re-sends a call to another router. `conn-failure` is always
+   * safe (the router never saw the call). `empty-response` also covers a router that
+   * died after receiving the call without answering, so a non-idempotent tool may run
+   * twice (at-least-once); drop it for at-most-once. An empty list disables L7 retries.
+   * @default ['conn-failure', 'empty-response']
+   */
+  readonly retryOn?: readonly RetryCondition[];
   readonly timeouts?: TimeoutOptions;
   /** How long a router that vanished from DNS keeps its slot (scale-down). @default 5000 */
   readonly dnsHoldObsoleteMs?: number;
@@ -102,6 +114,7 @@ export interface ResolvedHaproxyConfigOptions {
   readonly healthCheck: Required<HealthCheckOptions>;
   readonly maxconn: number;
   readonly nbthread?: number;
+  readonly retryOn: readonly RetryCondition[];
   readonly timeouts: Required<TimeoutOptions>;
   readonly dnsHoldObsoleteMs: number;
   readonly dnsHoldFailureMs: number;
@@ -122,6 +135,7 @@ export const HAPROXY_DEFAULTS = {
   maxInstances: 10,
   healthCheck: { type: 'readyz', port: 9464, path: '/readyz', interMs: 2000, rise: 2, fall: 3 },
   maxconn: 10000,
+  retryOn: ['conn-failure', 'empty-response'],
   timeouts: { connectMs: 3000, clientMs: 60000, serverMs: 60000, tunnelMs: 3600000 },
   dnsHoldObsoleteMs: 5000,
   dnsHoldFailureMs: 60000,
@@ -161,13 +175,29 @@ function int(option: string, value: number, min: number, max: number): number {
 const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-function endpoint(option: string, value: Endpoint): Endpoint {
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function endpoint(option: string, value: Endpoint, listener = false): Endpoint {
   if (typeof value !== 'object' || value === null) fail(option, value, 'an object { address, port }');
-  if (typeof value.address !== 'string' || !HOST_RE.test(value.address)) {
+  if (listener) {
+    if (typeof value.address !== 'string' || !IPV4_RE.test(value.address)) fail(`${option}.address`, value.address, 'an IPv4 address to listen on, such as 0.0.0.0 or 127.0.0.1');
+  } else if (typeof value.address !== 'string' || !HOST_RE.test(value.address)) {
     fail(`${option}.address`, value.address, 'an IPv4 address or host name');
   }
   int(`${option}.port`, value.port, 1, 65535);
   return { address: value.address, port: value.port };
+}
+
+/** Defaults overlaid with the given keys that are set (an explicit undefined keeps the default). */
+function withDefaults<T extends object>(option: string, defaults: Required<T>, given: T | undefined): Required<T> {
+  if (given === undefined || given === null) return { ...defaults };
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) fail(option, given, 'an object');
+  const out: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(defaults)) {
+    const v = (given as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as Required<T>;
 }
 
 /** Fills defaults and validates; throws HaproxyConfigError naming the option. */
@@ -177,8 +207,9 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   if (!HAPROXY_MODES.includes(mode)) fail('mode', mode, `one of ${HAPROXY_MODES.join(', ')}`);
   const balance = options.balance ?? d.balance;
   if (!BALANCE_ALGORITHMS.includes(balance)) fail('balance', balance, `one of ${BALANCE_ALGORITHMS.join(', ')}`);
-  const frontend = endpoint('frontend', options.frontend ?? d.frontend);
-  const stats = endpoint('stats', options.stats ?? d.stats);
+  if (typeof options !== 'object' || options === null) fail('options', options, 'an object');
+  const frontend = endpoint('frontend', options.frontend ?? d.frontend, true);
+  const stats = endpoint('stats', options.stats ?? d.stats, true);
   if (frontend.port === stats.port && (frontend.address === stats.address || frontend.address === '0.0.0.0' || stats.address === '0.0.0.0')) {
     fail('stats.port', stats.port, `different from frontend.port (${frontend.port}) on the same address`);
   }
@@ -190,7 +221,7 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   if (!Array.isArray(nameservers) || nameservers.length === 0) fail('nameservers', nameservers, 'a non-empty list of { address, port }');
   const ns = nameservers.map((n, i) => endpoint(`nameservers[${i}]`, n));
   const maxInstances = int('maxInstances', options.maxInstances ?? d.maxInstances, 1, 1000);
-  const hc = { ...d.healthCheck, ...options.healthCheck };
+  const hc = withDefaults<HealthCheckOptions>('healthCheck', d.healthCheck, options.healthCheck);
   if (hc.type !== 'readyz' && hc.type !== 'tcp') fail('healthCheck.type', hc.type, 'readyz or tcp');
   int('healthCheck.port', hc.port, 1, 65535);
   if (typeof hc.path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(hc.path)) fail('healthCheck.path', hc.path, 'an absolute URL path such as /readyz');
@@ -198,8 +229,13 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   int('healthCheck.rise', hc.rise, 1, 100);
   int('healthCheck.fall', hc.fall, 1, 100);
   const maxconn = int('maxconn', options.maxconn ?? d.maxconn, 1, 10_000_000);
-  const nbthread = options.nbthread === undefined ? undefined : int('nbthread', options.nbthread, 1, 256);
-  const t = { ...d.timeouts, ...options.timeouts };
+  // 64 is the thread limit of HAProxy builds without thread groups (Debian's 2.6).
+  const nbthread = options.nbthread === undefined ? undefined : int('nbthread', options.nbthread, 1, 64);
+  const retryOn = options.retryOn ?? d.retryOn;
+  if (!Array.isArray(retryOn) || retryOn.some((r) => !RETRY_CONDITIONS.includes(r)) || new Set(retryOn).size !== retryOn.length) {
+    fail('retryOn', retryOn, `a list of distinct conditions from ${RETRY_CONDITIONS.join(', ')}`);
+  }
+  const t = withDefaults<TimeoutOptions>('timeouts', d.timeouts, options.timeouts);
   for (const k of ['connectMs', 'clientMs', 'serverMs', 'tunnelMs'] as const) int(`timeouts.${k}`, t[k], 1, 86_400_000);
   const dnsHoldObsoleteMs = int('dnsHoldObsoleteMs', options.dnsHoldObsoleteMs ?? d.dnsHoldObsoleteMs, 0, 3_600_000);
   const dnsHoldFailureMs = int('dnsHoldFailureMs', options.dnsHoldFailureMs ?? d.dnsHoldFailureMs, 0, 86_400_000);
@@ -210,6 +246,7 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   const tls = options.tlsCertificatePath;
   if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) fail('tlsCertificatePath', tls, 'an absolute path without spaces');
   const prometheusExporter = options.prometheusExporter ?? d.prometheusExporter;
+  if (typeof prometheusExporter !== 'boolean') fail('prometheusExporter', prometheusExporter, 'true or false');
   return {
     mode,
     balance,
@@ -222,6 +259,7 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
     healthCheck: hc,
     maxconn,
     nbthread,
+    retryOn,
     timeouts: t,
     dnsHoldObsoleteMs,
     dnsHoldFailureMs,

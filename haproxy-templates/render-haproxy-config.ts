@@ -103,9 +103,9 @@ function backend(o: ResolvedHaproxyConfigOptions): string {
   return lines(
     `backend ${BACKEND}`,
     `    balance ${o.balance}`,
-    // A connection refused by a router that just closed its listener is
-    // retried on another router (never a request a router may have processed).
-    o.mode === 'http' && '    retry-on conn-failure empty-response',
+    // A call whose connection failed (e.g. a router that just closed its listener)
+    // is re-sent to another router; see the retryOn option for empty-response.
+    o.mode === 'http' && o.retryOn.length > 0 && `    retry-on ${o.retryOn.join(' ')}`,
     o.stickySessions && '    hash-type consistent',
     o.stickySessions && '    stick-table type ip size 1m expire 30m',
     o.stickySessions && '    stick on src',

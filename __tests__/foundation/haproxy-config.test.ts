@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig } from '../../haproxy-templates';
+import * as fc from 'fast-check';
+import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 import { requireTool } from '../support/tools';
 import { byPath, synthStack } from './synth-helpers';
 
@@ -86,4 +87,124 @@ describe('rendered config content', () => {
   test('renderer is pure: same options, same text', () => {
     expect(renderHaproxyConfig(base)).toBe(http);
   });
+});
+
+describe('options', () => {
+  test('retryOn: the default retries refused and empty calls; [] turns L7 retries off; tcp mode has none', () => {
+    expect(renderHaproxyConfig(base)).toContain('    retry-on conn-failure empty-response\n');
+    expect(renderHaproxyConfig({ ...base, retryOn: ['conn-failure'] })).toContain('    retry-on conn-failure\n');
+    expect(renderHaproxyConfig({ ...base, retryOn: [] })).not.toContain('retry-on');
+    expect(renderHaproxyConfig({ ...base, mode: 'tcp' })).not.toContain('retry-on');
+    expect(haproxyCheck(renderHaproxyConfig({ ...base, retryOn: ['conn-failure', 'response-timeout', 'junk-response'] }), 'retry-on')).toMatch(/Configuration file is valid/);
+  });
+
+  test('TLS termination: ssl crt with ALPN h2 on the public listener, accepted by haproxy -c with a real PEM', () => {
+    const pem = path.join(dir, 'server.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${pem}.key`, '-out', `${pem}.crt`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    fs.writeFileSync(pem, fs.readFileSync(`${pem}.crt`, 'utf8') + fs.readFileSync(`${pem}.key`, 'utf8'));
+    for (const mode of HAPROXY_MODES) {
+      const cfg = renderHaproxyConfig({ ...base, mode, tlsCertificatePath: pem });
+      expect(cfg).toContain(`bind 0.0.0.0:50051 ssl crt ${pem} alpn h2`);
+      expect(haproxyCheck(cfg, `tls-${mode}`)).toMatch(/Configuration file is valid/);
+    }
+  });
+
+  test('the local harness shape: every address and port moved to loopback', () => {
+    const cfg = renderHaproxyConfig({
+      frontend: { address: '127.0.9.1', port: 15051 },
+      stats: { address: '127.0.9.1', port: 18404 },
+      nameservers: [{ address: '127.0.9.2', port: 18600 }],
+      healthCheck: { port: 19464 },
+    });
+    expect(cfg).toContain('bind 127.0.9.1:15051 proto h2');
+    expect(cfg).toContain('bind 127.0.9.1:18404');
+    expect(cfg).toContain('nameserver consul1 127.0.9.2:18600');
+    expect(cfg).toContain('http-check connect port 19464 proto h1');
+    expect(haproxyCheck(cfg, 'local')).toMatch(/Configuration file is valid/);
+  });
+
+  test('HAPROXY_DEFAULTS documents the defaults the renderer uses', () => {
+    expect(resolveHaproxyConfigOptions()).toMatchObject({ ...HAPROXY_DEFAULTS, nameservers: [{ address: 'consul', port: 8600 }] });
+  });
+});
+
+describe('property: the renderer either refuses an option by name or emits a config haproxy -c accepts', () => {
+  const pem = path.join(dir, 'prop.pem');
+  beforeAll(() => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${pem}.key`, '-out', `${pem}.crt`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    fs.writeFileSync(pem, fs.readFileSync(`${pem}.crt`, 'utf8') + fs.readFileSync(`${pem}.key`, 'utf8'));
+  });
+  // Each option is usually valid and sometimes not, so that both outcomes are common.
+  const mostly = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) => fc.oneof({ weight: 12, arbitrary: valid }, { weight: 1, arbitrary: invalid as fc.Arbitrary<T | U> });
+  const num = (min: number, max: number) => mostly(fc.integer({ min, max }), fc.oneof(fc.integer({ min: -10, max: min - 1 }), fc.integer({ min: max + 1, max: 2 * max + 10 }), fc.double({ noInteger: true }), fc.constantFrom(NaN, Infinity, '5', null)));
+  const port = () => mostly(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(0, -1, 65536, 1.5, NaN, '80'));
+  // Listener and nameserver hosts: ones that resolve here, plus malformed ones (a well-formed but
+  // unknown host name would be accepted and fail haproxy -c's resolution, which no renderer can know).
+  const listenHost = mostly(fc.constantFrom('127.0.0.1', '0.0.0.0', '127.1.2.3'), fc.constantFrom('', 'bad host', 'localhost', '300.1.1.1', '::1', 7));
+  const nsHost = mostly(fc.constantFrom('127.0.0.1', '127.1.2.3', 'localhost'), fc.constantFrom('', 'bad host', 'a_b', '::1', 7));
+  const options = fc.record(
+    {
+      mode: mostly(fc.constantFrom('http', 'tcp'), fc.constantFrom('udp', '', 'HTTP', 1)),
+      balance: mostly(fc.constantFrom('roundrobin', 'leastconn', 'source'), fc.constantFrom('random', 'first', '', null)),
+      frontend: mostly(fc.record({ address: listenHost, port: port() }), fc.constantFrom(null, 'x', {})),
+      stats: mostly(fc.record({ address: listenHost, port: port() }), fc.constantFrom(null, 'x', {})),
+      serviceName: mostly(fc.constantFrom('mcp-router', 'a', 'router2', 'x-y-z'), fc.oneof(fc.constantFrom('-x', 'UPPER', '', 'a_b'), fc.string({ maxLength: 8 }))),
+      consulDomain: mostly(fc.constantFrom('consul', 'service.internal'), fc.constantFrom('a..b', '', ' ')),
+      nameservers: mostly(fc.array(fc.record({ address: nsHost, port: port() }), { minLength: 1, maxLength: 3 }), fc.constantFrom([], 7, 'consul:8600')),
+      maxInstances: num(1, 1000),
+      healthCheck: mostly(
+        fc.record(
+          {
+            type: mostly(fc.constantFrom('readyz', 'tcp'), fc.constantFrom('http', '')),
+            port: port(),
+            path: mostly(fc.constantFrom('/readyz', '/', '/a/b'), fc.constantFrom('readyz', '/a b', '')),
+            interMs: num(100, 10000),
+            rise: num(1, 100),
+            fall: num(1, 100),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.constantFrom('fast', 5),
+      ),
+      maxconn: num(1, 100000),
+      nbthread: num(1, 64),
+      retryOn: mostly(fc.subarray(['conn-failure', 'empty-response', 'response-timeout', 'junk-response']), fc.constantFrom(['bogus'], ['conn-failure', 'conn-failure'], 'conn-failure')),
+      timeouts: fc.record({ connectMs: num(1, 100000), clientMs: num(1, 100000), serverMs: num(1, 100000), tunnelMs: num(1, 86_400_000) }, { requiredKeys: [] }),
+      dnsHoldObsoleteMs: num(0, 100000),
+      dnsHoldFailureMs: num(0, 100000),
+      stickySessions: mostly(fc.boolean(), fc.constantFrom('yes', 1)),
+      rateLimitConnectionsPer10s: num(1, 100000),
+      tlsCertificatePath: mostly(fc.constant(pem), fc.constantFrom('relative.pem', '/with space.pem', '')),
+      prometheusExporter: mostly(fc.boolean(), fc.constantFrom(1, 'no')),
+    },
+    { requiredKeys: [] },
+  );
+  const NAMES = ['mode', 'balance', 'frontend', 'stats', 'serviceName', 'consulDomain', 'nameservers', 'maxInstances', 'healthCheck', 'maxconn', 'nbthread', 'retryOn', 'timeouts', 'dnsHoldObsoleteMs', 'dnsHoldFailureMs', 'stickySessions', 'rateLimitConnectionsPer10s', 'tlsCertificatePath', 'prometheusExporter'];
+
+  test('300 random option sets', () => {
+    let rendered = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(options, (o) => {
+        let cfg: string;
+        try {
+          // The default nameserver is the container's "consul", unknown here: use loopback unless generated.
+          cfg = renderHaproxyConfig({ ...base, ...(o as HaproxyConfigOptions) });
+        } catch (err) {
+          expect(err).toBeInstanceOf(HaproxyConfigError);
+          const m = /^HAProxy option (\S+) must be .+; received .+$/s.exec((err as Error).message);
+          expect(m).not.toBeNull();
+          expect(NAMES).toContain(m![1].split(/[.[]/)[0]);
+          refused++;
+          return;
+        }
+        rendered++;
+        expect(haproxyCheck(cfg, `prop-${rendered}`)).toMatch(/Configuration file is valid/);
+      }),
+      { numRuns: 300 },
+    );
+    // The generator reaches both outcomes (otherwise the property says little).
+    expect(rendered).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(10);
+  }, 120_000);
 });
