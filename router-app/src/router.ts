@@ -14,6 +14,7 @@ import { ConsulDiscovery } from './discovery/consul-discovery';
 import { staticBackends } from './discovery/static';
 import { createHandlers } from './grpc/handlers';
 import { packageDefinition, SERVICE_NAME } from './grpc/proto';
+import { drain } from './lifecycle/shutdown';
 import { createLogger, Logger } from './logger';
 import { Catalog } from './mcp/catalog';
 import { RouterMetrics } from './metrics';
@@ -126,18 +127,6 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, instanceId: config.instanceId }, 'router started');
 
   let stopping: Promise<void> | undefined;
-  const shutdownServer = (graceMs: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        logger.warn({ graceMs }, 'grace period over; cancelling remaining calls');
-        server.forceShutdown();
-        resolve();
-      }, graceMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   const finish = async () => {
     discovery?.stop();
     await catalog.close();
@@ -154,17 +143,18 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     health,
     serving: () => serving,
     drain() {
-      stopping ??= (async () => {
-        logger.info({ drainDelayMs: config.timeouts.drainDelayMs, graceMs: config.timeouts.shutdownGraceMs }, 'draining');
-        serving = false;
-        setHealth('NOT_SERVING');
-        await registration?.deregister();
-        // Keep answering while HAProxy and Consul notice (readyz 503, DNS without us).
-        await new Promise((r) => setTimeout(r, config.timeouts.drainDelayMs));
-        await shutdownServer(config.timeouts.shutdownGraceMs);
-        await finish();
-        logger.info('drained');
-      })();
+      stopping ??= drain({
+        server,
+        logger,
+        drainDelayMs: config.timeouts.drainDelayMs,
+        graceMs: config.timeouts.shutdownGraceMs,
+        stopAdvertising: () => {
+          serving = false;
+          setHealth('NOT_SERVING');
+        },
+        deregister: async () => registration?.deregister(),
+        release: finish,
+      });
       return stopping;
     },
     async close() {

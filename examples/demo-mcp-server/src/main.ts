@@ -2,7 +2,9 @@
  * Process entry of the demo MCP server. Env: HOST (0.0.0.0), PORT (3000),
  * MCP_PATH (/mcp), SERVER_NAME (demo); with CONSUL_HOST set it registers
  * itself in Consul (tag mcp-server, meta mcp_path/namespace) with an HTTP
- * check, and deregisters on SIGTERM/SIGINT.
+ * check, registers again when Consul forgets it (checked every
+ * CONSUL_REREGISTER_INTERVAL_MS, default 10000), and deregisters on
+ * SIGTERM/SIGINT. ADVERTISE_ADDRESS overrides the registered address.
  */
 import * as os from 'node:os';
 import { startDemoServer } from './server';
@@ -28,23 +30,34 @@ async function main(): Promise<void> {
   const id = `mcp-server-${name}-${advertise}-${port}`;
   const consulHost = process.env.CONSUL_HOST;
   const consulBase = consulHost ? `http://${consulHost}:${envInt('CONSUL_PORT', 8500, 1, 65535)}` : undefined;
+  let keepRegistered: NodeJS.Timeout | undefined;
   if (consulBase) {
-    const res = await fetch(`${consulBase}/v1/agent/service/register`, {
-      method: 'PUT',
-      body: JSON.stringify({
-        ID: id,
-        Name: name,
-        Tags: ['mcp-server'],
-        Address: advertise,
-        Port: port,
-        Meta: { mcp_path: mcpPath, namespace: name },
-        Check: { HTTP: `http://${advertise}:${port}/healthz`, Interval: '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '1m' },
-      }),
+    const definition = JSON.stringify({
+      ID: id,
+      Name: name,
+      Tags: ['mcp-server'],
+      Address: advertise,
+      Port: port,
+      Meta: { mcp_path: mcpPath, namespace: name },
+      Check: { HTTP: `http://${advertise}:${port}/healthz`, Interval: '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '1m' },
     });
-    if (!res.ok) throw new Error(`Consul registration failed: HTTP ${res.status} ${await res.text()}`);
+    const register = async () => {
+      const res = await fetch(`${consulBase}/v1/agent/service/register`, { method: 'PUT', body: definition });
+      if (!res.ok) throw new Error(`Consul registration failed: HTTP ${res.status} ${await res.text()}`);
+    };
+    await register();
+    // Register again if Consul forgets us (e.g. a -dev agent restarted).
+    const everyMs = envInt('CONSUL_REREGISTER_INTERVAL_MS', 10_000, 200, 600_000);
+    keepRegistered = setInterval(() => {
+      fetch(`${consulBase}/v1/agent/service/${encodeURIComponent(id)}`)
+        .then((r) => (r.status === 404 ? register() : undefined))
+        .catch(() => undefined);
+    }, everyMs);
+    keepRegistered.unref();
   }
   process.stdout.write(JSON.stringify({ msg: 'demo MCP server started', name, url: `http://${advertise}:${port}${mcpPath}`, consul: consulBase ?? null }) + '\n');
   const stop = async () => {
+    if (keepRegistered) clearInterval(keepRegistered);
     if (consulBase) await fetch(`${consulBase}/v1/agent/service/deregister/${id}`, { method: 'PUT' }).catch(() => undefined);
     await handle.close();
     process.exit(0);

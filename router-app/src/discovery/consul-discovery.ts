@@ -11,6 +11,19 @@ import type { BackendDescriptor } from '../mcp/backend';
 
 type Watch = ReturnType<Consul['watch']>;
 
+/**
+ * After a failed query, ask again without an index. A restarted Consul
+ * starts over with lower indexes, and a blocking query with the old (higher)
+ * index would hang for the whole wait time before the client notices the
+ * index went backwards; a fresh query answers at once.
+ */
+function resetIndexOnError(w: Watch): void {
+  w.on('error', () => {
+    const opts = (w as unknown as { _options?: { index?: bigint } })._options;
+    if (opts) opts.index = 0n;
+  });
+}
+
 interface HealthEntry {
   Node: { Address: string };
   Service: { ID: string; Service: string; Address: string; Port: number; Tags: string[] | null; Meta: Record<string, string> | null };
@@ -33,6 +46,7 @@ export class ConsulDiscovery {
     this.catalogWatch = this.consul.watch({ method: this.consul.catalog.service.list, options: {}, backoffMax: 5000 } as never);
     this.catalogWatch.on('change', (services: Record<string, string[]>) => this.onServices(services));
     this.catalogWatch.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'consul catalog watch failed; keeping last known backends'));
+    resetIndexOnError(this.catalogWatch);
   }
 
   private onServices(services: Record<string, string[]>): void {
@@ -63,6 +77,7 @@ export class ConsulDiscovery {
         this.emit();
       });
       w.on('error', (err: Error) => this.logger.warn({ service: name, err: err.message }, 'consul health watch failed; keeping last known instances'));
+      resetIndexOnError(w);
       this.serviceWatches.set(name, w);
     }
     this.emit();
