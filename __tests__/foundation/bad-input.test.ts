@@ -1,6 +1,7 @@
 /** Bad props fail at synth with a message naming the prop, the value and what is allowed. */
 import * as fc from 'fast-check';
-import { Testing } from 'cdktf';
+import { TerraformStack, Testing } from 'cdktf';
+import { ConsulServer, HaproxyLoadBalancer, PropError, RouterFleet, RouterImage } from '../../constructs';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 
 function synth(props: McpRouterStackProps): void {
@@ -30,6 +31,20 @@ describe('invalid props throw at synth with prop, value and what is allowed', ()
     ['zero cpus', { routerCpus: 0 }, /cpus must be a number from 0\.01 to 1024; received 0/],
     ['reserved env', { routerEnvironment: { CONSUL_HOST: 'x' } }, /environment\.CONSUL_HOST must be left unset/],
     ['health check interval', { haproxy: { healthCheck: { interMs: 5 } } }, /healthCheck\.interMs must be an integer from 100 to 3600000; received 5/],
+    ['instanceCount Infinity', { instanceCount: Infinity }, /instanceCount must be an integer from 1 to 10 .*received Infinity/],
+    ['maxInstances 2.5', { maxInstances: 2.5 }, /maxInstances must be an integer from 1 to 1000; received 2\.5/],
+    ['bad serviceName', { serviceName: 'MCP Router' }, /McpRouterPlatform: serviceName must be a non-empty name .*received "MCP Router"/],
+    ['empty existingConsul.host', { existingConsul: { host: '' } }, /existingConsul\.host must be the host name or IP of a Consul agent .*received ""/],
+    ['existingConsul.dnsPort out of range', { existingConsul: { host: 'c', dnsPort: 0 } }, /existingConsul\.dnsPort must be an integer from 1 to 65535; received 0/],
+    ['routerEnvironment not a map', { routerEnvironment: ['A=1'] as any }, /routerEnvironment must be a map of variable names to string values; received \["A=1"\]/],
+    ['routerEnvironment non-string value', { routerEnvironment: { LOG_LEVEL: 3 } as any }, /RouterFleet: environment\.LOG_LEVEL must be a string; received 3/],
+    ['routerEnvironment bad key', { routerEnvironment: { 'log-level': 'x' } }, /RouterFleet: environment must be variable names of capital letters.*received "log-level"/],
+    ['routerHostPortBase too high', { routerHostPortBase: 65530 }, /hostPortBase must be an integer from 1 to 65526 .*received 65530/],
+    ['empty routerImage', { routerImage: '' }, /routerImage must be a non-empty image reference; received ""/],
+    ['nbthread above 64', { haproxy: { nbthread: 128 } }, /HaproxyLoadBalancer: config\.nbthread must be an integer from 1 to 64; received 128/],
+    ['unknown retry condition', { haproxy: { retryOn: ['always'] as any } }, /config\.retryOn must be a list of distinct conditions .*received \["always"\]/],
+    ['relative TLS host path', { tlsCertificateHostPath: 'certs/server.pem' }, /tlsCertificateHostPath must be an absolute path of a PEM file on the Docker host; received "certs\/server.pem"/],
+    ['clashing Consul DNS and stats ports', { consulDnsPort: 8404 }, /consulDnsPort must be different from statsPort \(8404\).*received 8404/],
   ])('%s', (_name, props, message) => {
     expect(() => synth(props as McpRouterStackProps)).toThrow(message);
   });
@@ -37,40 +52,131 @@ describe('invalid props throw at synth with prop, value and what is allowed', ()
 
 describe('property: no input crashes synth without a prop-naming message', () => {
   const anyNumber = fc.oneof(fc.integer({ min: -5, max: 1200 }), fc.double(), fc.constant(NaN), fc.constant(Infinity), fc.constant(-0));
-  const anyString = fc.oneof(fc.string(), fc.constantFrom('', 'mcp', 'a-b', 'UPPER', 'x'.repeat(60), '0.0.0.0', '127.0.0.1', 'roundrobin', 'leastconn', 'source', 'http', 'tcp'));
+  const anyString = fc.oneof(fc.string(), fc.constantFrom('', 'mcp', 'a-b', 'UPPER', 'x'.repeat(60), '0.0.0.0', '127.0.0.1', 'roundrobin', 'leastconn', 'source', 'http', 'tcp', '${var.x}'));
+  const anyValue = fc.oneof(anyNumber, anyString, fc.constantFrom(null, true, [], {}, ['a']));
+  const port = fc.oneof(anyNumber, fc.constantFrom(50051, 8404, 8500, 8600));
   const props = fc.record(
     {
       instanceCount: anyNumber,
       maxInstances: anyNumber,
       namePrefix: anyString,
+      serviceName: anyString,
       mode: anyString,
       balance: anyString,
-      publicPort: fc.oneof(anyNumber, fc.constantFrom(50051, 8404, 8500, 8600)),
-      statsPort: fc.oneof(anyNumber, fc.constantFrom(50051, 8404, 8500, 8600)),
-      consulHttpPort: fc.oneof(anyNumber, fc.constantFrom(50051, 8404, 8500, 8600)),
-      consulDnsPort: fc.oneof(anyNumber, fc.constantFrom(50051, 8404, 8500, 8600)),
+      publicPort: port,
+      statsPort: port,
+      consulHttpPort: port,
+      consulDnsPort: port,
       adminBindAddress: anyString,
       publicBindAddress: anyString,
       routerCpus: anyNumber,
       routerMemoryMb: anyNumber,
+      routerHostPortBase: anyNumber,
+      routerImage: fc.oneof(anyString, anyValue),
+      routerEnvironment: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.string(), anyValue), { maxKeys: 3 }), anyValue),
+      existingNetworkName: fc.oneof(anyString, anyValue),
+      existingConsul: fc.oneof(fc.record({ host: fc.oneof(anyString, anyValue), httpPort: port, dnsPort: port, uiUrl: fc.oneof(anyString, anyValue) }, { requiredKeys: [] }), anyValue),
+      demoBackends: fc.oneof(fc.array(anyString, { maxLength: 3 }), anyValue),
+      tlsCertificateHostPath: anyString,
+      consulImage: fc.oneof(anyString, anyValue),
+      haproxyImage: fc.oneof(anyString, anyValue),
+      dockerHost: fc.oneof(anyString, fc.constantFrom('unix:///var/run/docker.sock', 'ssh://u@h', 'tcp://h:2376')),
+      haproxy: fc.oneof(
+        fc.record(
+          {
+            healthCheck: fc.oneof(fc.record({ type: anyString, interMs: anyNumber, rise: anyNumber, fall: anyNumber }, { requiredKeys: [] }), anyValue),
+            timeouts: fc.oneof(fc.record({ connectMs: anyNumber, clientMs: anyNumber, serverMs: anyNumber, tunnelMs: anyNumber }, { requiredKeys: [] }), anyValue),
+            maxconn: anyNumber,
+            nbthread: anyNumber,
+            stickySessions: anyValue,
+            rateLimitConnectionsPer10s: anyNumber,
+            retryOn: fc.oneof(fc.array(anyString, { maxLength: 3 }), anyValue),
+            prometheusExporter: anyValue,
+            dnsHoldObsoleteMs: anyNumber,
+            dnsHoldFailureMs: anyNumber,
+          },
+          { requiredKeys: [] },
+        ),
+        anyValue,
+      ),
     },
     { requiredKeys: [] },
   );
-  const PROP_NAMES = /(instanceCount|maxInstances|namePrefix|mode|balance|publicPort|statsPort|consulHttpPort|consulDnsPort|adminBindAddress|publicBindAddress|cpus|memoryMb|containerName|hostnamePrefix|httpHostPort|dnsHostPort)/;
+  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy'];
+  // A few props at a time, so that some inputs get through to the later stages of synth.
+  const someProps = fc
+    .tuple(props, fc.shuffledSubarray(PROP_KEYS, { minLength: 1, maxLength: 4 }))
+    .map(([p, keys]) => Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))));
 
-  test('synth succeeds or throws an Error naming the prop and the value received', () => {
+  test('synth succeeds or throws a PropError naming the construct, the prop and the value received', () => {
+    let ok = 0;
     fc.assert(
-      fc.property(props, (p) => {
+      fc.property(someProps, (p) => {
         try {
           synth(p as McpRouterStackProps);
+          ok++;
         } catch (err) {
-          expect(err).toBeInstanceOf(Error);
-          expect((err as Error).constructor.name).not.toMatch(/^(TypeError|RangeError|ReferenceError|SyntaxError)$/);
-          expect((err as Error).message).toMatch(PROP_NAMES);
-          expect((err as Error).message).toMatch(/must be .*; received /);
+          expect(err).toBeInstanceOf(PropError);
+          expect((err as Error).message).toMatch(/^(McpRouterPlatform|McpRouterStack|ConsulServer|RouterFleet|RouterImage|HaproxyLoadBalancer|DemoBackends): [A-Za-z.[\]0-9_-]+ must be .+; received /s);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
+    );
+    expect(ok).toBeGreaterThan(0);
+  }, 120_000);
+
+  test('with only well-typed values, most inputs synthesize (the property exercises the success path too)', () => {
+    let ok = 0;
+    const sane = fc.record(
+      {
+        instanceCount: fc.integer({ min: 1, max: 10 }),
+        mode: fc.constantFrom('http', 'tcp'),
+        balance: fc.constantFrom('roundrobin', 'leastconn', 'source'),
+        publicPort: fc.integer({ min: 1, max: 65535 }),
+        routerCpus: fc.double({ min: 0.01, max: 8, noNaN: true }),
+        routerMemoryMb: fc.integer({ min: 6, max: 4096 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(sane, (p) => {
+        try {
+          synth(p as McpRouterStackProps);
+          ok++;
+        } catch (err) {
+          // Only a port clash with another default port may refuse these.
+          expect((err as Error).message).toMatch(/publicPort must be different from|must be different from publicPort/);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    expect(ok).toBeGreaterThan(90);
+  });
+});
+
+describe('property: the parts on their own refuse bad props by name', () => {
+  const v = fc.oneof(fc.integer({ min: -3, max: 70000 }), fc.double(), fc.string({ maxLength: 5 }), fc.constantFrom(undefined, null, NaN, '', [], {}, 'ok-name', 'img:1'));
+  test('RouterFleet, HaproxyLoadBalancer, ConsulServer, RouterImage', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('fleet', 'lb', 'consul', 'image'),
+        fc.record({ a: v, b: v, c: v, d: v, e: v }),
+        (kind, x) => {
+          const app = Testing.app();
+          const stack = new TerraformStack(app, 's');
+          try {
+            if (kind === 'fleet') new RouterFleet(stack, 'F', { instanceCount: x.a, image: x.b, networkName: x.c, consulHost: x.d, cpus: x.e } as any);
+            if (kind === 'lb') new HaproxyLoadBalancer(stack, 'L', { networkName: x.a, consulDnsAddress: x.b, publicPort: x.c, statsPort: x.d, image: x.e } as any);
+            if (kind === 'consul') new ConsulServer(stack, 'C', { networkName: 'n', containerName: x.a, httpHostPort: x.b, dnsHostPort: x.c, adminBindAddress: x.d, image: x.e } as any);
+            if (kind === 'image') new RouterImage(stack, 'I', { contextPath: x.a, imageName: x.b, sourceGlobs: x.c } as any);
+            Testing.synth(stack);
+          } catch (err) {
+            expect(err).toBeInstanceOf(PropError);
+            expect((err as Error).message).toMatch(/^(RouterFleet|HaproxyLoadBalancer|ConsulServer|RouterImage): [A-Za-z.[\]0-9_-]+ must be .+; received /s);
+          }
+        },
+      ),
+      { numRuns: 400 },
     );
   });
 });
