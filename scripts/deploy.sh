@@ -4,7 +4,7 @@
 # Terraform providers cannot be reached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CHECKPOINT_DISABLE=1 CDKTF_DISABLE_PLUGIN_CACHE_ENV=${CDKTF_DISABLE_PLUGIN_CACHE_ENV:-}
+export CHECKPOINT_DISABLE=1
 
 die() { echo "deploy: $*" >&2; exit 1; }
 
@@ -25,6 +25,19 @@ case "$host" in
     if command -v docker >/dev/null 2>&1; then
       docker -H "$host" version --format '{{.Server.Version}}' >/dev/null 2>&1 \
         || die "the Docker daemon at $host does not answer ('docker -H $host version' failed)."
+    else
+      case "$host" in
+        ssh://*)
+          # The provider reaches the daemon through 'ssh ... docker system dial-stdio'.
+          command -v ssh >/dev/null 2>&1 || die "DOCKER_HOST=$host needs an ssh client on PATH (and the docker CLI on the remote host)."
+          ;;
+        tcp://*)
+          if [ -z "${DOCKER_TLS_VERIFY:-}" ] && command -v curl >/dev/null 2>&1; then
+            curl -fsS --max-time 5 "http://${host#tcp://}/_ping" >/dev/null 2>&1 \
+              || die "the Docker daemon at $host does not answer /_ping."
+          fi
+          ;;
+      esac
     fi
     ;;
   *) die "DOCKER_HOST must start with unix://, tcp://, ssh:// or npipe://; received '$host'." ;;

@@ -56,3 +56,17 @@ test('Docker answers but the provider cannot be installed: exits 1 naming the pr
     server.close();
   }
 }, 120_000);
+
+test('tcp:// host where nothing listens: exits 1 saying the daemon does not answer', async () => {
+  // A loopback port that was free a moment ago (nothing listens there any more).
+  const net = require('node:net') as typeof import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const r = run({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '' });
+  expect(r.status).toBe(1);
+  expect(r.err).toMatch(new RegExp(`the Docker daemon at tcp://127\\.0\\.0\\.1:${port} does not answer`));
+});

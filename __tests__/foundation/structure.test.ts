@@ -162,6 +162,29 @@ describe('props', () => {
     }
   });
 
+  test('serviceName reaches the routers\' registration, HAProxy\'s SRV lookup and the Consul UI output together', () => {
+    const json = synthStack({ serviceName: 'mcp-edge' });
+    expect(byPath(json, 'docker_container', 'Routers/Router').env).toContain('MCP_ROUTER_SERVICE_NAME=mcp-edge');
+    expect(byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content).toContain('server-template mcp-edge 10 _mcp-edge._tcp.service.consul ');
+    expect(json.output.consul_ui_url.value).toBe('http://127.0.0.1:8500/ui/dc1/services/mcp-edge');
+  });
+
+  test('the HAProxy check always targets the routers\' admin port and /readyz, whatever is passed', () => {
+    const cfg: string = byPath(synthStack({ haproxy: { healthCheck: { interMs: 1000, port: 1234, path: '/x' } as any } }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    expect(cfg).toContain('http-check connect port 9464 proto h1');
+    expect(cfg).toContain('http-check send meth GET uri /readyz');
+    expect(cfg).toContain('check inter 1000 rise 2 fall 3');
+  });
+
+  test('TLS: the PEM is mounted read-only from the Docker host and the listener terminates TLS; no key in the plan', () => {
+    const text = synthString({ tlsCertificateHostPath: '/etc/mcp/tls/server.pem' });
+    const lb = byPath(JSON.parse(text), 'docker_container', 'LoadBalancer/Container');
+    expect(lb.volumes).toEqual([{ host_path: '/etc/mcp/tls/server.pem', container_path: '/usr/local/etc/haproxy/certs/server.pem', read_only: true }]);
+    expect(lb.upload[0].content).toContain('bind 0.0.0.0:50051 ssl crt /usr/local/etc/haproxy/certs/server.pem alpn h2 proto h2');
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').volumes).toBeUndefined();
+  });
+
   test('resource types used are the docker provider\'s', () => {
     const str = synthString();
     expect(Testing.toHaveResource(str, Container.tfResourceType)).toBe(true);
