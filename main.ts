@@ -12,7 +12,7 @@
  *   MCP_DEMO_BACKENDS      comma-separated demo MCP server names to deploy (e.g. demo); default none
  */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { App, TerraformStack, TerraformVariable } from 'cdktf';
+import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps, resolveDockerHost } from './constructs';
 
@@ -26,6 +26,12 @@ export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'insta
   readonly instanceCount?: number;
   /** Default of the `instanceCount` variable. @default 1 */
   readonly defaultInstanceCount?: number;
+  /**
+   * Local state file, relative to the synthesized stack dir (cdktf.out/stacks/<stack>), so the
+   * plan holds no absolute path. Set `false` to configure a backend yourself.
+   * @default '../../../terraform.<stack id>.tfstate' (the repo root, where cdktf keeps it by default)
+   */
+  readonly localStatePath?: string | false;
 }
 
 export class McpRouterStack extends TerraformStack {
@@ -35,6 +41,7 @@ export class McpRouterStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: McpRouterStackProps = {}) {
     super(scope, id);
+    if (props.localStatePath !== false) new LocalBackend(this, { path: props.localStatePath ?? `../../../terraform.${id}.tfstate` });
     new DockerProvider(this, 'docker', { host: resolveDockerHost(props.dockerHost) });
     const maxInstances = props.maxInstances ?? 10;
     let instanceCount = props.instanceCount;

@@ -88,9 +88,9 @@ export class RouterFleet extends Construct {
     const env = props.environment ?? {};
     if (typeof env !== 'object' || env === null || Array.isArray(env)) throw propError(ID, 'environment', env, 'a map of variable names to string values');
     for (const key of Object.keys(env)) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
       if (typeof env[key] !== 'string') throw propError(ID, `environment.${key}`, env[key], 'a string');
       if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
-      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
     }
 
     const count = TerraformCount.of(props.instanceCount);

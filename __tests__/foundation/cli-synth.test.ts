@@ -1,0 +1,26 @@
+/**
+ * `npx cdktf synth` — the real CLI running main.ts through ts-node — works on a
+ * machine with no Docker daemon and no Terraform providers, and its output holds
+ * no absolute path (the local state path is relative to the stack dir).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const repo = path.resolve(__dirname, '..', '..');
+
+test('cdktf synth with no Docker daemon writes a provider-free, machine-independent plan', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-synth-'));
+  const env = { ...process.env, CHECKPOINT_DISABLE: '1', DOCKER_HOST: 'unix:///nonexistent/docker.sock', CI: '1' };
+  const r = spawnSync('npx', ['cdktf', 'synth', '--output', out], { cwd: repo, env, encoding: 'utf8', timeout: 180_000 });
+  expect(`${r.stdout}${r.stderr}`).toContain('Generated Terraform code for the stacks: mcp-router-platform');
+  expect(r.status).toBe(0);
+  const text = fs.readFileSync(path.join(out, 'stacks', 'mcp-router-platform', 'cdk.tf.json'), 'utf8');
+  const plan = JSON.parse(text);
+  expect(plan.terraform.backend.local.path).toBe('../../../terraform.mcp-router-platform.tfstate');
+  expect(plan.provider.docker[0].host).toBe('unix:///nonexistent/docker.sock');
+  expect(plan.variable.instanceCount.type).toBe('number');
+  expect(text).not.toContain(repo);
+  expect(text).not.toMatch(/"\/(home|root|work|tmp|Users)\//);
+}, 200_000);
