@@ -22,6 +22,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
 import { BackendUnavailableError } from './errors';
+import { callContext, routerFetch } from './fast-fetch';
 
 export interface BackendDescriptor {
   /** Instance ID (Consul service ID or "static:<name>"). */
@@ -43,25 +44,6 @@ export interface BackendListing {
   readonly resources: Resource[];
   readonly prompts: Prompt[];
 }
-
-/**
- * fetch with a fresh AbortSignal per request, chained to the caller's. The
- * SDK transport passes one long-lived signal to every fetch, and undici adds
- * an abort listener to it per request that lives until the Request is
- * collected: under load that piles up thousands of listeners and a
- * MaxListenersExceededWarning (with a stack trace) per call.
- */
-const isolatingFetch: typeof fetch = (input, init = {}) => {
-  const outer = init.signal;
-  // The one long-lived GET (server-to-client SSE stream) keeps the transport's
-  // signal, so closing the session still ends it; only per-call POSTs are isolated.
-  if (!outer || (init.method ?? 'GET').toUpperCase() !== 'POST') return fetch(input, init);
-  const inner = new AbortController();
-  if (outer.aborted) inner.abort(outer.reason);
-  const onAbort = () => inner.abort(outer.reason);
-  outer.addEventListener('abort', onAbort, { once: true });
-  return fetch(input, { ...init, signal: inner.signal }).finally(() => outer.removeEventListener('abort', onAbort));
-};
 
 /** Follows `nextCursor` until the last page. */
 async function allPages<R extends { nextCursor?: string }, T>(list: (params?: { cursor: string }) => Promise<R>, items: (r: R) => T[]): Promise<T[]> {
@@ -151,15 +133,18 @@ export class Backend extends EventEmitter {
    * looking like the caller's invalid argument.
    */
   callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
-    return this.request((c) => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options));
+    const ctx = { signal: options.signal, timeoutMs: options.timeout };
+    return this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)));
   }
 
   readResource(uri: string, options: RequestOptions) {
-    return this.request((c) => c.readResource({ uri }, options));
+    const ctx = { signal: options.signal, timeoutMs: options.timeout };
+    return this.request((c) => callContext.run(ctx, () => c.readResource({ uri }, options)));
   }
 
   getPrompt(name: string, args: Record<string, string>, options: RequestOptions) {
-    return this.request((c) => c.getPrompt({ name, arguments: args }, options));
+    const ctx = { signal: options.signal, timeoutMs: options.timeout };
+    return this.request((c) => callContext.run(ctx, () => c.getPrompt({ name, arguments: args }, options)));
   }
 
   /**
@@ -211,7 +196,7 @@ export class Backend extends EventEmitter {
 
   private async connect(): Promise<Client> {
     const client = new Client({ name: 'mcp-router', version: '0.1.0' }, { capabilities: {} });
-    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch: isolatingFetch });
+    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch: routerFetch });
     const changed = () => {
       this.emit('list_changed');
     };
