@@ -125,8 +125,7 @@ test('the router process registers itself and discovers the demo server process 
 });
 
 test('Consul restarts empty: both register again by themselves and discovery recovers', async () => {
-  await consul.restart();
-  expect(await registered(ROUTER_ID)).toBe(false); // a -dev agent forgets everything
+  await consul.restart(); // a -dev agent comes back with no services (the router may already be back by now)
   const routerMs = await until('router re-registered', () => registered(ROUTER_ID), 15_000);
   const demoMs = await until('demo re-registered', async () => Object.values(await consul.api('/v1/agent/services')).some((s: any) => s.Service === 'procdemo'), 15_000);
   expect(routerMs).toBeLessThan(15_000);

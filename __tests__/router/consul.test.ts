@@ -78,8 +78,8 @@ test('the gRPC check follows grpc.health.v1 within its 2 s interval while the TC
 });
 
 test('re-registers by itself when Consul loses the registration', async () => {
+  // (No "it is gone now" check: with a 500 ms re-registration interval the router may already be back.)
   await consul.api(`/v1/agent/service/deregister/${ID}`, { method: 'PUT' });
-  expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();
   const ms = await waitUntil('re-registration', async () => (await consul.api('/v1/agent/services'))[ID] !== undefined, 10_000, 100);
   expect(ms).toBeLessThan(5_000);
 });

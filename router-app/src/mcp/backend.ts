@@ -112,16 +112,16 @@ export class Backend extends EventEmitter {
 
   /** Lists tools, resources and prompts (all pages). */
   async refreshListing(): Promise<BackendListing> {
-    const listing = await this.request(async (c) => {
+    const opts = { timeout: this.options.connectTimeoutMs * 2 };
+    const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout }, async () => {
       const caps = c.getServerCapabilities() ?? {};
-      const opts = { timeout: this.options.connectTimeoutMs * 2 };
       const [tools, resources, prompts] = await Promise.all([
         caps.tools ? allPages((cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
         caps.resources ? allPages((cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
         caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
       ]);
       return { tools, resources, prompts };
-    });
+    }));
     this.listing = listing;
     return listing;
   }
@@ -212,7 +212,7 @@ export class Backend extends EventEmitter {
       }
     };
     try {
-      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+      await callContext.run({ timeoutMs: this.options.connectTimeoutMs }, () => client.connect(transport, { timeout: this.options.connectTimeoutMs }));
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err instanceof Error && !isConnectionError(err) ? new BackendUnavailableError(`backend ${this.id}: initialize failed: ${err.message}`) : err;
