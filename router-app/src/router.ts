@@ -116,11 +116,9 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   };
   setHealth('SERVING');
 
-  let admin: http.Server | undefined;
-  if (config.metricsPort !== 0 || config.port === 0) {
-    admin = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving);
-  }
-  const metricsPort = admin ? (admin.address() as { port: number }).port : 0;
+  // Port 0 picks a free port (tests); the "router started" line and the handle report it.
+  const admin: http.Server | undefined = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving);
+  const metricsPort = (admin.address() as { port: number }).port;
 
   const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger) : undefined;
   await registration?.start();
