@@ -37,6 +37,12 @@ describe('routerFetch against a real HTTP server', () => {
         seen.push(body);
         const msg = JSON.parse(body);
         if (msg.method === 'hang') return; // never answers
+        if (msg.method === 'close-early') {
+          // What a backend that shuts down does: ends the request's SSE stream before answering.
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: {} })}\n\n`);
+          return;
+        }
         if (msg.method === 'sse') {
           res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'abc' });
           res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: {} })}\n\n`);
@@ -66,6 +72,10 @@ describe('routerFetch against a real HTTP server', () => {
       { jsonrpc: '2.0', method: 'notifications/message', params: {} },
       { jsonrpc: '2.0', id: 3, result: { v: 1 } },
     ]);
+  });
+
+  test('a request whose SSE stream ends without its response fails as a cut connection', async () => {
+    await expect(post({ jsonrpc: '2.0', id: 9, method: 'close-early' })).rejects.toThrow(/ECONNRESET.*ended without a response/);
   });
 
   test('a JSON answer passes through', async () => {

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CallToolResult, Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Backend } from '../mcp/backend';
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
 import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
@@ -142,6 +143,40 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
     return args;
   };
 
+  /**
+   * Runs `fn` on an instance of `namespace`; when the request certainly never
+   * reached that instance (connection refused, circuit open), tries the next
+   * one, at most once per instance.
+   */
+  const withFailover = async <T>(namespace: string, fn: (b: Backend) => Promise<T>): Promise<T> => {
+    const first = catalog.pick(namespace);
+    try {
+      return await fn(first);
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError && err.notSent)) throw err;
+      let last: unknown = err;
+      const tried = new Set<Backend>([first]);
+      const others = catalog.instancesOf(namespace).length - 1;
+      for (let i = 0; i < others; i++) {
+        let next: Backend;
+        try {
+          next = catalog.pick(namespace);
+        } catch {
+          break;
+        }
+        if (tried.has(next)) continue;
+        tried.add(next);
+        try {
+          return await fn(next);
+        } catch (e) {
+          last = e;
+          if (!(e instanceof BackendUnavailableError && e.notSent)) throw e;
+        }
+      }
+      throw last;
+    }
+  };
+
   const resultMessage = (r: CallToolResult, server: string) => ({
     content: toListValue(r.content as unknown[]),
     structuredContent: r.structuredContent ? toStruct(r.structuredContent) : undefined,
@@ -158,16 +193,13 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
     const found = lookupTool(requireString(call.request?.name, 'name'));
     const entry = found instanceof Promise ? await found : found;
     const args = validatedArgs(entry, call.request?.arguments);
-    const backend = catalog.pick(entry.namespace);
     const abort = new AbortController();
     const onCancel = () => abort.abort(new Error('client cancelled the call'));
     call.once('cancelled', onCancel);
     try {
-      const r = (await backend.callTool(entry.tool.name, args, {
-        timeout: timeoutFor(call, ctx.defaultTimeoutMs),
-        signal: abort.signal,
-        onprogress,
-      })) as CallToolResult;
+      const r = (await withFailover(entry.namespace, (backend) =>
+        backend.callTool(entry.tool.name, args, { timeout: timeoutFor(call, ctx.defaultTimeoutMs), signal: abort.signal, onprogress }),
+      )) as CallToolResult;
       return resultMessage(r, entry.namespace);
     } finally {
       call.removeListener('cancelled', onCancel);
@@ -233,7 +265,7 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
       const uri = requireString(req?.uri, 'uri');
       const entry = catalog.snapshot.resources.get(uri);
       if (!entry) throw new NotFoundError(`unknown resource ${JSON.stringify(uri)}; ListResources shows the available URIs`);
-      const r = await catalog.pick(entry.namespace).readResource(uri, { timeout: timeoutFor(call, ctx.defaultTimeoutMs) });
+      const r = await withFailover(entry.namespace, (b) => b.readResource(uri, { timeout: timeoutFor(call, ctx.defaultTimeoutMs) }));
       return { contents: toListValue(r.contents as unknown[]), server: entry.namespace, routerInstanceId: instanceId };
     }),
 
@@ -253,7 +285,7 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
       for (const a of entry.prompt.arguments ?? []) {
         if (a.required && !(a.name in args)) throw new InvalidArgumentError(`prompt ${name} needs argument ${JSON.stringify(a.name)}`);
       }
-      const r = await catalog.pick(entry.namespace).getPrompt(entry.prompt.name, args, { timeout: timeoutFor(call, ctx.defaultTimeoutMs) });
+      const r = await withFailover(entry.namespace, (b) => b.getPrompt(entry.prompt.name, args, { timeout: timeoutFor(call, ctx.defaultTimeoutMs) }));
       return { description: r.description ?? '', messages: toListValue(r.messages as unknown[]), server: entry.namespace, routerInstanceId: instanceId };
     }),
   };

@@ -63,6 +63,14 @@ const PassThroughToolResult = z.looseObject({
   isError: z.boolean().optional(),
 });
 
+/** Connection errors that mean the request never left this process. */
+const NOT_SENT = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+function notSent(e: BackendUnavailableError): BackendUnavailableError {
+  e.notSent = true;
+  return e;
+}
+
 /** Errors that mean the transport/session is gone (not an answer from the server). */
 function isSessionLost(err: unknown): boolean {
   return err instanceof StreamableHTTPError && err.code === 404;
@@ -89,6 +97,8 @@ export class Backend extends EventEmitter {
   serverInfo: Record<string, unknown> = {};
   listing: BackendListing = { tools: [], resources: [], prompts: [] };
   private closed = false;
+  /** Calls in flight whose response is streamed (progress), see onerror. */
+  private streamingCalls = 0;
 
   constructor(
     readonly descriptor: BackendDescriptor,
@@ -132,9 +142,15 @@ export class Backend extends EventEmitter {
    * tool's schemas), which also keeps a backend's bad structuredContent from
    * looking like the caller's invalid argument.
    */
-  callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
+  async callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
     const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)));
+    const streaming = options.onprogress !== undefined;
+    if (streaming) this.streamingCalls++;
+    try {
+      return await this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)));
+    } finally {
+      if (streaming) this.streamingCalls--;
+    }
   }
 
   readResource(uri: string, options: RequestOptions) {
@@ -152,9 +168,9 @@ export class Backend extends EventEmitter {
    * session if needed, and re-opens it once if the backend lost it.
    */
   async request<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.closed) throw new BackendUnavailableError(`backend ${this.id} was removed`);
+    if (this.closed) throw notSent(new BackendUnavailableError(`backend ${this.id} was removed`));
     if (!this.breaker.allow()) {
-      throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`);
+      throw notSent(new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`));
     }
     try {
       let client = await this.session();
@@ -178,7 +194,9 @@ export class Backend extends EventEmitter {
         await this.resetSession();
         this.emit('health', false);
         if (err instanceof BackendUnavailableError) throw err;
-        throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`);
+        const e = new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`);
+        if (NOT_SENT.test(this.lastError)) e.notSent = true;
+        throw e;
       }
       throw err;
     }
@@ -205,9 +223,13 @@ export class Backend extends EventEmitter {
     client.setNotificationHandler(PromptListChangedNotificationSchema, changed);
     client.onerror = (err) => {
       this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
-      // A response stream cut mid-call (backend died) leaves requests pending
-      // until their timeout; closing the session fails them now (ConnectionClosed).
-      if (this.client === client && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
+      // A streamed response (CallToolStream) cut mid-call (backend died) leaves
+      // its request pending until the timeout; closing the session fails it now
+      // (ConnectionClosed). Buffered calls fail on their own when their response
+      // is cut, so without a streamed call in flight the session is kept: the
+      // next call re-initializes it (404) or finds the backend gone (refused)
+      // and may then go to another instance.
+      if (this.client === client && this.streamingCalls > 0 && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
         void this.resetSession();
       }
     };

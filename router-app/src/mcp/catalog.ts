@@ -45,6 +45,8 @@ export class Catalog extends EventEmitter {
   private pending = false;
   private ttlTimer?: NodeJS.Timeout;
   private readonly rr = new Map<string, number>();
+  /** Instances per namespace, rebuilt when the backend set changes (pick() is on the call path). */
+  private byNamespace = new Map<string, Backend[]>();
   private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
 
   constructor(
@@ -92,7 +94,16 @@ export class Catalog extends EventEmitter {
       this.backends.set(d.id, b);
       changed = true;
     }
-    if (changed) void this.refresh('backend set changed');
+    if (changed) {
+      const byNs = new Map<string, Backend[]>();
+      for (const b of this.backends.values()) {
+        const list = byNs.get(b.descriptor.namespace);
+        if (list) list.push(b);
+        else byNs.set(b.descriptor.namespace, [b]);
+      }
+      this.byNamespace = byNs;
+      void this.refresh('backend set changed');
+    }
   }
 
   /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
@@ -180,12 +191,12 @@ export class Catalog extends EventEmitter {
 
   /** Every instance of `namespace`. */
   instancesOf(namespace: string): Backend[] {
-    return [...this.backends.values()].filter((b) => b.descriptor.namespace === namespace);
+    return [...(this.byNamespace.get(namespace) ?? [])];
   }
 
   /** A backend instance of `namespace` to call: round-robin over instances whose circuit allows it. */
   pick(namespace: string): Backend {
-    const candidates = [...this.backends.values()].filter((b) => b.descriptor.namespace === namespace);
+    const candidates = this.byNamespace.get(namespace) ?? [];
     if (candidates.length === 0) throw new NotFoundError(`no MCP server named ${namespace}`);
     const start = this.rr.get(namespace) ?? 0;
     this.rr.set(namespace, start + 1);
@@ -200,5 +211,6 @@ export class Catalog extends EventEmitter {
     if (this.ttlTimer) clearInterval(this.ttlTimer);
     await Promise.all([...this.backends.values()].map((b) => b.close()));
     this.backends.clear();
+    this.byNamespace = new Map();
   }
 }

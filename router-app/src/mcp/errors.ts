@@ -11,6 +11,12 @@ export class InvalidArgumentError extends Error {
 /** The backend cannot be reached, its circuit is open, or its session broke. */
 export class BackendUnavailableError extends Error {
   readonly kind = 'unavailable';
+  /**
+   * True when the request certainly never reached the backend (connection
+   * refused, host unreachable, circuit open, instance removed), so another
+   * instance of the same server may be tried.
+   */
+  notSent = false;
 }
 export class DrainingError extends Error {
   readonly kind = 'draining';

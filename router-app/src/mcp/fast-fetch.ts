@@ -123,6 +123,7 @@ function bufferedPost(url: URL, init: RequestInit, body: string): Promise<Buffer
   else if (h) for (const k of Object.keys(h)) headers[k.toLowerCase()] = (h as Record<string, string>)[k];
   headers['content-length'] = String(Buffer.byteLength(body));
   // A notification (e.g. notifications/cancelled for this very call) must not be tied to the call's signal.
+  const isRequest = !body.startsWith('{"method":"notifications/') && /"id":/.test(body);
   const ctx = body.startsWith('{"method":"notifications/') ? undefined : callContext.getStore();
   const secure = url.protocol === 'https:';
   const options: http.RequestOptions = {
@@ -176,6 +177,10 @@ function bufferedPost(url: URL, init: RequestInit, body: string): Promise<Buffer
               messages = parseSseMessages(raw.toString('utf8'));
             } catch (err) {
               return fail(new Error(`backend sent an unparseable SSE message: ${(err as Error).message}`));
+            }
+            // A request's stream that ends without its response: the backend closed it (shutting down).
+            if (isRequest && !messages.some((m) => typeof m === 'object' && m !== null && ('result' in m || 'error' in m))) {
+              return fail(new Error('backend response cut (ECONNRESET): the SSE stream ended without a response'));
             }
           }
           succeed(new BufferedResponse(status, res.statusMessage, res.headers, raw, messages, url.href));
