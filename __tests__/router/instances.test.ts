@@ -47,6 +47,27 @@ test('calls alternate between the instances', async () => {
   for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toBe(seen[i - 1]);
 });
 
+test('an instance that goes away is reported unhealthy by ListServers before any call reaches it (its notification stream broke)', async () => {
+  const c = await startDemoServer({ name: 'twin-c' });
+  r.router.catalog.setBackends([
+    { id: 'twin-1', namespace: 'twin', url: a.url },
+    { id: 'twin-2', namespace: 'twin', url: b.url },
+    { id: 'twin-3', namespace: 'twin', url: c.url },
+  ]);
+  const state = async () => (await unary(r.client, 'ListServers', {})).servers.find((s: any) => s.instanceId === 'twin-3');
+  const t0 = Date.now();
+  while (!(await state())?.healthy && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 25));
+  expect(await state()).toMatchObject({ healthy: true });
+  await c.close();
+  const t1 = Date.now();
+  while ((await state()).healthy && Date.now() - t1 < 5000) await new Promise((res) => setTimeout(res, 25));
+  expect(await state()).toMatchObject({ healthy: false, circuitState: 'closed', lastError: expect.stringMatching(/SSE stream disconnected|fetch failed|terminated/) });
+  r.router.catalog.setBackends([
+    { id: 'twin-1', namespace: 'twin', url: a.url },
+    { id: 'twin-2', namespace: 'twin', url: b.url },
+  ]);
+});
+
 test('an instance dies: no call fails (a refused connection never reached it, so the next instance takes the call), and its circuit opens', async () => {
   await b.close();
   const answers: string[] = [];

@@ -99,6 +99,8 @@ export class Backend extends EventEmitter {
   private closed = false;
   /** Calls in flight whose response is streamed (progress), see onerror. */
   private streamingCalls = 0;
+  /** The notification stream broke (backend gone or restarting); cleared by the next successful request. */
+  private suspect = false;
 
   constructor(
     readonly descriptor: BackendDescriptor,
@@ -113,7 +115,7 @@ export class Backend extends EventEmitter {
   }
 
   get healthy(): boolean {
-    return this.client !== undefined && this.breaker.state === 'closed';
+    return this.client !== undefined && this.breaker.state === 'closed' && !this.suspect;
   }
 
   get circuitState(): CircuitState {
@@ -186,6 +188,10 @@ export class Backend extends EventEmitter {
       }
       this.breaker.success();
       this.lastError = '';
+      if (this.suspect) {
+        this.suspect = false;
+        this.emit('health', true);
+      }
       return result;
     } catch (err) {
       if (isConnectionError(err)) {
@@ -229,8 +235,15 @@ export class Backend extends EventEmitter {
       // is cut, so without a streamed call in flight the session is kept: the
       // next call re-initializes it (404) or finds the backend gone (refused)
       // and may then go to another instance.
-      if (this.client === client && this.streamingCalls > 0 && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
-        void this.resetSession();
+      if (this.client === client && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
+        if (this.streamingCalls > 0) {
+          void this.resetSession();
+        } else if (!this.suspect) {
+          // Report it (ListServers, mcp_router_backend_up) without touching the session or the breaker.
+          this.suspect = true;
+          this.lastError = err.message;
+          this.emit('health', false);
+        }
       }
     };
     try {
