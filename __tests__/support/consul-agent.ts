@@ -6,16 +6,15 @@
  * (SIGINT, then SIGKILL after a bounded wait) and removes its temp dir;
  * restart() brings it back on the same address and ports (a -dev agent comes
  * back empty, which is how "Consul lost the registration" is produced for
- * real). Every agent started here is killed if the test process exits.
- *
- * Self-contained on purpose (no dependency on the local-platform scripts).
+ * real). Every agent started here is killed if the test process exits
+ * (ManagedProcess, shared with the local platform).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { requireTool } from './tools';
 
 export interface ConsulAgentOptions {
@@ -54,24 +53,6 @@ export interface ConsulAgent {
   /** Stops and starts the agent again on the same address and ports; waits for a leader. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-let hook = false;
-function killOnExit(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (hook) return;
-  hook = true;
-  process.on('exit', () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  });
 }
 
 /** A TCP port that can be bound on `address` right now (and its UDP twin, for serf/DNS). */
@@ -144,51 +125,31 @@ export async function startConsulAgent(options: ConsulAgentOptions = {}): Promis
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   const args = ['agent', ...(mode === 'dev' ? ['-dev'] : []), `-config-file=${configFile}`];
   const url = `http://${address}:${ports.http}`;
-  const lines: string[] = [];
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  let proc: ManagedProcess | undefined;
 
   const launch = async () => {
-    const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    killOnExit(c);
-    const keep = (chunk: Buffer) => {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(l);
-      if (lines.length > 200) lines.splice(0, lines.length - 200);
-    };
-    c.stdout!.on('data', keep);
-    c.stderr!.on('data', keep);
-    let gone: string | undefined;
-    exited = new Promise((resolve) =>
-      c.once('exit', (code, sig) => {
-        gone = `consul exited (code ${code}, signal ${sig})`;
-        resolve();
-      }),
-    );
-    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if (gone) throw new Error(`${gone} before electing a leader; output:\n${lines.join('\n')}`);
-      try {
-        const res = await fetch(`${url}/v1/status/leader`);
-        if (res.ok && ((await res.json()) as string).length > 0) return;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) {
-        c.kill('SIGKILL');
-        throw new Error(`consul at ${url} elected no leader within ${options.startTimeoutMs ?? 30_000} ms; output:\n${lines.join('\n')}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    const p = new ManagedProcess({ name: `consul ${url}`, command: bin, args });
+    proc = p;
+    try {
+      await waitUntil(
+        `consul at ${url} to elect a leader`,
+        async () => {
+          const res = await fetch(`${url}/v1/status/leader`);
+          return res.ok && ((await res.json()) as string).length > 0;
+        },
+        startTimeoutMs,
+        100,
+        p,
+      );
+    } catch (err) {
+      await p.stop('SIGKILL');
+      throw new Error(`${(err as Error).message}\nconsul output:\n${p.tail(200)}`);
     }
   };
 
   const halt = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    c.kill('SIGINT');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await proc?.stop('SIGINT', 10_000);
   };
 
   await launch();
@@ -205,7 +166,7 @@ export async function startConsulAgent(options: ConsulAgentOptions = {}): Promis
       if (!res.ok) throw new Error(`consul ${init?.method ?? 'GET'} ${p}: HTTP ${res.status} ${text}`);
       return text ? JSON.parse(text) : undefined;
     },
-    output: () => lines.join('\n'),
+    output: () => proc?.tail(200) ?? '',
     async restart() {
       await halt();
       await launch();
