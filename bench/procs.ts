@@ -3,32 +3,18 @@
  * awaited until they print a readiness line, stopped with a bounded wait, and
  * killed when the bench exits no matter how. Also /proc memory readings.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
+import { ManagedProcess, waitUntil } from '../scripts/local-platform/managed-process';
 
-const live = new Set<ChildProcess>();
+/** Ctrl-C / SIGTERM end the bench at once; ManagedProcess's exit hook then kills every child. */
 let hooked = false;
-function hookExit(): void {
+function hookSignals(): void {
   if (hooked) return;
   hooked = true;
-  const killAll = () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 }
 
 let tasksetPath: string | null | undefined;
@@ -88,107 +74,46 @@ export interface BenchProcessOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/** A process under test: the shared ManagedProcess plus CPU pinning and a readiness line or poll. */
 export class BenchProcess {
-  readonly lines: string[] = [];
-  private exitInfo?: { code: number | null; signal: NodeJS.Signals | null };
-  private readonly exited: Promise<void>;
+  private constructor(private readonly proc: ManagedProcess) {}
 
-  private constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
-        live.delete(child);
-        this.exitInfo = { code, signal };
-        resolve();
-      }),
-    );
+  get name(): string {
+    return this.proc.name;
   }
-
   get pid(): number {
-    return this.child.pid!;
+    return this.proc.pid!;
   }
   get running(): boolean {
-    return this.exitInfo === undefined;
+    return this.proc.running;
   }
 
   static async start(o: BenchProcessOptions): Promise<{ proc: BenchProcess; match: RegExpMatchArray }> {
-    hookExit();
-    const [cmd, args] = withCpu(o.cpu, o.command, o.args);
-    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    const proc = new BenchProcess(o.name, child);
+    hookSignals();
+    const [command, args] = withCpu(o.cpu, o.command, o.args);
+    const proc = new BenchProcess(new ManagedProcess({ name: o.name, command, args, env: o.env ?? process.env, keepLines: 300 }));
     const timeoutMs = o.readyTimeoutMs ?? 20_000;
-    const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        clearInterval(polling);
-        reject(new Error(`${o.name} did not become ready (${o.ready ?? 'readiness check'}) within ${timeoutMs} ms; last output:\n${proc.tail()}`));
-      }, timeoutMs);
-      const onLine = (line: string) => {
-        proc.lines.push(line);
-        if (proc.lines.length > 300) proc.lines.shift();
-        const m = o.ready?.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      };
-      for (const stream of [child.stdout!, child.stderr!]) {
-        let buf = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (chunk: string) => {
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            onLine(buf.slice(0, nl));
-            buf = buf.slice(nl + 1);
-          }
-        });
+    try {
+      if (o.ready) {
+        const ready = o.ready;
+        const line = await proc.proc.waitForLine((l) => ready.test(l), timeoutMs, `readiness line ${ready}`);
+        return { proc, match: ready.exec(line)! };
       }
-      let polling: NodeJS.Timeout | undefined;
-      if (o.readyCheck) {
-        const check = o.readyCheck;
-        polling = setInterval(() => {
-          check().then(
-            (ok) => {
-              if (ok) {
-                clearInterval(polling);
-                clearTimeout(timer);
-                resolve([] as unknown as RegExpMatchArray);
-              }
-            },
-            () => undefined,
-          );
-        }, 100);
-      }
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        clearInterval(polling);
-        reject(new Error(`${o.name} exited (code ${code}, signal ${signal}) before it was ready; last output:\n${proc.tail()}`));
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`${o.name} could not be spawned: ${err.message}`));
-      });
-    }).catch(async (err) => {
+      if (o.readyCheck) await waitUntil(`${o.name} readiness check`, o.readyCheck, timeoutMs, 100, proc.proc);
+      return { proc, match: [] as unknown as RegExpMatchArray };
+    } catch (err) {
       await proc.stop();
       throw err;
-    });
-    return { proc, match };
+    }
   }
 
   tail(n = 20): string {
-    return this.lines.slice(-n).join('\n');
+    return this.proc.tail(n);
   }
 
   /** SIGTERM, then SIGKILL after waitMs. */
   async stop(waitMs = 5_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), waitMs);
-    await this.exited;
-    clearTimeout(timer);
+    await this.proc.stop('SIGTERM', waitMs);
   }
 }
 
