@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
+import { PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 
 const MiB = 1024 * 1024;
 
@@ -28,12 +29,12 @@ const bool = z
 const host = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'must be a host name or IPv4 address' });
+  .regex(PATTERNS.host, { message: 'must be a host name or IPv4 address' });
 
 const ipv4 = z
   .string()
   .trim()
-  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, { message: 'must be an IPv4 address' });
+  .regex(PATTERNS.ipv4, { message: 'must be an IPv4 address' });
 
 const name = z
   .string()
@@ -62,39 +63,42 @@ const backendList = z
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Env variable → schema; the key is the variable's name. */
+const E = ROUTER_ENV;
+const D = ROUTER_DEFAULTS;
+
+/** Env variable → schema; the key is the variable's name (contract.ts names them and holds the defaults). */
 const schema = {
-  CONSUL_HOST: host.default('consul'),
-  CONSUL_PORT: int(1, 65535).default(8500),
-  CONSUL_REGISTER: bool.default(true),
-  MCP_ROUTER_PORT: int(0, 65535).default(50051),
-  MCP_ROUTER_BIND_ADDRESS: ipv4.default('0.0.0.0'),
-  MCP_ROUTER_ADVERTISE_ADDRESS: ipv4.optional(),
-  MCP_ROUTER_HOSTNAME: name.optional(),
-  MCP_ROUTER_INSTANCE_ID: name.optional(),
-  MCP_ROUTER_SERVICE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a DNS label' }).default('mcp-router'),
-  MCP_ROUTER_METRICS_PORT: int(0, 65535).default(9464),
-  MCP_BACKENDS: backendList.default([]),
-  MCP_BACKEND_DISCOVERY: bool.default(true),
-  MCP_BACKEND_TAG: name.default('mcp-server'),
-  MCP_BACKEND_CA_FILE: z.string().trim().min(1).optional(),
-  MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES: int(1024, 1024 * MiB).default(16 * MiB),
-  MCP_ROUTER_DEFAULT_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
-  MCP_ROUTER_CONNECT_TIMEOUT_MS: int(1, 600_000).default(5_000),
-  MCP_ROUTER_CATALOG_TTL_MS: int(1_000, 86_400_000).default(60_000),
-  MCP_ROUTER_DRAIN_DELAY_MS: int(0, 600_000).default(7_000),
-  MCP_ROUTER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-  MCP_ROUTER_BREAKER_FAILURES: int(1, 1000).default(5),
-  MCP_ROUTER_BREAKER_RESET_MS: int(100, 600_000).default(5_000),
-  GRPC_MAX_RECEIVE_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_MAX_SEND_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_KEEPALIVE_TIME_MS: int(1_000, 86_400_000).default(30_000),
-  GRPC_KEEPALIVE_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
-  CONSUL_CHECK_INTERVAL_TCP: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default('10s'),
-  CONSUL_CHECK_INTERVAL_GRPC: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default('2s'),
-  CONSUL_DEREGISTER_CRITICAL_AFTER: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default('1m'),
-  CONSUL_REREGISTER_INTERVAL_MS: int(200, 600_000).default(5_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  [E.consulHost]: host.default(D.consulHost),
+  [E.consulPort]: int(1, 65535).default(D.consulPort),
+  [E.consulRegister]: bool.default(D.consulRegister),
+  [E.port]: int(0, 65535).default(D.port),
+  [E.bindAddress]: ipv4.default(D.bindAddress),
+  [E.advertiseAddress]: ipv4.optional(),
+  [E.hostname]: name.optional(),
+  [E.instanceId]: name.optional(),
+  [E.serviceName]: z.string().regex(PATTERNS.dnsLabel, { message: 'must be a DNS label' }).default(D.serviceName),
+  [E.metricsPort]: int(0, 65535).default(D.metricsPort),
+  [E.backends]: backendList.default([]),
+  [E.backendDiscovery]: bool.default(D.backendDiscovery),
+  [E.backendTag]: name.default(D.backendTag),
+  [E.backendCaFile]: z.string().trim().min(1).optional(),
+  [E.maxBackendResponseBytes]: int(1024, 1024 * MiB).default(D.maxBackendResponseBytes),
+  [E.defaultTimeoutMs]: int(1, 3_600_000).default(D.defaultTimeoutMs),
+  [E.connectTimeoutMs]: int(1, 600_000).default(D.connectTimeoutMs),
+  [E.catalogTtlMs]: int(1_000, 86_400_000).default(D.catalogTtlMs),
+  [E.drainDelayMs]: int(0, 600_000).default(D.drainDelayMs),
+  [E.shutdownGraceMs]: int(0, 600_000).default(D.shutdownGraceMs),
+  [E.breakerFailures]: int(1, 1000).default(D.breakerFailures),
+  [E.breakerResetMs]: int(100, 600_000).default(D.breakerResetMs),
+  [E.grpcMaxReceiveBytes]: int(1024, 1024 * MiB).default(D.grpcMaxReceiveBytes),
+  [E.grpcMaxSendBytes]: int(1024, 1024 * MiB).default(D.grpcMaxSendBytes),
+  [E.grpcKeepaliveTimeMs]: int(1_000, 86_400_000).default(D.grpcKeepaliveTimeMs),
+  [E.grpcKeepaliveTimeoutMs]: int(1_000, 600_000).default(D.grpcKeepaliveTimeoutMs),
+  [E.consulCheckIntervalTcp]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default(D.consulCheckIntervalTcp),
+  [E.consulCheckIntervalGrpc]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default(D.consulCheckIntervalGrpc),
+  [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
+  [E.consulReregisterIntervalMs]: int(200, 600_000).default(D.consulReregisterIntervalMs),
+  [E.logLevel]: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(D.logLevel),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -150,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     bindAddress: p.MCP_ROUTER_BIND_ADDRESS,
     advertiseAddress: advertise,
     hostname,
-    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `mcp-router-${hostname}`,
+    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `${ROUTER_SERVICE.idPrefix}${hostname}`,
     serviceName: p.MCP_ROUTER_SERVICE_NAME,
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,

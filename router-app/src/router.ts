@@ -16,8 +16,9 @@ import { createHandlers } from './grpc/handlers';
 import { packageDefinition, SERVICE_NAME } from './grpc/proto';
 import { drain } from './lifecycle/shutdown';
 import { createLogger, Logger } from './logger';
+import type { Backend } from './mcp/backend';
 import { Catalog } from './mcp/catalog';
-import { RouterMetrics } from './metrics';
+import { CallOutcome, RouterMetrics } from './metrics';
 
 export interface RouterHandle {
   readonly config: RouterConfig;
@@ -82,7 +83,9 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     metrics.catalogSize.set({ kind: 'prompts' }, snap.prompts.size);
     metrics.catalogSize.set({ kind: 'resources' }, snap.resources.size);
   });
-  catalog.on('backend-health', (b, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
+  catalog.on('backend-health', (b: Backend, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
+  catalog.on('backend-call', (b: Backend, outcome: CallOutcome) => metrics.backendCalls.inc({ backend: b.id, outcome }));
+  catalog.on('backend-removed', (b: Backend) => metrics.forgetBackend(b.id));
 
   const consul = new Consul({ host: config.consul.host, port: config.consul.port });
   const statics = staticBackends(config.staticBackends);

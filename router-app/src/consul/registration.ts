@@ -8,6 +8,7 @@
 import Consul from 'consul';
 import type { RouterConfig } from '../config';
 import type { Logger } from '../logger';
+import { ROUTER_SERVICE } from '../contract';
 import { ROUTER_VERSION } from '../version';
 
 export class ConsulRegistration {
@@ -31,7 +32,7 @@ export class ConsulRegistration {
       name: c.serviceName,
       address: c.advertiseAddress,
       port: this.port,
-      tags: ['router', 'mcp', `instance:${c.hostname}`],
+      tags: [...ROUTER_SERVICE.tags, `${ROUTER_SERVICE.instanceTagPrefix}${c.hostname}`],
       meta: { hostname: c.hostname, version: ROUTER_VERSION },
       checks: [
         { checkid: `${c.instanceId}:tcp`, name: 'gRPC port TCP', tcp: target, interval: c.checks.tcpInterval, timeout: '2s', deregistercriticalserviceafter: c.checks.deregisterCriticalAfter },

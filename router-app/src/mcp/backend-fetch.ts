@@ -225,8 +225,14 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
         cleanup();
         resolve(res);
       };
+      /** The call was cancelled or timed out: the router drops its request. */
       function onAbort() {
-        fail(new TransportError('REQUEST_DROPPED', 'request dropped by the router (call cancelled, timed out or session closed)', false, undefined, 'AbortError'));
+        fail(new TransportError('REQUEST_DROPPED', 'request dropped by the router (call cancelled or timed out)', false, undefined, 'AbortError'));
+        req?.destroy();
+      }
+      /** The session was closed under the request (the backend failed another request, or the router stops). */
+      function onSessionClosed() {
+        fail(new TransportError('SESSION_CLOSED', 'request dropped: the MCP session with the backend was closed', false, undefined, 'AbortError'));
         req?.destroy();
       }
       const send = (retriesLeft: number): void => {
@@ -300,8 +306,9 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
         });
         r.end(body);
       };
-      if (signals.some((s) => s.aborted)) return onAbort();
-      unsubscribe = signals.map((s) => onAbortOf(s, onAbort));
+      if (init.signal?.aborted) return onSessionClosed();
+      if (ctx?.signal?.aborted) return onAbort();
+      unsubscribe = [...(init.signal ? [onAbortOf(init.signal, onSessionClosed)] : []), ...(ctx?.signal ? [onAbortOf(ctx.signal, onAbort)] : [])];
       if (buffered && ctx?.timeoutMs !== undefined) {
         // The SDK rejects the call at timeoutMs and notifies the backend; give its answer a moment, then drop the request.
         timer = setTimeout(onAbort, ctx.timeoutMs + 1000);
