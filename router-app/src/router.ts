@@ -19,6 +19,7 @@ import { createLogger, Logger } from './logger';
 import type { Backend } from './mcp/backend';
 import { Catalog } from './mcp/catalog';
 import { CallOutcome, RouterMetrics } from './metrics';
+import { CallPath } from './routing/call-path';
 
 export interface RouterHandle {
   readonly config: RouterConfig;
@@ -111,7 +112,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources']);
-  server.addService(def, createHandlers({ catalog, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
+  const calls = new CallPath(catalog);
+  server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(pkg).addToServer(server);

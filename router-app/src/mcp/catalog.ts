@@ -2,8 +2,9 @@
  * The aggregated catalogue: backends grouped by namespace (several instances
  * of one MCP server share a namespace and are called round-robin), tools and
  * prompts under namespaced names, resources by URI. Rebuilt when the backend
- * set changes, when a backend announces list_changed, and on a TTL; ready-made
- * gRPC responses are kept per version so listing is a lookup.
+ * set changes, when a backend announces list_changed, and on a TTL; each
+ * rebuild is a new immutable snapshot with a version number (the front doors
+ * cache what they build from a snapshot by that version).
  */
 import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
