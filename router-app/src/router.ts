@@ -51,6 +51,8 @@ export interface RouterHandle {
   readonly metricsPort: number;
   /** Bound MCP front-door port. */
   readonly mcpPort: number;
+  /** Open MCP notification streams (GET) on the front door. */
+  readonly mcpStreams: () => number;
   readonly catalog: Catalog;
   readonly logger: Logger;
   readonly health: HealthImplementation;
@@ -201,6 +203,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     port,
     metricsPort,
     mcpPort: frontDoor.port,
+    mcpStreams: frontDoor.streams,
     catalog,
     logger,
     health,

@@ -148,7 +148,7 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
   };
 
   /** One SDK server and stateless transport for this request; `track` ties calls to cancellation. */
-  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, keep = false): Promise<Server> => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, onServer?: (s: Server) => void): Promise<void> => {
     const closedEarly = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) closedEarly.abort(new CallCancelledError());
@@ -174,9 +174,10 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false, maxRequestBodySize: o.maxBodyBytes });
     transport.onerror = (err) => o.logger.debug({ err: err.message }, 'MCP front door transport error');
     await server.connect(transport);
-    if (!keep) res.on('close', () => void server.close().catch(() => undefined));
+    res.on('close', () => void server.close().catch(() => undefined));
+    onServer?.(server);
+    // For a GET this resolves only when the stream ends.
     await transport.handleRequest(req, res, body);
-    return server;
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -197,11 +198,9 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
       const session = sessionOf(req, res);
       if (!session) return;
       if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
-      const server = await serve(req, res, undefined, undefined, true);
-      streams.add(server);
-      res.on('close', () => {
-        streams.delete(server);
-        void server.close().catch(() => undefined);
+      await serve(req, res, undefined, undefined, (server) => {
+        streams.add(server);
+        res.on('close', () => streams.delete(server));
       });
       return;
     }
