@@ -2,7 +2,8 @@
 # Installs the real components the tests and benchmarks run against:
 #   haproxy (Debian bookworm), h2load (nghttp2-client), dig (dnsutils), and
 #   consul 1.8.7 from Debian's bullseye suite, unpacked into a cache dir
-#   without touching the system's apt configuration.
+#   without touching the system's apt configuration; and a Node 22 binary for the
+#   MCP conformance suite (scripts/provision-node22.sh, from the npm registry).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -71,7 +72,11 @@ if [ ! -x "$CONSUL_BIN" ]; then
 fi
 "$CONSUL_BIN" version >/dev/null || { echo "provision: $CONSUL_BIN does not run" >&2; exit 1; }
 
+# --- node 22 for the MCP conformance suite (the project stays on Node 20) ---
+node22_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-node22.sh")
+
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"
 echo "dig=$(command -v dig)"
 echo "consul=$CONSUL_BIN"
+echo "$node22_line"
