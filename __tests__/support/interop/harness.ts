@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { LocalPlatform } from '../../../scripts/local-platform/platform';
-import { sleep } from '../../../scripts/local-platform/managed-process';
+import { sleep, waitUntil } from '../../../scripts/local-platform/managed-process';
 import { createRouterClient, McpRouterClient } from '../../../scripts/local-platform/router-client';
 import { fromListValue, fromStruct, toStruct } from '../../../router-app/src/grpc/struct';
 
@@ -26,6 +26,8 @@ export interface McpRegistration {
   readonly path?: string;
   /** TCP check interval. @default '2s' */
   readonly checkInterval?: string;
+  /** Consecutive failed checks before the instance turns critical. @default 1 (Consul's default) */
+  readonly failuresBeforeCritical?: number;
 }
 
 /** Registers an MCP server in the platform's Consul (PUT /v1/agent/service/register), as the README tells users to. */
@@ -37,15 +39,25 @@ export async function registerMcpServer(platform: LocalPlatform, r: McpRegistrat
     Address: r.address,
     Port: r.port,
     Meta: { mcp_path: r.path ?? '/mcp', namespace: r.namespace ?? r.service },
-    Check: { Name: `${r.service} TCP`, TCP: `${r.address}:${r.port}`, Interval: r.checkInterval ?? '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '10m' },
+    Check: { Name: `${r.service} TCP`, TCP: `${r.address}:${r.port}`, Interval: r.checkInterval ?? '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '10m', ...(r.failuresBeforeCritical ? { FailuresBeforeCritical: r.failuresBeforeCritical } : {}) },
   };
   const res = await fetch(`${platform.consulHttp}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`consul register ${r.id}: HTTP ${res.status} ${await res.text()}`);
 }
 
-/** Starts the platform: Consul, `routers` router processes, HAProxy (http mode); no demo backends. */
+/**
+ * Starts the platform: Consul, `routers` router processes, HAProxy (http
+ * mode), no demo backends; returns once HAProxy has every router UP.
+ */
 export async function startPlatform(routers = 3, routerEnv: Record<string, string> = {}): Promise<LocalPlatform> {
-  return LocalPlatform.start({ instances: routers, mode: 'http', block: 'random', backends: [], routerEnv: { LOG_LEVEL: 'info', ...routerEnv } });
+  const platform = await LocalPlatform.start({ instances: routers, mode: 'http', block: 'random', backends: [], routerEnv: { LOG_LEVEL: 'info', ...routerEnv } });
+  try {
+    await waitUntil(`HAProxy has ${routers} routers UP`, async () => (await platform.haproxyUpAddresses()).length === routers, 30_000, 200);
+  } catch (err) {
+    await platform.close();
+    throw err;
+  }
+  return platform;
 }
 
 export interface CallOutcome<T = any> {
@@ -82,17 +94,19 @@ export interface StreamOutcome {
 
 /**
  * Reads a CallToolStream to its end (bounded by the deadline). `onEvent` may
- * cancel the call (return 'cancel').
+ * cancel the call (return 'cancel'); `cancelAfterMs` cancels it on a timer.
  */
-export function streamCall(client: McpRouterClient, req: object, deadlineMs = 10_000, onEvent?: (e: any) => 'cancel' | void): Promise<StreamOutcome> {
+export function streamCall(client: McpRouterClient, req: object, deadlineMs = 10_000, onEvent?: (e: any) => 'cancel' | void, cancelAfterMs?: number): Promise<StreamOutcome> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const events: any[] = [];
     const s = client.CallToolStream(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
     let settled = false;
+    const timer = cancelAfterMs === undefined ? undefined : setTimeout(() => s.cancel(), cancelAfterMs);
     const done = (code: grpc.status, details: string) => {
       if (settled) return;
       settled = true;
+      if (timer) clearTimeout(timer);
       resolve({
         events,
         progress: events.filter((e) => e.progress).map((e) => e.progress),

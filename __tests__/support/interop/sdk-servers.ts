@@ -58,6 +58,8 @@ export interface SdkServerHandle {
   readonly url: string;
   /** Request ids of `progress` calls the client cancelled (notifications/cancelled reached the tool). */
   readonly cancelled: string[];
+  /** notifications/cancelled messages received (stateless: they cannot reach the tool's server instance). */
+  cancelNotifications(): number;
   /** initialize requests answered so far. */
   initializeCount(): number;
   /** Requests answered with the unknown-session status so far. */
@@ -194,6 +196,7 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   let initializes = 0;
   let staleAnswers = 0;
+  let cancelNotes = 0;
 
   const transportOptions = () => ({
     sessionIdGenerator: options.mode === 'stateless' ? undefined : () => randomUUID(),
@@ -210,6 +213,7 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
       }
       const body = req.method === 'POST' ? await readBody(req) : undefined;
       if (isInitializeRequest(body)) initializes++;
+      if ((body as { method?: string } | undefined)?.method === 'notifications/cancelled') cancelNotes++;
 
       if (options.mode === 'stateless') {
         if (req.method !== 'POST') {
@@ -282,6 +286,7 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
     cancelled: state.cancelled,
     initializeCount: () => initializes,
     staleSessionAnswers: () => staleAnswers,
+    cancelNotifications: () => cancelNotes,
     forgetSessions: dropSessions,
     async close() {
       await dropSessions();
