@@ -1,10 +1,13 @@
 /*
- * Preloaded (NODE_OPTIONS=--require) into programs this project did not write
- * and cannot configure to bind an address: @modelcontextprotocol/server-everything
- * (`app.listen(PORT)`) and the MCP conformance runner's scenario servers
- * (`listen(0)`). Both would listen on every interface. This only fills in the
- * host of a listen() call that names none, with MCP_TEST_LISTEN_HOST (default
- * 127.0.0.1), so every test server stays on loopback. Nothing else changes.
+ * Preloaded (NODE_OPTIONS=--require) into a program this project did not write
+ * and that cannot be told which address to bind: @modelcontextprotocol/server-everything
+ * (`app.listen(PORT)`, i.e. every interface). This only fills in the host of a
+ * listen() call that names none, with MCP_TEST_LISTEN_HOST (default 127.0.0.1),
+ * so the test server stays on loopback. Nothing else changes.
+ *
+ * (With a host, Node binds after an async lookup, so a program that reads
+ * server.address() right after listen() breaks under this preload: the MCP
+ * conformance runner does, and runs in its own network namespace instead.)
  */
 'use strict';
 const net = require('node:net');
