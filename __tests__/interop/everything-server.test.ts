@@ -9,6 +9,8 @@
  * Expected values come from the package's source (dist/tools, dist/prompts,
  * dist/resources of the pinned version).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -268,11 +270,15 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
       { name: n('echo'), arguments: args({}) },
       { name: n('get-structured-content'), arguments: args({ location: 'Paris' }) },
       { name: n('get-sum'), arguments: args({ a: 'two', b: 1 }) },
+      // "format": "uri" in the published schema: checked by the router (ajv-formats), not ignored.
+      { name: n('gzip-file-as-resource'), arguments: args({ name: 'x.gz', data: 'not a uri', outputType: 'resource' }) },
     ];
     for (const req of bad) {
       const unary = await call(client, 'CallTool', req, 5_000);
-      expect([req.name, unary.err?.code]).toEqual([req.name, grpc.status.INVALID_ARGUMENT]);
+      expect([req.name, unary.err ? grpc.status[unary.err.code] : `OK (is_error=${unary.res.isError}: ${texts(unary.res.content).join(' ').slice(0, 120)})`]).toEqual([req.name, 'INVALID_ARGUMENT']);
       expect(unary.ms).toBeLessThan(1_000);
+    }
+    for (const req of bad) {
       const stream = await streamCall(client, req, 5_000);
       expect([req.name, grpc.status[stream.code]]).toEqual([req.name, 'INVALID_ARGUMENT']);
       expect(stream.ms).toBeLessThan(1_000);
@@ -296,6 +302,32 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
       const { code, ms } = await run();
       expect([what, code === undefined ? 'OK' : grpc.status[code]]).toEqual([what, 'NOT_FOUND']);
       expect([what, ms < 1_000]).toEqual([what, true]);
+    }
+  });
+
+  test('a tool that needs MCP tasks (simulate-research-query, taskSupport "required") is not offered: the router cannot call it', async () => {
+    // server-everything registers it for every client; called without task augmentation it answers
+    // "MCP error -32601: ... requires task augmentation". The router's client does not do tasks.
+    await listed();
+    const tools = (await ok(call(client, 'ListTools', { server: NS }))).tools.map((t: any) => t.originalName);
+    const res = await call(client, 'CallTool', { name: n('simulate-research-query'), arguments: args({ topic: 'routers' }) });
+    expect({ listed: tools.includes('simulate-research-query'), status: res.err ? grpc.status[res.err.code] : `OK (is_error=${res.res.isError}: ${texts(res.res.content).join(' ')})` }).toEqual({ listed: false, status: 'NOT_FOUND' });
+  });
+
+  test('every router log line is a JSON object while serving server-everything (its schemas use formats such as "uri")', async () => {
+    await listed();
+    for (const i of platform.runningRouters()) {
+      const lines = fs.readFileSync(path.join(platform.workDir, `router-${i}.log`), 'utf8').split('\n').filter((l) => l.trim() !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      const notJson = lines.filter((l) => {
+        try {
+          const v = JSON.parse(l);
+          return typeof v !== 'object' || v === null || Array.isArray(v);
+        } catch {
+          return true;
+        }
+      });
+      expect([`router-${i}`, notJson]).toEqual([`router-${i}`, []]);
     }
   });
 
