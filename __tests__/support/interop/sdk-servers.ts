@@ -10,9 +10,9 @@
  *   stateless      sessionIdGenerator undefined: no session ID at all, a new
  *                  server per request (the SDK's stateless pattern)
  *   json-response  sessions + enableJsonResponse: application/json bodies
- *   chatty         sessions, SSE; every request first gets log messages
- *                  (notifications/message) and, for tools, a progress-less
- *                  notification burst before its response
+ *   chatty         sessions, SSE; every tool call gets two log messages
+ *                  (notifications/message) on its own SSE stream before its
+ *                  response
  *
  * How a stateful server answers a request for a session it does not know
  * (after a restart) is configurable: 400 (what the SDK's own examples and
@@ -93,7 +93,7 @@ function createServer(state: State): McpServer {
   const readme = `sdk://${name}/readme`;
   const logo = `sdk://${name}/logo.png`;
 
-  /** chatty: log messages (and a resource notification) on the request's own stream before its response. */
+  /** chatty: log messages on the request's own stream before its response. */
   const chatter = async (extra: { requestId: string | number; sendNotification: (n: any) => Promise<void> }) => {
     if (mode !== 'chatty') return;
     for (const level of ['info', 'warning'] as const) {
