@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import {
+  assertRoutersAlive,
   blocks,
   call,
   callCounts,
@@ -72,6 +73,9 @@ beforeAll(async () => {
   await registerMcpServer(platform, { id: 'everything-1', service: 'everything', address: host, port: platform.ports.backend, namespace: NS, checkInterval: '2s', failuresBeforeCritical: 10 });
   client = createRouterClient(platform.endpoint);
 });
+
+// Every router process is still up after each test (none crashed on what a server sent).
+afterEach(() => assertRoutersAlive(platform));
 
 afterAll(async () => {
   client?.close();

@@ -10,6 +10,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
+  assertRoutersAlive,
   blocks,
   call,
   callCounts,
@@ -59,6 +60,9 @@ beforeAll(async () => {
   }
   client = createRouterClient(platform.endpoint);
 });
+
+// Every router process is still up after each test (none crashed on what a server sent).
+afterEach(() => assertRoutersAlive(platform));
 
 afterAll(async () => {
   client?.close();

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
+  assertRoutersAlive,
   blocks,
   call,
   createRouterClient,
@@ -55,6 +56,9 @@ beforeAll(async () => {
   await registerMcpServer(platform, { id: 'files-1', service: 'files', address: host, port: platform.ports.backend, namespace: NS, checkInterval: '2s', failuresBeforeCritical: 10 });
   client = createRouterClient(platform.endpoint);
 });
+
+// Every router process is still up after each test (none crashed on what a server sent).
+afterEach(() => assertRoutersAlive(platform));
 
 afterAll(async () => {
   client?.close();

@@ -174,6 +174,17 @@ export async function waitListedEverywhere(platform: LocalPlatform, namespace: s
   }
 }
 
+/**
+ * Throws when a router process has exited (a router must survive whatever a
+ * backend does), with the end of its output: the crash's stack.
+ */
+export function assertRoutersAlive(platform: LocalPlatform): void {
+  const dead = [...platform.routers.entries()].filter(([, p]) => !p.running);
+  if (dead.length) {
+    throw new Error(dead.map(([i, p]) => `router-${i} exited (${JSON.stringify(p.exitStatus)}); its last output:\n${p.tail(25)}`).join('\n\n'));
+  }
+}
+
 /** `mcp_router_grpc_calls_total` for one method, by status code, summed over every running router. */
 export async function callCounts(platform: LocalPlatform, method: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
