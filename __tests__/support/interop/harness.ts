@@ -175,11 +175,15 @@ export async function waitListedEverywhere(platform: LocalPlatform, namespace: s
 }
 
 /**
- * Throws when a router process has exited (a router must survive whatever a
- * backend does), with the end of its output: the crash's stack.
+ * Throws when a router process has exited since the last check (a router must
+ * survive whatever a backend does), with the end of its output: the crash's stack.
  */
-export function assertRoutersAlive(platform: LocalPlatform): void {
-  const dead = [...platform.routers.entries()].filter(([, p]) => !p.running);
+const reportedDead = new WeakSet<object>();
+export function assertRoutersAlive(platform: LocalPlatform | undefined): void {
+  if (!platform) return;
+  // Each death is reported once, by the test during which it happened.
+  const dead = [...platform.routers.entries()].filter(([, p]) => !p.running && !reportedDead.has(p));
+  for (const [, p] of dead) reportedDead.add(p);
   if (dead.length) {
     throw new Error(dead.map(([i, p]) => `router-${i} exited (${JSON.stringify(p.exitStatus)}); its last output:\n${p.tail(25)}`).join('\n\n'));
   }
