@@ -20,6 +20,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../logger';
+import type { CallOutcome } from '../metrics';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
@@ -108,6 +109,7 @@ function classify(err: unknown, hadSession: boolean): Failure {
 }
 
 const OUTCOME: Record<Failure, Outcome> = { 'session-lost': 'failure', connection: 'failure', timeout: 'timeout', cancelled: 'release', answered: 'success' };
+
 
 /** One MCP session with the backend, and the requests in flight on it. */
 interface Session {
@@ -203,9 +205,11 @@ export class Backend extends EventEmitter {
     if (this.closed) throw new BackendUnavailableError(`backend ${this.id} was removed`, true);
     const permit = this.breaker.enter();
     if (!permit) {
+      this.emit('call', 'circuit_open' satisfies CallOutcome);
       throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`, true);
     }
     let outcome: Outcome = 'release';
+    let counted: CallOutcome = 'cancelled';
     try {
       let result: T;
       try {
@@ -221,6 +225,7 @@ export class Backend extends EventEmitter {
         result = await this.onSession(fn);
       }
       outcome = 'success';
+      counted = 'ok';
       this.lastError = '';
       if (this.suspect) {
         this.suspect = false;
@@ -232,18 +237,20 @@ export class Backend extends EventEmitter {
       const err = signal?.aborted && signal.reason instanceof CallCancelledError ? signal.reason : caught;
       const failure = classify(err, false);
       outcome = OUTCOME[failure];
+      const tooLarge = err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE';
+      counted = tooLarge ? 'too_large' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
       if (failure !== 'connection') {
-        if (err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE') throw new ResourceExhaustedError(err.message);
+        if (tooLarge) throw new ResourceExhaustedError(err.message);
         throw err;
       }
       this.lastError = err instanceof Error ? err.message : String(err);
-      await this.resetSession();
       this.emit('health', false);
       if (err instanceof BackendUnavailableError) throw err;
       const notSent = err instanceof TransportError && err.notSent;
       throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`, notSent);
     } finally {
       this.breaker.settle(permit, outcome);
+      this.emit('call', counted);
     }
   }
 
@@ -261,7 +268,10 @@ export class Backend extends EventEmitter {
       return await fn(s.client);
     } catch (err) {
       const hadSession = (s.client.transport as StreamableHTTPClientTransport | undefined)?.sessionId !== undefined;
-      if (classify(err, hadSession) === 'session-lost') this.retire(s);
+      const failure = classify(err, hadSession);
+      if (failure === 'session-lost') this.retire(s);
+      // Unreachable or broken: close this session (only this one: a newer one may be current by now).
+      else if (failure === 'connection' && this.current === s) await this.resetSession();
       if (typeof err === 'object' && err !== null) Object.defineProperty(err, 'hadSession', { value: hadSession, configurable: true });
       throw err;
     } finally {

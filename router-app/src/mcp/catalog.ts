@@ -2,8 +2,9 @@
  * The aggregated catalogue: backends grouped by namespace (several instances
  * of one MCP server share a namespace and are called round-robin), tools and
  * prompts under namespaced names, resources by URI. Rebuilt when the backend
- * set changes, when a backend announces list_changed, and on a TTL; ready-made
- * gRPC responses are kept per version so listing is a lookup.
+ * set changes, when a backend announces list_changed, and on a TTL; each
+ * rebuild is a new immutable snapshot with a version number (the front doors
+ * cache what they build from a snapshot by that version).
  */
 import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
@@ -11,6 +12,7 @@ import addFormats from 'ajv-formats';
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
+import type { CallOutcome } from '../metrics';
 import { NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 
@@ -86,9 +88,11 @@ export class Catalog extends EventEmitter {
     let changed = false;
     for (const [id, b] of this.backends) {
       const d = wanted.get(id);
-      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace) {
+      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName) {
         this.backends.delete(id);
         void b.close();
+        // Gone for good, unless re-added just below: its metric series go too.
+        if (!d) this.emit('backend-removed', b);
         changed = true;
       }
     }
@@ -96,6 +100,7 @@ export class Catalog extends EventEmitter {
       if (this.backends.has(d.id)) continue;
       const b = new Backend(d, this.backendOptions);
       b.on('list_changed', () => void this.refresh(`list_changed from ${d.id}`));
+      b.on('call', (outcome: CallOutcome) => this.emit('backend-call', b, outcome));
       b.on('health', (up: boolean) => {
         this.emit('backend-health', b, up);
         // A backend that comes back may have a different catalogue.
