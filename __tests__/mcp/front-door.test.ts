@@ -86,7 +86,7 @@ describe('the SDK client', () => {
       expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['demo__greet']);
       const prompt = await client.getPrompt({ name: 'demo__greet', arguments: { who: 'Ada' } });
       expect(prompt.messages[0]).toMatchObject({ role: 'user', content: { type: 'text', text: 'Say hello to Ada from demo.' } });
-      expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]);
+      expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]); // the demo server has none
     } finally {
       await client.close();
     }

@@ -137,7 +137,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
-  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources']);
+  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
   const calls = new CallPath(catalog);
   server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });

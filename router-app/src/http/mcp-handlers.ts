@@ -97,7 +97,11 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
     return { resources: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
   });
 
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => {
+    const templates = calls.resourceTemplates().map((t) => t.template);
+    const p = page(templates, req.params?.cursor, ctx.pageSize);
+    return { resourceTemplates: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+  });
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
     try {
