@@ -234,6 +234,15 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
     expect(read.server).toBe(NS);
   });
 
+  test('ListResourceTemplates: the dynamic text and blob templates', async () => {
+    await listed();
+    const res = await ok(call(client, 'ListResourceTemplates', { server: NS }));
+    expect(res.resourceTemplates.map((t: any) => [t.uriTemplate, t.name, t.server, t.mimeType]).sort()).toEqual([
+      ['demo://resource/dynamic/blob/{resourceId}', 'Dynamic Blob Resource', NS, 'application/octet-stream'],
+      ['demo://resource/dynamic/text/{resourceId}', 'Dynamic Text Resource', NS, 'text/plain'],
+    ]);
+  });
+
   test('ReadResource on a URI the server itself handed out in a resource link (a resource template, not in resources/list)', async () => {
     // server-everything's dynamic resources are ResourceTemplates
     // (demo://resource/dynamic/{text,blob}/{resourceId}); get-resource-links links to them.

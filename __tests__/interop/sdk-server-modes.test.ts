@@ -167,6 +167,13 @@ describe.each(SDK_SERVER_MODES)('SDK server, %s mode, behind 3 routers and HAPro
     expect(blocks((await ok(call(client, 'ReadResource', { uri: `sdk://${ns(mode)}/logo.png` }))).contents)[0].blob).toBe(TINY_PNG_BASE64);
   });
 
+  test('ListResourceTemplates, and ReadResource on a URI of the template', async () => {
+    await ready();
+    const res = await ok(call(client, 'ListResourceTemplates', { server: ns(mode) }));
+    expect(res.resourceTemplates.map((t: any) => [t.uriTemplate, t.name, t.mimeType])).toEqual([[`sdk://${ns(mode)}/items/{id}`, 'item', 'text/plain']]);
+    expect(blocks((await ok(call(client, 'ReadResource', { uri: `sdk://${ns(mode)}/items/42` }))).contents)).toEqual([{ uri: `sdk://${ns(mode)}/items/42`, mimeType: 'text/plain', text: `item 42 of ${ns(mode)}` }]);
+  });
+
   test('ListPrompts and GetPrompt: without arguments, with required + optional ones, missing the required one', async () => {
     await ready();
     const res = await ok(call(client, 'ListPrompts', { server: ns(mode) }));

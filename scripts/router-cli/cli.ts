@@ -35,11 +35,11 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
-export const USAGE = `usage: npm run call -- <Rpc> [json] [--target host:port] [--deadline ms]
+export function usage(): string {
+  return `usage: npm run call -- <Rpc> [json] [--target host:port] [--deadline ms]
 
   <Rpc>      one of the ${SERVICE} methods (also as "${SERVICE}/<Rpc>"):
-             ListServers, ListTools, CallTool, CallToolStream, ListResources,
-             ReadResource, ListPrompts, GetPrompt;
+             ${Object.keys(routerRoot().lookupService(SERVICE).methods).join(', ')};
              or "Health" (grpc.health.v1.Health/Check), or "list" (services, via reflection)
   [json]     the request as JSON (google.protobuf.Struct fields as plain JSON),
              "-" to read it from stdin; default {}
@@ -49,6 +49,7 @@ export const USAGE = `usage: npm run call -- <Rpc> [json] [--target host:port] [
   Unary answers print as JSON; CallToolStream prints one JSON line per message.
   Exit status: 0 OK, 1 the call failed (gRPC status on stderr), 2 bad usage.
   Use "npm run --silent call -- ..." to get only the JSON on stdout.`;
+}
 
 const HINT = '(usage: npm run call -- --help)';
 
@@ -125,7 +126,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     return 2;
   }
   if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
+    io.stdout.write(`${usage()}\n`);
     return 0;
   }
   let client: McpRouterClient | undefined;

@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -163,6 +163,13 @@ function createServer(state: State): McpServer {
   server.registerResource('logo', logo, { description: 'A 1x1 PNG', mimeType: 'image/png' }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: 'image/png', blob: TINY_PNG_BASE64 }],
   }));
+
+  server.registerResource(
+    'item',
+    new ResourceTemplate(`sdk://${name}/items/{id}`, { list: undefined }),
+    { description: 'Item {id}', mimeType: 'text/plain' },
+    async (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `item ${String(id)} of ${name}` }] }),
+  );
 
   server.registerPrompt('plain', { description: 'A prompt without arguments' }, () => ({
     messages: [{ role: 'user', content: { type: 'text', text: `plain prompt of ${name}` } }],
