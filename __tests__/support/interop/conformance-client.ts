@@ -109,7 +109,7 @@ async function main(): Promise<number> {
       MCP_ROUTER_DRAIN_DELAY_MS: '0',
       MCP_ROUTER_SHUTDOWN_GRACE_MS: '1000',
       MCP_BACKENDS: JSON.stringify([{ name: NS, url }]),
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: process.env.CONFORMANCE_ROUTER_LOG_LEVEL ?? 'error',
     }),
   );
   const client = createRouterClient(`127.0.0.1:${router.port}`);
