@@ -16,7 +16,12 @@ const consul = requireTool('consul');
 function consulValidate(text: string): { status: number | null; out: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-validate-'));
   fs.writeFileSync(path.join(dir, 'agent.json'), text);
-  const r = spawnSync(consul, ['validate', dir], { encoding: 'utf8', timeout: 30_000 });
+  // With bind_addr 0.0.0.0 Consul picks the one private IPv4 address of its host and refuses
+  // to choose among several; a Docker host has more (docker0, one bridge per network). The
+  // file is for a container with one interface, so it is validated in a network namespace
+  // like that one: loopback and one veth with a private address (no traffic leaves it).
+  const script = 'ip link add v0 type veth peer name v1 && ip addr add 10.200.0.2/24 dev v0 && ip link set v0 up && ip link set lo up && exec "$0" validate "$1"';
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', script, consul, dir], { encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

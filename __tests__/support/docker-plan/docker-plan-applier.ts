@@ -248,7 +248,12 @@ export class DockerPlanApplier {
           else if (v && typeof v === 'object') Object.entries(v).forEach(([key, x]) => key !== '//' && scan(x));
         };
         scan(config);
-        for (const d of (config.depends_on ?? []) as string[]) deps.add(d);
+        // depends_on holds references, bare or (as cdktf writes them) wrapped in ${ }.
+        for (const d of (config.depends_on ?? []) as string[]) {
+          const m = /^(?:\$\{)?(docker_[a-z_]+\.[A-Za-z0-9_-]+)\}?$/.exec(d);
+          if (!m || (d.startsWith('${') !== d.endsWith('}'))) throw new PlanApplierError(`${type}.${name}.depends_on: "${d}" is not a docker_* resource reference`);
+          deps.add(m[1]);
+        }
         out.push({ type, name, base: `${type}.${name}`, config, deps });
       }
     }
@@ -455,13 +460,13 @@ export class DockerPlanApplier {
         dockerfile,
         buildargs: build.build_args ?? {},
         labels: { ...(build.label ?? {}), [LABEL_STATE]: this.options.stateId, [LABEL_ADDRESS]: address, [LABEL_KEEP]: String(bool(c.keep_locally, false)) },
-        target: build.target ?? '',
         nocache: bool(build.no_cache, false),
         rm: bool(build.remove, true),
         forcerm: bool(build.force_remove, false),
         pull: bool(build.pull_parent, false),
-        networkmode: build.network_mode ?? '',
-        extrahosts: ((build.extra_hosts ?? []) as string[]).join(','),
+        ...(build.target ? { target: build.target } : {}),
+        ...(build.network_mode ? { networkmode: build.network_mode } : {}),
+        ...(build.extra_hosts?.length ? { extrahosts: (build.extra_hosts as string[]).join(',') } : {}),
         // The provider builds with BuildKit when the engine's API is 1.39 or newer.
         version: '2',
       } as unknown as Docker.ImageBuildOptions);
@@ -616,7 +621,7 @@ export class DockerPlanApplier {
           });
         }
       }
-      for (const [i, u] of blockList(c.upload).entries()) await container.putArchive(this.uploadTar(`${where}.upload[${i}]`, u, moduleDir), { path: '/' });
+      for (const [i, u] of blockList(c.upload).entries()) await container.putArchive(await this.uploadTar(`${where}.upload[${i}]`, u, moduleDir), { path: '/' });
       if (bool(c.start, true)) {
         await container.start();
         await this.waitRunning(container, where, created, num(`${where}.container_read_refresh_timeout_milliseconds`, c.container_read_refresh_timeout_milliseconds) ?? 15_000, bool(c.must_run, true));
@@ -629,7 +634,7 @@ export class DockerPlanApplier {
     return this.containerValues(docker, container.id, c);
   }
 
-  private uploadTar(where: string, u: Values, moduleDir: string): Buffer {
+  private async uploadTar(where: string, u: Values, moduleDir: string): Promise<Buffer> {
     const given = ['content', 'content_base64', 'source'].filter((k) => u[k] !== undefined && u[k] !== '');
     if (given.length !== 1) throw new PlanApplierError(`${where}: exactly one of content, content_base64 or source must be set; got ${given.join(', ') || 'none'}`);
     const body =
@@ -646,10 +651,14 @@ export class DockerPlanApplier {
     // One-file tar extracted at "/", exactly as the provider builds it.
     const pack = tarStream.pack();
     const chunks: Buffer[] = [];
-    pack.on('data', (d: unknown) => chunks.push(d as Buffer));
+    const done = new Promise<Buffer>((resolve, reject) => {
+      pack.on('data', (d: unknown) => chunks.push(d as Buffer));
+      pack.on('end', () => resolve(Buffer.concat(chunks)));
+      pack.on('error', reject);
+    });
     pack.entry({ name: String(u.file), mode, size: body.length, mtime: new Date() }, body);
     pack.finalize();
-    return Buffer.concat(chunks);
+    return done;
   }
 
   /** The provider's read after create: running within the timeout, or the container is deleted and the apply fails. */

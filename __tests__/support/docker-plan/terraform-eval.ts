@@ -77,7 +77,11 @@ export class TerraformEvaluator {
       const output: Record<string, { value: string }> = {};
       requests.forEach((r, i) => (output[`e${i}`] = { value: r.template }));
       // An empty output set still evaluates the variables (and their validations).
-      fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ variable: this.options.variables, output }));
+      // Empty sections are left out: Terraform's JSON syntax reads `"output": {}` as a block without its label.
+      const config: Record<string, unknown> = {};
+      if (Object.keys(this.options.variables).length) config.variable = this.options.variables;
+      if (requests.length) config.output = output;
+      fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config));
       const args = ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false', `-state=${path.join(dir, 'eval.tfstate')}`];
       for (const [k, v] of Object.entries(this.options.values)) args.push('-var', `${k}=${v}`);
       const env = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' };
