@@ -87,6 +87,10 @@ export class EnginePlatform {
     this.ports = ports;
     this.props = {
       ...options.props,
+      // This sandbox's engine gives a container at most 20000 file descriptors (the sandbox
+      // withholds CAP_SYS_RESOURCE), and the plan asks for what maxconn needs
+      // (2 x maxconn + ...): the default 10000 would need 21044, so the tests use 4000.
+      haproxy: { maxconn: 4000, ...options.props?.haproxy },
       namePrefix: this.prefix,
       dockerHost: 'unix:///var/run/docker.sock',
       publicBindAddress: '127.0.0.1',
@@ -205,6 +209,22 @@ export class EnginePlatform {
 
   async upRouters(): Promise<number> {
     return (await this.haproxyServers()).filter((s) => s.status === 'UP').length;
+  }
+
+  /**
+   * What explains failed calls: Consul's check state changes and the routers' warnings
+   * and errors (pino level >= 40), since `since` (ms epoch).
+   */
+  async events(since: number): Promise<string[]> {
+    const lines: string[] = [];
+    for (const c of await this.containers()) {
+      const name = c.Names[0].slice(1);
+      const raw = await this.docker.getContainer(c.Id).logs({ stdout: true, stderr: true, since: Math.floor(since / 1000) }).catch(() => Buffer.from(''));
+      for (const line of raw.toString('utf8').split('\n').map((l) => l.replace(/^[\s\S]{8}(?=[{ 0-9])/, '').trim())) {
+        if (/Check is now (critical|warning)|Synced check|"level":(4|5|6)0/.test(line)) lines.push(`${name}: ${line.slice(0, 300)}`);
+      }
+    }
+    return lines;
   }
 
   /** The last log lines of every container, for failure messages. */

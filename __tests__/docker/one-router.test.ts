@@ -55,7 +55,8 @@ test('one router: the plan applies, every container is healthy by its own health
       return tools.includes('demo__echo');
     }, 60_000, 500);
     const res = await unary(client, 'CallTool', { name: 'demo__echo', arguments: { fields: { text: { stringValue: 'through the engine' } } } }, 10_000);
-    expect(JSON.stringify(res.result)).toContain('through the engine');
+    expect(res.isError).toBe(false);
+    expect(JSON.stringify(res.content)).toContain('through the engine');
     expect(res.routerInstanceId).toBe(platform.routerId(1));
   } finally {
     client.close();

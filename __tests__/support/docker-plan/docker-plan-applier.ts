@@ -364,9 +364,25 @@ export class DockerPlanApplier {
   private async destroyOwned(docker: Docker, o: Owned): Promise<void> {
     const t0 = Date.now();
     if (o.kind === 'container') await this.removeContainer(docker, o.id, Number(o.labels[LABEL_GRACE] ?? 0), o.labels[LABEL_REMOVE_VOLUMES] !== 'false');
-    else if (o.kind === 'network') await docker.getNetwork(o.id).remove().catch(ignore404);
+    else if (o.kind === 'network') await this.removeNetwork(docker, o.id);
     else if (o.labels[LABEL_KEEP] === 'false') await docker.getImage(o.id).remove({ force: false }).catch(ignore404);
     this.log(`- ${o.address} (${Date.now() - t0} ms)`);
+  }
+
+  /** Removes a network, retrying for a while when the engine still counts an endpoint of a container just removed. */
+  private async removeNetwork(docker: Docker, id: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await docker.getNetwork(id).remove();
+        return;
+      } catch (err) {
+        const e = err as { statusCode?: number };
+        if (e.statusCode === 404) return;
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   /** The provider's delete: stop with destroy_grace_seconds (0: SIGKILL right after the stop signal), remove, wait. */
