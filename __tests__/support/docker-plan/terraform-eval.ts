@@ -82,7 +82,8 @@ export class TerraformEvaluator {
       if (Object.keys(this.options.variables).length) config.variable = this.options.variables;
       if (requests.length) config.output = output;
       fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config));
-      const args = ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false', `-state=${path.join(dir, 'eval.tfstate')}`];
+      // State (only these outputs) goes to the scratch dir's terraform.tfstate.
+      const args = ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false'];
       for (const [k, v] of Object.entries(this.options.values)) args.push('-var', `${k}=${v}`);
       const env = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' };
       try {
@@ -93,12 +94,19 @@ export class TerraformEvaluator {
           throw new PlanEvaluationError(`the plan applier evaluates the plan's expressions with Terraform, but '${this.bin}' is not installed (Terraform >= 1.5 on PATH)`);
         }
         const text = `${e.stderr ?? ''}${e.stdout ?? ''}`;
-        const m = /on main\.tf\.json line \d+, in output "e(\d+)"/.exec(text);
+        const m = /on main\.tf\.json line \d+, in output[ .]"?e(\d+)"?/.exec(text);
         const where = m ? requests[Number(m[1])]?.where : undefined;
-        const summary = text.split('\n').filter((l) => /Error:|│/.test(l)).map((l) => l.replace(/^[│╷╵]\s?/, '').trim()).filter(Boolean).join(' / ');
+        // Terraform's own words from the first error on, without the echoed source lines.
+        const from = text.indexOf('Error:');
+        const summary = (from >= 0 ? text.slice(from) : text)
+          .split('\n')
+          .map((l) => l.replace(/^[│╷╵]\s?/, '').trim())
+          .filter((l) => l && !/^\d+: /.test(l) && !/^on main\.tf\.json line/.test(l))
+          .join(' / ')
+          .slice(0, 1200);
         throw new PlanEvaluationError(`${where ? `${where}: ` : ''}Terraform could not evaluate the plan: ${summary || text.trim() || e.message}`);
       }
-      const { stdout } = await run(this.bin, ['output', '-json', `-state=${path.join(dir, 'eval.tfstate')}`], { cwd: dir, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(this.bin, ['output', '-json'], { cwd: dir, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
       const values = JSON.parse(stdout) as Record<string, { value: unknown }>;
       return requests.map((_, i) => values[`e${i}`]?.value);
     } finally {
