@@ -5,7 +5,9 @@
  * built from Debian packages). Every image builds, every container becomes
  * healthy by its own healthcheck, and a gRPC call through HAProxy's published
  * port reaches the demo server's tools through the router.
- * The 3-router scenario (DNS, spread, drain, scaling) is `npm run test:docker`.
+ * From inside the containers, the seed's troubleshooting checks pass (nslookup,
+ * dig, nc, netstat). The 3-router scenario (spread, drain, scaling) is
+ * `npm run test:docker` (__tests__/docker/three-routers.scenario.ts).
  */
 import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
 import { waitUntil } from '../../scripts/local-platform/managed-process';
@@ -62,4 +64,16 @@ test('one router: the plan applies, every container is healthy by its own health
     client.close();
   }
   timings.firstCallMs = Date.now() - t;
+
+  // The seed's troubleshooting, from inside the containers: Consul DNS from HAProxy
+  // (nslookup, dig), the router's ports from HAProxy (nc) and in the router (netstat).
+  const haproxy = `${platform.prefix}-haproxy`;
+  const consul = `${platform.prefix}-consul`;
+  const routerInfo = await platform.docker.getContainer(platform.routerName(1)).inspect();
+  const ip = Object.values(routerInfo.NetworkSettings.Networks)[0].IPAddress;
+  const srv = await platform.exec(haproxy, ['nslookup', '-port=8600', '-type=SRV', '_mcp-router._tcp.service.consul', consul]);
+  expect(srv.stdout.match(/service = \d+ \d+ 50051 /g)?.length).toBe(1);
+  expect((await platform.exec(haproxy, ['dig', `@${consul}`, '-p', '8600', '+short', 'mcp-router.service.consul'])).stdout.trim()).toBe(ip);
+  expect((await platform.exec(haproxy, ['nc', '-zv', '-w', '3', platform.routerName(1), '50051'])).code).toBe(0);
+  expect((await platform.exec(platform.routerName(1), ['netstat', '-tln'])).stdout).toMatch(/0\.0\.0\.0:50051\s+0\.0\.0\.0:\*\s+LISTEN/);
 });

@@ -1,4 +1,6 @@
 /**
+ * `npm run test:docker` (not in `npm test`: about 2 minutes on 2 cores, and its
+ * zero-failure load checks want a machine not busy with other suites).
  * The synthesized plan with 3 routers on a real Docker engine (stand-in images,
  * test-only plan applier): every container healthy by its own healthcheck;
  * HAProxy's DNS resolves every router through Consul, checked from inside the
