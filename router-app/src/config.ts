@@ -3,8 +3,11 @@
  * (zod). An invalid value stops the router with a message naming the
  * variable, the value received and what is allowed.
  */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
+import { PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 
 const MiB = 1024 * 1024;
 
@@ -26,12 +29,12 @@ const bool = z
 const host = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'must be a host name or IPv4 address' });
+  .regex(PATTERNS.host, { message: 'must be a host name or IPv4 address' });
 
 const ipv4 = z
   .string()
   .trim()
-  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, { message: 'must be an IPv4 address' });
+  .regex(PATTERNS.ipv4, { message: 'must be an IPv4 address' });
 
 const name = z
   .string()
@@ -53,43 +56,49 @@ const backendList = z
       z.object({
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, { message: 'backend name must be 1-64 letters, digits, "_" or "-"' }),
         url: z.string().url({ message: 'backend url must be an http(s) URL' }).refine((u) => /^https?:\/\//.test(u), { message: 'backend url must be http(s)' }),
-      }),
+        tlsServerName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'backend tlsServerName must be a host name' }).optional(),
+      }).strict(),
     ),
   );
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Env variable → schema; the key is the variable's name. */
+const E = ROUTER_ENV;
+const D = ROUTER_DEFAULTS;
+
+/** Env variable → schema; the key is the variable's name (contract.ts names them and holds the defaults). */
 const schema = {
-  CONSUL_HOST: host.default('consul'),
-  CONSUL_PORT: int(1, 65535).default(8500),
-  CONSUL_REGISTER: bool.default(true),
-  MCP_ROUTER_PORT: int(0, 65535).default(50051),
-  MCP_ROUTER_BIND_ADDRESS: ipv4.default('0.0.0.0'),
-  MCP_ROUTER_ADVERTISE_ADDRESS: ipv4.optional(),
-  MCP_ROUTER_HOSTNAME: name.optional(),
-  MCP_ROUTER_INSTANCE_ID: name.optional(),
-  MCP_ROUTER_SERVICE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a DNS label' }).default('mcp-router'),
-  MCP_ROUTER_METRICS_PORT: int(0, 65535).default(9464),
-  MCP_BACKENDS: backendList.default([]),
-  MCP_BACKEND_DISCOVERY: bool.default(true),
-  MCP_BACKEND_TAG: name.default('mcp-server'),
-  MCP_ROUTER_DEFAULT_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
-  MCP_ROUTER_CONNECT_TIMEOUT_MS: int(1, 600_000).default(5_000),
-  MCP_ROUTER_CATALOG_TTL_MS: int(1_000, 86_400_000).default(60_000),
-  MCP_ROUTER_DRAIN_DELAY_MS: int(0, 600_000).default(7_000),
-  MCP_ROUTER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-  MCP_ROUTER_BREAKER_FAILURES: int(1, 1000).default(5),
-  MCP_ROUTER_BREAKER_RESET_MS: int(100, 600_000).default(5_000),
-  GRPC_MAX_RECEIVE_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_MAX_SEND_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_KEEPALIVE_TIME_MS: int(1_000, 86_400_000).default(30_000),
-  GRPC_KEEPALIVE_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
-  CONSUL_CHECK_INTERVAL_TCP: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default('10s'),
-  CONSUL_CHECK_INTERVAL_GRPC: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default('2s'),
-  CONSUL_DEREGISTER_CRITICAL_AFTER: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default('1m'),
-  CONSUL_REREGISTER_INTERVAL_MS: int(200, 600_000).default(5_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  [E.consulHost]: host.default(D.consulHost),
+  [E.consulPort]: int(1, 65535).default(D.consulPort),
+  [E.consulRegister]: bool.default(D.consulRegister),
+  [E.port]: int(0, 65535).default(D.port),
+  [E.bindAddress]: ipv4.default(D.bindAddress),
+  [E.advertiseAddress]: ipv4.optional(),
+  [E.hostname]: name.optional(),
+  [E.instanceId]: name.optional(),
+  [E.serviceName]: z.string().regex(PATTERNS.dnsLabel, { message: 'must be a DNS label' }).default(D.serviceName),
+  [E.metricsPort]: int(0, 65535).default(D.metricsPort),
+  [E.backends]: backendList.default([]),
+  [E.backendDiscovery]: bool.default(D.backendDiscovery),
+  [E.backendTag]: name.default(D.backendTag),
+  [E.backendCaFile]: z.string().trim().min(1).optional(),
+  [E.maxBackendResponseBytes]: int(1024, 1024 * MiB).default(D.maxBackendResponseBytes),
+  [E.defaultTimeoutMs]: int(1, 3_600_000).default(D.defaultTimeoutMs),
+  [E.connectTimeoutMs]: int(1, 600_000).default(D.connectTimeoutMs),
+  [E.catalogTtlMs]: int(1_000, 86_400_000).default(D.catalogTtlMs),
+  [E.drainDelayMs]: int(0, 600_000).default(D.drainDelayMs),
+  [E.shutdownGraceMs]: int(0, 600_000).default(D.shutdownGraceMs),
+  [E.breakerFailures]: int(1, 1000).default(D.breakerFailures),
+  [E.breakerResetMs]: int(100, 600_000).default(D.breakerResetMs),
+  [E.grpcMaxReceiveBytes]: int(1024, 1024 * MiB).default(D.grpcMaxReceiveBytes),
+  [E.grpcMaxSendBytes]: int(1024, 1024 * MiB).default(D.grpcMaxSendBytes),
+  [E.grpcKeepaliveTimeMs]: int(1_000, 86_400_000).default(D.grpcKeepaliveTimeMs),
+  [E.grpcKeepaliveTimeoutMs]: int(1_000, 600_000).default(D.grpcKeepaliveTimeoutMs),
+  [E.consulCheckIntervalTcp]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default(D.consulCheckIntervalTcp),
+  [E.consulCheckIntervalGrpc]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default(D.consulCheckIntervalGrpc),
+  [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
+  [E.consulReregisterIntervalMs]: int(200, 600_000).default(D.consulReregisterIntervalMs),
+  [E.logLevel]: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(D.logLevel),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -106,8 +115,10 @@ export interface RouterConfig {
   readonly instanceId: string;
   readonly serviceName: string;
   readonly metricsPort: number;
-  readonly staticBackends: ReadonlyArray<{ name: string; url: string }>;
+  readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string }>;
   readonly discovery: { readonly enabled: boolean; readonly tag: string };
+  /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
+  readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
   readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
@@ -132,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     if (r.success) out[key] = r.data;
     else problems.push(`${key}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
+  const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -142,11 +154,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     bindAddress: p.MCP_ROUTER_BIND_ADDRESS,
     advertiseAddress: advertise,
     hostname,
-    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `mcp-router-${hostname}`,
+    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `${ROUTER_SERVICE.idPrefix}${hostname}`,
     serviceName: p.MCP_ROUTER_SERVICE_NAME,
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
+    backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
     timeouts: {
       defaultCallMs: p.MCP_ROUTER_DEFAULT_TIMEOUT_MS,
       connectMs: p.MCP_ROUTER_CONNECT_TIMEOUT_MS,
@@ -169,6 +182,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     },
     logLevel: p.LOG_LEVEL,
   };
+}
+
+/** The PEM bundle of MCP_BACKEND_CA_FILE; a problem is recorded when it can't be read or holds no certificate. */
+function readCaFile(file: string, problems: string[]): string | undefined {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`MCP_BACKEND_CA_FILE=${JSON.stringify(file)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file with the CA certificates to trust`);
+    return undefined;
+  }
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (certs.length === 0) throw new Error('no PEM certificate in it');
+    for (const c of certs) new crypto.X509Certificate(c);
+  } catch (err) {
+    problems.push(`MCP_BACKEND_CA_FILE=${JSON.stringify(file)}: not a PEM certificate bundle (${(err as Error).message})`);
+    return undefined;
+  }
+  return pem;
 }
 
 function firstIpv4(): string {

@@ -16,8 +16,10 @@ import { createHandlers } from './grpc/handlers';
 import { packageDefinition, SERVICE_NAME } from './grpc/proto';
 import { drain } from './lifecycle/shutdown';
 import { createLogger, Logger } from './logger';
+import type { Backend } from './mcp/backend';
 import { Catalog } from './mcp/catalog';
-import { RouterMetrics } from './metrics';
+import { CallOutcome, RouterMetrics } from './metrics';
+import { CallPath } from './routing/call-path';
 
 export interface RouterHandle {
   readonly config: RouterConfig;
@@ -66,7 +68,14 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
   const metrics = new RouterMetrics();
   const catalog = new Catalog(
-    { connectTimeoutMs: config.timeouts.connectMs, breakerFailures: config.breaker.failures, breakerResetMs: config.breaker.resetMs, logger },
+    {
+      connectTimeoutMs: config.timeouts.connectMs,
+      breakerFailures: config.breaker.failures,
+      breakerResetMs: config.breaker.resetMs,
+      caPem: config.backends.caPem,
+      maxResponseBytes: config.backends.maxResponseBytes,
+      logger,
+    },
     config.timeouts.catalogTtlMs,
     logger,
   );
@@ -75,7 +84,9 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     metrics.catalogSize.set({ kind: 'prompts' }, snap.prompts.size);
     metrics.catalogSize.set({ kind: 'resources' }, snap.resources.size);
   });
-  catalog.on('backend-health', (b, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
+  catalog.on('backend-health', (b: Backend, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
+  catalog.on('backend-call', (b: Backend, outcome: CallOutcome) => metrics.backendCalls.inc({ backend: b.id, outcome }));
+  catalog.on('backend-removed', (b: Backend) => metrics.forgetBackend(b.id));
 
   const consul = new Consul({ host: config.consul.host, port: config.consul.port });
   const statics = staticBackends(config.staticBackends);
@@ -101,7 +112,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources']);
-  server.addService(def, createHandlers({ catalog, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
+  const calls = new CallPath(catalog);
+  server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(pkg).addToServer(server);

@@ -4,19 +4,20 @@
  * draining, so HAProxy takes a draining router out of rotation).
  */
 import * as http from 'node:http';
+import { PATHS } from '../contract';
 import type { RouterMetrics } from '../metrics';
 
 export function startAdminServer(address: string, port: number, metrics: RouterMetrics, ready: () => boolean): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
+    if (path === PATHS.metrics) {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         (err: Error) => res.writeHead(500).end(err.message),
       );
-    } else if (path === '/healthz') {
+    } else if (path === PATHS.healthz) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (path === '/readyz') {
+    } else if (path === PATHS.readyz) {
       const ok = ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
     } else {

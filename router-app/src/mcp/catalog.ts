@@ -2,15 +2,18 @@
  * The aggregated catalogue: backends grouped by namespace (several instances
  * of one MCP server share a namespace and are called round-robin), tools and
  * prompts under namespaced names, resources by URI. Rebuilt when the backend
- * set changes, when a backend announces list_changed, and on a TTL; ready-made
- * gRPC responses are kept per version so listing is a lookup.
+ * set changes, when a backend announces list_changed, and on a TTL; each
+ * rebuild is a new immutable snapshot with a version number (the front doors
+ * cache what they build from a snapshot by that version).
  */
 import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
-import { BackendUnavailableError, NotFoundError } from './errors';
+import type { CallOutcome } from '../metrics';
+import { NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 
 export interface ToolEntry {
@@ -47,7 +50,7 @@ export class Catalog extends EventEmitter {
   private readonly rr = new Map<string, number>();
   /** Instances per namespace, rebuilt when the backend set changes (pick() is on the call path). */
   private byNamespace = new Map<string, Backend[]>();
-  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
+  private readonly ajv: Ajv;
 
   constructor(
     private readonly backendOptions: BackendOptions,
@@ -55,6 +58,15 @@ export class Catalog extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
+    // ajv's own warnings (e.g. an unknown format) go to the router's JSON log, not to stdout.
+    const ajvLog = {
+      log: (...args: unknown[]) => logger.debug({ ajv: args.map(String).join(' ') }, 'ajv'),
+      warn: (...args: unknown[]) => logger.warn({ ajv: args.map(String).join(' ') }, 'ajv warning'),
+      error: (...args: unknown[]) => logger.error({ ajv: args.map(String).join(' ') }, 'ajv error'),
+    };
+    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, logger: ajvLog });
+    // JSON Schema formats (uri, date-time, email, …) are checked, not ignored.
+    addFormats(this.ajv);
   }
 
   get snapshot(): CatalogSnapshot {
@@ -76,9 +88,11 @@ export class Catalog extends EventEmitter {
     let changed = false;
     for (const [id, b] of this.backends) {
       const d = wanted.get(id);
-      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace) {
+      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName) {
         this.backends.delete(id);
         void b.close();
+        // Gone for good, unless re-added just below: its metric series go too.
+        if (!d) this.emit('backend-removed', b);
         changed = true;
       }
     }
@@ -86,6 +100,7 @@ export class Catalog extends EventEmitter {
       if (this.backends.has(d.id)) continue;
       const b = new Backend(d, this.backendOptions);
       b.on('list_changed', () => void this.refresh(`list_changed from ${d.id}`));
+      b.on('call', (outcome: CallOutcome) => this.emit('backend-call', b, outcome));
       b.on('health', (up: boolean) => {
         this.emit('backend-health', b, up);
         // A backend that comes back may have a different catalogue.
@@ -194,17 +209,20 @@ export class Catalog extends EventEmitter {
     return [...(this.byNamespace.get(namespace) ?? [])];
   }
 
-  /** A backend instance of `namespace` to call: round-robin over instances whose circuit allows it. */
-  pick(namespace: string): Backend {
+  /**
+   * The instances of `namespace` in the order one call should try them:
+   * round-robin over calls (each call starts one further), instances whose
+   * circuit is open last. Each call gets its own order, so concurrent calls
+   * never use up an attempt on an instance another call's failover moved past.
+   */
+  order(namespace: string): Backend[] {
     const candidates = this.byNamespace.get(namespace) ?? [];
     if (candidates.length === 0) throw new NotFoundError(`no MCP server named ${namespace}`);
     const start = this.rr.get(namespace) ?? 0;
-    this.rr.set(namespace, start + 1);
-    for (let i = 0; i < candidates.length; i++) {
-      const b = candidates[(start + i) % candidates.length];
-      if (b.circuitState !== 'open') return b;
-    }
-    throw new BackendUnavailableError(`every instance of MCP server ${namespace} is unavailable (circuit open): ${candidates[0].lastError}`);
+    this.rr.set(namespace, (start + 1) % candidates.length);
+    const rotated = candidates.length === 1 ? [candidates[0]] : [...candidates.slice(start % candidates.length), ...candidates.slice(0, start % candidates.length)];
+    const usable = rotated.filter((b) => b.circuitState !== 'open');
+    return usable.length === rotated.length ? rotated : [...usable, ...rotated.filter((b) => b.circuitState === 'open')];
   }
 
   async close(): Promise<void> {
