@@ -39,6 +39,12 @@ test('one router: the plan applies, every container is healthy by its own health
       expect.stringMatching(/^docker_container\.Platform_Routers_Router_.*\[0\]$/),
     ].sort(),
   );
+  // The two builds (router, demo server) are new for this state; the stand-ins are looked up.
+  expect(applied.created.filter((a) => a.startsWith('docker_image.')).sort()).toEqual([
+    expect.stringMatching(/^docker_image\.Platform_DemoBackends_Image_/),
+    expect.stringMatching(/^docker_image\.Platform_RouterImage_/),
+  ]);
+  expect(applied.unchanged.filter((a) => a.startsWith('docker_image.')).length).toBe(2);
   expect(applied.outputs[`${platform.prefix}_router_endpoint`]).toBe(platform.endpoint);
   expect(applied.outputs[`${platform.prefix}_router_instance_names`]).toEqual([platform.routerName(1)]);
 

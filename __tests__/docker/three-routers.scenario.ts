@@ -134,6 +134,8 @@ test('re-applying the same plan recreates the stopped router (must_run) and leav
   expect(applied.created).toEqual([]);
   expect(applied.destroyed).toEqual([]);
   expect(applied.unchanged.filter((a) => a.startsWith('docker_container.'))).toHaveLength(5);
+  // Rebuilding unchanged sources gives the same image IDs: nothing else is replaced.
+  expect(applied.unchanged.filter((a) => a.startsWith('docker_image.'))).toHaveLength(4);
   await platform.waitAllHealthy(120_000);
   await waitUntil('HAProxy has 3 routers UP', async () => (await platform.upRouters()) === 3, 60_000, 500);
 });

@@ -169,8 +169,10 @@ export class DockerPlanApplier {
         wave.map(async (r) => {
           const count = await this.countOf(r, evaluator, subst);
           const indexes = count === undefined ? [undefined] : Array.from({ length: count }, (_, i) => i);
-          // Instances beyond a lowered count go first, as Terraform plans them.
-          const extra = owned.filter((o) => baseOf(o.address) === r.base && (count === undefined ? indexOf(o.address) !== undefined : (indexOf(o.address) ?? 0) >= count || indexOf(o.address) === undefined));
+          // Instances this plan no longer has (beyond a lowered count, or indexed/unindexed after
+          // count was added/removed) go first, as Terraform plans them. Images are looked up, not owned.
+          const planned = (o: Owned) => (count === undefined ? indexOf(o.address) === undefined : (indexOf(o.address) ?? count) < count);
+          const extra = owned.filter((o) => o.kind !== 'image' && baseOf(o.address) === r.base && !planned(o));
           await Promise.all(extra.map(async (o) => {
             await this.destroyOwned(docker, o);
             result.destroyed.push(o.address);
@@ -400,9 +402,14 @@ export class DockerPlanApplier {
   private async converge(docker: Docker, r: Resource, address: string, config: Values, existing: Owned | undefined, moduleDir: string): Promise<{ values: Values; action: 'created' | 'replaced' | 'unchanged' }> {
     const t0 = Date.now();
     if (r.type === 'docker_image') {
+      // A build is created (first build of this state), replaced (a new image ID) or unchanged; an image
+      // named only is looked up on the engine and always counts as unchanged.
+      const before = (await docker.listImages({ filters: { label: [`${LABEL_STATE}=${this.options.stateId}`, `${LABEL_ADDRESS}=${address}`] } })).map((i) => i.Id);
       const values = await this.applyImage(docker, address, config, moduleDir);
-      this.log(`= ${address} ${values.image_id} (${Date.now() - t0} ms)`);
-      return { values, action: 'unchanged' };
+      const built = blockList(config.build).length > 0;
+      const action = !built || before.includes(values.image_id) ? 'unchanged' : before.length ? 'replaced' : 'created';
+      this.log(`${action === 'unchanged' ? '=' : action === 'created' ? '+' : '-/+'} ${address} ${values.image_id} (${Date.now() - t0} ms)`);
+      return { values, action };
     }
     const hash = hashOf(config);
     const same = existing && existing.labels[LABEL_CONFIG] === hash;
