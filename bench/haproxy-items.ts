@@ -10,30 +10,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkListTools, medianSample, Sample, scrapeCalls } from './checks';
+import { checkListTools, medianSample, scrapeCalls } from './checks';
+import { compareRounds, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
-import { h2Measured } from './single-router';
+import { H2Side, h2Measured } from './single-router';
 import { BenchProcess, pinPid, sleep } from './procs';
 import { fmt, Row } from './report';
-import { spread } from './stats';
+import { median, spread } from './stats';
 import { requestFrame } from './grpc-frame';
 import { runH2load } from './h2load';
 
 export const TARGETS = { haproxyRatio: 0.9, httpSpread: 1.15 };
 const TOOL = 'demo__echo';
-
-/** Runs each side once per round, rotating the order; medians per side. */
-async function rotating<T extends Sample>(rounds: number, sides: Array<() => Promise<T>>): Promise<{ medians: Sample[]; runs: T[][] }> {
-  const runs: T[][] = sides.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < sides.length; k++) {
-      const i = (k + r) % sides.length;
-      runs[i].push(await sides[i]());
-    }
-  }
-  return { medians: runs.map((x) => medianSample(x)), runs };
-}
 
 async function waitUp(statsUrl: string, expected: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -127,30 +116,49 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     const h2 = ctx.cfg.h2;
 
     if (want3) {
-      const direct = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1) };
-      const viaHttp = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1) };
-      const viaTcp = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1) };
+      const routerPid = platform.routers.get(1)!.child.pid!;
+      const direct: H2Side = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid } };
+      const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: platform.haproxy!.child.pid! } };
+      const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcp!.pid } };
       ctx.log('  item 3 warm-up');
       await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
+      await h2Measured(ctx, viaHttp, { ...h2, requests: Math.ceil(h2.requests / 3) });
       ctx.log(`  item 3: ListTools, -c ${h2.clients} -m ${h2.streams}`);
-      const res = await rotating(ctx.cfg.rounds, [() => h2Measured(ctx, direct, h2), () => h2Measured(ctx, viaHttp, h2), () => h2Measured(ctx, viaTcp, h2)]);
-      const [d, hh, tt] = res.medians;
+      const rel = relative(ctx.cfg);
+      const res = await compareRounds(
+        ctx,
+        '3',
+        [() => h2Measured(ctx, direct, h2), () => h2Measured(ctx, viaHttp, h2), () => h2Measured(ctx, viaTcp, h2)],
+        [
+          { name: 'http', of: ([d, hh]) => hh.rps / d.rps, tolerance: rel },
+          { name: 'tcp', of: ([d, , tt]) => tt.rps / d.rps, tolerance: rel },
+        ],
+      );
+      const [d, hh, tt] = res.runs.map(medianSample);
       const probs = (k: number) => [...new Set(res.runs[k].flatMap((r) => r.problems).concat(res.runs[0].flatMap((r) => r.problems)))];
-      const driver = `h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} -t 1, ListTools; one router (pinned cpu ${ctx.cpu.server ?? '-'}) behind HAProxy (pinned cpu ${ctx.cpu.client ?? '-'} with h2load); router counter checked = requests; medians of ${ctx.cfg.rounds} rotated rounds`;
+      const cpu = (k: number, name: string) => median(res.runs[k].map((r) => r.cpuMsPer1k[name] ?? NaN));
+      const driver = `h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} -t 1, ListTools; one router (pinned cpu ${ctx.cpu.server ?? '-'}) behind HAProxy (started pinned to cpu ${ctx.cpu.client ?? '-'}, with h2load); router counter checked = requests; ${res.rounds} rotated rounds (direct, http, tcp), per-round ratios, verdict on the median`;
       for (const [id, mode, m, k] of [['3a', 'http', hh, 1], ['3b', 'tcp', tt, 2]] as const) {
-        const ratio = m.rps / d.rps;
+        const sp = res.spreads[mode];
         const p = probs(k);
+        const v = verdictFields(res, sp, TARGETS.haproxyRatio, 'atLeast', p);
         rows.push({
           id,
           title: `ListTools through HAProxy (${mode} mode) vs straight to the router`,
           driver,
           measured: fmt.load(m.rps, m.latency),
           baseline: `direct ${fmt.load(d.rps, d.latency)}`,
-          ratio: fmt.ratio(ratio),
+          ratio: fmt.ratio(sp.median),
+          spread: v.spread,
           target: `≥ ${TARGETS.haproxyRatio}`,
-          met: p.length ? false : ratio >= TARGETS.haproxyRatio,
-          notes: p,
-          data: { direct: res.runs[0], via: res.runs[k] },
+          met: v.met,
+          firm: v.firm,
+          notes: [
+            ...p,
+            `CPU ms per 1,000 calls (median): router ${cpu(k, 'router').toFixed(0)} (direct ${cpu(0, 'router').toFixed(0)}), HAProxy ${cpu(k, 'haproxy').toFixed(0)}`,
+            ...(v.loadNote ? [v.loadNote] : []),
+          ],
+          data: { direct: res.runs[0], via: res.runs[k], spread: sp, stop: res.stop, load: res.load },
         });
       }
     }
