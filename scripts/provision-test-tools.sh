@@ -92,7 +92,9 @@ fi
 # library path, through a small wrapper script. Nothing is installed system-wide.
 HAPROXY30_DIR="$CACHE_DIR/haproxy-3.0"
 HAPROXY30_BIN="$HAPROXY30_DIR/haproxy"
-if [ ! -x "$HAPROXY30_BIN" ] || ! "$HAPROXY30_BIN" -v 2>/dev/null | grep -q '^HAProxy version 3\.0\.'; then
+# (Version output is captured before matching: grep -q closing the pipe early would fail it under pipefail.)
+haproxy30_version() { "$HAPROXY30_BIN" -v 2>&1 | head -n1 || true; }
+if [ ! -x "$HAPROXY30_BIN" ] || [[ "$(haproxy30_version)" != "HAProxy version 3.0."* ]]; then
   echo "provision: fetching haproxy 3.0 and its shared libraries from the trixie suite (private apt state in $CACHE_DIR/apt-trixie)" >&2
   suite_apt trixie
   # Dependency closure restricted to shared-library packages (lib*, zlib1g).
@@ -120,7 +122,7 @@ exec "$loader" --library-path "$libpath" "$HAPROXY30_DIR/root/usr/sbin/haproxy" 
 WRAPPER
   chmod +x "$HAPROXY30_BIN"
 fi
-"$HAPROXY30_BIN" -v 2>&1 | grep -q '^HAProxy version 3\.0\.' || { echo "provision: $HAPROXY30_BIN does not run as HAProxy 3.0: $("$HAPROXY30_BIN" -v 2>&1 | head -n3)" >&2; exit 1; }
+[[ "$(haproxy30_version)" == "HAProxy version 3.0."* ]] || { echo "provision: $HAPROXY30_BIN does not run as HAProxy 3.0: $("$HAPROXY30_BIN" -v 2>&1 | head -n3)" >&2; exit 1; }
 
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"

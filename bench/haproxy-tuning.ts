@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:haproxy-tuning`: HAProxy http-mode settings measured ONE change
+ * at a time, in the same run, against the shipped config (renderHaproxyConfig
+ * defaults) and against the router straight.
+ *
+ * The local platform (Consul, demo backend, one router pinned to the server CPU)
+ * runs once; beside it, one HAProxy per variant, each started pinned to the
+ * client CPU (so nbthread auto-detects the one CPU it has, as in a container with
+ * a cpuset), each from the shipped config with exactly one change, all resolving
+ * the router through Consul DNS like the shipped config. Rounds rotate over
+ * direct, shipped and every variant; each variant's figure per round is its
+ * req/s ÷ the shipped config's req/s in the same round. CPU milliseconds per
+ * 1,000 calls of HAProxy and of the router (from /proc) are reported too: they
+ * move far less with the machine's noise than throughput does.
+ *
+ * Settings: TUNE_ONLY=name,name (variants; default all), TUNE_ROUNDS (default 5),
+ * TUNE_MAX_ROUNDS (default 9), TUNE_BUDGET_S (default 900) and the bench's
+ * BENCH_H2_* counts. Writes bench/results/haproxy-tuning-<stamp>.{json,md}.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { checkListTools, medianSample } from './checks';
+import { compileBench } from './compile';
+import { loadBenchConfig } from './config';
+import { BenchContext, REPO } from './context';
+import { statsServers, upAddresses } from './haproxy-stats';
+import { startLoadWindow } from './machine-load';
+import { BenchProcess, pinPid, sleep, taskset } from './procs';
+import { fmt, loadText } from './report';
+import { adaptiveRounds } from './rounds';
+import { H2Run, H2Side, h2Measured } from './single-router';
+import { median } from './stats';
+import type { HaproxyConfigOptions } from '../haproxy-templates';
+
+const TOOL = 'demo__echo';
+
+/** One change to the shipped config: renderer options and/or a text edit of its output. */
+export interface Variant {
+  readonly name: string;
+  readonly change: string;
+  readonly options?: HaproxyConfigOptions;
+  readonly edit?: (cfg: string) => string;
+}
+
+/** Inserts `line` after the first line equal to `after` (throws when there is none, so a variant never silently measures nothing). */
+export function insertAfter(cfg: string, after: string, line: string): string {
+  const lines = cfg.split('\n');
+  const i = lines.indexOf(after);
+  if (i < 0) throw new Error(`config has no line ${JSON.stringify(after)}`);
+  lines.splice(i + 1, 0, line);
+  return lines.join('\n');
+}
+
+/** Replaces text that must be present. */
+export function replaceIn(cfg: string, from: string | RegExp, to: string): string {
+  const out = cfg.replace(from, to);
+  if (out === cfg) throw new Error(`config has no ${String(from)}`);
+  return out;
+}
+
+const global = (line: string) => (cfg: string) => insertAfter(cfg, 'global', `    ${line}`);
+const defaults = (line: string) => (cfg: string) => insertAfter(cfg, 'defaults', `    ${line}`);
+const backend = (line: string) => (cfg: string) => insertAfter(cfg, 'backend mcp_router_backend', `    ${line}`);
+const serverArgs = (args: string) => (cfg: string) => replaceIn(cfg, /^(    server-template .*)$/m, `$1 ${args}`);
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'nbthread-2', change: 'nbthread 2 on the one CPU HAProxy is given (what the old bench did: started unpinned, pinned afterwards)', options: { nbthread: 2 } },
+  { name: 'no-log', change: 'no per-request log line (`no log` in defaults; the shipped config logs every call with option httplog to stdout)', edit: (c) => replaceIn(c, '    log global\n', '    no log\n') },
+  { name: 'no-retry-on', change: 'no L7 retries (retry-on keeps a copy of every request for a possible retry)', options: { retryOn: [] } },
+  { name: 'no-check', change: 'no health checks (check traffic: GET /readyz every 2 s)', edit: (c) => replaceIn(c, / check inter \d+ rise \d+ fall \d+/, '') },
+  { name: 'h2-window-1m', change: 'tune.h2.initial-window-size 1048576 (default 65535)', edit: global('tune.h2.initial-window-size 1048576') },
+  { name: 'h2-streams-1000', change: 'tune.h2.max-concurrent-streams 1000 (default 100)', edit: global('tune.h2.max-concurrent-streams 1000') },
+  { name: 'h2-frame-64k', change: 'tune.h2.max-frame-size 65536 (default 16384)', edit: global('tune.h2.max-frame-size 65536') },
+  { name: 'bufsize-64k', change: 'tune.bufsize 65536 (default 16384)', edit: global('tune.bufsize 65536') },
+  { name: 'bufsize-8k', change: 'tune.bufsize 8192 (default 16384)', edit: global('tune.bufsize 8192') },
+  { name: 'http-reuse-always', change: 'http-reuse always (default safe)', edit: backend('http-reuse always') },
+  { name: 'http-reuse-never', change: 'http-reuse never (default safe)', edit: backend('http-reuse never') },
+  { name: 'pool-low-conn-4', change: 'server pool-low-conn 4 pool-max-conn 64 (keep idle backend connections per thread)', edit: serverArgs('pool-low-conn 4 pool-max-conn 64') },
+  { name: 'max-reuse-1000', change: 'server max-reuse 1000 (default unlimited)', edit: serverArgs('max-reuse 1000') },
+  { name: 'low-latency', change: 'tune.sched.low-latency on', edit: global('tune.sched.low-latency on') },
+  { name: 'http-no-delay', change: 'option http-no-delay', edit: defaults('option http-no-delay') },
+];
+
+function locate(name: string): string | undefined {
+  const out = execFileSync('bash', [path.join(REPO, 'scripts', 'provision-test-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  return new RegExp(`^${name}=(.+)$`, 'm').exec(out)?.[1].trim();
+}
+
+async function waitUp(statsUrl: string, address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (upAddresses(await statsServers(statsUrl)).includes(address)) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(250);
+  }
+  throw new Error(`HAProxy at ${statsUrl} never had ${address} UP within ${timeoutMs} ms`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const whole = startLoadWindow();
+  const cfg = loadBenchConfig();
+  compileBench();
+  const only = process.env.TUNE_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
+  if (unknown.length) throw new Error(`TUNE_ONLY names unknown variants ${JSON.stringify(unknown)}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  const variants = only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;
+  const haproxyBin = process.env.TUNE_HAPROXY === '3.0' ? locate('haproxy30') : locate('haproxy');
+  const tools = { h2load: locate('h2load'), haproxy: haproxyBin, consul: locate('consul') };
+  if (!tools.h2load || !tools.haproxy || !tools.consul) throw new Error(`tools missing: ${JSON.stringify(tools)}`);
+  const pinned = taskset() !== null;
+  const ctx: BenchContext = { cfg, tools, cpu: pinned ? { server: 0, client: 1 } : {}, log: (m) => process.stderr.write(`[tune] ${m}\n`) };
+  const int = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
+  const policy = { minRounds: int('TUNE_ROUNDS', 5), maxRounds: int('TUNE_MAX_ROUNDS', 9), budgetMs: int('TUNE_BUDGET_S', 900) * 1000, confidence: cfg.confidence };
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
+  const platform = await LocalPlatform.start({ instances: 1, mode: 'http', block: 'random', backends: ['demo'], routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0' } });
+  const procs: BenchProcess[] = [];
+  try {
+    const ports = platform.ports;
+    const infra = platform.block.infraAddress;
+    const routerAddr = platform.block.routerAddress(1);
+    const routerPid = platform.routers.get(1)!.child.pid!;
+    if (ctx.cpu.server !== undefined) pinPid(routerPid, ctx.cpu.server);
+    if (ctx.cpu.client !== undefined && platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
+    const render = (v: Variant | undefined, frontPort: number, statsPort: number) => {
+      const text = renderHaproxyConfig({
+        mode: 'http',
+        balance: 'roundrobin',
+        maxInstances: 10,
+        frontend: { address: infra, port: frontPort },
+        stats: { address: infra, port: statsPort },
+        nameservers: [{ address: infra, port: ports.consulDns }],
+        healthCheck: { port: ports.routerAdmin },
+        maxconn: 4000,
+        ...v?.options,
+      });
+      return v?.edit ? v.edit(text) : text;
+    };
+    const all: Array<Variant | undefined> = [undefined, ...variants];
+    const sides: H2Side[] = [];
+    const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
+    const metricsUrl = `http://${routerAddr}:${ports.routerAdmin}/metrics`;
+    for (const [i, v] of all.entries()) {
+      const name = v?.name ?? 'shipped';
+      const front = 21000 + 2 * i;
+      const stats = front + 1;
+      const file = path.join(platform.workDir, `haproxy-${name}.cfg`);
+      fs.writeFileSync(file, render(v, front, stats));
+      const statsUrl = `http://${infra}:${stats}/`;
+      const { proc } = await BenchProcess.start({
+        name: `haproxy-${name}`,
+        command: tools.haproxy,
+        args: ['-db', '-f', file],
+        cpu: ctx.cpu.client,
+        readyCheck: async () => (await fetch(statsUrl, { signal: AbortSignal.timeout(1_000) })).ok,
+        readyTimeoutMs: 15_000,
+      });
+      procs.push(proc);
+      await waitUp(statsUrl, routerAddr, 60_000);
+      await checkListTools(`${infra}:${front}`, r1);
+      sides.push({ name, target: `${infra}:${front}`, expect: r1, metricsUrl, cpuPids: { router: routerPid, haproxy: proc.pid } });
+      ctx.log(`${name}: pid ${proc.pid}, ${infra}:${front}`);
+    }
+    const direct: H2Side = { name: 'direct', target: platform.routerTarget(1), expect: r1, metricsUrl, cpuPids: { router: routerPid } };
+    const h2 = cfg.h2;
+    ctx.log('warm-up');
+    await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
+    for (const s of sides) await h2Measured(ctx, s, { ...h2, requests: Math.ceil(h2.requests / 4) });
+
+    const everySide = [direct, ...sides];
+    const res = await adaptiveRounds(
+      policy,
+      everySide.map((s) => () => h2Measured(ctx, s, h2)),
+      [
+        { name: 'shipped/direct', of: (r: readonly H2Run[]) => r[1].rps / r[0].rps, tolerance: { relative: cfg.tolerance } },
+        ...variants.map((v, k) => ({ name: v.name, of: (r: readonly H2Run[]) => r[k + 2].rps / r[1].rps, tolerance: { relative: cfg.tolerance } })),
+      ],
+      { sampler: () => startLoadWindow(), onRound: (r) => ctx.log(`round ${r} done (${Math.round((Date.now() - started) / 1000)} s)`) },
+    );
+    const load = whole();
+    const rows = everySide.map((s, i) => {
+      const runs = res.runs[i];
+      const m = medianSample(runs);
+      const cpu = (k: string) => median(runs.map((r) => r.cpuMsPer1k[k] ?? NaN));
+      const v = i >= 2 ? variants[i - 2] : undefined;
+      const spread = i === 0 ? undefined : res.spreads[i === 1 ? 'shipped/direct' : v!.name];
+      return {
+        name: s.name,
+        change: i === 0 ? 'router straight (no HAProxy)' : i === 1 ? 'renderHaproxyConfig defaults' : v!.change,
+        rps: m.rps,
+        latency: m.latency,
+        ratio: spread?.median,
+        min: spread?.min,
+        max: spread?.max,
+        settled: spread?.settled,
+        vsDirect: m.rps / medianSample(res.runs[0]).rps,
+        haproxyCpu: cpu('haproxy'),
+        routerCpu: cpu('router'),
+        problems: [...new Set(runs.flatMap((r) => r.problems))],
+      };
+    });
+    const lines: string[] = [];
+    lines.push(`# HAProxy http mode: one change at a time (${new Date().toISOString()})`);
+    lines.push('');
+    lines.push(`Command: \`${only ? `TUNE_ONLY=${only.join(',')} ` : ''}${process.env.TUNE_HAPROXY ? `TUNE_HAPROXY=${process.env.TUNE_HAPROXY} ` : ''}npm run bench:haproxy-tuning\`; ${execFileSync(tools.haproxy, ['-v'], { encoding: 'utf8' }).split('\n')[0]}; h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools; router pinned to cpu ${ctx.cpu.server ?? '-'}, each HAProxy started pinned to cpu ${ctx.cpu.client ?? '-'} (shared with h2load); ${res.rounds} rotated rounds (${res.stop}); ${Math.round((Date.now() - started) / 1000)} s.`);
+    lines.push('');
+    lines.push(`Other load: ${load.foreign.toFixed(2)} CPUs on average over the run (${loadText(res.load) ?? 'n/a'}).`);
+    lines.push('');
+    lines.push('| config | change | req/s (median) | vs shipped, median (min–max over rounds) | vs direct | HAProxy CPU ms / 1k calls | router CPU ms / 1k calls | p50 / p99 ms |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const ratio = r.ratio === undefined ? '—' : `${r.name === 'shipped' ? '(vs direct) ' : ''}${fmt.ratio(r.ratio)} (${fmt.ratio(r.min!)}–${fmt.ratio(r.max!)})${r.settled ? '' : ' not settled'}`;
+      lines.push(`| ${r.name} | ${r.change.replace(/\|/g, '\\|')} | ${fmt.rps(r.rps)} | ${ratio} | ${fmt.ratio(r.vsDirect)} | ${Number.isFinite(r.haproxyCpu) ? r.haproxyCpu.toFixed(0) : '—'} | ${r.routerCpu.toFixed(0)} | ${fmt.ms(r.latency.p50)} / ${fmt.ms(r.latency.p99)} |${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+    }
+    lines.push('');
+    const md = lines.join('\n');
+    process.stdout.write(`\n${md}\n`);
+    const dir = path.join(__dirname, 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.md`), md);
+    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.json`), JSON.stringify({ rows, rounds: res.rounds, stop: res.stop, spreads: res.spreads, load: res.load }, null, 2));
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await platform.close();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      process.stderr.write(`haproxy tuning failed: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
