@@ -7,15 +7,17 @@
  * runs once; beside it, one HAProxy per variant, each started pinned to the
  * client CPU (so nbthread auto-detects the one CPU it has, as in a container with
  * a cpuset), each from the shipped config with exactly one change, all resolving
- * the router through Consul DNS like the shipped config. Rounds rotate over
- * direct, shipped and every variant; each variant's figure per round is its
- * req/s ÷ the shipped config's req/s in the same round. CPU milliseconds per
+ * the router through Consul DNS like the shipped config. The shipped config is
+ * first compared with the router straight; then each variant is its own paired comparison with the shipped config (rounds of
+ * [shipped, variant] in alternating order, adaptive like the bench's), so each
+ * per-round ratio pairs two runs seconds apart. CPU milliseconds per
  * 1,000 calls of HAProxy and of the router (from /proc) are reported too: they
  * move far less with the machine's noise than throughput does.
  *
  * Settings: TUNE_ONLY=name,name (variants; default all), TUNE_ROUNDS (default 5),
- * TUNE_MAX_ROUNDS (default 9), TUNE_BUDGET_S (default 900) and the bench's
- * BENCH_H2_* counts. Writes bench/results/haproxy-tuning-<stamp>.{json,md}.
+ * TUNE_MAX_ROUNDS (default 9), TUNE_BUDGET_S per comparison (default 120),
+ * TUNE_HAPROXY=3.0 (trixie's HAProxy instead of 2.6) and the bench's BENCH_H2_*
+ * counts. Writes bench/results/haproxy-tuning-<stamp>.{json,md}.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,7 +29,7 @@ import { BenchContext, REPO } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { startLoadWindow } from './machine-load';
 import { BenchProcess, pinPid, sleep, taskset } from './procs';
-import { fmt, loadText } from './report';
+import { fmt } from './report';
 import { adaptiveRounds } from './rounds';
 import { H2Run, H2Side, h2Measured } from './single-router';
 import { median } from './stats';
@@ -67,13 +69,13 @@ const serverArgs = (args: string) => (cfg: string) => replaceIn(cfg, /^(    serv
 export const VARIANTS: readonly Variant[] = [
   { name: 'nbthread-2', change: 'nbthread 2 on the one CPU HAProxy is given (what the old bench did: started unpinned, pinned afterwards)', options: { nbthread: 2 } },
   { name: 'no-log', change: 'no per-request log line (`no log` in defaults; the shipped config logs every call with option httplog to stdout)', edit: (c) => replaceIn(c, '    log global\n', '    no log\n') },
+  { name: 'dontlog-normal', change: 'option dontlog-normal (log only failed or abnormal calls; normal ones are not formatted or written)', edit: defaults('option dontlog-normal') },
   { name: 'no-retry-on', change: 'no L7 retries (retry-on keeps a copy of every request for a possible retry)', options: { retryOn: [] } },
   { name: 'no-check', change: 'no health checks (check traffic: GET /readyz every 2 s)', edit: (c) => replaceIn(c, / check inter \d+ rise \d+ fall \d+/, '') },
   { name: 'h2-window-1m', change: 'tune.h2.initial-window-size 1048576 (default 65535)', edit: global('tune.h2.initial-window-size 1048576') },
   { name: 'h2-streams-1000', change: 'tune.h2.max-concurrent-streams 1000 (default 100)', edit: global('tune.h2.max-concurrent-streams 1000') },
   { name: 'h2-frame-64k', change: 'tune.h2.max-frame-size 65536 (default 16384)', edit: global('tune.h2.max-frame-size 65536') },
   { name: 'bufsize-64k', change: 'tune.bufsize 65536 (default 16384)', edit: global('tune.bufsize 65536') },
-  { name: 'bufsize-8k', change: 'tune.bufsize 8192 (default 16384)', edit: global('tune.bufsize 8192') },
   { name: 'http-reuse-always', change: 'http-reuse always (default safe)', edit: backend('http-reuse always') },
   { name: 'http-reuse-never', change: 'http-reuse never (default safe)', edit: backend('http-reuse never') },
   { name: 'pool-low-conn-4', change: 'server pool-low-conn 4 pool-max-conn 64 (keep idle backend connections per thread)', edit: serverArgs('pool-low-conn 4 pool-max-conn 64') },
@@ -82,16 +84,39 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'http-no-delay', change: 'option http-no-delay', edit: defaults('option http-no-delay') },
 ];
 
+interface TuningRow {
+  readonly name: string;
+  readonly change: string;
+  readonly against: string;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly ratio: number;
+  readonly min: number;
+  readonly max: number;
+  readonly halfWidth: number;
+  readonly settled: boolean;
+  readonly rounds: number;
+  readonly haproxyCpu: number;
+  readonly haproxyCpuAgainst: number;
+  readonly routerCpu: number;
+  readonly routerCpuAgainst: number;
+  readonly foreign: number;
+  readonly problems: string[];
+}
+
 function locate(name: string): string | undefined {
   const out = execFileSync('bash', [path.join(REPO, 'scripts', 'provision-test-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   return new RegExp(`^${name}=(.+)$`, 'm').exec(out)?.[1].trim();
 }
 
+/** Waits until the server at `address` takes traffic: UP, or "no check" for a variant without health checks. */
 async function waitUp(statsUrl: string, address: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      if (upAddresses(await statsServers(statsUrl)).includes(address)) return;
+      const servers = await statsServers(statsUrl);
+      if (upAddresses(servers).includes(address) || servers.some((s) => s.status === 'no check' && s.address.startsWith(`${address}:`))) return;
     } catch {
       /* not up yet */
     }
@@ -114,8 +139,10 @@ async function main(): Promise<void> {
   if (!tools.h2load || !tools.haproxy || !tools.consul) throw new Error(`tools missing: ${JSON.stringify(tools)}`);
   const pinned = taskset() !== null;
   const ctx: BenchContext = { cfg, tools, cpu: pinned ? { server: 0, client: 1 } : {}, log: (m) => process.stderr.write(`[tune] ${m}\n`) };
+  // This process reads every HAProxy log line: keep that work on the load-generator side, off the router's CPU.
+  if (ctx.cpu.client !== undefined) pinPid(process.pid, ctx.cpu.client);
   const int = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
-  const policy = { minRounds: int('TUNE_ROUNDS', 5), maxRounds: int('TUNE_MAX_ROUNDS', 9), budgetMs: int('TUNE_BUDGET_S', 900) * 1000, confidence: cfg.confidence };
+  const policy = { minRounds: int('TUNE_ROUNDS', 5), maxRounds: int('TUNE_MAX_ROUNDS', 9), budgetMs: int('TUNE_BUDGET_S', 120) * 1000, confidence: cfg.confidence };
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
@@ -148,6 +175,8 @@ async function main(): Promise<void> {
     const sides: H2Side[] = [];
     const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
     const metricsUrl = `http://${routerAddr}:${ports.routerAdmin}/metrics`;
+    // Start every HAProxy, then wait for each to route to the router (DNS + two good checks).
+    const launched: Array<{ name: string; front: number; statsUrl: string; proc: BenchProcess }> = [];
     for (const [i, v] of all.entries()) {
       const name = v?.name ?? 'shipped';
       const front = 21000 + 2 * i;
@@ -164,6 +193,9 @@ async function main(): Promise<void> {
         readyTimeoutMs: 15_000,
       });
       procs.push(proc);
+      launched.push({ name, front, statsUrl, proc });
+    }
+    for (const { name, front, statsUrl, proc } of launched) {
       await waitUp(statsUrl, routerAddr, 60_000);
       await checkListTools(`${infra}:${front}`, r1);
       sides.push({ name, target: `${infra}:${front}`, expect: r1, metricsUrl, cpuPids: { router: routerPid, haproxy: proc.pid } });
@@ -175,50 +207,54 @@ async function main(): Promise<void> {
     await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
     for (const s of sides) await h2Measured(ctx, s, { ...h2, requests: Math.ceil(h2.requests / 4) });
 
-    const everySide = [direct, ...sides];
-    const res = await adaptiveRounds(
-      policy,
-      everySide.map((s) => () => h2Measured(ctx, s, h2)),
-      [
-        { name: 'shipped/direct', of: (r: readonly H2Run[]) => r[1].rps / r[0].rps, tolerance: { relative: cfg.tolerance } },
-        ...variants.map((v, k) => ({ name: v.name, of: (r: readonly H2Run[]) => r[k + 2].rps / r[1].rps, tolerance: { relative: cfg.tolerance } })),
-      ],
-      { sampler: () => startLoadWindow(), onRound: (r) => ctx.log(`round ${r} done (${Math.round((Date.now() - started) / 1000)} s)`) },
-    );
+    // One paired comparison per variant: [shipped, variant] rounds (order alternating), so each
+    // per-round ratio pairs two runs seconds apart. The first comparison is shipped vs direct.
+    const comparisons: Array<{ name: string; change: string; a: H2Side; b: H2Side }> = [
+      { name: 'shipped', change: 'renderHaproxyConfig defaults, vs the router straight', a: sides[0], b: direct },
+      ...variants.map((v, k) => ({ name: v.name, change: v.change, a: sides[k + 1], b: sides[0] })),
+    ];
+    const rows: TuningRow[] = [];
+    for (const c of comparisons) {
+      ctx.log(`${c.name} vs ${c.b.name}`);
+      const res = await adaptiveRounds(policy, [() => h2Measured(ctx, c.a, h2), () => h2Measured(ctx, c.b, h2)], [{ name: 'ratio', of: ([x, y]: readonly H2Run[]) => x.rps / y.rps, tolerance: { relative: cfg.tolerance } }], {
+        sampler: () => startLoadWindow(),
+      });
+      const cpu = (runs: H2Run[], k: string) => median(runs.map((r) => r.cpuMsPer1k[k] ?? NaN));
+      const [ra, rb] = res.runs;
+      const sp = res.spreads.ratio;
+      rows.push({
+        name: c.name,
+        change: c.change,
+        against: c.b.name,
+        rps: medianSample(ra).rps,
+        p50: medianSample(ra).latency.p50,
+        p99: medianSample(ra).latency.p99,
+        ratio: sp.median,
+        min: sp.min,
+        max: sp.max,
+        halfWidth: sp.halfWidth,
+        settled: sp.settled,
+        rounds: res.rounds,
+        haproxyCpu: cpu(ra, 'haproxy'),
+        haproxyCpuAgainst: cpu(rb, 'haproxy'),
+        routerCpu: cpu(ra, 'router'),
+        routerCpuAgainst: cpu(rb, 'router'),
+        foreign: Math.max(...res.load.map((l) => l.foreign)),
+        problems: [...new Set(res.runs.flat().flatMap((r) => r.problems))],
+      });
+      const r = rows[rows.length - 1];
+      ctx.log(`  => ${c.name}/${c.b.name} ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}, ±${(100 * r.halfWidth).toFixed(1)} %, ${r.rounds} rounds); router CPU ${r.routerCpu.toFixed(0)} vs ${r.routerCpuAgainst.toFixed(0)}, HAProxy ${r.haproxyCpu.toFixed(0)} vs ${Number.isFinite(r.haproxyCpuAgainst) ? r.haproxyCpuAgainst.toFixed(0) : '—'} ms/1k`);
+    }
     const load = whole();
-    const rows = everySide.map((s, i) => {
-      const runs = res.runs[i];
-      const m = medianSample(runs);
-      const cpu = (k: string) => median(runs.map((r) => r.cpuMsPer1k[k] ?? NaN));
-      const v = i >= 2 ? variants[i - 2] : undefined;
-      const spread = i === 0 ? undefined : res.spreads[i === 1 ? 'shipped/direct' : v!.name];
-      return {
-        name: s.name,
-        change: i === 0 ? 'router straight (no HAProxy)' : i === 1 ? 'renderHaproxyConfig defaults' : v!.change,
-        rps: m.rps,
-        latency: m.latency,
-        ratio: spread?.median,
-        min: spread?.min,
-        max: spread?.max,
-        settled: spread?.settled,
-        vsDirect: m.rps / medianSample(res.runs[0]).rps,
-        haproxyCpu: cpu('haproxy'),
-        routerCpu: cpu('router'),
-        problems: [...new Set(runs.flatMap((r) => r.problems))],
-      };
-    });
     const lines: string[] = [];
     lines.push(`# HAProxy http mode: one change at a time (${new Date().toISOString()})`);
     lines.push('');
-    lines.push(`Command: \`${only ? `TUNE_ONLY=${only.join(',')} ` : ''}${process.env.TUNE_HAPROXY ? `TUNE_HAPROXY=${process.env.TUNE_HAPROXY} ` : ''}npm run bench:haproxy-tuning\`; ${execFileSync(tools.haproxy, ['-v'], { encoding: 'utf8' }).split('\n')[0]}; h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools; router pinned to cpu ${ctx.cpu.server ?? '-'}, each HAProxy started pinned to cpu ${ctx.cpu.client ?? '-'} (shared with h2load); ${res.rounds} rotated rounds (${res.stop}); ${Math.round((Date.now() - started) / 1000)} s.`);
-    lines.push('');
-    lines.push(`Other load: ${load.foreign.toFixed(2)} CPUs on average over the run (${loadText(res.load) ?? 'n/a'}).`);
-    lines.push('');
-    lines.push('| config | change | req/s (median) | vs shipped, median (min–max over rounds) | vs direct | HAProxy CPU ms / 1k calls | router CPU ms / 1k calls | p50 / p99 ms |');
-    lines.push('|---|---|---|---|---|---|---|---|');
+    lines.push(`Command: \`${only ? `TUNE_ONLY=${only.join(',')} ` : ''}${process.env.TUNE_HAPROXY ? `TUNE_HAPROXY=${process.env.TUNE_HAPROXY} ` : ''}npm run bench:haproxy-tuning\`; ${execFileSync(tools.haproxy, ['-v'], { encoding: 'utf8' }).split('\n')[0]}; h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools; router pinned to cpu ${ctx.cpu.server ?? '-'}, each HAProxy started pinned to cpu ${ctx.cpu.client ?? '-'} (shared with h2load and this script, which reads HAProxy's log lines); each row its own ${policy.minRounds}–${policy.maxRounds} paired rounds; ${Math.round((Date.now() - started) / 1000)} s.\n\nOther load: ${load.foreign.toFixed(2)} CPUs on average over the run (steal ${load.steal.toFixed(2)}).\n`);
+    lines.push('| config | change | vs | req/s ratio: median (min–max), ±half-width, rounds | router CPU ms / 1k calls (vs) | HAProxy CPU ms / 1k calls (vs) | req/s | p50 / p99 ms | max other load |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    const n0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
     for (const r of rows) {
-      const ratio = r.ratio === undefined ? '—' : `${r.name === 'shipped' ? '(vs direct) ' : ''}${fmt.ratio(r.ratio)} (${fmt.ratio(r.min!)}–${fmt.ratio(r.max!)})${r.settled ? '' : ' not settled'}`;
-      lines.push(`| ${r.name} | ${r.change.replace(/\|/g, '\\|')} | ${fmt.rps(r.rps)} | ${ratio} | ${fmt.ratio(r.vsDirect)} | ${Number.isFinite(r.haproxyCpu) ? r.haproxyCpu.toFixed(0) : '—'} | ${r.routerCpu.toFixed(0)} | ${fmt.ms(r.latency.p50)} / ${fmt.ms(r.latency.p99)} |${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+      lines.push(`| ${r.name} | ${r.change.replace(/\|/g, '\\|')} | ${r.against} | ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}), ±${(100 * r.halfWidth).toFixed(1)} %${r.settled ? '' : ' not settled'}, ${r.rounds} | ${n0(r.routerCpu)} (${n0(r.routerCpuAgainst)}) | ${n0(r.haproxyCpu)} (${n0(r.haproxyCpuAgainst)}) | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} / ${fmt.ms(r.p99)} | ${r.foreign.toFixed(2)} CPUs |${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
     }
     lines.push('');
     const md = lines.join('\n');
@@ -227,7 +263,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.md`), md);
-    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.json`), JSON.stringify({ rows, rounds: res.rounds, stop: res.stop, spreads: res.spreads, load: res.load }, null, 2));
+    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.json`), JSON.stringify({ h2, policy, rows, load }, null, 2));
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await platform.close();

@@ -12,7 +12,7 @@ import { runScalingItem } from './scaling';
 import { compileBench } from './compile';
 import { BenchContext } from './context';
 import { machineInfo } from './machine';
-import { taskset } from './procs';
+import { pinPid, taskset } from './procs';
 import { renderMarkdown, renderText, Row } from './report';
 import { runSingleRouter } from './single-router';
 import { runHaproxyItems } from './haproxy-items';
@@ -38,9 +38,12 @@ async function main(): Promise<void> {
   const pinned = taskset() !== null;
   const cpu = pinned ? { server: 0, client: 1 } : {};
   const pinning = pinned
-    ? 'taskset: the server under test (router or bare grpc-js) on cpu 0; h2load / the Node load driver on cpu 1 (item 2: MCP backend on cpu 0, driver + router on cpu 1; items 3/4: routers on cpu 0, HAProxy + h2load on cpu 1)'
+    ? 'taskset: the server under test (router or bare grpc-js) on cpu 0; h2load / the Node load driver on cpu 1 (item 2: MCP backend on cpu 0, driver + router on cpu 1; items 3/4/8: routers on cpu 0, HAProxy (started pinned, so nbthread auto = 1) + h2load on cpu 1); the bench process itself (it reads every log line) on cpu 1'
     : 'none (one CPU or no taskset)';
   const ctx: BenchContext = { cfg, tools, cpu, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
+  // This process reads the output of everything it starts (HAProxy logs a line per call): keep
+  // that work on the load-generator CPU, off the CPU of the server under test.
+  if (pinned) pinPid(process.pid, 1);
   const machine = machineInfo(tools, pinning);
   const roundsText = `${cfg.rounds}–${cfg.maxRounds} interleaved rounds per comparison, until the median's ${Math.round(cfg.confidence * 100)} % interval is within ±${Math.round(cfg.tolerance * 100)} % (at most ${Math.round(cfg.roundBudgetMs / 1000)} s of rounds each)`;
   ctx.log(`${cfg.quick ? 'QUICK run' : 'full run'}; ${roundsText}; items ${[...cfg.only].join(',')}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}`);
