@@ -1,21 +1,22 @@
 /**
  * Items 3 and 4: the lead's local platform harness (scripts/local-platform:
  * Consul dev agent, routers on 127.a.b.(i+1):50051 registered in Consul, the
- * demo backend, HAProxy from renderHaproxyConfig with resolvers on Consul DNS)
- * plus a second HAProxy in tcp mode rendered by the same renderHaproxyConfig.
+ * demo backend) plus two HAProxys of the bench's own (bench-haproxy.ts), http
+ * and tcp mode, both the shipped renderHaproxyConfig output with resolvers on
+ * Consul DNS, started pinned to the load-generator CPU.
  * Item 3: h2load ListTools straight to router 1 vs through each HAProxy (one
  * router behind it). Item 4: routers 2 and 3 join; the share of requests per
  * router comes from each router's own Prometheus call counter (HAProxy's
  * per-server stot is printed alongside).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkListTools, medianSample, scrapeCalls } from './checks';
 import { compareRounds, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { H2Side, h2Measured } from './single-router';
-import { BenchProcess, pinPid, sleep } from './procs';
+import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
+import { pinPid, sleep } from './procs';
 import { fmt, Row } from './report';
 import { median, spread } from './stats';
 import { requestFrame } from './grpc-frame';
@@ -57,8 +58,6 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
   // Loaded only now, so a missing piece yields "skipped" rows rather than a crash.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
 
   const rows: Row[] = [];
   ctx.log('  starting local platform (Consul, demo backend, router 1, HAProxy http) ...');
@@ -70,46 +69,29 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     backends: ['demo'],
     routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0', MCP_ROUTER_SHUTDOWN_GRACE_MS: '2000' },
   });
-  let tcp: BenchProcess | undefined;
+  let http: BenchHaproxy | undefined;
+  let tcp: BenchHaproxy | undefined;
   try {
     const ports = platform.ports;
+    const infra = platform.block.infraAddress;
     const tcpAddress = `${platform.block.prefix}.254`;
-    const cfgPath = path.join(platform.workDir, 'haproxy-tcp.cfg');
-    fs.writeFileSync(
-      cfgPath,
-      renderHaproxyConfig({
-        mode: 'tcp',
-        balance: 'roundrobin',
-        maxInstances: 10,
-        frontend: { address: tcpAddress, port: ports.haproxyFrontend },
-        stats: { address: tcpAddress, port: ports.haproxyStats },
-        nameservers: [{ address: platform.block.infraAddress, port: ports.consulDns }],
-        healthCheck: { port: ports.routerAdmin },
-        maxconn: 4000,
-      }),
-    );
-    const tcpStats = `http://${tcpAddress}:${ports.haproxyStats}/`;
-    ({ proc: tcp } = await BenchProcess.start({
-      name: 'haproxy-tcp',
-      command: ctx.tools.haproxy!,
-      args: ['-db', '-f', cfgPath],
-      readyCheck: async () => (await fetch(tcpStats, { signal: AbortSignal.timeout(1_000) })).ok,
-      readyTimeoutMs: 15_000,
-    }));
+    // Both HAProxys are the bench's own, started pinned (see bench-haproxy.ts); the platform's is idle.
+    http = await startBenchHaproxy(ctx, platform, { name: 'http', address: infra, frontendPort: ports.haproxyFrontend + 1, statsPort: ports.haproxyStats + 1, options: { mode: 'http' } });
+    tcp = await startBenchHaproxy(ctx, platform, { name: 'tcp', address: tcpAddress, frontendPort: ports.haproxyFrontend, statsPort: ports.haproxyStats, options: { mode: 'tcp' } });
     const routerAddr = (i: number) => platform.block.routerAddress(i);
     const metricsUrl = (i: number) => `http://${routerAddr(i)}:${ports.routerAdmin}/metrics`;
     const pinAll = () => {
       if (ctx.cpu.server === undefined || ctx.cpu.client === undefined) return;
       for (const i of platform.runningRouters()) pinPid(platform.routers.get(i)!.child.pid!, ctx.cpu.server);
       if (platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
-      if (tcp) pinPid(tcp.pid, ctx.cpu.client);
     };
     pinAll();
     ctx.log('  waiting for both HAProxys to report router 1 UP ...');
-    await waitUp(platform.statsUrl, [routerAddr(1)], 60_000);
-    await waitUp(tcpStats, [routerAddr(1)], 60_000);
-    const httpTarget = platform.endpoint;
-    const tcpTarget = `${tcpAddress}:${ports.haproxyFrontend}`;
+    await waitUp(http.statsUrl, [routerAddr(1)], 60_000);
+    await waitUp(tcp.statsUrl, [routerAddr(1)], 60_000);
+    const httpTarget = http.target;
+    const tcpTarget = tcp.target;
+    const tcpStats = tcp.statsUrl;
     const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
     await checkListTools(httpTarget, r1);
     await checkListTools(tcpTarget, r1);
@@ -118,8 +100,8 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     if (want3) {
       const routerPid = platform.routers.get(1)!.child.pid!;
       const direct: H2Side = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid } };
-      const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: platform.haproxy!.child.pid! } };
-      const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcp!.pid } };
+      const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: http.proc.pid } };
+      const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcp.proc.pid } };
       ctx.log('  item 3 warm-up');
       await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
       await h2Measured(ctx, viaHttp, { ...h2, requests: Math.ceil(h2.requests / 3) });
@@ -168,7 +150,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
       await Promise.all([platform.startRouter(2), platform.startRouter(3)]);
       pinAll();
       const all = [routerAddr(1), routerAddr(2), routerAddr(3)];
-      await waitUp(platform.statsUrl, all, 60_000);
+      await waitUp(http.statsUrl, all, 60_000);
       await waitUp(tcpStats, all, 60_000);
       for (const i of [2, 3]) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
       const n = ctx.cfg.share.requests;
@@ -197,7 +179,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         const total = c.reduce((a, b) => a + b, 0) || 1;
         return `${c.map((x) => `${((100 * x) / total).toFixed(1)}%`).join(' / ')} (${c.join(' / ')} calls)`;
       };
-      const httpOne = await share('http, 1 connection', httpTarget, platform.statsUrl, 1, 16);
+      const httpOne = await share('http, 1 connection', httpTarget, http.statsUrl, 1, 16);
       const sp = spread(httpOne.counts);
       rows.push({
         id: '4a',
@@ -243,7 +225,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     }
     return rows;
   } finally {
-    await tcp?.stop();
+    await Promise.all([http?.proc.stop(), tcp?.proc.stop()]);
     await platform.close();
   }
 }

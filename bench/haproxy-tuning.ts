@@ -27,12 +27,14 @@ import { compileBench } from './compile';
 import { loadBenchConfig } from './config';
 import { BenchContext, REPO } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
+import { IsolationResult, isolationCheck } from './isolation-check';
 import { startLoadWindow } from './machine-load';
+import { startBenchHaproxy } from './bench-haproxy';
 import { BenchProcess, pinPid, sleep, taskset } from './procs';
 import { fmt } from './report';
 import { adaptiveRounds } from './rounds';
 import { H2Run, H2Side, h2Measured } from './single-router';
-import { median } from './stats';
+import { median, roundSpread } from './stats';
 import type { HaproxyConfigOptions } from '../haproxy-templates';
 
 const TOOL = 'demo__echo';
@@ -77,6 +79,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'h2-frame-64k', change: 'tune.h2.max-frame-size 65536 (default 16384)', edit: global('tune.h2.max-frame-size 65536') },
   { name: 'bufsize-64k', change: 'tune.bufsize 65536 (default 16384)', edit: global('tune.bufsize 65536') },
   { name: 'http-reuse-always', change: 'http-reuse always (default safe)', edit: backend('http-reuse always') },
+  { name: 'http-reuse-aggressive', change: 'http-reuse aggressive (default safe)', edit: backend('http-reuse aggressive') },
   { name: 'http-reuse-never', change: 'http-reuse never (default safe)', edit: backend('http-reuse never') },
   { name: 'pool-low-conn-4', change: 'server pool-low-conn 4 pool-max-conn 64 (keep idle backend connections per thread)', edit: serverArgs('pool-low-conn 4 pool-max-conn 64') },
   { name: 'max-reuse-1000', change: 'server max-reuse 1000 (default unlimited)', edit: serverArgs('max-reuse 1000') },
@@ -96,6 +99,11 @@ interface TuningRow {
   readonly max: number;
   readonly halfWidth: number;
   readonly settled: boolean;
+  /** (router + HAProxy CPU per call) ÷ the same of the compared side, per round: median, min–max. */
+  readonly cpuRatio: number;
+  readonly cpuMin: number;
+  readonly cpuMax: number;
+  readonly cpuSettled: boolean;
   readonly rounds: number;
   readonly haproxyCpu: number;
   readonly haproxyCpuAgainst: number;
@@ -103,6 +111,11 @@ interface TuningRow {
   readonly routerCpuAgainst: number;
   readonly foreign: number;
   readonly problems: string[];
+}
+
+function isoText(r: IsolationResult | undefined): string {
+  if (!r) return '—';
+  return r.ok === 0 || r.failed > 0 ? `**STALLED**: ${r.ok} ok, ${r.failed} failed${r.firstError ? ` (${r.firstError})` : ''}` : `${r.ok} ok, p99 ${fmt.ms(r.p99)} ms`;
 }
 
 function locate(name: string): string | undefined {
@@ -146,8 +159,6 @@ async function main(): Promise<void> {
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
   const platform = await LocalPlatform.start({ instances: 1, mode: 'http', block: 'random', backends: ['demo'], routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0' } });
   const procs: BenchProcess[] = [];
   try {
@@ -157,20 +168,6 @@ async function main(): Promise<void> {
     const routerPid = platform.routers.get(1)!.child.pid!;
     if (ctx.cpu.server !== undefined) pinPid(routerPid, ctx.cpu.server);
     if (ctx.cpu.client !== undefined && platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
-    const render = (v: Variant | undefined, frontPort: number, statsPort: number) => {
-      const text = renderHaproxyConfig({
-        mode: 'http',
-        balance: 'roundrobin',
-        maxInstances: 10,
-        frontend: { address: infra, port: frontPort },
-        stats: { address: infra, port: statsPort },
-        nameservers: [{ address: infra, port: ports.consulDns }],
-        healthCheck: { port: ports.routerAdmin },
-        maxconn: 4000,
-        ...v?.options,
-      });
-      return v?.edit ? v.edit(text) : text;
-    };
     const all: Array<Variant | undefined> = [undefined, ...variants];
     const sides: H2Side[] = [];
     const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
@@ -181,17 +178,8 @@ async function main(): Promise<void> {
       const name = v?.name ?? 'shipped';
       const front = 21000 + 2 * i;
       const stats = front + 1;
-      const file = path.join(platform.workDir, `haproxy-${name}.cfg`);
-      fs.writeFileSync(file, render(v, front, stats));
-      const statsUrl = `http://${infra}:${stats}/`;
-      const { proc } = await BenchProcess.start({
-        name: `haproxy-${name}`,
-        command: tools.haproxy,
-        args: ['-db', '-f', file],
-        cpu: ctx.cpu.client,
-        readyCheck: async () => (await fetch(statsUrl, { signal: AbortSignal.timeout(1_000) })).ok,
-        readyTimeoutMs: 15_000,
-      });
+      const lb = await startBenchHaproxy(ctx, platform, { name, address: infra, frontendPort: front, statsPort: stats, options: { mode: 'http', ...v?.options }, edit: v?.edit });
+      const { proc, statsUrl } = lb;
       procs.push(proc);
       launched.push({ name, front, statsUrl, proc });
     }
@@ -216,12 +204,17 @@ async function main(): Promise<void> {
     const rows: TuningRow[] = [];
     for (const c of comparisons) {
       ctx.log(`${c.name} vs ${c.b.name}`);
-      const res = await adaptiveRounds(policy, [() => h2Measured(ctx, c.a, h2), () => h2Measured(ctx, c.b, h2)], [{ name: 'ratio', of: ([x, y]: readonly H2Run[]) => x.rps / y.rps, tolerance: { relative: cfg.tolerance } }], {
+      // Rounds settle on the CPU cost per call (router + HAProxy, variant ÷ shipped): it moves far
+      // less with other processes' load than req/s does. The req/s ratio is reported with its spread.
+      const cpuPerCall = (r: H2Run) => (r.cpuMsPer1k.router ?? 0) + (r.cpuMsPer1k.haproxy ?? 0);
+      const res = await adaptiveRounds(policy, [() => h2Measured(ctx, c.a, h2), () => h2Measured(ctx, c.b, h2)], [{ name: 'cpu', of: ([x, y]: readonly H2Run[]) => cpuPerCall(x) / cpuPerCall(y), tolerance: { relative: cfg.tolerance } }], {
         sampler: () => startLoadWindow(),
       });
+      const rpsSpread = roundSpread(res.runs[0].map((x, i) => x.rps / res.runs[1][i].rps), { relative: cfg.tolerance }, policy.confidence);
       const cpu = (runs: H2Run[], k: string) => median(runs.map((r) => r.cpuMsPer1k[k] ?? NaN));
       const [ra, rb] = res.runs;
-      const sp = res.spreads.ratio;
+      const sp = rpsSpread;
+      const cs = res.spreads.cpu;
       rows.push({
         name: c.name,
         change: c.change,
@@ -234,6 +227,10 @@ async function main(): Promise<void> {
         max: sp.max,
         halfWidth: sp.halfWidth,
         settled: sp.settled,
+        cpuRatio: cs.median,
+        cpuMin: cs.min,
+        cpuMax: cs.max,
+        cpuSettled: cs.settled,
         rounds: res.rounds,
         haproxyCpu: cpu(ra, 'haproxy'),
         haproxyCpuAgainst: cpu(rb, 'haproxy'),
@@ -243,18 +240,28 @@ async function main(): Promise<void> {
         problems: [...new Set(res.runs.flat().flatMap((r) => r.problems))],
       });
       const r = rows[rows.length - 1];
-      ctx.log(`  => ${c.name}/${c.b.name} ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}, ±${(100 * r.halfWidth).toFixed(1)} %, ${r.rounds} rounds); router CPU ${r.routerCpu.toFixed(0)} vs ${r.routerCpuAgainst.toFixed(0)}, HAProxy ${r.haproxyCpu.toFixed(0)} vs ${Number.isFinite(r.haproxyCpuAgainst) ? r.haproxyCpuAgainst.toFixed(0) : '—'} ms/1k`);
+      ctx.log(`  => ${c.name}/${c.b.name} req/s ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}, ±${(100 * r.halfWidth).toFixed(1)} %), CPU per call ${fmt.ratio(r.cpuRatio)} (${fmt.ratio(r.cpuMin)}–${fmt.ratio(r.cpuMax)}), ${r.rounds} rounds; router CPU ${r.routerCpu.toFixed(0)} vs ${r.routerCpuAgainst.toFixed(0)}, HAProxy ${r.haproxyCpu.toFixed(0)} vs ${Number.isFinite(r.haproxyCpuAgainst) ? r.haproxyCpuAgainst.toFixed(0) : '—'} ms/1k`);
+    }
+    // Isolation: every config, one after the other (a stalled client must not stall the others).
+    const isolation = new Map<string, IsolationResult>();
+    if (process.env.TUNE_ISOLATION !== '0') {
+      for (const side of sides) {
+        const r = await isolationCheck(side.target);
+        isolation.set(side.name, r);
+        ctx.log(`isolation ${side.name}: ${r.ok} calls ok, ${r.failed} failed${r.firstError ? ` (${r.firstError})` : ''}, p99 ${fmt.ms(r.p99)} ms`);
+        await sleep(500);
+      }
     }
     const load = whole();
     const lines: string[] = [];
     lines.push(`# HAProxy http mode: one change at a time (${new Date().toISOString()})`);
     lines.push('');
     lines.push(`Command: \`${only ? `TUNE_ONLY=${only.join(',')} ` : ''}${process.env.TUNE_HAPROXY ? `TUNE_HAPROXY=${process.env.TUNE_HAPROXY} ` : ''}npm run bench:haproxy-tuning\`; ${execFileSync(tools.haproxy, ['-v'], { encoding: 'utf8' }).split('\n')[0]}; h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools; router pinned to cpu ${ctx.cpu.server ?? '-'}, each HAProxy started pinned to cpu ${ctx.cpu.client ?? '-'} (shared with h2load and this script, which reads HAProxy's log lines); each row its own ${policy.minRounds}–${policy.maxRounds} paired rounds; ${Math.round((Date.now() - started) / 1000)} s.\n\nOther load: ${load.foreign.toFixed(2)} CPUs on average over the run (steal ${load.steal.toFixed(2)}).\n`);
-    lines.push('| config | change | vs | req/s ratio: median (min–max), ±half-width, rounds | router CPU ms / 1k calls (vs) | HAProxy CPU ms / 1k calls (vs) | req/s | p50 / p99 ms | max other load |');
-    lines.push('|---|---|---|---|---|---|---|---|---|');
+    lines.push('| config | change | vs | CPU per call (router + HAProxy) ratio: median (min–max), rounds | req/s ratio: median (min–max), ±half-width | router CPU ms / 1k calls (vs) | HAProxy CPU ms / 1k calls (vs) | req/s | p50 / p99 ms | max other load | isolation: other clients\' calls while 4 clients stall 1 MB answers |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
     const n0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
     for (const r of rows) {
-      lines.push(`| ${r.name} | ${r.change.replace(/\|/g, '\\|')} | ${r.against} | ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}), ±${(100 * r.halfWidth).toFixed(1)} %${r.settled ? '' : ' not settled'}, ${r.rounds} | ${n0(r.routerCpu)} (${n0(r.routerCpuAgainst)}) | ${n0(r.haproxyCpu)} (${n0(r.haproxyCpuAgainst)}) | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} / ${fmt.ms(r.p99)} | ${r.foreign.toFixed(2)} CPUs |${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+      lines.push(`| ${r.name} | ${r.change.replace(/\|/g, '\\|')} | ${r.against} | ${fmt.ratio(r.cpuRatio)} (${fmt.ratio(r.cpuMin)}–${fmt.ratio(r.cpuMax)})${r.cpuSettled ? '' : ' not settled'}, ${r.rounds} | ${fmt.ratio(r.ratio)} (${fmt.ratio(r.min)}–${fmt.ratio(r.max)}), ±${(100 * r.halfWidth).toFixed(1)} %${r.settled ? '' : ' not settled'} | ${n0(r.routerCpu)} (${n0(r.routerCpuAgainst)}) | ${n0(r.haproxyCpu)} (${n0(r.haproxyCpuAgainst)}) | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} / ${fmt.ms(r.p99)} | ${r.foreign.toFixed(2)} CPUs | ${isoText(isolation.get(r.name))} |${r.problems.length ? ` PROBLEMS: ${r.problems.join('; ')}` : ''}`);
     }
     lines.push('');
     const md = lines.join('\n');
@@ -263,7 +270,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.md`), md);
-    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.json`), JSON.stringify({ h2, policy, rows, load }, null, 2));
+    fs.writeFileSync(path.join(dir, `haproxy-tuning-${stamp}.json`), JSON.stringify({ h2, policy, rows, load, isolation: Object.fromEntries(isolation) }, null, 2));
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await platform.close();

@@ -28,6 +28,7 @@ import { statsServers, upAddresses } from './haproxy-stats';
 import { runH2load } from './h2load';
 import { cpuSecondsOf } from './machine-load';
 import { ScalingPoint, scalingPlotSpec, renderSvg, SEED_SCALING } from './plot/scaling-plot';
+import { startBenchHaproxy } from './bench-haproxy';
 import { BenchProcess, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { fmt, Row } from './report';
 import type { Figure } from './rounds';
@@ -79,8 +80,6 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
   ctx.log(`  starting local platform with ${maxCount} routers ...`);
   const platform = await LocalPlatform.start({ instances: maxCount, mode: 'http', balance: 'roundrobin', block: 'random', backends: ['demo'], routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0' } });
   let haproxy: BenchProcess | undefined;
@@ -92,31 +91,17 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     if (ctx.cpu.server !== undefined) for (const pid of pids) pinPid(pid, ctx.cpu.server);
     if (ctx.cpu.client !== undefined && platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
     const socket = path.join(platform.workDir, 'scale-admin.sock');
-    const front = ports.haproxyFrontend + 1;
-    const statsPort = ports.haproxyStats + 1;
-    const shipped = renderHaproxyConfig({
-      mode: 'http',
-      balance: 'roundrobin',
-      maxInstances: 10,
-      frontend: { address: infra, port: front },
-      stats: { address: infra, port: statsPort },
-      nameservers: [{ address: infra, port: ports.consulDns }],
-      healthCheck: { port: ports.routerAdmin },
-      maxconn: 4000,
+    // Bench-only addition to the shipped config: the runtime API socket to change weights (it does not touch proxying).
+    const lb = await startBenchHaproxy(ctx, platform, {
+      name: 'scaling',
+      address: infra,
+      frontendPort: ports.haproxyFrontend + 1,
+      statsPort: ports.haproxyStats + 1,
+      options: { mode: 'http', balance: 'roundrobin' },
+      edit: (cfg) => cfg.replace(/^global\n/m, `global\n    stats socket ${socket} mode 600 level admin\n`),
     });
-    // Bench-only: the runtime API socket to change weights. It does not touch proxying.
-    const cfgText = shipped.replace(/^global\n/m, `global\n    stats socket ${socket} mode 600 level admin\n`);
-    const cfgFile = path.join(platform.workDir, 'haproxy-scaling.cfg');
-    fs.writeFileSync(cfgFile, cfgText);
-    const statsUrl = `http://${infra}:${statsPort}/`;
-    ({ proc: haproxy } = await BenchProcess.start({
-      name: 'haproxy-scaling',
-      command: ctx.tools.haproxy!,
-      args: ['-db', '-f', cfgFile],
-      cpu: ctx.cpu.client,
-      readyCheck: async () => (await fetch(statsUrl, { signal: AbortSignal.timeout(1_000) })).ok,
-      readyTimeoutMs: 15_000,
-    }));
+    haproxy = lb.proc;
+    const statsUrl = lb.statsUrl;
     const addresses = routers.map((i) => platform.block.routerAddress(i));
     const deadline = Date.now() + 60_000;
     let up: string[] = [];
@@ -130,7 +115,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     });
     const metricsUrl = (i: number) => `http://${platform.block.routerAddress(i)}:${ports.routerAdmin}/metrics`;
     for (const i of routers) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
-    const target = `${infra}:${front}`;
+    const target = lb.target;
     let weighted = -1;
     const rotate = async (n: number) => {
       if (weighted === n) return;
