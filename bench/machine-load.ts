@@ -1,10 +1,10 @@
 /**
- * How busy the machine was with work that is not the bench's: CPU time of
- * every process outside the bench's process tree (other engineers' tests,
- * builds) and the hypervisor's steal time, over a window. Read from /proc.
- *
- * A lower bound: a foreign process that starts and ends inside the window is
- * not seen.
+ * How busy the machine was with work that is not the bench's, over a window:
+ * the machine's user + system CPU time (/proc/stat) minus the CPU time of the
+ * bench's process tree, counting the children it has already reaped (cutime and
+ * cstime of /proc/<pid>/stat, e.g. every finished h2load run), so short-lived
+ * processes on either side are accounted for. Plus the hypervisor's steal time.
+ * Network work done in softirq context (loopback traffic) is left out of both.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +15,8 @@ export interface ProcStat {
   readonly comm: string;
   /** utime + stime, clock ticks (all threads). */
   readonly ticks: number;
+  /** cutime + cstime: ticks of children this process has waited for. */
+  readonly childTicks: number;
   /** Start time after boot, clock ticks. */
   readonly startTicks: number;
 }
@@ -28,15 +30,15 @@ export function parseProcStat(text: string): ProcStat {
   const f = text.slice(close + 2).trim().split(/\s+/); // f[0] is field 3 (state)
   const field = (n: number) => Number(f[n - 3]);
   if (f.length < 20 || !Number.isFinite(field(14))) throw new Error(`/proc/<pid>/stat line too short: ${JSON.stringify(text.slice(0, 120))}`);
-  return { pid, ppid: field(4), comm: text.slice(open + 1, close), ticks: field(14) + field(15), startTicks: field(22) };
+  return { pid, ppid: field(4), comm: text.slice(open + 1, close), ticks: field(14) + field(15), childTicks: field(16) + field(17), startTicks: field(22) };
 }
 
-/** Steal ticks (field 8 of the cpu line) and the total of all ticks in /proc/stat's first line. */
-export function parseCpuLine(procStat: string): { steal: number; total: number } {
+/** From /proc/stat's "cpu" line: user + nice + system ticks ("busy"), and steal ticks. */
+export function parseCpuLine(procStat: string): { busy: number; steal: number } {
   const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
   if (!line) throw new Error('/proc/stat has no "cpu " line');
   const v = line.trim().split(/\s+/).slice(1).map(Number);
-  return { steal: v[7] ?? 0, total: v.reduce((a, b) => a + b, 0) };
+  return { busy: (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0), steal: v[7] ?? 0 };
 }
 
 export function processSnapshot(): Map<number, ProcStat> {
@@ -63,16 +65,23 @@ export function descendants(root: number, ...snapshots: ReadonlyArray<ReadonlyMa
   return out;
 }
 
-/** Ticks used between two snapshots by processes outside `mine` (a process new since `before` counts whole if it started after `sinceTicks`). */
-export function foreignTicks(before: ReadonlyMap<number, ProcStat>, after: ReadonlyMap<number, ProcStat>, mine: ReadonlySet<number>, sinceTicks: number): number {
-  let ticks = 0;
-  for (const a of after.values()) {
-    if (mine.has(a.pid)) continue;
-    const b = before.get(a.pid);
-    if (b && b.startTicks === a.startTicks) ticks += Math.max(0, a.ticks - b.ticks);
-    else if (a.startTicks >= sinceTicks) ticks += a.ticks;
+/** CPU ticks of a process tree: its members' own ticks plus what they have collected from reaped children. */
+export function treeTicks(snapshot: ReadonlyMap<number, ProcStat>, members: ReadonlySet<number>): number {
+  let t = 0;
+  for (const pid of members) {
+    const p = snapshot.get(pid);
+    if (p) t += p.ticks + p.childTicks;
   }
-  return ticks;
+  return t;
+}
+
+/**
+ * Ticks used in a window by the bench's tree rooted at `root`: the tree's total after minus before.
+ * A member that ended in the window was reaped by its parent in the tree, so its time moved into the
+ * parent's childTicks and is still counted once.
+ */
+export function benchTicks(before: ReadonlyMap<number, ProcStat>, after: ReadonlyMap<number, ProcStat>, root: number): number {
+  return Math.max(0, treeTicks(after, descendants(root, after)) - treeTicks(before, descendants(root, before)));
 }
 
 let clkTck: number | undefined;
@@ -84,10 +93,6 @@ function ticksPerSecond(): number {
     clkTck = 100;
   }
   return clkTck;
-}
-
-function uptimeTicks(): number {
-  return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * ticksPerSecond();
 }
 
 export interface ForeignLoad {
@@ -102,15 +107,13 @@ export function startLoadWindow(root = process.pid): () => ForeignLoad {
   if (!fs.existsSync('/proc/stat')) return () => ({ foreign: 0, steal: 0 });
   const hz = ticksPerSecond();
   const t0 = process.hrtime.bigint();
-  const since = uptimeTicks();
   const before = processSnapshot();
   const cpu0 = parseCpuLine(fs.readFileSync('/proc/stat', 'utf8'));
   return () => {
     const after = processSnapshot();
     const cpu1 = parseCpuLine(fs.readFileSync('/proc/stat', 'utf8'));
     const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-    const mine = descendants(root, before, after);
-    const foreign = foreignTicks(before, after, mine, since) / hz / sec;
+    const foreign = Math.max(0, cpu1.busy - cpu0.busy - benchTicks(before, after, root)) / hz / sec;
     const steal = (cpu1.steal - cpu0.steal) / hz / sec;
     return { foreign, steal };
   };

@@ -5,7 +5,7 @@
  * the spread/load cells of the report, and the /proc parsing of the machine-load
  * sampler.
  */
-import { descendants, foreignTicks, parseCpuLine, parseProcStat, ProcStat } from '../../bench/machine-load';
+import { benchTicks, descendants, parseCpuLine, parseProcStat, ProcStat } from '../../bench/machine-load';
 import { loadText, spreadText } from '../../bench/report';
 import { adaptiveRounds, roundOrder } from '../../bench/rounds';
 import { binomialCdfHalf, judge, medianConfidenceInterval, roundSpread } from '../../bench/stats';
@@ -179,21 +179,22 @@ describe('report cells', () => {
 describe('machine load from /proc', () => {
   it('parses /proc/<pid>/stat, including a command name with spaces and parentheses', () => {
     const line = '4242 (node (router) x) S 100 4242 100 0 -1 4194304 500 0 0 0 150 25 0 0 20 0 11 0 98765 1000000 5000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';
-    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 100, comm: 'node (router) x', ticks: 175, startTicks: 98765 });
+    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 100, comm: 'node (router) x', ticks: 175, childTicks: 0, startTicks: 98765 });
+    expect(parseProcStat(line.replace(' 150 25 0 0 20', ' 150 25 7 3 20')).childTicks).toBe(10);
     expect(() => parseProcStat('garbage')).toThrow(/not a \/proc\/<pid>\/stat line/);
   });
 
-  it('reads steal from /proc/stat', () => {
-    expect(parseCpuLine('cpu  100 0 50 1000 5 0 2 7 0 0\ncpu0 1 2 3\n')).toEqual({ steal: 7, total: 1164 });
+  it('reads busy (user + nice + system) and steal from /proc/stat', () => {
+    expect(parseCpuLine('cpu  100 3 50 1000 5 0 2 7 0 0\ncpu0 1 2 3\n')).toEqual({ busy: 153, steal: 7 });
   });
 
-  const p = (pid: number, ppid: number, ticks: number, startTicks = 0): ProcStat => ({ pid, ppid, comm: `p${pid}`, ticks, startTicks });
-  it("counts only processes outside the bench's tree; a new process counts whole when it started in the window", () => {
-    const before = new Map([p(1, 0, 0), p(10, 1, 100), p(20, 10, 50), p(30, 1, 1000), p(40, 1, 7)].map((x) => [x.pid, x]));
-    const after = new Map([p(1, 0, 0), p(10, 1, 300), p(20, 10, 150), p(21, 10, 40, 500), p(30, 1, 1200), p(50, 1, 30, 600), p(40, 1, 5, 700)].map((x) => [x.pid, x]));
-    const mine = descendants(10, before, after);
-    expect([...mine].sort((a, b) => a - b)).toEqual([10, 20, 21]);
-    // 30: +200; 50: new since 600 ≥ 400 → 30; 40: pid reused (other start) since 700 → 5; 1: +0
-    expect(foreignTicks(before, after, mine, 400)).toBe(235);
+  const p = (pid: number, ppid: number, ticks: number, childTicks = 0): ProcStat => ({ pid, ppid, comm: `p${pid}`, ticks, childTicks, startTicks: 0 });
+  it("counts the bench's tree, including children it reaped in the window, and nothing else", () => {
+    // 10 = the bench; 20 its child (e.g. a router); 21 an h2load run that ended and was reaped by 10; 30 someone else's.
+    const before = new Map([p(1, 0, 0), p(10, 1, 100, 5), p(20, 10, 50), p(21, 10, 3), p(30, 1, 1000)].map((x) => [x.pid, x]));
+    const after = new Map([p(1, 0, 0), p(10, 1, 130, 5 + 40), p(20, 10, 150), p(22, 20, 7), p(30, 1, 1900)].map((x) => [x.pid, x]));
+    expect([...descendants(10, after)].sort((a, b) => a - b)).toEqual([10, 20, 22]);
+    // after: 130+45 + 150 + 7 = 332; before: 105 + 50 + 3 = 158 → 174 (30 own, 37 of h2load's 40 in the window, 100 router, 7 new)
+    expect(benchTicks(before, after, 10)).toBe(174);
   });
 });
