@@ -13,10 +13,18 @@ import { byPath, synthStack } from './synth-helpers';
 
 const consul = requireTool('consul');
 
+/**
+ * `consul validate` in the network a container has: a fresh network namespace
+ * with one interface, eth0, holding one private IPv4 address. (On the host,
+ * Consul would see every interface, e.g. a docker0 bridge besides eth0, and
+ * refuse a 0.0.0.0 bind with "Multiple private IPv4 addresses found".)
+ */
 function consulValidate(text: string): { status: number | null; out: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'consul-validate-'));
   fs.writeFileSync(path.join(dir, 'agent.json'), text);
-  const r = spawnSync(consul, ['validate', dir], { encoding: 'utf8', timeout: 30_000 });
+  const script = 'ip link add eth0 type veth peer name peer0 && ip addr add 10.89.0.2/24 dev eth0 && ip link set eth0 up && ip link set lo up && exec "$0" validate "$1"';
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', script, consul, dir], { encoding: 'utf8', timeout: 30_000 });
+  if (r.error) throw new Error(`consul validate in a network namespace could not run (unshare needs root and util-linux, ip needs iproute2): ${r.error.message}`);
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -51,6 +51,24 @@ export async function routerFor(backends: Array<{ name: string; url: string }>, 
   };
 }
 
+/**
+ * Environment of a router (not registered itself) that discovers its backends
+ * in the given Consul agent, on a free loopback port.
+ */
+export function discoveringRouterEnv(consul: { address: string; httpPort: number }, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    CONSUL_HOST: consul.address,
+    CONSUL_PORT: String(consul.httpPort),
+    CONSUL_REGISTER: 'false',
+    MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
+    MCP_ROUTER_PORT: '0',
+    MCP_ROUTER_METRICS_PORT: '0',
+    MCP_ROUTER_HOSTNAME: 'discovering',
+    LOG_LEVEL: 'silent',
+    ...env,
+  };
+}
+
 /** Waits until the router's catalogue has listings from `n` namespaces (or times out). */
 export async function waitForCatalog(router: RouterHandle, n: number, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();

@@ -3,6 +3,8 @@
  * (zod). An invalid value stops the router with a message naming the
  * variable, the value received and what is allowed.
  */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
 
@@ -53,7 +55,8 @@ const backendList = z
       z.object({
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, { message: 'backend name must be 1-64 letters, digits, "_" or "-"' }),
         url: z.string().url({ message: 'backend url must be an http(s) URL' }).refine((u) => /^https?:\/\//.test(u), { message: 'backend url must be http(s)' }),
-      }),
+        tlsServerName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'backend tlsServerName must be a host name' }).optional(),
+      }).strict(),
     ),
   );
 
@@ -74,6 +77,8 @@ const schema = {
   MCP_BACKENDS: backendList.default([]),
   MCP_BACKEND_DISCOVERY: bool.default(true),
   MCP_BACKEND_TAG: name.default('mcp-server'),
+  MCP_BACKEND_CA_FILE: z.string().trim().min(1).optional(),
+  MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES: int(1024, 1024 * MiB).default(16 * MiB),
   MCP_ROUTER_DEFAULT_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   MCP_ROUTER_CONNECT_TIMEOUT_MS: int(1, 600_000).default(5_000),
   MCP_ROUTER_CATALOG_TTL_MS: int(1_000, 86_400_000).default(60_000),
@@ -106,8 +111,10 @@ export interface RouterConfig {
   readonly instanceId: string;
   readonly serviceName: string;
   readonly metricsPort: number;
-  readonly staticBackends: ReadonlyArray<{ name: string; url: string }>;
+  readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string }>;
   readonly discovery: { readonly enabled: boolean; readonly tag: string };
+  /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
+  readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
   readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
@@ -132,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     if (r.success) out[key] = r.data;
     else problems.push(`${key}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
+  const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -147,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
+    backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
     timeouts: {
       defaultCallMs: p.MCP_ROUTER_DEFAULT_TIMEOUT_MS,
       connectMs: p.MCP_ROUTER_CONNECT_TIMEOUT_MS,
@@ -169,6 +178,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     },
     logLevel: p.LOG_LEVEL,
   };
+}
+
+/** The PEM bundle of MCP_BACKEND_CA_FILE; a problem is recorded when it can't be read or holds no certificate. */
+function readCaFile(file: string, problems: string[]): string | undefined {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`MCP_BACKEND_CA_FILE=${JSON.stringify(file)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file with the CA certificates to trust`);
+    return undefined;
+  }
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (certs.length === 0) throw new Error('no PEM certificate in it');
+    for (const c of certs) new crypto.X509Certificate(c);
+  } catch (err) {
+    problems.push(`MCP_BACKEND_CA_FILE=${JSON.stringify(file)}: not a PEM certificate bundle (${(err as Error).message})`);
+    return undefined;
+  }
+  return pem;
 }
 
 function firstIpv4(): string {

@@ -66,7 +66,14 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
   const metrics = new RouterMetrics();
   const catalog = new Catalog(
-    { connectTimeoutMs: config.timeouts.connectMs, breakerFailures: config.breaker.failures, breakerResetMs: config.breaker.resetMs, logger },
+    {
+      connectTimeoutMs: config.timeouts.connectMs,
+      breakerFailures: config.breaker.failures,
+      breakerResetMs: config.breaker.resetMs,
+      caPem: config.backends.caPem,
+      maxResponseBytes: config.backends.maxResponseBytes,
+      logger,
+    },
     config.timeouts.catalogTtlMs,
     logger,
   );

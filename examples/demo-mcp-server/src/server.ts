@@ -7,9 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { z } from 'zod';
 
 export interface DemoServerOptions {
@@ -21,6 +23,21 @@ export interface DemoServerOptions {
   readonly port?: number;
   /** @default '/mcp' */
   readonly path?: string;
+  /**
+   * Keep an event store (the SDK's InMemoryEventStore): every SSE response then
+   * opens with a priming event (`id:` + empty `data:`) and streams are resumable.
+   * @default false
+   */
+  readonly eventStore?: boolean;
+  /**
+   * HTTP status for a request with a session ID this server does not know (a
+   * stale session after a restart). The spec says 404; many real servers,
+   * the reference server among them, answer 400.
+   * @default 404
+   */
+  readonly unknownSessionStatus?: 400 | 404;
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. @default plain HTTP */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface DemoServerHandle {
@@ -101,7 +118,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   let sessionCount = 0;
 
-  const httpServer = http.createServer(async (req, res) => {
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/healthz') {
@@ -123,6 +140,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         const server = createMcpServer(name, state);
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
+          eventStore: options.eventStore ? new InMemoryEventStore() : undefined,
           onsessioninitialized: (id) => {
             sessions.set(id, { transport, server });
             sessionCount++;
@@ -135,14 +153,17 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
         await transport.handleRequest(req, res, body);
         return;
       }
-      // Unknown session (e.g. after a restart): 404 tells the client to start a new one.
-      res.writeHead(sid ? 404 : 400, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: sid ? 'Session not found' : 'No session: send initialize first' }, id: null }),
+      // Unknown session (e.g. after a restart): 404 tells the client to start a new one
+      // (some servers answer 400 instead; unknownSessionStatus reproduces them).
+      const status = sid ? (options.unknownSessionStatus ?? 404) : 400;
+      res.writeHead(status, { 'content-type': 'application/json' }).end(
+        JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: sid ? (status === 404 ? 'Session not found' : 'Bad Request: No valid session ID provided') : 'No session: send initialize first' }, id: null }),
       );
     } catch (err) {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     }
-  });
+  };
+  const httpServer: http.Server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
   httpServer.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -150,7 +171,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   });
   const port = (httpServer.address() as { port: number }).port;
   return {
-    url: `http://${host}:${port}${mcpPath}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}${mcpPath}`,
     port,
     name,
     cancelled: state.cancelled,

@@ -8,6 +8,7 @@
 import Consul from 'consul';
 import type { RouterConfig } from '../config';
 import type { Logger } from '../logger';
+import { ROUTER_VERSION } from '../version';
 
 export class ConsulRegistration {
   private timer?: NodeJS.Timeout;
@@ -31,7 +32,7 @@ export class ConsulRegistration {
       address: c.advertiseAddress,
       port: this.port,
       tags: ['router', 'mcp', `instance:${c.hostname}`],
-      meta: { hostname: c.hostname, version: '0.1.0' },
+      meta: { hostname: c.hostname, version: ROUTER_VERSION },
       checks: [
         { checkid: `${c.instanceId}:tcp`, name: 'gRPC port TCP', tcp: target, interval: c.checks.tcpInterval, timeout: '2s', deregistercriticalserviceafter: c.checks.deregisterCriticalAfter },
         { checkid: `${c.instanceId}:grpc`, name: 'gRPC health', grpc: target, grpcusetls: false, interval: c.checks.grpcInterval, timeout: '1s', deregistercriticalserviceafter: c.checks.deregisterCriticalAfter },

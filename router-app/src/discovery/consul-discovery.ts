@@ -24,9 +24,38 @@ function resetIndexOnError(w: Watch): void {
   });
 }
 
-interface HealthEntry {
+export interface HealthEntry {
   Node: { Address: string };
   Service: { ID: string; Service: string; Address: string; Port: number; Tags: string[] | null; Meta: Record<string, string> | null };
+}
+
+/** Service meta keys an MCP server's registration may carry. */
+export const MCP_META = {
+  /** Path of the Streamable HTTP endpoint. @default '/mcp' */
+  path: 'mcp_path',
+  /** Namespace of its tools and prompts. @default the service name */
+  namespace: 'namespace',
+  /** `http` or `https`. @default 'http' */
+  scheme: 'mcp_scheme',
+  /** Name for SNI and certificate verification when the address is an IP. @default the address */
+  tlsServerName: 'mcp_tls_server_name',
+} as const;
+
+/** The backend a passing registration describes, or why it is refused. */
+export function descriptorOf(e: HealthEntry): BackendDescriptor | string {
+  const meta = e.Service.Meta ?? {};
+  const address = e.Service.Address || e.Node.Address;
+  const path = meta[MCP_META.path] || '/mcp';
+  const scheme = meta[MCP_META.scheme] || 'http';
+  if (scheme !== 'http' && scheme !== 'https') return `${MCP_META.scheme} must be http or https; received ${JSON.stringify(scheme)}`;
+  const serverName = meta[MCP_META.tlsServerName];
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    id: e.Service.ID,
+    namespace: meta[MCP_META.namespace] || e.Service.Service,
+    url: `${scheme}://${host}:${e.Service.Port}${path.startsWith('/') ? path : `/${path}`}`,
+    ...(serverName ? { tlsServerName: serverName } : {}),
+  };
 }
 
 export class ConsulDiscovery {
@@ -67,11 +96,13 @@ export class ConsulDiscovery {
           name,
           (entries ?? [])
             .filter((e) => (e.Service.Tags ?? []).includes(this.tag))
-            .map((e) => {
-              const meta = e.Service.Meta ?? {};
-              const address = e.Service.Address || e.Node.Address;
-              const path = meta.mcp_path || '/mcp';
-              return { id: e.Service.ID, namespace: meta.namespace || e.Service.Service, url: `http://${address}:${e.Service.Port}${path.startsWith('/') ? path : `/${path}`}` };
+            .flatMap((e) => {
+              const d = descriptorOf(e);
+              if (typeof d === 'string') {
+                this.logger.warn({ service: name, id: e.Service.ID, reason: d }, 'MCP server registration refused');
+                return [];
+              }
+              return [d];
             }),
         );
         this.emit();

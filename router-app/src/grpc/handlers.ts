@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { CallToolResult, Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../mcp/backend';
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
-import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
+import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
 import { fromStruct, ProtoStruct, toListValue, toStruct } from './struct';
 import { statusName, toGrpcError } from './status';
@@ -145,36 +145,20 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
 
   /**
    * Runs `fn` on an instance of `namespace`; when the request certainly never
-   * reached that instance (connection refused, circuit open), tries the next
-   * one, at most once per instance.
+   * reached that instance (connection refused, TLS refused, circuit open),
+   * tries the next one in this call's own order, each instance at most once.
    */
   const withFailover = async <T>(namespace: string, fn: (b: Backend) => Promise<T>): Promise<T> => {
-    const first = catalog.pick(namespace);
-    try {
-      return await fn(first);
-    } catch (err) {
-      if (!(err instanceof BackendUnavailableError && err.notSent)) throw err;
-      let last: unknown = err;
-      const tried = new Set<Backend>([first]);
-      const others = catalog.instancesOf(namespace).length - 1;
-      for (let i = 0; i < others; i++) {
-        let next: Backend;
-        try {
-          next = catalog.pick(namespace);
-        } catch {
-          break;
-        }
-        if (tried.has(next)) continue;
-        tried.add(next);
-        try {
-          return await fn(next);
-        } catch (e) {
-          last = e;
-          if (!(e instanceof BackendUnavailableError && e.notSent)) throw e;
-        }
+    let last: unknown;
+    for (const backend of catalog.order(namespace)) {
+      try {
+        return await fn(backend);
+      } catch (err) {
+        if (!(err instanceof BackendUnavailableError && err.notSent)) throw err;
+        last = err;
       }
-      throw last;
     }
+    throw last;
   };
 
   const resultMessage = (r: CallToolResult, server: string) => ({
@@ -194,7 +178,7 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
     const entry = found instanceof Promise ? await found : found;
     const args = validatedArgs(entry, call.request?.arguments);
     const abort = new AbortController();
-    const onCancel = () => abort.abort(new Error('client cancelled the call'));
+    const onCancel = () => abort.abort(new CallCancelledError());
     call.once('cancelled', onCancel);
     try {
       const r = (await withFailover(entry.namespace, (backend) =>
@@ -247,7 +231,8 @@ export function createHandlers(ctx: HandlerContext): Record<string, grpc.Untyped
         (err) => {
           const e = toGrpcError(err);
           done(statusName(e.code));
-          call.destroy(Object.assign(new Error(e.details), e) as grpc.ServiceError);
+          // grpc-js sends a server stream's status on 'error' (destroy() would drop it).
+          call.emit('error', e);
         },
       );
     },

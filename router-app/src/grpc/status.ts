@@ -1,35 +1,52 @@
 /**
- * Maps router and MCP errors to gRPC status codes:
- * unknown tool/prompt/resource → NOT_FOUND; invalid arguments → INVALID_ARGUMENT;
- * backend unreachable or circuit open → UNAVAILABLE; timeout → DEADLINE_EXCEEDED;
- * client cancel → CANCELLED. (A tool's own error, isError, is a normal response.)
+ * Maps router and MCP errors to gRPC status codes, by class and code (never
+ * by message text):
+ * - unknown tool/prompt/resource → NOT_FOUND; invalid arguments → INVALID_ARGUMENT;
+ * - backend unreachable, circuit open, session broken → UNAVAILABLE;
+ * - a bound hit (response too large, too many calls) → RESOURCE_EXHAUSTED;
+ * - client cancel → CANCELLED;
+ * - an MCP error from the backend, by its JSON-RPC code: request timeout →
+ *   DEADLINE_EXCEEDED, invalid params → INVALID_ARGUMENT, resource not found
+ *   (-32002) → NOT_FOUND, method not found → UNIMPLEMENTED, connection closed
+ *   → UNAVAILABLE, anything else → INTERNAL.
+ * (A tool's own error, isError, is a normal response.)
  */
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { BackendUnavailableError, DrainingError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
+import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 
-export function toGrpcError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
-  const message = err instanceof Error ? err.message : String(err);
-  const e = (code: status) => ({ code, details: message, metadata: new Metadata() });
-  if (err instanceof NotFoundError) return e(status.NOT_FOUND);
-  if (err instanceof InvalidArgumentError) return e(status.INVALID_ARGUMENT);
-  if (err instanceof BackendUnavailableError || err instanceof DrainingError) return e(status.UNAVAILABLE);
+/** MCP's "resource not found" JSON-RPC error code (spec: server/resources). */
+export const MCP_RESOURCE_NOT_FOUND = -32002;
+
+function codeFor(err: unknown): status {
+  if (err instanceof NotFoundError) return status.NOT_FOUND;
+  if (err instanceof InvalidArgumentError) return status.INVALID_ARGUMENT;
+  if (err instanceof BackendUnavailableError) return status.UNAVAILABLE;
+  if (err instanceof ResourceExhaustedError) return status.RESOURCE_EXHAUSTED;
+  if (err instanceof CallCancelledError) return status.CANCELLED;
+  if (err instanceof TransportError) return err.code === 'REQUEST_DROPPED' ? status.CANCELLED : err.code === 'RESPONSE_TOO_LARGE' ? status.RESOURCE_EXHAUSTED : status.UNAVAILABLE;
   if (err instanceof McpError) {
     switch (err.code) {
       case ErrorCode.RequestTimeout:
-        return e(status.DEADLINE_EXCEEDED);
+        return status.DEADLINE_EXCEEDED;
       case ErrorCode.InvalidParams:
-        return /not found|unknown/i.test(err.message) ? e(status.NOT_FOUND) : e(status.INVALID_ARGUMENT);
+        return status.INVALID_ARGUMENT;
+      case MCP_RESOURCE_NOT_FOUND:
+        return status.NOT_FOUND;
       case ErrorCode.MethodNotFound:
-        return e(status.UNIMPLEMENTED);
+        return status.UNIMPLEMENTED;
       case ErrorCode.ConnectionClosed:
-        return e(status.UNAVAILABLE);
+        return status.UNAVAILABLE;
       default:
-        return /not found/i.test(err.message) ? e(status.NOT_FOUND) : e(status.INTERNAL);
+        return status.INTERNAL;
     }
   }
-  if (err instanceof Error && (err.name === 'AbortError' || /aborted|cancelled/i.test(err.message))) return e(status.CANCELLED);
-  return e(status.INTERNAL);
+  return status.INTERNAL;
+}
+
+export function toGrpcError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: codeFor(err), details: message, metadata: new Metadata() };
 }
 
 /** gRPC status name for metrics labels. */

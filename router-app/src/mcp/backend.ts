@@ -1,8 +1,8 @@
 /**
- * One MCP backend instance (a Streamable HTTP endpoint) with one long-lived
- * MCP session, opened lazily and re-established transparently when it is lost
- * (HTTP 404 for an unknown session, backend restart). A circuit breaker stops
- * calls to a dead backend from waiting on timeouts.
+ * One MCP backend instance (a Streamable HTTP endpoint, http or https) with
+ * one long-lived MCP session, opened lazily and re-established transparently
+ * when it is lost (the backend restarted and no longer knows it). A circuit
+ * breaker stops calls to a dead backend from waiting on timeouts.
  */
 import { EventEmitter } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -20,9 +20,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { CircuitBreaker, CircuitState } from './circuit-breaker';
-import { BackendUnavailableError } from './errors';
-import { callContext, routerFetch } from './fast-fetch';
+import { ROUTER_VERSION } from '../version';
+import { callContext, createBackendFetch } from './backend-fetch';
+import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
+import { BackendUnavailableError, CallCancelledError, ResourceExhaustedError, TransportError } from './errors';
 
 export interface BackendDescriptor {
   /** Instance ID (Consul service ID or "static:<name>"). */
@@ -30,12 +31,18 @@ export interface BackendDescriptor {
   /** Namespace of its tools/prompts (the MCP server's name). */
   readonly namespace: string;
   readonly url: string;
+  /** Name for SNI and certificate verification when the URL's host is an IP address. */
+  readonly tlsServerName?: string;
 }
 
 export interface BackendOptions {
   readonly connectTimeoutMs: number;
   readonly breakerFailures: number;
   readonly breakerResetMs: number;
+  /** Extra CA certificates (PEM) trusted for https backends. */
+  readonly caPem?: string;
+  /** Largest response body read from a backend, in bytes. */
+  readonly maxResponseBytes: number;
   readonly logger: Logger;
 }
 
@@ -63,45 +70,65 @@ const PassThroughToolResult = z.looseObject({
   isError: z.boolean().optional(),
 });
 
-/** Connection errors that mean the request never left this process. */
-const NOT_SENT = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+/** What a failed exchange means for the session, the breaker and the caller. */
+type Failure =
+  /** The backend no longer knows the session (it restarted): re-initialize and retry once; the request never ran. */
+  | 'session-lost'
+  /** Unreachable, cut, or it broke the protocol. */
+  | 'connection'
+  /** No answer within the call's timeout. */
+  | 'timeout'
+  /** The client cancelled. */
+  | 'cancelled'
+  /** The backend answered (an MCP error, or a response over the size bound). */
+  | 'answered';
 
-function notSent(e: BackendUnavailableError): BackendUnavailableError {
-  e.notSent = true;
-  return e;
-}
-
-/** Errors that mean the transport/session is gone (not an answer from the server). */
-function isSessionLost(err: unknown): boolean {
-  return err instanceof StreamableHTTPError && err.code === 404;
-}
-
-function isConnectionError(err: unknown): boolean {
-  if (err instanceof BackendUnavailableError) return true;
-  if (err instanceof StreamableHTTPError) return err.code === undefined || err.code >= 500 || err.code === 404 || err.code === -1;
-  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
-  // Duck-typed: errors from fetch (undici) may come from another realm (e.g. under jest).
-  if (typeof err === 'object' && err !== null && 'message' in err) {
-    const e = err as { message: string; cause?: { code?: string } };
-    const msg = `${e.message} ${e.cause?.code ?? ''}`;
-    return /fetch failed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|socket hang up|other side closed|UND_ERR|terminated/i.test(msg);
+function classify(err: unknown, hadSession: boolean): Failure {
+  if (err instanceof CallCancelledError) return 'cancelled';
+  if (err instanceof TransportError) {
+    if (err.code === 'RESPONSE_TOO_LARGE') return 'answered';
+    if (err.code === 'REQUEST_DROPPED') return 'cancelled';
+    return 'connection';
   }
-  return false;
+  if (err instanceof StreamableHTTPError) {
+    // An HTTP 404, or a 400 to a request that carried a session ID, is the
+    // transport refusing the session before the request ran: the spec says
+    // 404, and real servers (the reference server among them) answer 400.
+    if (hadSession && (err.code === 404 || err.code === 400)) return 'session-lost';
+    return 'connection';
+  }
+  if (err instanceof McpError) {
+    if (err.code === ErrorCode.RequestTimeout) return 'timeout';
+    if (err.code === ErrorCode.ConnectionClosed) return 'connection';
+    return 'answered';
+  }
+  if (err instanceof BackendUnavailableError) return 'connection';
+  // Anything else (e.g. the SDK's schema check of a malformed response) is a broken exchange.
+  return 'connection';
+}
+
+const OUTCOME: Record<Failure, Outcome> = { 'session-lost': 'failure', connection: 'failure', timeout: 'timeout', cancelled: 'release', answered: 'success' };
+
+/** One MCP session with the backend, and the requests in flight on it. */
+interface Session {
+  readonly client: Client;
+  inflight: number;
+  /** Replaced by a newer session: closed once its last request settles. */
+  retired: boolean;
 }
 
 export class Backend extends EventEmitter {
   readonly breaker: CircuitBreaker;
-  private client?: Client;
-  private connecting?: Promise<Client>;
+  private current?: Session;
+  private connecting?: Promise<Session>;
   lastError = '';
   serverInfo: Record<string, unknown> = {};
   listing: BackendListing = { tools: [], resources: [], prompts: [] };
   private closed = false;
-  /** Calls in flight whose response is streamed (progress), see onerror. */
+  /** Calls in flight whose response is streamed (progress), see onStreamFailure. */
   private streamingCalls = 0;
   /** The notification stream broke (backend gone or restarting); cleared by the next successful request. */
   private suspect = false;
-
   constructor(
     readonly descriptor: BackendDescriptor,
     private readonly options: BackendOptions,
@@ -115,7 +142,7 @@ export class Backend extends EventEmitter {
   }
 
   get healthy(): boolean {
-    return this.client !== undefined && this.breaker.state === 'closed' && !this.suspect;
+    return this.current !== undefined && this.breaker.state === 'closed' && !this.suspect;
   }
 
   get circuitState(): CircuitState {
@@ -133,7 +160,7 @@ export class Backend extends EventEmitter {
         caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
       ]);
       return { tools, resources, prompts };
-    }));
+    }), { isListing: true });
     this.listing = listing;
     return listing;
   }
@@ -149,7 +176,7 @@ export class Backend extends EventEmitter {
     const streaming = options.onprogress !== undefined;
     if (streaming) this.streamingCalls++;
     try {
-      return await this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)));
+      return await this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)), { signal: options.signal });
     } finally {
       if (streaming) this.streamingCalls--;
     }
@@ -157,59 +184,118 @@ export class Backend extends EventEmitter {
 
   readResource(uri: string, options: RequestOptions) {
     const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => callContext.run(ctx, () => c.readResource({ uri }, options)));
+    return this.request((c) => callContext.run(ctx, () => c.readResource({ uri }, options)), { signal: options.signal });
   }
 
   getPrompt(name: string, args: Record<string, string>, options: RequestOptions) {
     const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => callContext.run(ctx, () => c.getPrompt({ name, arguments: args }, options)));
+    return this.request((c) => callContext.run(ctx, () => c.getPrompt({ name, arguments: args }, options)), { signal: options.signal });
   }
 
   /**
    * Runs `fn` on the session: fails fast while the circuit is open, opens the
-   * session if needed, and re-opens it once if the backend lost it.
+   * session if needed, and re-opens it once if the backend lost it (or, for a
+   * listing, if it failed on a live connection). Every call let through by the
+   * breaker is settled with its outcome.
    */
-  async request<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.closed) throw notSent(new BackendUnavailableError(`backend ${this.id} was removed`));
-    if (!this.breaker.allow()) {
-      throw notSent(new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`));
+  async request<T>(fn: (c: Client) => Promise<T>, opts: { readonly isListing?: boolean; readonly signal?: AbortSignal } = {}): Promise<T> {
+    const { isListing = false, signal } = opts;
+    if (this.closed) throw new BackendUnavailableError(`backend ${this.id} was removed`, true);
+    const permit = this.breaker.enter();
+    if (!permit) {
+      throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`, true);
     }
+    let outcome: Outcome = 'release';
     try {
-      let client = await this.session();
       let result: T;
       try {
-        result = await fn(client);
+        result = await this.onSession(fn);
       } catch (err) {
-        if (!isSessionLost(err)) throw err;
-        this.options.logger.info({ backend: this.id }, 'MCP session lost; re-initializing');
-        await this.resetSession();
-        client = await this.session();
-        result = await fn(client);
+        if (signal?.aborted) throw signal.reason;
+        const failure = classify(err, (err as { hadSession?: boolean }).hadSession === true);
+        const retry = failure === 'session-lost' || (isListing && failure === 'answered');
+        if (!retry) throw err;
+        // A listing that failed on a live connection is treated as a lost session too.
+        if (failure === 'answered' && this.current) this.retire(this.current);
+        this.options.logger.info({ backend: this.id, err: (err as Error).message }, 'MCP session lost; re-initializing');
+        result = await this.onSession(fn);
       }
-      this.breaker.success();
+      outcome = 'success';
       this.lastError = '';
       if (this.suspect) {
         this.suspect = false;
         this.emit('health', true);
       }
       return result;
-    } catch (err) {
-      if (isConnectionError(err)) {
-        this.breaker.failure();
-        this.lastError = err instanceof Error ? err.message : String(err);
-        await this.resetSession();
-        this.emit('health', false);
-        if (err instanceof BackendUnavailableError) throw err;
-        const e = new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`);
-        if (NOT_SENT.test(this.lastError)) e.notSent = true;
-        throw e;
+    } catch (caught) {
+      // The SDK turns an abort into an McpError "request timeout"; the caller's signal tells a cancel apart.
+      const err = signal?.aborted && signal.reason instanceof CallCancelledError ? signal.reason : caught;
+      const failure = classify(err, false);
+      outcome = OUTCOME[failure];
+      if (failure !== 'connection') {
+        if (err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE') throw new ResourceExhaustedError(err.message);
+        throw err;
       }
-      throw err;
+      this.lastError = err instanceof Error ? err.message : String(err);
+      await this.resetSession();
+      this.emit('health', false);
+      if (err instanceof BackendUnavailableError) throw err;
+      const notSent = err instanceof TransportError && err.notSent;
+      throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`, notSent);
+    } finally {
+      this.breaker.settle(permit, outcome);
     }
   }
 
-  private async session(): Promise<Client> {
-    if (this.client) return this.client;
+  /**
+   * Runs `fn` on the current session (opened if needed). When it fails, the
+   * error says whether the request carried a session ID (`hadSession`); a
+   * session the backend no longer knows is retired here, so the retry (and
+   * every concurrent request) opens one new session, and requests still in
+   * flight on the old one settle before it is closed.
+   */
+  private async onSession<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    const s = await this.session();
+    s.inflight++;
+    try {
+      return await fn(s.client);
+    } catch (err) {
+      const hadSession = (s.client.transport as StreamableHTTPClientTransport | undefined)?.sessionId !== undefined;
+      if (classify(err, hadSession) === 'session-lost') this.retire(s);
+      if (typeof err === 'object' && err !== null) Object.defineProperty(err, 'hadSession', { value: hadSession, configurable: true });
+      throw err;
+    } finally {
+      s.inflight--;
+      if (s.retired && s.inflight === 0) void s.client.close().catch(() => undefined);
+    }
+  }
+
+  private retire(s: Session): void {
+    if (this.current === s) this.current = undefined;
+    s.retired = true;
+  }
+
+  /**
+   * A streamed exchange (the notification stream or a progress-streaming call)
+   * failed at the connection level. A streamed call in flight would wait for
+   * its timeout, so the session is closed, which fails it now; with none in
+   * flight the session is kept and the backend reported unhealthy (ListServers,
+   * mcp_router_backend_up) until the next successful request.
+   */
+  private onStreamFailure(session: Session, err: TransportError): void {
+    this.options.logger.debug({ backend: this.id, code: err.code, err: err.message }, 'MCP stream failed');
+    if (this.closed || this.current !== session) return;
+    if (this.streamingCalls > 0) {
+      void this.resetSession();
+    } else if (!this.suspect) {
+      this.suspect = true;
+      this.lastError = err.message;
+      this.emit('health', false);
+    }
+  }
+
+  private async session(): Promise<Session> {
+    if (this.current) return this.current;
     if (!this.connecting) {
       this.connecting = this.connect().finally(() => {
         this.connecting = undefined;
@@ -218,62 +304,57 @@ export class Backend extends EventEmitter {
     return this.connecting;
   }
 
-  private async connect(): Promise<Client> {
-    const client = new Client({ name: 'mcp-router', version: '0.1.0' }, { capabilities: {} });
-    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch: routerFetch });
+  private async connect(): Promise<Session> {
+    const client = new Client({ name: 'mcp-router', version: ROUTER_VERSION }, { capabilities: {} });
+    const session: Session = { client, inflight: 0, retired: false };
+    // One fetch per session, so a stream failure is told apart from an older session's.
+    const fetch = createBackendFetch({
+      tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
+      maxResponseBytes: this.options.maxResponseBytes,
+      onStreamFailure: (err) => this.onStreamFailure(session, err),
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
     const changed = () => {
       this.emit('list_changed');
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, changed);
     client.setNotificationHandler(ResourceListChangedNotificationSchema, changed);
     client.setNotificationHandler(PromptListChangedNotificationSchema, changed);
-    client.onerror = (err) => {
-      this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
-      // A streamed response (CallToolStream) cut mid-call (backend died) leaves
-      // its request pending until the timeout; closing the session fails it now
-      // (ConnectionClosed). Buffered calls fail on their own when their response
-      // is cut, so without a streamed call in flight the session is kept: the
-      // next call re-initializes it (404) or finds the backend gone (refused)
-      // and may then go to another instance.
-      if (this.client === client && /SSE stream disconnected|reconnect|fetch failed|ECONNREFUSED|ECONNRESET|terminated|other side closed/i.test(err.message)) {
-        if (this.streamingCalls > 0) {
-          void this.resetSession();
-        } else if (!this.suspect) {
-          // Report it (ListServers, mcp_router_backend_up) without touching the session or the breaker.
-          this.suspect = true;
-          this.lastError = err.message;
-          this.emit('health', false);
-        }
-      }
-    };
+    client.onerror = (err) => this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
     try {
       await callContext.run({ timeoutMs: this.options.connectTimeoutMs }, () => client.connect(transport, { timeout: this.options.connectTimeoutMs }));
     } catch (err) {
       await client.close().catch(() => undefined);
-      throw err instanceof Error && !isConnectionError(err) ? new BackendUnavailableError(`backend ${this.id}: initialize failed: ${err.message}`) : err;
+      if (classify(err, false) === 'connection') throw err;
+      throw new BackendUnavailableError(`backend ${this.id}: initialize failed: ${(err as Error).message}`);
     }
     this.serverInfo = { ...(client.getServerVersion() ?? {}) };
-    this.client = client;
-    this.options.logger.info({ backend: this.id, url: this.descriptor.url, server: this.serverInfo }, 'MCP session established');
+    if (this.closed) {
+      await client.close().catch(() => undefined);
+      throw new BackendUnavailableError(`backend ${this.id} was removed`, true);
+    }
+    this.current = session;
+    this.options.logger.info({ backend: this.id, url: this.descriptor.url, server: this.serverInfo, protocolVersion: transport.protocolVersion }, 'MCP session established');
     this.emit('health', true);
-    return client;
+    return session;
   }
 
+  /** Closes the current session now (its requests in flight fail with ConnectionClosed). */
   private async resetSession(): Promise<void> {
-    const c = this.client;
-    this.client = undefined;
-    if (c) await c.close().catch(() => undefined);
+    const s = this.current;
+    this.current = undefined;
+    if (s) await s.client.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const c = this.client;
-    this.client = undefined;
-    if (c) {
+    const s = this.current;
+    this.current = undefined;
+    if (s) {
       // Ends the session on the server too (DELETE), best effort.
-      const t = (c as unknown as { transport?: StreamableHTTPClientTransport }).transport;
+      const t = s.client.transport as StreamableHTTPClientTransport | undefined;
       await t?.terminateSession?.().catch(() => undefined);
-      await c.close().catch(() => undefined);
+      await s.client.close().catch(() => undefined);
     }
     this.removeAllListeners();
   }

@@ -7,10 +7,11 @@
  */
 import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
-import { BackendUnavailableError, NotFoundError } from './errors';
+import { NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 
 export interface ToolEntry {
@@ -47,7 +48,7 @@ export class Catalog extends EventEmitter {
   private readonly rr = new Map<string, number>();
   /** Instances per namespace, rebuilt when the backend set changes (pick() is on the call path). */
   private byNamespace = new Map<string, Backend[]>();
-  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
+  private readonly ajv: Ajv;
 
   constructor(
     private readonly backendOptions: BackendOptions,
@@ -55,6 +56,15 @@ export class Catalog extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
+    // ajv's own warnings (e.g. an unknown format) go to the router's JSON log, not to stdout.
+    const ajvLog = {
+      log: (...args: unknown[]) => logger.debug({ ajv: args.map(String).join(' ') }, 'ajv'),
+      warn: (...args: unknown[]) => logger.warn({ ajv: args.map(String).join(' ') }, 'ajv warning'),
+      error: (...args: unknown[]) => logger.error({ ajv: args.map(String).join(' ') }, 'ajv error'),
+    };
+    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, logger: ajvLog });
+    // JSON Schema formats (uri, date-time, email, …) are checked, not ignored.
+    addFormats(this.ajv);
   }
 
   get snapshot(): CatalogSnapshot {
@@ -194,17 +204,20 @@ export class Catalog extends EventEmitter {
     return [...(this.byNamespace.get(namespace) ?? [])];
   }
 
-  /** A backend instance of `namespace` to call: round-robin over instances whose circuit allows it. */
-  pick(namespace: string): Backend {
+  /**
+   * The instances of `namespace` in the order one call should try them:
+   * round-robin over calls (each call starts one further), instances whose
+   * circuit is open last. Each call gets its own order, so concurrent calls
+   * never use up an attempt on an instance another call's failover moved past.
+   */
+  order(namespace: string): Backend[] {
     const candidates = this.byNamespace.get(namespace) ?? [];
     if (candidates.length === 0) throw new NotFoundError(`no MCP server named ${namespace}`);
     const start = this.rr.get(namespace) ?? 0;
-    this.rr.set(namespace, start + 1);
-    for (let i = 0; i < candidates.length; i++) {
-      const b = candidates[(start + i) % candidates.length];
-      if (b.circuitState !== 'open') return b;
-    }
-    throw new BackendUnavailableError(`every instance of MCP server ${namespace} is unavailable (circuit open): ${candidates[0].lastError}`);
+    this.rr.set(namespace, (start + 1) % candidates.length);
+    const rotated = candidates.length === 1 ? [candidates[0]] : [...candidates.slice(start % candidates.length), ...candidates.slice(0, start % candidates.length)];
+    const usable = rotated.filter((b) => b.circuitState !== 'open');
+    return usable.length === rotated.length ? rotated : [...usable, ...rotated.filter((b) => b.circuitState === 'open')];
   }
 
   async close(): Promise<void> {

@@ -1,23 +1,59 @@
 /**
- * Router-side error types; grpc/status.ts maps them (and MCP SDK errors) to
- * gRPC status codes.
+ * Router-side error types. Each carries what it is as a class and, for
+ * transport failures, a code; grpc/status.ts maps them (and the MCP SDK's
+ * errors, by their JSON-RPC code) to gRPC status codes. Nothing is classified
+ * by its message text.
  */
 export class NotFoundError extends Error {
-  readonly kind = 'not-found';
+  override readonly name = 'NotFoundError';
 }
 export class InvalidArgumentError extends Error {
-  readonly kind = 'invalid-argument';
+  override readonly name = 'InvalidArgumentError';
+}
+/** A bound was hit: a backend's response too large, too many calls in flight. */
+export class ResourceExhaustedError extends Error {
+  override readonly name = 'ResourceExhaustedError';
+}
+/** The client cancelled the call (the abort reason the router gives the SDK). */
+export class CallCancelledError extends Error {
+  override readonly name = 'CallCancelledError';
+  constructor() {
+    super('the client cancelled the call');
+  }
 }
 /** The backend cannot be reached, its circuit is open, or its session broke. */
 export class BackendUnavailableError extends Error {
-  readonly kind = 'unavailable';
+  override readonly name = 'BackendUnavailableError';
   /**
    * True when the request certainly never reached the backend (connection
-   * refused, host unreachable, circuit open, instance removed), so another
-   * instance of the same server may be tried.
+   * refused, host unreachable, TLS verification failed, circuit open, instance
+   * removed), so another instance of the same server may be tried.
    */
-  notSent = false;
+  constructor(
+    message: string,
+    readonly notSent = false,
+  ) {
+    super(message);
+  }
 }
-export class DrainingError extends Error {
-  readonly kind = 'draining';
+
+/**
+ * A failure of one HTTP exchange with a backend, by code: a Node error code
+ * (ECONNREFUSED, ECONNRESET, …) or one of the router's own: TLS (certificate
+ * verification), RESPONSE_CUT (the response ended early), RESPONSE_TOO_LARGE,
+ * SSE_BAD_MESSAGE (an SSE message that is not JSON), REQUEST_DROPPED (the
+ * router dropped it: call cancelled or timed out).
+ */
+export class TransportError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** The request never reached the backend. */
+    readonly notSent: boolean,
+    cause?: Error,
+    name = 'TransportError',
+  ) {
+    super(message, cause ? { cause } : undefined);
+    this.name = name;
+  }
 }
