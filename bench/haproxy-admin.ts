@@ -28,9 +28,14 @@ export function haproxyCommand(socketPath: string, command: string, timeoutMs = 
   });
 }
 
-/** Sets a server's weight; throws with HAProxy's answer when it refuses. */
-export async function setServerWeight(socketPath: string, backend: string, server: string, weight: number): Promise<void> {
-  const answer = (await haproxyCommand(socketPath, `set weight ${backend}/${server} ${weight}`)).trim();
+/**
+ * Sets a server's admin state: `drain` takes it out of rotation (no new calls; it
+ * stays UP, health checks go on, so `ready` brings it back at once). Not `set weight`:
+ * servers filled from Consul's SRV records get the record's weight back at every
+ * DNS resolution. Throws with HAProxy's answer when it refuses.
+ */
+export async function setServerState(socketPath: string, backend: string, server: string, state: 'ready' | 'drain' | 'maint'): Promise<void> {
+  const answer = (await haproxyCommand(socketPath, `set server ${backend}/${server} state ${state}`)).trim();
   // HAProxy answers nothing on success, or a message saying what is wrong.
-  if (answer) throw new Error(`HAProxy refused "set weight ${backend}/${server} ${weight}": ${answer}`);
+  if (answer) throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
 }

@@ -43,8 +43,9 @@ async function main(): Promise<void> {
   const ctx: BenchContext = { cfg, tools, cpu, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
   // This process reads the output of everything it starts (HAProxy logs a line per call): keep
   // that work on the load-generator CPU, off the CPU of the server under test.
-  if (pinned) pinPid(process.pid, 1);
+  // (machine info first: pinning this process changes what os.availableParallelism() says)
   const machine = machineInfo(tools, pinning);
+  if (pinned) pinPid(process.pid, 1);
   const roundsText = `${cfg.rounds}–${cfg.maxRounds} interleaved rounds per comparison, until the median's ${Math.round(cfg.confidence * 100)} % interval is within ±${Math.round(cfg.tolerance * 100)} % (at most ${Math.round(cfg.roundBudgetMs / 1000)} s of rounds each)`;
   ctx.log(`${cfg.quick ? 'QUICK run' : 'full run'}; ${roundsText}; items ${[...cfg.only].join(',')}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}`);
 

@@ -5,7 +5,7 @@
  * pinned to the server CPU) behind one HAProxy in http mode (the shipped config
  * from renderHaproxyConfig, started pinned to the client CPU beside h2load, plus
  * a bench-only admin socket). Each round measures every router count once, in
- * rotating order: routers outside the count get weight 0 through HAProxy's
+ * rotating order: routers outside the count are set to DRAIN through HAProxy's
  * runtime API (they keep running, so their idle cost stays in every case, and
  * is reported), and h2load drives ListTools through HAProxy. Per count: req/s,
  * p50/p95/p99, each active router's share (its own call counter; routers with
@@ -23,7 +23,7 @@ import { checkListTools, h2loadProblems, medianSample, scrapeCalls } from './che
 import { compareRounds, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
-import { setServerWeight } from './haproxy-admin';
+import { setServerState } from './haproxy-admin';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { runH2load } from './h2load';
 import { cpuSecondsOf } from './machine-load';
@@ -91,7 +91,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     if (ctx.cpu.server !== undefined) for (const pid of pids) pinPid(pid, ctx.cpu.server);
     if (ctx.cpu.client !== undefined && platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
     const socket = path.join(platform.workDir, 'scale-admin.sock');
-    // Bench-only addition to the shipped config: the runtime API socket to change weights (it does not touch proxying).
+    // Bench-only addition to the shipped config: the runtime API socket to drain routers (it does not touch proxying).
     const lb = await startBenchHaproxy(ctx, platform, {
       name: 'scaling',
       address: infra,
@@ -119,7 +119,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     let weighted = -1;
     const rotate = async (n: number) => {
       if (weighted === n) return;
-      for (const [k, name] of serverOf.entries()) await setServerWeight(socket, BACKEND, name, k < n ? 1 : 0);
+      for (const [k, name] of serverOf.entries()) await setServerState(socket, BACKEND, name, k < n ? 'ready' : 'drain');
       weighted = n;
     };
     const load = { requests: sc.requests, clients: sc.clients, streams: sc.streams };
@@ -182,7 +182,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       const base = {
         id: idOf(n),
         title: `${n} router${n === 1 ? '' : 's'} behind HAProxy (http mode), ${ctx.cpu.server === undefined ? 'unpinned' : `all on cpu ${ctx.cpu.server}`}`,
-        driver: `h2load -c ${load.clients} -m ${load.streams} -n ${load.requests} -t 1, ListTools, through HAProxy http (shipped config, started pinned to cpu ${ctx.cpu.client ?? '-'} with h2load; nbthread auto); ${maxCount} routers running, those outside the count at weight 0 (runtime API); per-router counts from each router's counter; ${res.rounds} rotated rounds over ${counts.join('/')} routers, per-round ratio to 1 router, verdict on the median`,
+        driver: `h2load -c ${load.clients} -m ${load.streams} -n ${load.requests} -t 1, ListTools, through HAProxy http (shipped config, started pinned to cpu ${ctx.cpu.client ?? '-'} with h2load; nbthread auto); ${maxCount} routers running, those outside the count in DRAIN state (runtime API: no new calls, still UP and checked); per-router counts from each router's counter; ${res.rounds} rotated rounds over ${counts.join('/')} routers, per-round ratio to 1 router, verdict on the median`,
         measured: `${fmt.load(m.rps, m.latency)}; ${fmt.rps(m.rps / n).replace(' req/s', '')} req/s per router; RSS per router ${fmt.mib(median(rss))} (max ${fmt.mib(Math.max(...rss))}, peak ${fmt.mib(hwm)})`,
         baseline: n === 1 ? 'itself' : `1 router ${fmt.rps(one.rps)}${seed ? `; seed ${seed.rps.toLocaleString('en-US')} req/s (${fmt.ratio(seed.rps / SEED_SCALING[0].rps)}x its 1)` : ''}`,
         data: { runs, memory: mem, spread: k ? res.spreads[`${n}/1`] : undefined },
