@@ -28,12 +28,12 @@ export async function compareRounds<T>(ctx: BenchContext, label: string, sides: 
 }
 
 /** The verdict fields of a row (met, firm, spread cell) for a judged figure, plus the load note. */
-export function verdictFields(res: Pick<RoundsResult<unknown>, 'stop' | 'load'>, s: RoundSpread, target: number, direction: 'atLeast' | 'atMost', problems: readonly string[], value?: (n: number) => string): { met: boolean; firm: boolean; spread: string; loadNote?: string } {
+export function verdictFields(res: Pick<RoundsResult<unknown>, 'stop' | 'load'>, s: RoundSpread, target: number, direction: 'atLeast' | 'atMost', problems: readonly string[], value?: (n: number) => string, width?: (n: number) => string): { met: boolean; firm: boolean; spread: string; loadNote?: string } {
   const j = judge(s, target, direction);
   return {
     met: problems.length ? false : j.met,
     firm: problems.length ? true : j.firm,
-    spread: spreadText(s, res.stop, value),
+    spread: spreadText(s, res.stop, value, width),
     loadNote: loadText(res.load),
   };
 }

@@ -47,10 +47,10 @@ export function verdict(row: Row): string {
  * half-width of the median's interval against the tolerance, e.g.
  * "0.79–0.88 over 7 rounds; median ±3.1 % (settled)".
  */
-export function spreadText(s: RoundSpread, stop: StopReason, value: (n: number) => string = fmt.ratio): string {
+export function spreadText(s: RoundSpread, stop: StopReason, value: (n: number) => string = fmt.ratio, width: (n: number) => string = value): string {
   const rel = 'relative' in s.tolerance;
-  const hw = rel ? `±${(100 * s.halfWidth).toFixed(1)} %` : `±${value(s.halfWidth)}`;
-  const tol = rel ? `±${(100 * (s.tolerance as { relative: number }).relative).toFixed(0)} %` : `±${value((s.tolerance as { absolute: number }).absolute)}`;
+  const hw = rel ? `±${(100 * s.halfWidth).toFixed(1)} %` : `±${width(s.halfWidth)}`;
+  const tol = rel ? `±${(100 * (s.tolerance as { relative: number }).relative).toFixed(0)} %` : `±${width((s.tolerance as { absolute: number }).absolute)}`;
   const why = s.settled ? 'settled' : `NOT settled (> ${tol}${s.ciLevel < 0.9 ? `, interval only ${Math.round(100 * s.ciLevel)} % sure` : ''}; stopped: ${stop === 'time-budget' ? 'time budget' : stop === 'max-rounds' ? 'round cap' : stop})`;
   return `${value(s.min)}–${value(s.max)} over ${s.rounds} round${s.rounds === 1 ? '' : 's'}; median ${hw} (${why})`;
 }

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
 
   const durationSec = (Date.now() - started) / 1000;
   const load = wholeRun();
-  const loadLine = `Other load on the machine during the run (processes outside the bench, from /proc; a lower bound): ${load.foreign.toFixed(2)} CPUs on average; hypervisor steal ${load.steal.toFixed(2)} CPUs. Per-round figures are in each row's notes.`;
+  const loadLine = `Other load on the machine during the run (the machine's user + system CPU time minus the bench's own processes, from /proc): ${load.foreign.toFixed(2)} CPUs on average; hypervisor steal ${load.steal.toFixed(2)} CPUs. Per-round figures are in each row's notes.`;
   const date = new Date().toISOString();
   process.stdout.write(`\nMCP router benchmark — ${date}\n`);
   process.stdout.write(`Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB; Node ${machine.node}; grpc-js ${machine.grpcJs}; ${machine.haproxy}; ${machine.h2load}\n`);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const notMet = rows.filter((r) => r.met === false).length;
   const skipped = rows.filter((r) => r.skipped).length;
   const marginal = rows.filter((r) => r.met !== undefined && r.firm === false).length;
-  process.stdout.write(`Targets: ${met} met, ${notMet} not met (${marginal} of these verdicts marginal: the median's interval spans the target), ${skipped} skipped (none of these is asserted by npm test). ${Math.round(durationSec)} s.\n`);
+  process.stdout.write(`Targets: ${met} met, ${notMet} not met, ${skipped} skipped; ${marginal} of the verdicts marginal (the median's interval spans the target). None of these is asserted by npm test. ${Math.round(durationSec)} s.\n`);
 
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });

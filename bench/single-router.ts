@@ -338,14 +338,15 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       const [aa, ab] = lat.runs.map(medianSample);
       const asp = lat.spreads.added;
       const lprobs = problemsOf(lat.runs.flat());
-      const lv = verdictFields(lat, asp, TARGETS.addedP50Ms, 'atMost', lprobs, (n) => `${n >= 0 ? '+' : ''}${fmt.ms(n)} ms`);
+      const signed = (n: number) => `${n >= 0 ? '+' : '−'}${fmt.ms(Math.abs(n))} ms`;
+      const lv = verdictFields(lat, asp, TARGETS.addedP50Ms, 'atMost', lprobs, signed, (n) => `${fmt.ms(n)} ms`);
       rows.push({
         id: '2b',
         title: 'CallTool latency the router adds at p50 (1 call in flight)',
         driver: `same driver, 1 in flight, ${n1} calls; ${pinNote}${roundsText(lat.rounds)}`,
         measured: `router ${fmt.lat(aa.latency)}`,
         baseline: `direct ${fmt.lat(ab.latency)}`,
-        ratio: `+${fmt.ms(asp.median)} ms at p50 (${fmt.ratio(aa.latency.p50 / ab.latency.p50)}x)`,
+        ratio: `${signed(asp.median)} at p50 (${fmt.ratio(aa.latency.p50 / ab.latency.p50)}x)`,
         spread: lv.spread,
         target: `≤ +${TARGETS.addedP50Ms} ms at p50`,
         met: lv.met,

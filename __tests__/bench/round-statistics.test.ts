@@ -167,6 +167,9 @@ describe('report cells', () => {
     const wide = roundSpread([0.6, 0.82, 0.81, 0.95, 0.83], { relative: 0.05 });
     expect(spreadText(wide, 'time-budget')).toBe('0.60–0.95 over 5 rounds; median ±26.8 % (NOT settled (> ±5 %; stopped: time budget))');
     const few = roundSpread([1, 1.2], { absolute: 0.1 });
+    expect(spreadText(roundSpread([-0.2, 0.3], { absolute: 0.1 }), 'time-budget', (n) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(1)} ms`, (n) => `${n.toFixed(2)} ms`)).toBe(
+      '−0.2 ms–+0.3 ms over 2 rounds; median ±0.25 ms (NOT settled (> ±0.10 ms, interval only 50 % sure; stopped: time budget))',
+    );
     expect(spreadText(few, 'max-rounds', (n) => `${n.toFixed(1)} ms`)).toBe('1.0 ms–1.2 ms over 2 rounds; median ±0.1 ms (NOT settled (> ±0.1 ms, interval only 50 % sure; stopped: round cap))');
   });
 

@@ -37,7 +37,7 @@ export function scalingPlotSpec(points: readonly ScalingPoint[], caption: string
   const p95Data = points.map((p) => ({ routers: p.routers, p95: Math.round(p.p95 * 100) / 100, series: ours }));
   const counts = [...new Set([...points.map((p) => p.routers), ...SEED_SCALING.map((s) => s.routers)])].sort((a, b) => a - b);
   const x = { field: 'routers', type: 'quantitative', title: 'routers behind HAProxy (http mode)', axis: { values: counts, format: 'd' }, scale: { domain: [0, Math.max(...counts) + 1] } };
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: [ours, seed], range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'bottom' } };
+  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: [ours, seed], range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'bottom', labelLimit: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'MCP router: throughput and p95 vs router count', subtitle: caption },
