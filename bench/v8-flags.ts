@@ -40,7 +40,6 @@ export const FLAG_SETS: ReadonlyArray<{ name: string; flags: (image: string[]) =
   { name: 'image + optimize-for-size', flags: (image) => [...image, '--optimize-for-size'] },
   { name: 'image + max-old-space 96', flags: (image) => [...image, '--max-old-space-size=96'] },
   { name: 'image + single-threaded-gc', flags: (image) => [...image, '--single-threaded-gc'] },
-  { name: 'image + lite-mode', flags: (image) => [...image, '--lite-mode'] },
 ];
 
 interface RouterUnderTest {
