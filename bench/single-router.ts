@@ -84,6 +84,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
       MCP_ROUTER_BIND_ADDRESS: HOST,
       MCP_ROUTER_PORT: String(routerPort),
       MCP_ROUTER_METRICS_PORT: String(metricsPort),
+      MCP_ROUTER_MCP_PORT: '0',
       MCP_ROUTER_INSTANCE_ID: ROUTER_ID,
       MCP_ROUTER_DRAIN_DELAY_MS: '0',
       LOG_LEVEL: 'info',

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
           MCP_ROUTER_BIND_ADDRESS: HOST,
           MCP_ROUTER_PORT: String(port),
           MCP_ROUTER_METRICS_PORT: String(metricsPort),
+          MCP_ROUTER_MCP_PORT: '0',
           MCP_ROUTER_INSTANCE_ID: `v8-${i}`,
           MCP_ROUTER_DRAIN_DELAY_MS: '0',
           LOG_LEVEL: 'info',

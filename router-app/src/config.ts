@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
+import { PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 
 const MiB = 1024 * 1024;
 
@@ -28,12 +29,12 @@ const bool = z
 const host = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'must be a host name or IPv4 address' });
+  .regex(PATTERNS.host, { message: 'must be a host name or IPv4 address' });
 
 const ipv4 = z
   .string()
   .trim()
-  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, { message: 'must be an IPv4 address' });
+  .regex(PATTERNS.ipv4, { message: 'must be an IPv4 address' });
 
 const name = z
   .string()
@@ -62,39 +63,53 @@ const backendList = z
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Env variable → schema; the key is the variable's name. */
+const E = ROUTER_ENV;
+const D = ROUTER_DEFAULTS;
+
+/** Env variable → schema; the key is the variable's name (contract.ts names them and holds the defaults). */
 const schema = {
-  CONSUL_HOST: host.default('consul'),
-  CONSUL_PORT: int(1, 65535).default(8500),
-  CONSUL_REGISTER: bool.default(true),
-  MCP_ROUTER_PORT: int(0, 65535).default(50051),
-  MCP_ROUTER_BIND_ADDRESS: ipv4.default('0.0.0.0'),
-  MCP_ROUTER_ADVERTISE_ADDRESS: ipv4.optional(),
-  MCP_ROUTER_HOSTNAME: name.optional(),
-  MCP_ROUTER_INSTANCE_ID: name.optional(),
-  MCP_ROUTER_SERVICE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a DNS label' }).default('mcp-router'),
-  MCP_ROUTER_METRICS_PORT: int(0, 65535).default(9464),
-  MCP_BACKENDS: backendList.default([]),
-  MCP_BACKEND_DISCOVERY: bool.default(true),
-  MCP_BACKEND_TAG: name.default('mcp-server'),
-  MCP_BACKEND_CA_FILE: z.string().trim().min(1).optional(),
-  MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES: int(1024, 1024 * MiB).default(16 * MiB),
-  MCP_ROUTER_DEFAULT_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
-  MCP_ROUTER_CONNECT_TIMEOUT_MS: int(1, 600_000).default(5_000),
-  MCP_ROUTER_CATALOG_TTL_MS: int(1_000, 86_400_000).default(60_000),
-  MCP_ROUTER_DRAIN_DELAY_MS: int(0, 600_000).default(7_000),
-  MCP_ROUTER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-  MCP_ROUTER_BREAKER_FAILURES: int(1, 1000).default(5),
-  MCP_ROUTER_BREAKER_RESET_MS: int(100, 600_000).default(5_000),
-  GRPC_MAX_RECEIVE_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_MAX_SEND_MESSAGE_BYTES: int(1024, 1024 * MiB).default(50 * MiB),
-  GRPC_KEEPALIVE_TIME_MS: int(1_000, 86_400_000).default(30_000),
-  GRPC_KEEPALIVE_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
-  CONSUL_CHECK_INTERVAL_TCP: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default('10s'),
-  CONSUL_CHECK_INTERVAL_GRPC: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default('2s'),
-  CONSUL_DEREGISTER_CRITICAL_AFTER: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default('1m'),
-  CONSUL_REREGISTER_INTERVAL_MS: int(200, 600_000).default(5_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  [E.consulHost]: host.default(D.consulHost),
+  [E.consulPort]: int(1, 65535).default(D.consulPort),
+  [E.consulRegister]: bool.default(D.consulRegister),
+  [E.port]: int(0, 65535).default(D.port),
+  [E.bindAddress]: ipv4.default(D.bindAddress),
+  [E.advertiseAddress]: ipv4.optional(),
+  [E.hostname]: name.optional(),
+  [E.instanceId]: name.optional(),
+  [E.serviceName]: z.string().regex(PATTERNS.dnsLabel, { message: 'must be a DNS label' }).default(D.serviceName),
+  [E.metricsPort]: int(0, 65535).default(D.metricsPort),
+  [E.backends]: backendList.default([]),
+  [E.backendDiscovery]: bool.default(D.backendDiscovery),
+  [E.backendTag]: name.default(D.backendTag),
+  [E.backendCaFile]: z.string().trim().min(1).optional(),
+  [E.maxBackendResponseBytes]: int(1024, 1024 * MiB).default(D.maxBackendResponseBytes),
+  [E.defaultTimeoutMs]: int(1, 3_600_000).default(D.defaultTimeoutMs),
+  [E.connectTimeoutMs]: int(1, 600_000).default(D.connectTimeoutMs),
+  [E.catalogTtlMs]: int(1_000, 86_400_000).default(D.catalogTtlMs),
+  [E.drainDelayMs]: int(0, 600_000).default(D.drainDelayMs),
+  [E.shutdownGraceMs]: int(0, 600_000).default(D.shutdownGraceMs),
+  [E.breakerFailures]: int(1, 1000).default(D.breakerFailures),
+  [E.breakerResetMs]: int(100, 600_000).default(D.breakerResetMs),
+  [E.grpcMaxReceiveBytes]: int(1024, 1024 * MiB).default(D.grpcMaxReceiveBytes),
+  [E.grpcMaxSendBytes]: int(1024, 1024 * MiB).default(D.grpcMaxSendBytes),
+  [E.grpcKeepaliveTimeMs]: int(1_000, 86_400_000).default(D.grpcKeepaliveTimeMs),
+  [E.grpcKeepaliveTimeoutMs]: int(1_000, 600_000).default(D.grpcKeepaliveTimeoutMs),
+  [E.consulCheckIntervalTcp]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default(D.consulCheckIntervalTcp),
+  [E.consulCheckIntervalGrpc]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default(D.consulCheckIntervalGrpc),
+  [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
+  [E.consulReregisterIntervalMs]: int(200, 600_000).default(D.consulReregisterIntervalMs),
+  [E.logLevel]: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(D.logLevel),
+  [E.mcpPort]: int(0, 65535).default(D.mcpPort),
+  [E.mcpAllowedOrigins]: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, { message: 'must be a comma list of origins like http://localhost:6274' })))
+    .default([]),
+  [E.mcpMaxBodyBytes]: int(1024, 256 * MiB).default(D.mcpMaxBodyBytes),
+  [E.mcpPageSize]: int(1, 10_000).default(D.mcpPageSize),
+  [E.sessionKeys]: z.string().optional(),
+  [E.sessionKeysFile]: z.string().trim().min(1).optional(),
+  [E.sessionTtlMs]: int(60_000, 30 * 86_400_000).default(D.sessionTtlMs),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -113,6 +128,16 @@ export interface RouterConfig {
   readonly metricsPort: number;
   readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string }>;
   readonly discovery: { readonly enabled: boolean; readonly tag: string };
+  /** The MCP front door (Streamable HTTP on its own port). */
+  readonly mcp: {
+    readonly port: number;
+    readonly allowedOrigins: readonly string[];
+    readonly maxBodyBytes: number;
+    readonly pageSize: number;
+    /** Keys that sign session IDs (the first signs, all verify); empty: a key of this process only. */
+    readonly sessionKeys: ReadonlyArray<{ readonly id: string; readonly secret: string }>;
+    readonly sessionTtlMs: number;
+  };
   /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
   readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
   readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
@@ -137,9 +162,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     const raw = env[key];
     const r = (s as z.ZodType).safeParse(raw === '' ? undefined : raw);
     if (r.success) out[key] = r.data;
-    else problems.push(`${key}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    // A secret's value is never echoed.
+    else problems.push(`${key}=${key === E.sessionKeys ? '(secret)' : JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
+  const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -150,12 +177,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     bindAddress: p.MCP_ROUTER_BIND_ADDRESS,
     advertiseAddress: advertise,
     hostname,
-    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `mcp-router-${hostname}`,
+    instanceId: p.MCP_ROUTER_INSTANCE_ID ?? `${ROUTER_SERVICE.idPrefix}${hostname}`,
     serviceName: p.MCP_ROUTER_SERVICE_NAME,
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
     backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
+    mcp: {
+      port: p.MCP_ROUTER_MCP_PORT,
+      allowedOrigins: p.MCP_ROUTER_MCP_ALLOWED_ORIGINS,
+      maxBodyBytes: p.MCP_ROUTER_MCP_MAX_BODY_BYTES,
+      pageSize: p.MCP_ROUTER_MCP_PAGE_SIZE,
+      sessionKeys,
+      sessionTtlMs: p.MCP_ROUTER_SESSION_TTL_MS,
+    },
     timeouts: {
       defaultCallMs: p.MCP_ROUTER_DEFAULT_TIMEOUT_MS,
       connectMs: p.MCP_ROUTER_CONNECT_TIMEOUT_MS,
@@ -178,6 +213,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     },
     logLevel: p.LOG_LEVEL,
   };
+}
+
+/**
+ * Session-signing keys from MCP_ROUTER_SESSION_KEYS or the file named by
+ * MCP_ROUTER_SESSION_KEYS_FILE: entries `<id>=<secret>` separated by commas or
+ * lines; the first signs, every one verifies (rotation: put the new key first,
+ * keep the old one until its sessions have expired). A secret has at least 32
+ * characters. The value is never logged.
+ */
+function readSessionKeys(inline: string | undefined, file: string | undefined, problems: string[]): Array<{ id: string; secret: string }> {
+  if (inline !== undefined && inline.trim() !== '' && file !== undefined) {
+    problems.push(`${E.sessionKeys} and ${E.sessionKeysFile} are both set: give the keys one way`);
+    return [];
+  }
+  let text = inline ?? '';
+  let source: string = E.sessionKeys;
+  if (file !== undefined) {
+    source = `${E.sessionKeysFile}=${JSON.stringify(file)}`;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`${source}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return [];
+    }
+  }
+  const keys: Array<{ id: string; secret: string }> = [];
+  for (const entry of text.split(/[,\n]/).map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,32})=(\S{32,})$/.exec(entry);
+    if (!m) {
+      // Never echo a secret: name the entry by its position and id only.
+      problems.push(`${source}: entry ${keys.length + 1} must be <id>=<secret> with an id of 1-32 letters, digits, "_" or "-" and a secret of at least 32 characters (received an entry starting ${JSON.stringify(entry.split('=')[0].slice(0, 32))})`);
+      return [];
+    }
+    if (keys.some((k) => k.id === m[1])) {
+      problems.push(`${source}: key id ${JSON.stringify(m[1])} appears twice`);
+      return [];
+    }
+    keys.push({ id: m[1], secret: m[2] });
+  }
+  return keys;
 }
 
 /** The PEM bundle of MCP_BACKEND_CA_FILE; a problem is recorded when it can't be read or holds no certificate. */

@@ -5,9 +5,11 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as path from 'node:path';
+import { ROUTER_DEFAULTS, ROUTER_ENV } from './contract';
 
-const port = process.env.MCP_ROUTER_PORT || '50051';
-const host = process.env.MCP_ROUTER_BIND_ADDRESS && process.env.MCP_ROUTER_BIND_ADDRESS !== '0.0.0.0' ? process.env.MCP_ROUTER_BIND_ADDRESS : '127.0.0.1';
+const port = process.env[ROUTER_ENV.port] || String(ROUTER_DEFAULTS.port);
+const bind = process.env[ROUTER_ENV.bindAddress];
+const host = bind && bind !== '0.0.0.0' ? bind : '127.0.0.1';
 const protoPath = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
 const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String })) as any;
 const client = new def.grpc.health.v1.Health(`${host}:${port}`, grpc.credentials.createInsecure());

@@ -3,6 +3,10 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Outcome of one request to a backend, as counted in mcp_router_backend_calls_total. */
+export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open';
+export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'mcp_error', 'too_large', 'timeout', 'cancelled', 'unavailable', 'circuit_open'];
+
 export class RouterMetrics {
   readonly registry = new Registry();
   readonly calls: Counter<'method' | 'code'>;
@@ -23,7 +27,18 @@ export class RouterMetrics {
     });
     this.backendUp = new Gauge({ name: 'mcp_router_backend_up', help: '1 when the MCP backend session is healthy', labelNames: ['backend'], registers: [this.registry] });
     this.catalogSize = new Gauge({ name: 'mcp_router_catalog_entries', help: 'Aggregated catalogue size by kind', labelNames: ['kind'], registers: [this.registry] });
-    this.backendCalls = new Counter({ name: 'mcp_router_backend_calls_total', help: 'Calls to MCP backends by outcome', labelNames: ['backend', 'outcome'], registers: [this.registry] });
+    this.backendCalls = new Counter({
+      name: 'mcp_router_backend_calls_total',
+      help: `Requests to MCP backends (calls, reads, prompts, listings) by outcome: ${CALL_OUTCOMES.join(', ')}`,
+      labelNames: ['backend', 'outcome'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Drops the series of a backend that is gone, so series do not pile up as registrations churn. */
+  forgetBackend(backend: string): void {
+    this.backendUp.remove({ backend });
+    for (const outcome of CALL_OUTCOMES) this.backendCalls.remove({ backend, outcome });
   }
 
   /** Returns a function that records one call of `method` when called with its status code. */

@@ -1,67 +1,60 @@
 /**
- * Discovers MCP backends in Consul: healthy instances of services tagged
- * `tag` (default "mcp-server"), kept current with blocking queries (the
- * consul client's watch). Service meta `mcp_path` (default /mcp) and
- * `namespace` (default the service name) shape each backend. While Consul is
+ * Discovers MCP backends in Consul: passing instances of services tagged
+ * `tag` (default "mcp-server"), kept current with blocking queries. Each
+ * registration is checked before it becomes a backend (address, port, meta);
+ * one that fails is refused and logged, never called. While Consul is
  * unreachable the last known set is kept.
  */
-import Consul from 'consul';
+import { isIP } from 'node:net';
+import type Consul from 'consul';
+import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
 import type { Logger } from '../logger';
 import type { BackendDescriptor } from '../mcp/backend';
-
-type Watch = ReturnType<Consul['watch']>;
-
-/**
- * After a failed query, ask again without an index. A restarted Consul
- * starts over with lower indexes, and a blocking query with the old (higher)
- * index would hang for the whole wait time before the client notices the
- * index went backwards; a fresh query answers at once.
- */
-function resetIndexOnError(w: Watch): void {
-  w.on('error', () => {
-    const opts = (w as unknown as { _options?: { index?: bigint } })._options;
-    if (opts) opts.index = 0n;
-  });
-}
+import { BlockingQuery } from './blocking-query';
 
 export interface HealthEntry {
   Node: { Address: string };
   Service: { ID: string; Service: string; Address: string; Port: number; Tags: string[] | null; Meta: Record<string, string> | null };
 }
 
-/** Service meta keys an MCP server's registration may carry. */
-export const MCP_META = {
-  /** Path of the Streamable HTTP endpoint. @default '/mcp' */
-  path: 'mcp_path',
-  /** Namespace of its tools and prompts. @default the service name */
-  namespace: 'namespace',
-  /** `http` or `https`. @default 'http' */
-  scheme: 'mcp_scheme',
-  /** Name for SNI and certificate verification when the address is an IP. @default the address */
-  tlsServerName: 'mcp_tls_server_name',
-} as const;
+const META = MCP_SERVER_DISCOVERY.meta;
+/** An absolute URL path: no query, fragment, backslash, dot segment or control character. */
+const PATH_RE = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,511}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
 /** The backend a passing registration describes, or why it is refused. */
 export function descriptorOf(e: HealthEntry): BackendDescriptor | string {
   const meta = e.Service.Meta ?? {};
   const address = e.Service.Address || e.Node.Address;
-  const path = meta[MCP_META.path] || '/mcp';
-  const scheme = meta[MCP_META.scheme] || 'http';
-  if (scheme !== 'http' && scheme !== 'https') return `${MCP_META.scheme} must be http or https; received ${JSON.stringify(scheme)}`;
-  const serverName = meta[MCP_META.tlsServerName];
-  const host = address.includes(':') ? `[${address}]` : address;
+  if (typeof address !== 'string' || !(isIP(address) !== 0 || PATTERNS.host.test(address))) {
+    return `address must be an IP address or a host name; received ${JSON.stringify(address)}`;
+  }
+  const port = e.Service.Port;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be an integer from 1 to 65535; received ${JSON.stringify(port)}`;
+  const path = meta[META.path] || PATHS.mcp;
+  if (!PATH_RE.test(path) || /(^|\/)\.\.?(\/|$)/.test(path)) return `${META.path} must be an absolute path such as /mcp (no query, fragment or dot segments); received ${JSON.stringify(path)}`;
+  const scheme = meta[META.scheme] || 'http';
+  if (scheme !== 'http' && scheme !== 'https') return `${META.scheme} must be http or https; received ${JSON.stringify(scheme)}`;
+  const namespace = meta[META.namespace] || e.Service.Service;
+  if (namespace.length > 128 || CONTROL_RE.test(namespace)) return `${META.namespace} must be 1-128 characters without control characters; received ${JSON.stringify(namespace)}`;
+  const serverName = meta[META.tlsServerName];
+  if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
+  const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,
-    namespace: meta[MCP_META.namespace] || e.Service.Service,
-    url: `${scheme}://${host}:${e.Service.Port}${path.startsWith('/') ? path : `/${path}`}`,
+    namespace,
+    url: `${scheme}://${host}:${port}${path}`,
     ...(serverName ? { tlsServerName: serverName } : {}),
   };
 }
 
 export class ConsulDiscovery {
-  private catalogWatch?: Watch;
-  private readonly serviceWatches = new Map<string, Watch>();
+  private catalogQuery?: BlockingQuery<Record<string, string[]>>;
+  private readonly serviceQueries = new Map<string, BlockingQuery<HealthEntry[]>>();
   private readonly instances = new Map<string, BackendDescriptor[]>();
+  /** Refusals already logged (by service ID and reason), so a bad registration is logged once, not per update. */
+  private readonly refused = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -72,46 +65,49 @@ export class ConsulDiscovery {
   ) {}
 
   start(): void {
-    this.catalogWatch = this.consul.watch({ method: this.consul.catalog.service.list, options: {}, backoffMax: 5000 } as never);
-    this.catalogWatch.on('change', (services: Record<string, string[]>) => this.onServices(services));
-    this.catalogWatch.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'consul catalog watch failed; keeping last known backends'));
-    resetIndexOnError(this.catalogWatch);
+    this.catalogQuery = new BlockingQuery(
+      (q) => this.consul.catalog.service.list(q as never) as unknown as Promise<[{ headers: Record<string, string> }, Record<string, string[]>]>,
+      (services) => this.onServices(services),
+      (err) => this.logger.warn({ err: err.message }, 'consul catalog query failed; keeping last known backends'),
+    );
+    this.catalogQuery.start();
   }
 
   private onServices(services: Record<string, string[]>): void {
     if (this.stopped) return;
     const tagged = new Set(Object.entries(services ?? {}).filter(([, tags]) => (tags ?? []).includes(this.tag)).map(([name]) => name));
-    for (const [name, w] of this.serviceWatches) {
+    for (const [name, q] of this.serviceQueries) {
       if (!tagged.has(name)) {
-        w.end();
-        this.serviceWatches.delete(name);
+        q.stop();
+        this.serviceQueries.delete(name);
         this.instances.delete(name);
       }
     }
     for (const name of tagged) {
-      if (this.serviceWatches.has(name)) continue;
-      const w = this.consul.watch({ method: this.consul.health.service, options: { service: name, passing: true }, backoffMax: 5000 } as never);
-      w.on('change', (entries: HealthEntry[]) => {
-        this.instances.set(
-          name,
-          (entries ?? [])
-            .filter((e) => (e.Service.Tags ?? []).includes(this.tag))
-            .flatMap((e) => {
-              const d = descriptorOf(e);
-              if (typeof d === 'string') {
-                this.logger.warn({ service: name, id: e.Service.ID, reason: d }, 'MCP server registration refused');
-                return [];
-              }
-              return [d];
-            }),
-        );
-        this.emit();
-      });
-      w.on('error', (err: Error) => this.logger.warn({ service: name, err: err.message }, 'consul health watch failed; keeping last known instances'));
-      resetIndexOnError(w);
-      this.serviceWatches.set(name, w);
+      if (this.serviceQueries.has(name)) continue;
+      const q = new BlockingQuery<HealthEntry[]>(
+        (opts) => this.consul.health.service({ ...(opts as object), service: name, passing: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, HealthEntry[]]>,
+        (entries) => {
+          this.instances.set(name, (entries ?? []).filter((e) => (e.Service.Tags ?? []).includes(this.tag)).flatMap((e) => this.accept(name, e)));
+          this.emit();
+        },
+        (err) => this.logger.warn({ service: name, err: err.message }, 'consul health query failed; keeping last known instances'),
+      );
+      this.serviceQueries.set(name, q);
+      q.start();
     }
     this.emit();
+  }
+
+  private accept(service: string, e: HealthEntry): BackendDescriptor[] {
+    const d = descriptorOf(e);
+    if (typeof d !== 'string') return [d];
+    const key = `${e.Service.ID}\u0000${d}`;
+    if (!this.refused.has(key)) {
+      this.refused.add(key);
+      this.logger.warn({ service, id: e.Service.ID, reason: d }, 'MCP server registration refused');
+    }
+    return [];
   }
 
   private emit(): void {
@@ -120,8 +116,8 @@ export class ConsulDiscovery {
 
   stop(): void {
     this.stopped = true;
-    this.catalogWatch?.end();
-    for (const w of this.serviceWatches.values()) w.end();
-    this.serviceWatches.clear();
+    this.catalogQuery?.stop();
+    for (const q of this.serviceQueries.values()) q.stop();
+    this.serviceQueries.clear();
   }
 }

@@ -16,10 +16,12 @@ import {
   ToolListChangedNotificationSchema,
   type Prompt,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../logger';
+import type { CallOutcome } from '../metrics';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
@@ -49,6 +51,7 @@ export interface BackendOptions {
 export interface BackendListing {
   readonly tools: Tool[];
   readonly resources: Resource[];
+  readonly resourceTemplates: ResourceTemplate[];
   readonly prompts: Prompt[];
 }
 
@@ -109,6 +112,7 @@ function classify(err: unknown, hadSession: boolean): Failure {
 
 const OUTCOME: Record<Failure, Outcome> = { 'session-lost': 'failure', connection: 'failure', timeout: 'timeout', cancelled: 'release', answered: 'success' };
 
+
 /** One MCP session with the backend, and the requests in flight on it. */
 interface Session {
   readonly client: Client;
@@ -123,7 +127,9 @@ export class Backend extends EventEmitter {
   private connecting?: Promise<Session>;
   lastError = '';
   serverInfo: Record<string, unknown> = {};
-  listing: BackendListing = { tools: [], resources: [], prompts: [] };
+  listing: BackendListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  /** A listing has been received (it may be empty); the last one is kept while the backend is down. */
+  listed = false;
   private closed = false;
   /** Calls in flight whose response is streamed (progress), see onStreamFailure. */
   private streamingCalls = 0;
@@ -154,14 +160,20 @@ export class Backend extends EventEmitter {
     const opts = { timeout: this.options.connectTimeoutMs * 2 };
     const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout }, async () => {
       const caps = c.getServerCapabilities() ?? {};
-      const [tools, resources, prompts] = await Promise.all([
+      const [tools, resources, resourceTemplates, prompts] = await Promise.all([
         caps.tools ? allPages((cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
         caps.resources ? allPages((cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
+        // Templates are optional for a server with resources: a server without them answers "method not found".
+        caps.resources ? allPages((cursor) => c.listResourceTemplates(cursor, opts), (r) => r.resourceTemplates).catch((err: unknown) => {
+          if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return [];
+          throw err;
+        }) : [],
         caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
       ]);
-      return { tools, resources, prompts };
+      return { tools, resources, resourceTemplates, prompts };
     }), { isListing: true });
     this.listing = listing;
+    this.listed = true;
     return listing;
   }
 
@@ -203,9 +215,11 @@ export class Backend extends EventEmitter {
     if (this.closed) throw new BackendUnavailableError(`backend ${this.id} was removed`, true);
     const permit = this.breaker.enter();
     if (!permit) {
+      this.emit('call', 'circuit_open' satisfies CallOutcome);
       throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unavailable: circuit open after repeated failures (${this.lastError})`, true);
     }
     let outcome: Outcome = 'release';
+    let counted: CallOutcome = 'cancelled';
     try {
       let result: T;
       try {
@@ -221,6 +235,7 @@ export class Backend extends EventEmitter {
         result = await this.onSession(fn);
       }
       outcome = 'success';
+      counted = 'ok';
       this.lastError = '';
       if (this.suspect) {
         this.suspect = false;
@@ -232,18 +247,20 @@ export class Backend extends EventEmitter {
       const err = signal?.aborted && signal.reason instanceof CallCancelledError ? signal.reason : caught;
       const failure = classify(err, false);
       outcome = OUTCOME[failure];
+      const tooLarge = err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE';
+      counted = tooLarge ? 'too_large' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
       if (failure !== 'connection') {
-        if (err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE') throw new ResourceExhaustedError(err.message);
+        if (tooLarge) throw new ResourceExhaustedError(err.message);
         throw err;
       }
       this.lastError = err instanceof Error ? err.message : String(err);
-      await this.resetSession();
       this.emit('health', false);
       if (err instanceof BackendUnavailableError) throw err;
       const notSent = err instanceof TransportError && err.notSent;
       throw new BackendUnavailableError(`backend ${this.descriptor.namespace} (${this.id}) is unreachable: ${this.lastError}`, notSent);
     } finally {
       this.breaker.settle(permit, outcome);
+      this.emit('call', counted);
     }
   }
 
@@ -261,7 +278,10 @@ export class Backend extends EventEmitter {
       return await fn(s.client);
     } catch (err) {
       const hadSession = (s.client.transport as StreamableHTTPClientTransport | undefined)?.sessionId !== undefined;
-      if (classify(err, hadSession) === 'session-lost') this.retire(s);
+      const failure = classify(err, hadSession);
+      if (failure === 'session-lost') this.retire(s);
+      // Unreachable or broken: close this session (only this one: a newer one may be current by now).
+      else if (failure === 'connection' && this.current === s) await this.resetSession();
       if (typeof err === 'object' && err !== null) Object.defineProperty(err, 'hadSession', { value: hadSession, configurable: true });
       throw err;
     } finally {

@@ -4,6 +4,9 @@
  * errors, by their JSON-RPC code) to gRPC status codes. Nothing is classified
  * by its message text.
  */
+/** MCP's "resource not found" JSON-RPC error code (spec: server/resources). */
+export const MCP_RESOURCE_NOT_FOUND = -32002;
+
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
@@ -42,7 +45,8 @@ export class BackendUnavailableError extends Error {
  * (ECONNREFUSED, ECONNRESET, …) or one of the router's own: TLS (certificate
  * verification), RESPONSE_CUT (the response ended early), RESPONSE_TOO_LARGE,
  * SSE_BAD_MESSAGE (an SSE message that is not JSON), REQUEST_DROPPED (the
- * router dropped it: call cancelled or timed out).
+ * router dropped it: call cancelled or timed out), SESSION_CLOSED (the
+ * session was closed under it).
  */
 export class TransportError extends Error {
   constructor(
