@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
-import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { PropError } from '../../constructs/validation';
+import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+/** Options in, text out: resolve (validate, fill defaults), then render. */
+const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
+
 import { requireTool } from '../support/tools';
 import { byPath, synthStack } from './synth-helpers';
 
@@ -195,8 +199,8 @@ describe('property: the renderer either refuses an option by name or emits a con
           // The default nameserver is the container's "consul", unknown here: use loopback unless generated.
           cfg = renderHaproxyConfig({ ...base, ...(o as HaproxyConfigOptions) });
         } catch (err) {
-          expect(err).toBeInstanceOf(HaproxyConfigError);
-          const m = /^HAProxy option (\S+) must be .+; received .+$/s.exec((err as Error).message);
+          expect(err).toBeInstanceOf(PropError);
+          const m = /^renderHaproxyConfig: (\S+) must be .+; received .+$/s.exec((err as Error).message);
           expect(m).not.toBeNull();
           expect(NAMES).toContain(m![1].split(/[.[]/)[0]);
           refused++;

@@ -8,6 +8,7 @@
  *
  * Used by `npm run local` and by the platform scenario tests.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -68,6 +69,8 @@ export class LocalPlatform {
   readonly backends = new Map<string, ManagedProcess>();
   consul?: ManagedProcess;
   haproxy?: ManagedProcess;
+  /** The key every router signs MCP session IDs with (random per platform). */
+  private readonly sessionKey = randomBytes(32).toString('base64url');
 
   private constructor(private readonly options: LocalPlatformOptions, block: LoopbackBlock, workDir: string) {
     this.block = block;
@@ -82,7 +85,7 @@ export class LocalPlatform {
     }
     const block =
       options.block === 'random'
-        ? await randomFreeBlock([DEFAULT_PORTS.consulHttp, DEFAULT_PORTS.consulDns, DEFAULT_PORTS.haproxyFrontend, DEFAULT_PORTS.haproxyStats])
+        ? await randomFreeBlock([DEFAULT_PORTS.consulHttp, DEFAULT_PORTS.consulDns, DEFAULT_PORTS.haproxyFrontend, DEFAULT_PORTS.haproxyStats, DEFAULT_PORTS.haproxyMcp])
         : (options.block ?? loopbackBlock('127.0.0'));
     const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-local-platform-'));
     const platform = new LocalPlatform(options, block, workDir);
@@ -103,6 +106,10 @@ export class LocalPlatform {
   // ---- endpoints ---------------------------------------------------------
   get endpoint(): string {
     return `${this.block.infraAddress}:${this.ports.haproxyFrontend}`;
+  }
+  /** The platform's MCP endpoint (HAProxy's MCP listener). */
+  get mcpUrl(): string {
+    return `http://${this.block.infraAddress}:${this.ports.haproxyMcp}/mcp`;
   }
   get statsUrl(): string {
     return `http://${this.block.infraAddress}:${this.ports.haproxyStats}/`;
@@ -190,6 +197,9 @@ export class LocalPlatform {
       MCP_ROUTER_ADVERTISE_ADDRESS: address,
       MCP_ROUTER_HOSTNAME: `mcp-router-${i}`,
       MCP_ROUTER_METRICS_PORT: String(this.ports.routerAdmin),
+      MCP_ROUTER_MCP_PORT: String(this.ports.routerMcp),
+      // Every router of the platform signs MCP session IDs with the same key.
+      MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
       ...this.options.routerEnv,
       ...extraEnv,
