@@ -71,6 +71,12 @@ if ! docker info >/dev/null 2>&1; then
   done
   docker info >/dev/null 2>&1 || { tail -n 30 "$CACHE_DIR/dockerd.log" >&2; die "dockerd did not answer within 60 s (log above)"; }
   step "dockerd is up"
+  # The engine was down, so no test is using what an interrupted earlier run left behind (the
+  # restart policies just brought those containers back): remove the plan applier's objects.
+  stale=$(docker ps -aq --filter label=org.mcp-router-platform.plan-applier.state)
+  if [ -n "$stale" ]; then docker rm -f -v $stale >/dev/null; fi
+  stale=$(docker network ls -q --filter label=org.mcp-router-platform.plan-applier.state)
+  if [ -n "$stale" ]; then docker network rm $stale >/dev/null || true; fi
 fi
 engine=$(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
 
