@@ -42,8 +42,10 @@ step() { local now; now=$(date +%s); say "$1 ($((now - step_start)) s)"; step_st
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get install, dockerd, debootstrap need it)"
 mkdir -p "$STANDIN_DIR"
-exec 9>"$CACHE_DIR/provision-docker.lock"
-flock 9
+# One provisioning at a time. The daemon started below must not inherit this descriptor (it
+# would hold the lock for as long as it runs): it is started with fd 9 closed.
+exec 9>"$CACHE_DIR/provision-docker-engine.lock"
+flock -w 900 9 || die "another provisioning run has held $CACHE_DIR/provision-docker-engine.lock for 15 minutes (holders: $(fuser "$CACHE_DIR/provision-docker-engine.lock" 2>&1 | tr -s ' '))"
 
 # --- 1. packages ----------------------------------------------------------------
 need_apt=()
@@ -64,7 +66,7 @@ if ! docker info >/dev/null 2>&1; then
   fi
   say "starting dockerd (log: $CACHE_DIR/dockerd.log)"
   # setsid + nohup: the daemon outlives this script and the test run that started it.
-  setsid nohup dockerd >>"$CACHE_DIR/dockerd.log" 2>&1 < /dev/null &
+  setsid nohup dockerd >>"$CACHE_DIR/dockerd.log" 2>&1 < /dev/null 9>&- &
   for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5
