@@ -1,39 +1,29 @@
 /**
  * Items 3 and 4: the lead's local platform harness (scripts/local-platform:
  * Consul dev agent, routers on 127.a.b.(i+1):50051 registered in Consul, the
- * demo backend, HAProxy from renderHaproxyConfig with resolvers on Consul DNS)
- * plus a second HAProxy in tcp mode rendered by the same renderHaproxyConfig.
+ * demo backend) plus two HAProxys of the bench's own (bench-haproxy.ts), http
+ * and tcp mode, both the shipped renderHaproxyConfig output with resolvers on
+ * Consul DNS, started pinned to the load-generator CPU.
  * Item 3: h2load ListTools straight to router 1 vs through each HAProxy (one
  * router behind it). Item 4: routers 2 and 3 join; the share of requests per
  * router comes from each router's own Prometheus call counter (HAProxy's
  * per-server stot is printed alongside).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkListTools, medianSample, Sample, scrapeCalls } from './checks';
+import { checkListTools, medianSample, scrapeCalls } from './checks';
+import { compareRounds, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
-import { h2Measured } from './single-router';
-import { BenchProcess, pinPid, sleep } from './procs';
+import { H2Side, h2Measured } from './single-router';
+import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
+import { pinPid, sleep } from './procs';
 import { fmt, Row } from './report';
-import { spread } from './stats';
+import { median, spread } from './stats';
 import { requestFrame } from './grpc-frame';
 import { runH2load } from './h2load';
 
 export const TARGETS = { haproxyRatio: 0.9, httpSpread: 1.15 };
 const TOOL = 'demo__echo';
-
-/** Runs each side once per round, rotating the order; medians per side. */
-async function rotating<T extends Sample>(rounds: number, sides: Array<() => Promise<T>>): Promise<{ medians: Sample[]; runs: T[][] }> {
-  const runs: T[][] = sides.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < sides.length; k++) {
-      const i = (k + r) % sides.length;
-      runs[i].push(await sides[i]());
-    }
-  }
-  return { medians: runs.map((x) => medianSample(x)), runs };
-}
 
 async function waitUp(statsUrl: string, expected: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -68,8 +58,6 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
   // Loaded only now, so a missing piece yields "skipped" rows rather than a crash.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { LocalPlatform } = require('../scripts/local-platform/platform') as typeof import('../scripts/local-platform/platform');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
 
   const rows: Row[] = [];
   ctx.log('  starting local platform (Consul, demo backend, router 1, HAProxy http) ...');
@@ -81,76 +69,78 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     backends: ['demo'],
     routerEnv: { MCP_ROUTER_DRAIN_DELAY_MS: '0', MCP_ROUTER_SHUTDOWN_GRACE_MS: '2000' },
   });
-  let tcp: BenchProcess | undefined;
+  let http: BenchHaproxy | undefined;
+  let tcp: BenchHaproxy | undefined;
   try {
     const ports = platform.ports;
+    const infra = platform.block.infraAddress;
     const tcpAddress = `${platform.block.prefix}.254`;
-    const cfgPath = path.join(platform.workDir, 'haproxy-tcp.cfg');
-    fs.writeFileSync(
-      cfgPath,
-      renderHaproxyConfig({
-        mode: 'tcp',
-        balance: 'roundrobin',
-        maxInstances: 10,
-        frontend: { address: tcpAddress, port: ports.haproxyFrontend },
-        stats: { address: tcpAddress, port: ports.haproxyStats },
-        nameservers: [{ address: platform.block.infraAddress, port: ports.consulDns }],
-        healthCheck: { port: ports.routerAdmin },
-        maxconn: 4000,
-      }),
-    );
-    const tcpStats = `http://${tcpAddress}:${ports.haproxyStats}/`;
-    ({ proc: tcp } = await BenchProcess.start({
-      name: 'haproxy-tcp',
-      command: ctx.tools.haproxy!,
-      args: ['-db', '-f', cfgPath],
-      readyCheck: async () => (await fetch(tcpStats, { signal: AbortSignal.timeout(1_000) })).ok,
-      readyTimeoutMs: 15_000,
-    }));
+    // Both HAProxys are the bench's own, started pinned (see bench-haproxy.ts); the platform's is idle.
+    http = await startBenchHaproxy(ctx, platform, { name: 'http', address: infra, frontendPort: ports.haproxyFrontend + 1, statsPort: ports.haproxyStats + 1, options: { mode: 'http' } });
+    tcp = await startBenchHaproxy(ctx, platform, { name: 'tcp', address: tcpAddress, frontendPort: ports.haproxyFrontend, statsPort: ports.haproxyStats, options: { mode: 'tcp' } });
     const routerAddr = (i: number) => platform.block.routerAddress(i);
     const metricsUrl = (i: number) => `http://${routerAddr(i)}:${ports.routerAdmin}/metrics`;
     const pinAll = () => {
       if (ctx.cpu.server === undefined || ctx.cpu.client === undefined) return;
       for (const i of platform.runningRouters()) pinPid(platform.routers.get(i)!.child.pid!, ctx.cpu.server);
       if (platform.haproxy?.child.pid) pinPid(platform.haproxy.child.pid, ctx.cpu.client);
-      if (tcp) pinPid(tcp.pid, ctx.cpu.client);
     };
     pinAll();
     ctx.log('  waiting for both HAProxys to report router 1 UP ...');
-    await waitUp(platform.statsUrl, [routerAddr(1)], 60_000);
-    await waitUp(tcpStats, [routerAddr(1)], 60_000);
-    const httpTarget = platform.endpoint;
-    const tcpTarget = `${tcpAddress}:${ports.haproxyFrontend}`;
+    await waitUp(http.statsUrl, [routerAddr(1)], 60_000);
+    await waitUp(tcp.statsUrl, [routerAddr(1)], 60_000);
+    const httpTarget = http.target;
+    const tcpTarget = tcp.target;
+    const tcpStats = tcp.statsUrl;
     const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
     await checkListTools(httpTarget, r1);
     await checkListTools(tcpTarget, r1);
     const h2 = ctx.cfg.h2;
 
     if (want3) {
-      const direct = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1) };
-      const viaHttp = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1) };
-      const viaTcp = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1) };
+      const routerPid = platform.routers.get(1)!.child.pid!;
+      const direct: H2Side = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid } };
+      const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: http.proc.pid } };
+      const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcp.proc.pid } };
       ctx.log('  item 3 warm-up');
       await h2Measured(ctx, direct, { ...h2, requests: Math.ceil(h2.requests / 3) });
+      await h2Measured(ctx, viaHttp, { ...h2, requests: Math.ceil(h2.requests / 3) });
       ctx.log(`  item 3: ListTools, -c ${h2.clients} -m ${h2.streams}`);
-      const res = await rotating(ctx.cfg.rounds, [() => h2Measured(ctx, direct, h2), () => h2Measured(ctx, viaHttp, h2), () => h2Measured(ctx, viaTcp, h2)]);
-      const [d, hh, tt] = res.medians;
+      const rel = relative(ctx.cfg);
+      const res = await compareRounds(
+        ctx,
+        '3',
+        [() => h2Measured(ctx, direct, h2), () => h2Measured(ctx, viaHttp, h2), () => h2Measured(ctx, viaTcp, h2)],
+        [
+          { name: 'http', of: ([d, hh]) => hh.rps / d.rps, tolerance: rel },
+          { name: 'tcp', of: ([d, , tt]) => tt.rps / d.rps, tolerance: rel },
+        ],
+      );
+      const [d, hh, tt] = res.runs.map(medianSample);
       const probs = (k: number) => [...new Set(res.runs[k].flatMap((r) => r.problems).concat(res.runs[0].flatMap((r) => r.problems)))];
-      const driver = `h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} -t 1, ListTools; one router (pinned cpu ${ctx.cpu.server ?? '-'}) behind HAProxy (pinned cpu ${ctx.cpu.client ?? '-'} with h2load); router counter checked = requests; medians of ${ctx.cfg.rounds} rotated rounds`;
+      const cpu = (k: number, name: string) => median(res.runs[k].map((r) => r.cpuMsPer1k[name] ?? NaN));
+      const driver = `h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} -t 1, ListTools; one router (pinned cpu ${ctx.cpu.server ?? '-'}) behind HAProxy (started pinned to cpu ${ctx.cpu.client ?? '-'}, with h2load); router counter checked = requests; ${res.rounds} rotated rounds (direct, http, tcp), per-round ratios, verdict on the median`;
       for (const [id, mode, m, k] of [['3a', 'http', hh, 1], ['3b', 'tcp', tt, 2]] as const) {
-        const ratio = m.rps / d.rps;
+        const sp = res.spreads[mode];
         const p = probs(k);
+        const v = verdictFields(res, sp, TARGETS.haproxyRatio, 'atLeast', p);
         rows.push({
           id,
           title: `ListTools through HAProxy (${mode} mode) vs straight to the router`,
           driver,
           measured: fmt.load(m.rps, m.latency),
           baseline: `direct ${fmt.load(d.rps, d.latency)}`,
-          ratio: fmt.ratio(ratio),
+          ratio: fmt.ratio(sp.median),
+          spread: v.spread,
           target: `≥ ${TARGETS.haproxyRatio}`,
-          met: p.length ? false : ratio >= TARGETS.haproxyRatio,
-          notes: p,
-          data: { direct: res.runs[0], via: res.runs[k] },
+          met: v.met,
+          firm: v.firm,
+          notes: [
+            ...p,
+            `CPU ms per 1,000 calls (median): router ${cpu(k, 'router').toFixed(0)} (direct ${cpu(0, 'router').toFixed(0)}), HAProxy ${cpu(k, 'haproxy').toFixed(0)}`,
+            ...(v.loadNote ? [v.loadNote] : []),
+          ],
+          data: { direct: res.runs[0], via: res.runs[k], spread: sp, stop: res.stop, load: res.load },
         });
       }
     }
@@ -160,7 +150,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
       await Promise.all([platform.startRouter(2), platform.startRouter(3)]);
       pinAll();
       const all = [routerAddr(1), routerAddr(2), routerAddr(3)];
-      await waitUp(platform.statsUrl, all, 60_000);
+      await waitUp(http.statsUrl, all, 60_000);
       await waitUp(tcpStats, all, 60_000);
       for (const i of [2, 3]) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
       const n = ctx.cfg.share.requests;
@@ -189,7 +179,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         const total = c.reduce((a, b) => a + b, 0) || 1;
         return `${c.map((x) => `${((100 * x) / total).toFixed(1)}%`).join(' / ')} (${c.join(' / ')} calls)`;
       };
-      const httpOne = await share('http, 1 connection', httpTarget, platform.statsUrl, 1, 16);
+      const httpOne = await share('http, 1 connection', httpTarget, http.statsUrl, 1, 16);
       const sp = spread(httpOne.counts);
       rows.push({
         id: '4a',
@@ -235,7 +225,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     }
     return rows;
   } finally {
-    await tcp?.stop();
+    await Promise.all([http?.proc.stop(), tcp?.proc.stop()]);
     await platform.close();
   }
 }

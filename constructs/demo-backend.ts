@@ -6,7 +6,14 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
+import * as path from 'node:path';
+import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
+import { contextDirAtSynth } from './router-image';
 import { propError } from './validation';
+
+const DEFAULT_DEMO_CONTEXT = '../../../examples/demo-mcp-server';
+/** examples/demo-mcp-server of this package. */
+const DEMO_SERVER_DIR = path.resolve(__dirname, '..', 'examples', 'demo-mcp-server');
 
 export interface DemoBackendsProps {
   /** Server names; one container each, its tools appear as `<name>__echo`, ... */
@@ -32,12 +39,14 @@ export class DemoBackends extends Construct {
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(n)) || new Set(names).size !== names.length) {
       throw propError('DemoBackends', 'names', names, 'distinct names matching ^[a-z][a-z0-9-]{0,30}$');
     }
-    const context = `\${path.module}/${props.contextPath ?? '../../../examples/demo-mcp-server'}`;
+    const contextPath = props.contextPath ?? DEFAULT_DEMO_CONTEXT;
+    const context = `\${path.module}/${contextPath}`;
+    const globs = dockerfileTriggerGlobs(contextDirAtSynth(this, contextPath, DEMO_SERVER_DIR, DEFAULT_DEMO_CONTEXT)) ?? ['src/**', 'package.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,
       buildAttribute: { context, dockerfile: 'Dockerfile' },
-      triggers: { source_sha1: `\${sha1(join(",", [for f in sort(setunion(fileset("${context}", "src/**"), fileset("${context}", "package.json"), fileset("${context}", "Dockerfile"))) : "\${f}=\${filesha1("${context}/\${f}")}"]))}` },
+      triggers: { source_sha1: sourceHashExpression(context, globs) },
     });
     const prefix = props.containerPrefix ?? 'mcp-demo';
     this.containers = names.map(

@@ -4,8 +4,11 @@
  * expression hashing the sources at plan time, so the plan (not a value baked
  * in at synth) notices every edit.
  */
+import * as path from 'node:path';
 import { Image } from '@cdktf/provider-docker/lib/image';
+import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { propError } from './validation';
 
 export interface RouterImageProps {
@@ -17,11 +20,29 @@ export interface RouterImageProps {
   readonly contextPath?: string;
   /** Image name and tag. @default 'mcp-router:local' */
   readonly imageName?: string;
-  /** Files (globs, relative to the context) whose contents trigger a rebuild. @default src, proto, package.json, tsconfig.json, Dockerfile */
+  /**
+   * Files (globs, relative to the context) whose contents trigger a rebuild.
+   * @default the files the context's Dockerfile copies (read at synth), plus the Dockerfile and .dockerignore
+   */
   readonly sourceGlobs?: readonly string[];
 }
 
+/** The router's build inputs when its Dockerfile can't be read at synth. */
 export const DEFAULT_ROUTER_SOURCE_GLOBS = ['src/**', 'proto/**', 'package.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'] as const;
+
+/** router-app/ of this package, where the default build context points. */
+export const ROUTER_APP_DIR = path.resolve(__dirname, '..', 'router-app');
+
+/**
+ * Where a build context given relative to the synthesized stack directory is
+ * on this machine at synth (cdktf writes stack `<id>` to `<outdir>/stacks/<id>`).
+ */
+export function contextDirAtSynth(scope: Construct, contextPath: string, packageDir: string, defaultPath: string): string {
+  if (path.isAbsolute(contextPath)) return contextPath;
+  if (contextPath === defaultPath) return packageDir;
+  const app = App.of(scope) as App & { outdir?: string };
+  return path.resolve(app.outdir ?? 'cdktf.out', 'stacks', TerraformStack.of(scope).node.id, contextPath);
+}
 
 export class RouterImage extends Construct {
   public readonly image: Image;
@@ -36,13 +57,12 @@ export class RouterImage extends Construct {
     if (typeof context !== 'string' || context.trim() === '' || context.includes('"') || context.includes('${')) {
       throw propError('RouterImage', 'contextPath', context, 'a non-empty directory path without quotes or ${');
     }
-    const globs = props.sourceGlobs ?? DEFAULT_ROUTER_SOURCE_GLOBS;
+    const globs = props.sourceGlobs ?? dockerfileTriggerGlobs(contextDirAtSynth(this, context, ROUTER_APP_DIR, '../../../router-app')) ?? DEFAULT_ROUTER_SOURCE_GLOBS;
     if (!Array.isArray(globs) || globs.length === 0 || globs.some((g) => typeof g !== 'string' || g === '' || g.includes('"'))) {
       throw propError('RouterImage', 'sourceGlobs', globs, 'a non-empty list of glob patterns');
     }
     const dir = context.startsWith('/') ? context : `\${path.module}/${context}`;
-    const files = `sort(setunion(${globs.map((g) => `fileset("${dir}", "${g}")`).join(', ')}))`;
-    this.sourceHash = `\${sha1(join(",", [for f in ${files} : "\${f}=\${filesha1("${dir}/\${f}")}"]))}`;
+    this.sourceHash = sourceHashExpression(dir, globs);
     this.image = new Image(this, 'Image', {
       name: props.imageName ?? 'mcp-router:local',
       keepLocally: true,

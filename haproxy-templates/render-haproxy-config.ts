@@ -106,6 +106,12 @@ function backend(o: ResolvedHaproxyConfigOptions): string {
     // A call whose connection failed (e.g. a router that just closed its listener)
     // is re-sent to another router; see the retryOn option for empty-response.
     o.mode === 'http' && o.retryOn.length > 0 && `    retry-on ${o.retryOn.join(' ')}`,
+    // HAProxy's default, stated on purpose: each call in flight gets its own backend
+    // connection. "always"/"aggressive" multiplex every client's calls onto a few
+    // connections, which costs the router less CPU per call, but one client that stops
+    // reading a large answer then stalls every call sharing its connection
+    // (head-of-line blocking; measured in bench/FINDINGS.md).
+    o.mode === 'http' && '    http-reuse safe',
     o.stickySessions && '    hash-type consistent',
     o.stickySessions && '    stick-table type ip size 1m expire 30m',
     o.stickySessions && '    stick on src',

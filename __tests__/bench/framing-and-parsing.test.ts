@@ -154,17 +154,22 @@ nodejs_external_memory_bytes 1048576
 });
 
 describe('bench settings', () => {
-  it('quick mode shortens counts and runs one round', () => {
+  it('quick mode shortens counts and rounds; a full run takes 5-15 rounds to ±5 % at 90 %', () => {
     const q = loadBenchConfig({ BENCH_QUICK: '1' });
     const f = loadBenchConfig({});
-    expect(q.rounds).toBe(1);
-    expect(f.rounds).toBe(3);
+    expect([q.rounds, q.maxRounds]).toEqual([2, 3]);
+    expect([f.rounds, f.maxRounds, f.roundBudgetMs, f.tolerance, f.confidence]).toEqual([5, 15, 240_000, 0.05, 0.9]);
     expect(q.h2.requests).toBeLessThan(f.h2.requests);
-    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(f.scale.counts).toEqual([1, 3, 5]);
+    expect(loadBenchConfig({ BENCH_ROUNDS: '20' }).maxRounds).toBe(20);
   });
 
   it('rejects bad values naming the variable and the value', () => {
-    expect(() => loadBenchConfig({ BENCH_ROUNDS: '0' })).toThrow('BENCH_ROUNDS must be an integer from 1 to 20; received "0"');
+    expect(() => loadBenchConfig({ BENCH_ROUNDS: '0' })).toThrow('BENCH_ROUNDS must be an integer from 1 to 50; received "0"');
+    expect(() => loadBenchConfig({ BENCH_ROUNDS: '6', BENCH_MAX_ROUNDS: '4' })).toThrow('BENCH_MAX_ROUNDS must be at least BENCH_ROUNDS (6); received "4"');
+    expect(() => loadBenchConfig({ BENCH_TOLERANCE_PCT: '0.5' })).toThrow(/BENCH_TOLERANCE_PCT.*"0.5"/);
+    expect(() => loadBenchConfig({ BENCH_SCALE_COUNTS: '3,5' })).toThrow(/BENCH_SCALE_COUNTS.*starting with 1.*"3,5"/);
     expect(() => loadBenchConfig({ BENCH_ONLY: '1,9' })).toThrow(/BENCH_ONLY.*"1,9"/);
     expect(() => loadBenchConfig({ BENCH_SYNTH_COUNTS: 'ten' })).toThrow(/BENCH_SYNTH_COUNTS/);
     expect([...loadBenchConfig({ BENCH_ONLY: '7,1' }).only].sort()).toEqual([1, 7]);
@@ -177,16 +182,21 @@ describe('report', () => {
     { id: '3a', title: 'y', driver: '—', measured: '', baseline: '', ratio: '', target: '≥ 0.9', skipped: 'haproxy-templates not available' },
     { id: '4b', title: 'z|pipe', driver: 'h2load', measured: 'a', baseline: 'b', ratio: '1.00', target: 'info' },
   ];
-  it('says met / NOT MET / skipped / info', () => {
+  it('says met / NOT MET / skipped / info, and marginal when the interval spans the target', () => {
     expect(rows.map(verdict)).toEqual(['NOT MET', 'skipped: haproxy-templates not available', 'info']);
+    expect(verdict({ ...rows[0], met: true, firm: false })).toBe('met (marginal)');
+    expect(verdict({ ...rows[0], met: false, firm: true })).toBe('NOT MET');
   });
 
   it('renders text and markdown tables with every row', () => {
     const text = renderText(rows);
     expect(text).toContain('NOT MET');
     expect(text).toContain('driver: h2load');
-    const md = renderMarkdown(rows, { cpus: 2, cpuModel: 'm', memoryGiB: 1, kernel: 'k', node: 'v20', grpcJs: '1', haproxy: 'h', h2load: 'n', pinning: 'p' }, { date: 'd', quick: false, rounds: 3, command: 'npm run bench', durationSec: 1 });
-    expect(md).toContain('| 1a | x | 1 req/s | 2 req/s | 0.50 | ≥ 0.8 | NOT MET |');
+    const md = renderMarkdown(rows, { cpus: 2, cpuModel: 'm', memoryGiB: 1, kernel: 'k', node: 'v20', grpcJs: '1', haproxy: 'h', h2load: 'n', pinning: 'p' }, { date: 'd', quick: false, rounds: '5–15 rounds', command: 'npm run bench', durationSec: 1, extra: ['load line'] });
+    expect(md).toContain('| 1a | x | 1 req/s | 2 req/s | 0.50 |  | ≥ 0.8 | NOT MET |');
+    expect(md).toContain('| # | what | measured | baseline | ratio | spread over rounds | target | result |');
+    expect(md).toContain('5–15 rounds; medians shown');
+    expect(md).toContain('\nload line\n');
     expect(md).toContain('z\\|pipe');
   });
 

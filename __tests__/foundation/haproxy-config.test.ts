@@ -67,6 +67,10 @@ describe('rendered config content', () => {
     expect(http).toContain('http-check send meth GET uri /readyz');
     expect(http).toContain('retry-on conn-failure empty-response');
   });
+  test('http mode keeps one backend connection per call in flight (http-reuse safe), so a stalled client cannot stall others', () => {
+    expect(http).toMatch(/^backend mcp_router_backend\n(?:    .*\n)*    http-reuse safe\n/m);
+    expect(tcp).not.toContain('http-reuse');
+  });
   test('tcp mode proxies bytes (the seed) and still checks readiness', () => {
     expect(tcp).toContain('mode tcp');
     expect(tcp).not.toContain('proto h2');

@@ -1,13 +1,17 @@
 /**
- * The router image's rebuild trigger is a Terraform expression; real Terraform
- * (1.11, no provider needed) evaluates the exact expression from the
- * synthesized plan over a router-app tree: editing a source changes it,
- * editing a file outside the build inputs does not.
+ * Image rebuild triggers come from one helper (constructs/build-trigger.ts)
+ * that reads each Dockerfile's COPY/ADD sources. Real Terraform (1.11, no
+ * provider needed) evaluates the exact expressions from the synthesized plan
+ * over copies of the real build contexts: editing any file the Dockerfile
+ * copies changes the trigger (tsconfig.json of the demo image among them,
+ * which an older hand-written trigger missed); files outside the build
+ * inputs do not.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { copiedSources, triggerGlobs } from '../../constructs/build-trigger';
 import { byPath, synthStack } from './synth-helpers';
 
 function terraformBinary(): string {
@@ -20,69 +24,77 @@ function terraformBinary(): string {
 
 const terraform = terraformBinary();
 const env = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' };
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-trigger-'));
-// Same layout as the repo: the stack dir is cdktf.out/stacks/<stack>, router-app three levels up.
-const stackDir = path.join(root, 'cdktf.out', 'stacks', 'mcp-router-platform');
-const app = path.join(root, 'router-app');
+const repo = path.resolve(__dirname, '..', '..');
 
-const write = (rel: string, text: string) => {
-  fs.mkdirSync(path.dirname(path.join(app, rel)), { recursive: true });
-  fs.writeFileSync(path.join(app, rel), text);
-};
-
-function evaluate(): string {
-  const r = spawnSync(terraform, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: stackDir, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`terraform apply failed:\n${r.stdout}${r.stderr}`);
-  return execFileSync(terraform, ['output', '-raw', 'source_sha1'], { cwd: stackDir, env, encoding: 'utf8' }).trim();
-}
-
-let expression: string;
-
-beforeAll(() => {
-  const img = byPath(synthStack(), 'docker_image', 'RouterImage');
-  expression = img.triggers.source_sha1;
-  fs.mkdirSync(stackDir, { recursive: true });
-  // Only the trigger expression, as an output: no provider, no resource.
-  fs.writeFileSync(path.join(stackDir, 'main.tf.json'), JSON.stringify({ output: { source_sha1: { value: expression } } }));
-  write('src/main.ts', 'console.log("v1");\n');
-  write('src/grpc/server.ts', 'export const x = 1;\n');
-  write('proto/mcp_router.proto', 'syntax = "proto3";\n');
-  write('package.json', '{"name":"router"}\n');
-  write('tsconfig.json', '{}\n');
-  write('Dockerfile', 'FROM node:20-slim\n');
-  write('README.md', 'docs\n');
-  write('dist/main.js', 'compiled\n');
-  execFileSync(terraform, ['init', '-backend=false', '-input=false', '-no-color'], { cwd: stackDir, env, stdio: 'pipe' });
-}, 60_000);
-
-test('the trigger is a plan-time hash of the build inputs, relative to the stack dir', () => {
-  expect(expression).toMatch(/^\$\{sha1\(join\(/);
-  expect(expression).toContain('${path.module}/../../../router-app');
-  expect(evaluate()).toMatch(/^[0-9a-f]{40}$/);
+test('copiedSources: COPY and ADD sources from the context, not --from stages; JSON form; . is the whole context', () => {
+  const dockerfile = ['FROM node:20 AS build', 'COPY package.json tsconfig.json ./', 'COPY src ./src', 'ADD ["assets/a b.txt", "/x/"]', 'COPY --from=build /app/dist ./dist', 'COPY --chown=node:node proto/ ./proto/'].join('\n');
+  expect(copiedSources(dockerfile)).toEqual(['assets/a b.txt', 'package.json', 'proto', 'src', 'tsconfig.json'].sort());
+  expect(copiedSources('FROM x\nCOPY . /app\n')).toEqual(['.']);
+  expect(triggerGlobs(['src', '.'])).toEqual(['**', '.dockerignore', 'Dockerfile', 'src', 'src/**']);
 });
 
-test('editing a router source, the proto, package.json or the Dockerfile changes it; docs and build output do not', () => {
-  const base = evaluate();
-  expect(evaluate()).toBe(base); // stable when nothing changes
+/** A copy of a real build context under <root>/<rel>, the stack dir at <root>/cdktf.out/stacks/s, as in the repo. */
+function contextCopy(rel: string, expression: string) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-trigger-'));
+  const stackDir = path.join(root, 'cdktf.out', 'stacks', 'mcp-router-platform');
+  const ctx = path.join(root, rel);
+  const src = path.join(repo, rel);
+  fs.cpSync(src, ctx, { recursive: true, filter: (p) => !/node_modules|\/dist(\/|$)/.test(p) });
+  fs.mkdirSync(stackDir, { recursive: true });
+  fs.writeFileSync(path.join(stackDir, 'main.tf.json'), JSON.stringify({ output: { source_sha1: { value: expression } } }));
+  execFileSync(terraform, ['init', '-backend=false', '-input=false', '-no-color'], { cwd: stackDir, env, stdio: 'pipe' });
+  const evaluate = () => {
+    const r = spawnSync(terraform, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: stackDir, env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`terraform apply failed:\n${r.stdout}${r.stderr}`);
+    return execFileSync(terraform, ['output', '-raw', 'source_sha1'], { cwd: stackDir, env, encoding: 'utf8' }).trim();
+  };
+  const edit = (file: string) => {
+    const p = path.join(ctx, file);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.appendFileSync(p, '\n// edited\n');
+  };
+  return { ctx, evaluate, edit, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
 
-  write('README.md', 'more docs\n');
-  write('dist/main.js', 'recompiled\n');
-  expect(evaluate()).toBe(base);
-
-  const seen = new Set([base]);
-  for (const [file, text] of [
-    ['src/grpc/server.ts', 'export const x = 2;\n'],
-    ['proto/mcp_router.proto', 'syntax = "proto3"; // v2\n'],
-    ['package.json', '{"name":"router","version":"2"}\n'],
-    ['Dockerfile', 'FROM node:22-slim\n'],
-    ['src/new-module.ts', 'export {};\n'],
-  ]) {
-    write(file, text);
-    const h = evaluate();
-    expect(seen.has(h)).toBe(false);
-    seen.add(h);
+/** Every file below `dir` of the context that the Dockerfile copies (a sample of each source). */
+function copiedFiles(ctx: string): string[] {
+  const out: string[] = ['Dockerfile'];
+  for (const s of copiedSources(fs.readFileSync(path.join(ctx, 'Dockerfile'), 'utf8'))) {
+    const p = path.join(ctx, s);
+    if (fs.statSync(p).isDirectory()) {
+      const files = fs.readdirSync(p, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(p, f)).isFile());
+      out.push(path.join(s, files.sort()[0]));
+    } else out.push(s);
   }
+  return out;
+}
 
-  fs.rmSync(path.join(app, 'src', 'new-module.ts'));
-  expect(seen.has(evaluate())).toBe(true); // removing the file brings back the previous hash
-}, 120_000);
+describe.each([
+  ['router image', 'router-app', (json: any) => byPath(json, 'docker_image', 'RouterImage').triggers.source_sha1],
+  ['demo MCP server image', 'examples/demo-mcp-server', (json: any) => byPath(json, 'docker_image', 'DemoBackends').triggers.source_sha1],
+])('%s', (_name, rel, pick) => {
+  let t: ReturnType<typeof contextCopy>;
+  beforeAll(() => {
+    t = contextCopy(rel, pick(synthStack({ demoBackends: ['demo'] })));
+  }, 60_000);
+  afterAll(() => t?.cleanup());
+
+  test('editing any file the Dockerfile copies changes the trigger; other files do not', () => {
+    const base = t.evaluate();
+    expect(base).toMatch(/^[0-9a-f]{40}$/);
+    expect(t.evaluate()).toBe(base);
+    fs.writeFileSync(path.join(t.ctx, 'NOTES.md'), 'not a build input\n');
+    fs.mkdirSync(path.join(t.ctx, 'dist'), { recursive: true });
+    fs.writeFileSync(path.join(t.ctx, 'dist', 'main.js'), 'build output\n');
+    expect(t.evaluate()).toBe(base);
+    const files = copiedFiles(t.ctx);
+    expect(files).toEqual(expect.arrayContaining(['Dockerfile', 'package.json', 'tsconfig.json']));
+    const seen = new Set([base]);
+    for (const f of files) {
+      t.edit(f);
+      const h = t.evaluate();
+      expect({ file: f, changed: !seen.has(h) }).toEqual({ file: f, changed: true });
+      seen.add(h);
+    }
+  }, 180_000);
+});

@@ -78,6 +78,13 @@ describe('backend fetch against a real HTTP server', () => {
         seen.push(body);
         const msg = JSON.parse(body);
         if (msg.method === 'hang') return; // never answers
+        if (msg.method === 'firehose') {
+          // A stream that keeps sending after the client cancelled its body.
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const t = setInterval(() => res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { pad: 'y'.repeat(2000) } })}\n\n`), 1);
+          res.on('close', () => clearInterval(t));
+          return;
+        }
         if (msg.method === 'big') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { pad: 'x'.repeat(100 * 1024) } }));
           return;
@@ -140,6 +147,24 @@ describe('backend fetch against a real HTTP server', () => {
     const err = await post({ jsonrpc: '2.0', id: 11, method: 'big' }).catch((e) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe('RESPONSE_TOO_LARGE');
+  });
+
+  test('a streamed body cancelled by its reader while the backend keeps sending: no uncaught error, the backend connection is closed', async () => {
+    const uncaught: Error[] = [];
+    const onUncaught = (e: Error) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await post({ method: 'firehose', params: { _meta: { progressToken: 1 } }, jsonrpc: '2.0', id: 100 + i });
+        const reader = res.body!.getReader();
+        await reader.read();
+        await reader.cancel();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught.map((e) => e.message)).toEqual([]);
   });
 
   test('a JSON answer passes through', async () => {

@@ -96,6 +96,7 @@ beforeAll(async () => {
     MCP_ROUTER_BIND_ADDRESS: consul.address,
     MCP_ROUTER_PORT: '0',
     MCP_ROUTER_METRICS_PORT: '0',
+      MCP_ROUTER_MCP_PORT: '0',
     MCP_ROUTER_HOSTNAME: 'restart-test',
     CONSUL_REREGISTER_INTERVAL_MS: '500',
     MCP_ROUTER_DRAIN_DELAY_MS: '300',

@@ -37,6 +37,7 @@ beforeAll(async () => {
       MCP_ROUTER_BIND_ADDRESS: consul.address,
       MCP_ROUTER_PORT: '0',
       MCP_ROUTER_METRICS_PORT: '0',
+      MCP_ROUTER_MCP_PORT: '0',
       MCP_ROUTER_HOSTNAME: 'server-mode',
       MCP_BACKEND_DISCOVERY: 'false',
       CONSUL_CHECK_INTERVAL_TCP: '1s',

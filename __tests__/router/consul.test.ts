@@ -28,6 +28,7 @@ beforeAll(async () => {
       MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
       MCP_ROUTER_PORT: '0',
       MCP_ROUTER_METRICS_PORT: '0',
+      MCP_ROUTER_MCP_PORT: '0',
       MCP_ROUTER_HOSTNAME: 'router-under-test',
       CONSUL_REREGISTER_INTERVAL_MS: '500',
       MCP_ROUTER_DRAIN_DELAY_MS: '0',

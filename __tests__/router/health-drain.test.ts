@@ -132,6 +132,7 @@ test('as a process: SIGTERM with a call in flight -> the call completes OK and t
       MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
       MCP_ROUTER_PORT: '0',
       MCP_ROUTER_METRICS_PORT: '0',
+      MCP_ROUTER_MCP_PORT: '0',
       MCP_ROUTER_DRAIN_DELAY_MS: '200',
       MCP_BACKENDS: JSON.stringify([{ name: 'demo', url: demo.url }]),
     },

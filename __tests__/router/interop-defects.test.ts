@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { fromListValue } from '../../router-app/src/grpc/struct';
@@ -181,5 +181,37 @@ describe('ajv', () => {
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     }
     expect(writes.filter((w) => /unknown format|ignored/.test(w))).toEqual([]);
+  });
+});
+
+describe('resource templates', () => {
+  test('ListResourceTemplates lists them; ReadResource routes a URI matching one to its server; a URI matching none is NOT_FOUND', async () => {
+    const httpServer = http.createServer(async (req, res) => {
+      const server = new McpServer({ name: 'items', version: '1.0.0' });
+      server.registerResource('item', new ResourceTemplate('items://{id}', { list: undefined }), { description: 'An item by id', mimeType: 'text/plain' }, async (uri, vars) => ({
+        contents: [{ uri: uri.href, mimeType: 'text/plain', text: `item ${String(vars.id)}` }],
+      }));
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => void server.close());
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+    });
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', () => resolve()));
+    const url = `http://127.0.0.1:${(httpServer.address() as { port: number }).port}/mcp`;
+    const r = await routerFor([{ name: 'items', url }], {}, 0);
+    try {
+      await eventually(() => r.router.catalog.snapshot.resourceTemplates.length > 0, 10_000);
+      const list = await unary(r.client, 'ListResourceTemplates', {});
+      expect(list.resourceTemplates).toEqual([{ uriTemplate: 'items://{id}', name: 'item', server: 'items', title: '', description: 'An item by id', mimeType: 'text/plain' }]);
+      const read = await unary(r.client, 'ReadResource', { uri: 'items://42' });
+      expect(fromListValue(read.contents)).toEqual([{ uri: 'items://42', mimeType: 'text/plain', text: 'item 42' }]);
+      expect(read.server).toBe('items');
+      const missing = await unary(r.client, 'ReadResource', { uri: 'other://42' }).catch((e: grpc.ServiceError) => e);
+      expect((missing as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      await r.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    }
   });
 });

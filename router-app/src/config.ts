@@ -99,6 +99,17 @@ const schema = {
   [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
   [E.consulReregisterIntervalMs]: int(200, 600_000).default(D.consulReregisterIntervalMs),
   [E.logLevel]: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(D.logLevel),
+  [E.mcpPort]: int(0, 65535).default(D.mcpPort),
+  [E.mcpAllowedOrigins]: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, { message: 'must be a comma list of origins like http://localhost:6274' })))
+    .default([]),
+  [E.mcpMaxBodyBytes]: int(1024, 256 * MiB).default(D.mcpMaxBodyBytes),
+  [E.mcpPageSize]: int(1, 10_000).default(D.mcpPageSize),
+  [E.sessionKeys]: z.string().optional(),
+  [E.sessionKeysFile]: z.string().trim().min(1).optional(),
+  [E.sessionTtlMs]: int(60_000, 30 * 86_400_000).default(D.sessionTtlMs),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -117,6 +128,16 @@ export interface RouterConfig {
   readonly metricsPort: number;
   readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string }>;
   readonly discovery: { readonly enabled: boolean; readonly tag: string };
+  /** The MCP front door (Streamable HTTP on its own port). */
+  readonly mcp: {
+    readonly port: number;
+    readonly allowedOrigins: readonly string[];
+    readonly maxBodyBytes: number;
+    readonly pageSize: number;
+    /** Keys that sign session IDs (the first signs, all verify); empty: a key of this process only. */
+    readonly sessionKeys: ReadonlyArray<{ readonly id: string; readonly secret: string }>;
+    readonly sessionTtlMs: number;
+  };
   /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
   readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
   readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
@@ -141,9 +162,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     const raw = env[key];
     const r = (s as z.ZodType).safeParse(raw === '' ? undefined : raw);
     if (r.success) out[key] = r.data;
-    else problems.push(`${key}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    // A secret's value is never echoed.
+    else problems.push(`${key}=${key === E.sessionKeys ? '(secret)' : JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
+  const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -160,6 +183,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
     backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
+    mcp: {
+      port: p.MCP_ROUTER_MCP_PORT,
+      allowedOrigins: p.MCP_ROUTER_MCP_ALLOWED_ORIGINS,
+      maxBodyBytes: p.MCP_ROUTER_MCP_MAX_BODY_BYTES,
+      pageSize: p.MCP_ROUTER_MCP_PAGE_SIZE,
+      sessionKeys,
+      sessionTtlMs: p.MCP_ROUTER_SESSION_TTL_MS,
+    },
     timeouts: {
       defaultCallMs: p.MCP_ROUTER_DEFAULT_TIMEOUT_MS,
       connectMs: p.MCP_ROUTER_CONNECT_TIMEOUT_MS,
@@ -182,6 +213,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     },
     logLevel: p.LOG_LEVEL,
   };
+}
+
+/**
+ * Session-signing keys from MCP_ROUTER_SESSION_KEYS or the file named by
+ * MCP_ROUTER_SESSION_KEYS_FILE: entries `<id>=<secret>` separated by commas or
+ * lines; the first signs, every one verifies (rotation: put the new key first,
+ * keep the old one until its sessions have expired). A secret has at least 32
+ * characters. The value is never logged.
+ */
+function readSessionKeys(inline: string | undefined, file: string | undefined, problems: string[]): Array<{ id: string; secret: string }> {
+  if (inline !== undefined && inline.trim() !== '' && file !== undefined) {
+    problems.push(`${E.sessionKeys} and ${E.sessionKeysFile} are both set: give the keys one way`);
+    return [];
+  }
+  let text = inline ?? '';
+  let source: string = E.sessionKeys;
+  if (file !== undefined) {
+    source = `${E.sessionKeysFile}=${JSON.stringify(file)}`;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`${source}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return [];
+    }
+  }
+  const keys: Array<{ id: string; secret: string }> = [];
+  for (const entry of text.split(/[,\n]/).map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,32})=(\S{32,})$/.exec(entry);
+    if (!m) {
+      // Never echo a secret: name the entry by its position and id only.
+      problems.push(`${source}: entry ${keys.length + 1} must be <id>=<secret> with an id of 1-32 letters, digits, "_" or "-" and a secret of at least 32 characters (received an entry starting ${JSON.stringify(entry.split('=')[0].slice(0, 32))})`);
+      return [];
+    }
+    if (keys.some((k) => k.id === m[1])) {
+      problems.push(`${source}: key id ${JSON.stringify(m[1])} appears twice`);
+      return [];
+    }
+    keys.push({ id: m[1], secret: m[2] });
+  }
+  return keys;
 }
 
 /** The PEM bundle of MCP_BACKEND_CA_FILE; a problem is recorded when it can't be read or holds no certificate. */

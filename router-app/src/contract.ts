@@ -16,6 +16,8 @@ export const PORTS = {
   grpc: 50051,
   /** The router's admin HTTP server: /metrics, /healthz, /readyz. */
   routerAdmin: 9464,
+  /** The router's MCP front door (Streamable HTTP at PATHS.mcp); HAProxy's public MCP port. */
+  mcp: 8080,
   /** HAProxy's stats page and Prometheus /metrics. */
   haproxyStats: 8404,
   /** Consul HTTP API and UI. */
@@ -38,8 +40,10 @@ export const PATHS = {
   healthz: '/healthz',
   /** Prometheus metrics (router admin port, HAProxy stats port). */
   metrics: '/metrics',
-  /** Default path of an MCP server's Streamable HTTP endpoint. */
+  /** Default path of an MCP server's Streamable HTTP endpoint, and the router's own. */
   mcp: '/mcp',
+  /** Admin port: a peer router asks this router to cancel a front-door call it runs. */
+  peerCancel: '/internal/cancel',
 } as const;
 
 /** How a router registers in Consul (the seed's scheme). */
@@ -52,6 +56,15 @@ export const ROUTER_SERVICE = {
   instanceTagPrefix: 'instance:',
   /** Service ID prefix: `mcp-router-<hostname>`. */
   idPrefix: 'mcp-router-',
+  /** Registration meta keys. */
+  meta: {
+    hostname: 'hostname',
+    version: 'version',
+    /** The router's admin port (peers send cancellations there). */
+    adminPort: 'admin_port',
+    /** The router's MCP front-door port. */
+    mcpPort: 'mcp_port',
+  },
 } as const;
 
 /** Consul's DNS domain. */
@@ -107,6 +120,13 @@ export const ROUTER_ENV = {
   consulDeregisterCriticalAfter: 'CONSUL_DEREGISTER_CRITICAL_AFTER',
   consulReregisterIntervalMs: 'CONSUL_REREGISTER_INTERVAL_MS',
   logLevel: 'LOG_LEVEL',
+  mcpPort: 'MCP_ROUTER_MCP_PORT',
+  mcpAllowedOrigins: 'MCP_ROUTER_MCP_ALLOWED_ORIGINS',
+  mcpMaxBodyBytes: 'MCP_ROUTER_MCP_MAX_BODY_BYTES',
+  mcpPageSize: 'MCP_ROUTER_MCP_PAGE_SIZE',
+  sessionKeys: 'MCP_ROUTER_SESSION_KEYS',
+  sessionKeysFile: 'MCP_ROUTER_SESSION_KEYS_FILE',
+  sessionTtlMs: 'MCP_ROUTER_SESSION_TTL_MS',
 } as const;
 
 export type RouterEnvKey = keyof typeof ROUTER_ENV;
@@ -144,6 +164,10 @@ export const ROUTER_DEFAULTS = {
   consulDeregisterCriticalAfter: '1m',
   consulReregisterIntervalMs: 5_000,
   logLevel: 'info',
+  mcpPort: PORTS.mcp,
+  mcpMaxBodyBytes: 4 * MiB,
+  mcpPageSize: 200,
+  sessionTtlMs: 86_400_000,
 } as const;
 
 /** Environment variables of the demo MCP server (examples/demo-mcp-server). */

@@ -20,6 +20,28 @@ import type { Backend } from './mcp/backend';
 import { Catalog } from './mcp/catalog';
 import { CallOutcome, RouterMetrics } from './metrics';
 import { CallPath } from './routing/call-path';
+import { RouterPeer, RouterPeers } from './discovery/router-peers';
+import { InflightCalls } from './http/inflight';
+import { startMcpFrontDoor } from './http/mcp-front-door';
+import { SessionTokens } from './http/session-token';
+import { CallCancelledError } from './mcp/errors';
+import { PATHS, ROUTER_ENV } from './contract';
+
+/** Passes a front-door cancellation to every peer router; resolves to how many cancelled a call. */
+async function cancelOnPeers(peers: readonly RouterPeer[], session: string, requestId: unknown): Promise<number> {
+  const results = await Promise.allSettled(
+    peers.map(async (p) => {
+      const res = await fetch(`http://${p.address}:${p.adminPort}${PATHS.peerCancel}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ session, requestId }),
+        signal: AbortSignal.timeout(2_000),
+      });
+      return ((await res.json()) as { cancelled?: boolean }).cancelled === true;
+    }),
+  );
+  return results.filter((r) => r.status === 'fulfilled' && r.value).length;
+}
 
 export interface RouterHandle {
   readonly config: RouterConfig;
@@ -27,6 +49,10 @@ export interface RouterHandle {
   readonly port: number;
   /** Bound admin port. */
   readonly metricsPort: number;
+  /** Bound MCP front-door port. */
+  readonly mcpPort: number;
+  /** Open MCP notification streams (GET) on the front door. */
+  readonly mcpStreams: () => number;
   readonly catalog: Catalog;
   readonly logger: Logger;
   readonly health: HealthImplementation;
@@ -111,7 +137,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
-  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources']);
+  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
   const calls = new CallPath(catalog);
   server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
@@ -128,17 +154,45 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   };
   setHealth('SERVING');
 
+  // The MCP front door: session IDs signed with the deployment's keys (any router answers any request).
+  const tokens = new SessionTokens(config.mcp.sessionKeys, config.mcp.sessionTtlMs);
+  if (tokens.ephemeral) logger.warn({ variable: ROUTER_ENV.sessionKeys }, 'no session keys given: MCP sessions of this router are valid on this router only; give every router the same keys');
+  const inflight = new InflightCalls();
+  const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger) : undefined;
+  peers?.start();
+  const frontDoor = await startMcpFrontDoor({
+    address: config.bindAddress,
+    port: config.mcp.port,
+    calls,
+    catalog,
+    tokens,
+    inflight,
+    allowedOrigins: config.mcp.allowedOrigins,
+    maxBodyBytes: config.mcp.maxBodyBytes,
+    pageSize: config.mcp.pageSize,
+    defaultTimeoutMs: config.timeouts.defaultCallMs,
+    cancelOnPeers: (sessionId, requestId) => cancelOnPeers(peers?.list() ?? [], sessionId, requestId),
+    serving: () => serving,
+    logger,
+  });
+
   // Port 0 picks a free port (tests); the "router started" line and the handle report it.
-  const admin: http.Server | undefined = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving);
+  const admin: http.Server | undefined = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving, (body) => {
+    const state = typeof body.session === 'string' ? tokens.verify(body.session) : 'malformed';
+    if (typeof state === 'string') return { status: 403, cancelled: false, error: `session ${state}` };
+    return { status: 200, cancelled: inflight.cancel(state.nonce, body.requestId, new CallCancelledError()) };
+  });
   const metricsPort = (admin.address() as { port: number }).port;
 
-  const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger) : undefined;
+  const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger, { admin: metricsPort, mcp: frontDoor.port }) : undefined;
   await registration?.start();
-  logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, instanceId: config.instanceId }, 'router started');
+  logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, mcpPort: frontDoor.port, instanceId: config.instanceId }, 'router started');
 
   let stopping: Promise<void> | undefined;
   const finish = async () => {
     discovery?.stop();
+    peers?.stop();
+    await frontDoor.close();
     await catalog.close();
     await new Promise<void>((r) => (admin ? admin.close(() => r()) : r()));
     admin?.closeAllConnections();
@@ -148,6 +202,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     config,
     port,
     metricsPort,
+    mcpPort: frontDoor.port,
+    mcpStreams: frontDoor.streams,
     catalog,
     logger,
     health,

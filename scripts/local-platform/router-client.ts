@@ -14,6 +14,7 @@ export interface McpRouterClient extends grpc.Client {
   ListTools: Unary;
   CallTool: Unary;
   ListResources: Unary;
+  ListResourceTemplates: Unary;
   ReadResource: Unary;
   ListPrompts: Unary;
   GetPrompt: Unary;

@@ -7,9 +7,34 @@ import * as http from 'node:http';
 import { PATHS } from '../contract';
 import type { RouterMetrics } from '../metrics';
 
-export function startAdminServer(address: string, port: number, metrics: RouterMetrics, ready: () => boolean): Promise<http.Server> {
+/** A peer router passes on a front-door cancellation: `{ session, requestId }` → whether a call here was cancelled. */
+export type PeerCancelHandler = (body: { session?: unknown; requestId?: unknown }) => { status: number; cancelled: boolean; error?: string };
+
+const MAX_PEER_BODY = 8 * 1024;
+
+export function startAdminServer(address: string, port: number, metrics: RouterMetrics, ready: () => boolean, onPeerCancel?: PeerCancelHandler): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === PATHS.peerCancel && req.method === 'POST' && onPeerCancel) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_PEER_BODY) chunks.push(c);
+      });
+      req.on('end', () => {
+        let body: { session?: unknown; requestId?: unknown };
+        try {
+          if (size > MAX_PEER_BODY) throw new Error('too large');
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"body must be JSON {session, requestId} under 8 KiB"}');
+        }
+        const r = onPeerCancel(body ?? {});
+        res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify({ cancelled: r.cancelled, ...(r.error ? { error: r.error } : {}) }));
+      });
+      return;
+    }
     if (path === PATHS.metrics) {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

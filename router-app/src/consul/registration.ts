@@ -21,6 +21,8 @@ export class ConsulRegistration {
     private readonly config: RouterConfig,
     private readonly port: number,
     private readonly logger: Logger,
+    /** Admin and MCP front-door ports, published in the registration's meta for peers. */
+    private readonly ports: { readonly admin: number; readonly mcp: number } = { admin: 0, mcp: 0 },
   ) {}
 
   /** The registration body (exported for tests and docs). */
@@ -33,7 +35,12 @@ export class ConsulRegistration {
       address: c.advertiseAddress,
       port: this.port,
       tags: [...ROUTER_SERVICE.tags, `${ROUTER_SERVICE.instanceTagPrefix}${c.hostname}`],
-      meta: { hostname: c.hostname, version: ROUTER_VERSION },
+      meta: {
+        [ROUTER_SERVICE.meta.hostname]: c.hostname,
+        [ROUTER_SERVICE.meta.version]: ROUTER_VERSION,
+        [ROUTER_SERVICE.meta.adminPort]: String(this.ports.admin),
+        [ROUTER_SERVICE.meta.mcpPort]: String(this.ports.mcp),
+      },
       checks: [
         { checkid: `${c.instanceId}:tcp`, name: 'gRPC port TCP', tcp: target, interval: c.checks.tcpInterval, timeout: '2s', deregistercriticalserviceafter: c.checks.deregisterCriticalAfter },
         { checkid: `${c.instanceId}:grpc`, name: 'gRPC health', grpc: target, grpcusetls: false, interval: c.checks.grpcInterval, timeout: '1s', deregistercriticalserviceafter: c.checks.deregisterCriticalAfter },

@@ -186,6 +186,18 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
     CallTool: unary(metrics, 'CallTool', (_req, call) => callTool(ctx, call)),
     CallToolStream: callToolStream(ctx),
     ListResources: unary(metrics, 'ListResources', (req) => listing('resources', req, (s) => ({ resources: calls.resources(s).map((r) => resourceMessage(r.namespace, r.resource)) }))),
+    ListResourceTemplates: unary(metrics, 'ListResourceTemplates', (req) =>
+      listing('templates', req, (s) => ({
+        resourceTemplates: calls.resourceTemplates(s).map((t) => ({
+          uriTemplate: t.template.uriTemplate,
+          name: t.template.name,
+          server: t.namespace,
+          title: t.template.title ?? '',
+          description: t.template.description ?? '',
+          mimeType: t.template.mimeType ?? '',
+        })),
+      })),
+    ),
     ReadResource: unary(metrics, 'ReadResource', async (req, call) => {
       const entry = calls.lookupResource(req?.uri);
       const { result, server } = await withCallOptions(call, ctx, (o) => calls.readResource(entry, o));

@@ -13,10 +13,7 @@
  */
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
-
-/** MCP's "resource not found" JSON-RPC error code (spec: server/resources). */
-export const MCP_RESOURCE_NOT_FOUND = -32002;
+import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 
 function codeFor(err: unknown): status {
   if (err instanceof NotFoundError) return status.NOT_FOUND;

@@ -146,6 +146,43 @@ function responseHeaders(raw: http.IncomingHttpHeaders, contentType?: string): H
   return out;
 }
 
+/**
+ * A web ReadableStream over a node stream, with back-pressure, that never
+ * touches its controller once it has closed, errored or been cancelled.
+ * (Node 20's Readable.toWeb enqueues after a cancel and throws an uncaught
+ * ERR_INVALID_STATE, which killed the router when a backend went away while
+ * the SDK had cancelled the stream: nodejs/node#54205.)
+ */
+function toWebStream(src: Readable): ReadableStream<Uint8Array> {
+  let finished = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      src.on('data', (chunk: Buffer) => {
+        if (finished) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) src.pause();
+      });
+      src.once('end', () => {
+        if (finished) return;
+        finished = true;
+        controller.close();
+      });
+      src.once('error', (err) => {
+        if (finished) return;
+        finished = true;
+        controller.error(err);
+      });
+    },
+    pull() {
+      src.resume();
+    },
+    cancel() {
+      finished = true;
+      src.destroy();
+    },
+  });
+}
+
 /** A streaming Response over a node response, its body capped at `max` bytes. */
 function streamingResponse(res: http.IncomingMessage, url: URL, max: number, onFailure?: (e: TransportError) => void, body?: Buffer): Response {
   const status = res.statusCode ?? 0;
@@ -165,10 +202,14 @@ function streamingResponse(res: http.IncomingMessage, url: URL, max: number, onF
   capped.on('error', (err) => {
     if (err instanceof TransportError) onFailure?.(err);
   });
+  // A cancelled web stream destroys `capped`; the node response goes with it.
+  capped.on('close', () => {
+    if (!body && !res.complete) res.destroy();
+  });
   source.pipe(capped);
   const nullBody = status === 204 || status === 205 || status === 304;
   if (nullBody) res.resume();
-  return new Response(nullBody ? null : (Readable.toWeb(capped) as unknown as ReadableStream), {
+  return new Response(nullBody ? null : toWebStream(capped), {
     status,
     statusText: res.statusMessage ?? '',
     headers: responseHeaders(res.headers),

@@ -16,6 +16,7 @@ import {
   ToolListChangedNotificationSchema,
   type Prompt,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -50,6 +51,7 @@ export interface BackendOptions {
 export interface BackendListing {
   readonly tools: Tool[];
   readonly resources: Resource[];
+  readonly resourceTemplates: ResourceTemplate[];
   readonly prompts: Prompt[];
 }
 
@@ -125,7 +127,9 @@ export class Backend extends EventEmitter {
   private connecting?: Promise<Session>;
   lastError = '';
   serverInfo: Record<string, unknown> = {};
-  listing: BackendListing = { tools: [], resources: [], prompts: [] };
+  listing: BackendListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  /** A listing has been received (it may be empty); the last one is kept while the backend is down. */
+  listed = false;
   private closed = false;
   /** Calls in flight whose response is streamed (progress), see onStreamFailure. */
   private streamingCalls = 0;
@@ -156,14 +160,20 @@ export class Backend extends EventEmitter {
     const opts = { timeout: this.options.connectTimeoutMs * 2 };
     const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout }, async () => {
       const caps = c.getServerCapabilities() ?? {};
-      const [tools, resources, prompts] = await Promise.all([
+      const [tools, resources, resourceTemplates, prompts] = await Promise.all([
         caps.tools ? allPages((cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
         caps.resources ? allPages((cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
+        // Templates are optional for a server with resources: a server without them answers "method not found".
+        caps.resources ? allPages((cursor) => c.listResourceTemplates(cursor, opts), (r) => r.resourceTemplates).catch((err: unknown) => {
+          if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return [];
+          throw err;
+        }) : [],
         caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
       ]);
-      return { tools, resources, prompts };
+      return { tools, resources, resourceTemplates, prompts };
     }), { isListing: true });
     this.listing = listing;
+    this.listed = true;
     return listing;
   }
 

@@ -9,7 +9,8 @@
 import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
 import type { CallOutcome } from '../metrics';
@@ -31,15 +32,26 @@ export interface ResourceEntry {
   readonly namespace: string;
   readonly resource: Resource;
 }
+export interface ResourceTemplateEntry {
+  readonly namespace: string;
+  readonly template: ResourceTemplate;
+  /** Matches a URI against the template (the SDK's RFC 6570 matcher). */
+  readonly matcher: UriTemplate;
+}
 
 export interface CatalogSnapshot {
   readonly version: number;
   readonly tools: ReadonlyMap<string, ToolEntry>;
   readonly prompts: ReadonlyMap<string, PromptEntry>;
   readonly resources: ReadonlyMap<string, ResourceEntry>;
+  /** Resource templates in namespace order; the first that matches a URI owns it. */
+  readonly resourceTemplates: readonly ResourceTemplateEntry[];
 }
 
-const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map() };
+const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map(), resourceTemplates: [] };
+
+/** A tool only callable as an MCP task: the router's client does not run tasks, so it is not offered. */
+const needsTasks = (tool: Tool) => (tool as { execution?: { taskSupport?: string } }).execution?.taskSupport === 'required';
 
 export class Catalog extends EventEmitter {
   private readonly backends = new Map<string, Backend>();
@@ -149,7 +161,7 @@ export class Catalog extends EventEmitter {
     // One listing per namespace: the first instance (by id) that answered.
     const byNs = new Map<string, Backend>();
     for (const b of backends.sort((x, y) => (x.id < y.id ? -1 : 1))) {
-      if (!byNs.has(b.descriptor.namespace) && (b.listing.tools.length || b.listing.resources.length || b.listing.prompts.length)) {
+      if (!byNs.has(b.descriptor.namespace) && b.listed) {
         byNs.set(b.descriptor.namespace, b);
       }
     }
@@ -159,8 +171,22 @@ export class Catalog extends EventEmitter {
     const toolItems: Array<{ server: string; name: string; tool: Tool }> = [];
     const promptItems: Array<{ server: string; name: string; prompt: Prompt }> = [];
     const resources = new Map<string, ResourceEntry>();
+    const resourceTemplates: ResourceTemplateEntry[] = [];
     for (const [ns, b] of byNs) {
-      for (const tool of b.listing.tools) toolItems.push({ server: ns, name: tool.name, tool });
+      for (const tool of b.listing.tools) {
+        if (needsTasks(tool)) {
+          this.logTaskOnly(ns, tool.name);
+          continue;
+        }
+        toolItems.push({ server: ns, name: tool.name, tool });
+      }
+      for (const template of b.listing.resourceTemplates) {
+        try {
+          resourceTemplates.push({ namespace: ns, template, matcher: new UriTemplate(template.uriTemplate) });
+        } catch (err) {
+          this.logger.warn({ server: ns, uriTemplate: template.uriTemplate, err: (err as Error).message }, 'resource template does not parse; left out');
+        }
+      }
       for (const prompt of b.listing.prompts) promptItems.push({ server: ns, name: prompt.name, prompt });
       for (const resource of b.listing.resources) if (!resources.has(resource.uri)) resources.set(resource.uri, { namespace: ns, resource });
     }
@@ -173,9 +199,17 @@ export class Catalog extends EventEmitter {
     }
     const prompts = new Map<string, PromptEntry>();
     for (const [name, item] of assignNames(promptItems)) prompts.set(name, { name, namespace: item.server, prompt: item.prompt });
-    this.snapshot_ = { version: previous.version + 1, tools, prompts, resources };
+    this.snapshot_ = { version: previous.version + 1, tools, prompts, resources, resourceTemplates };
     this.logger.debug({ reason, tools: tools.size, prompts: prompts.size, resources: resources.size }, 'catalogue rebuilt');
     this.emit('updated', this.snapshot_);
+  }
+
+  private readonly taskOnlyLogged = new Set<string>();
+  private logTaskOnly(server: string, tool: string): void {
+    const key = `${server}\u0000${tool}`;
+    if (this.taskOnlyLogged.has(key)) return;
+    this.taskOnlyLogged.add(key);
+    this.logger.info({ server, tool }, 'tool needs MCP tasks (execution.taskSupport "required"), which the router does not run: not offered');
   }
 
   private compile(tool: Tool): ValidateFunction | undefined {
@@ -194,7 +228,7 @@ export class Catalog extends EventEmitter {
    */
   unlistedNamespaceOf(name: string): string | undefined {
     const listed = new Set<string>();
-    for (const b of this.backends.values()) if (b.listing.tools.length || b.listing.prompts.length || b.listing.resources.length) listed.add(b.descriptor.namespace);
+    for (const b of this.backends.values()) if (b.listed) listed.add(b.descriptor.namespace);
     let best: string | undefined;
     for (const b of this.backends.values()) {
       const ns = b.descriptor.namespace;

@@ -4,6 +4,9 @@
  * errors, by their JSON-RPC code) to gRPC status codes. Nothing is classified
  * by its message text.
  */
+/** MCP's "resource not found" JSON-RPC error code (spec: server/resources). */
+export const MCP_RESOURCE_NOT_FOUND = -32002;
+
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }

@@ -8,7 +8,7 @@
  */
 import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../mcp/backend';
-import type { Catalog, PromptEntry, ResourceEntry, ToolEntry } from '../mcp/catalog';
+import type { Catalog, PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEntry } from '../mcp/catalog';
 import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 
 /** What a caller brings to one call. */
@@ -57,11 +57,21 @@ export class CallPath {
     return this.catalog.snapshot.prompts.get(n) ?? this.lookupMissing('prompt', n, () => this.catalog.snapshot.prompts.get(n));
   }
 
+  resourceTemplates(server = ''): ResourceTemplateEntry[] {
+    const all = this.catalog.snapshot.resourceTemplates;
+    return server ? all.filter((t) => t.namespace === server) : [...all];
+  }
+
+  /** The owner of a URI: a listed resource, else the first server whose resource template matches it. */
   lookupResource(uri: unknown): ResourceEntry {
     const u = requireString(uri, 'uri');
-    const entry = this.catalog.snapshot.resources.get(u);
-    if (!entry) throw new NotFoundError(`unknown resource ${JSON.stringify(u)}; list the resources to see the available URIs`);
-    return entry;
+    const snap = this.catalog.snapshot;
+    const entry = snap.resources.get(u);
+    if (entry) return entry;
+    for (const t of snap.resourceTemplates) {
+      if (t.matcher.match(u)) return { namespace: t.namespace, resource: { uri: u, name: t.template.name } };
+    }
+    throw new NotFoundError(`unknown resource ${JSON.stringify(u)}; list the resources and resource templates to see what can be read`);
   }
 
   /** Checks `args` against the tool's input schema. */

@@ -1,0 +1,268 @@
+/**
+ * The MCP front door: MCP Streamable HTTP at PATHS.mcp on its own port,
+ * serving the aggregated catalogue with the SDK's server classes.
+ *
+ * Any router answers any request. Each HTTP request gets a fresh SDK `Server`
+ * and a stateless transport; what a client's session needs (the negotiated
+ * protocol version, a nonce) travels in its Mcp-Session-Id, signed
+ * (session-token.ts), so the next request may land on any router. This holds
+ * to the 2026-07-28 revision too: nothing depends on a session in one
+ * router's memory.
+ *
+ * - POST: initialize issues the session ID; every other request must carry a
+ *   valid one (404 when unknown or expired: the client re-initializes).
+ * - Cancellation: a client's notifications/cancelled cancels the call on this
+ *   router, or is passed to every peer router (the call may run there); a
+ *   response stream the client closes cancels its call (2026-07-28).
+ * - GET: a notification stream; the catalogue's list changes are sent there.
+ * - DELETE: accepted (there is nothing to remove on the server).
+ * - Bad input gets a JSON-RPC error: a body over the limit (413), invalid JSON
+ *   (-32700), a batch (-32600), an unknown method (-32601), a missing or
+ *   unsupported MCP-Protocol-Version (400), a wrong Accept (406), an Origin
+ *   outside the allow-list (403, DNS-rebinding protection).
+ */
+import * as http from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { PATHS } from '../contract';
+import type { Logger } from '../logger';
+import type { Catalog, CatalogSnapshot } from '../mcp/catalog';
+import { CallCancelledError } from '../mcp/errors';
+import type { CallPath } from '../routing/call-path';
+import { InflightCalls } from './inflight';
+import { createMcpServer } from './mcp-handlers';
+import { SessionState, SessionTokens } from './session-token';
+
+export interface McpFrontDoorOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly calls: CallPath;
+  readonly catalog: Catalog;
+  readonly tokens: SessionTokens;
+  readonly inflight: InflightCalls;
+  readonly allowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly pageSize: number;
+  readonly defaultTimeoutMs: number;
+  /** Passes a cancellation to the other routers; resolves to how many cancelled a call. */
+  readonly cancelOnPeers: (sessionId: string, requestId: unknown) => Promise<number>;
+  /** True while the router takes new work. */
+  readonly serving: () => boolean;
+  readonly logger: Logger;
+}
+
+export interface McpFrontDoor {
+  readonly port: number;
+  /** Open notification streams (GET). */
+  readonly streams: () => number;
+  close(): Promise<void>;
+}
+
+/** Protocol versions that define the MCP-Protocol-Version header. */
+const HEADER_REQUIRED_FROM = '2025-06-18';
+
+function jsonRpcError(res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/** Reads the body up to `max` bytes; undefined when it is larger. */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      req.resume();
+      return resolve(undefined);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      if (!over) chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** What of the catalogue a client's listing shows, to tell a real change from a TTL rebuild. */
+function fingerprint(s: CatalogSnapshot): { tools: string; prompts: string; resources: string } {
+  const f = (m: ReadonlyMap<string, unknown>, part: (v: never) => unknown) => JSON.stringify([...m.entries()].map(([k, v]) => [k, part(v as never)]).sort());
+  return {
+    tools: f(s.tools, (t: { tool: unknown }) => t.tool),
+    prompts: f(s.prompts, (p: { prompt: unknown }) => p.prompt),
+    resources: f(s.resources, (r: { resource: unknown }) => r.resource),
+  };
+}
+
+export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFrontDoor> {
+  const streams = new Set<Server>();
+  let last = fingerprint(o.catalog.snapshot);
+  const onUpdate = (snap: CatalogSnapshot) => {
+    const now = fingerprint(snap);
+    const changed = { tools: now.tools !== last.tools, prompts: now.prompts !== last.prompts, resources: now.resources !== last.resources };
+    last = now;
+    for (const server of streams) {
+      if (changed.tools) void server.sendToolListChanged().catch(() => undefined);
+      if (changed.prompts) void server.sendPromptListChanged().catch(() => undefined);
+      if (changed.resources) void server.sendResourceListChanged().catch(() => undefined);
+    }
+  };
+  o.catalog.on('updated', onUpdate);
+
+  /** Verifies a request's session ID; answers the error itself and returns undefined when it is not valid. */
+  const sessionOf = (req: http.IncomingMessage, res: http.ServerResponse): { id: string; state: SessionState } | undefined => {
+    const id = req.headers['mcp-session-id'];
+    if (typeof id !== 'string' || id === '') {
+      jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
+      return undefined;
+    }
+    const state = o.tokens.verify(id);
+    if (typeof state === 'string') {
+      // 404 tells the client to start a new session (spec: session management).
+      jsonRpcError(res, 404, -32001, state === 'expired' ? 'Session expired' : 'Session not found');
+      return undefined;
+    }
+    const header = req.headers['mcp-protocol-version'];
+    if (typeof header === 'string') {
+      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(header)) {
+        jsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version: ${header} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+        return undefined;
+      }
+      if (header !== state.protocolVersion) {
+        jsonRpcError(res, 400, -32000, `Bad Request: MCP-Protocol-Version ${header} differs from the session's ${state.protocolVersion}`);
+        return undefined;
+      }
+    } else if (state.protocolVersion >= HEADER_REQUIRED_FROM) {
+      jsonRpcError(res, 400, -32000, `Bad Request: MCP-Protocol-Version header is required for protocol ${state.protocolVersion}`);
+      return undefined;
+    }
+    return { id, state };
+  };
+
+  /** One SDK server and stateless transport for this request; `track` ties calls to cancellation. */
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, onServer?: (s: Server) => void): Promise<void> => {
+    const closedEarly = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) closedEarly.abort(new CallCancelledError());
+    });
+    const server = createMcpServer({
+      calls: o.calls,
+      pageSize: o.pageSize,
+      defaultTimeoutMs: o.defaultTimeoutMs,
+      track: async (requestId, fn) => {
+        const abort = new AbortController();
+        const onClose = () => abort.abort(closedEarly.signal.reason);
+        if (closedEarly.signal.aborted) onClose();
+        closedEarly.signal.addEventListener('abort', onClose, { once: true });
+        const end = nonce !== undefined ? o.inflight.begin(nonce, requestId, abort) : () => undefined;
+        try {
+          return await fn(abort.signal);
+        } finally {
+          end();
+          closedEarly.signal.removeEventListener('abort', onClose);
+        }
+      },
+    });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false, maxRequestBodySize: o.maxBodyBytes });
+    transport.onerror = (err) => o.logger.debug({ err: err.message }, 'MCP front door transport error');
+    await server.connect(transport);
+    res.on('close', () => void server.close().catch(() => undefined));
+    onServer?.(server);
+    // For a GET this resolves only when the stream ends.
+    await transport.handleRequest(req, res, body);
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url !== PATHS.mcp) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !o.allowedOrigins.includes(origin)) {
+      return jsonRpcError(res, 403, -32000, `Forbidden: Origin ${JSON.stringify(origin)} is not allowed (MCP_ROUTER_MCP_ALLOWED_ORIGINS)`);
+    }
+    if (!o.serving()) return jsonRpcError(res, 503, -32000, 'Service Unavailable: this router is draining', { 'retry-after': '1' });
+
+    if (req.method === 'DELETE') {
+      // Sessions live in their IDs: there is nothing to remove here.
+      if (sessionOf(req, res)) res.writeHead(200).end();
+      return;
+    }
+    if (req.method === 'GET') {
+      const session = sessionOf(req, res);
+      if (!session) return;
+      if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+      await serve(req, res, undefined, undefined, (server) => {
+        streams.add(server);
+        res.on('close', () => streams.delete(server));
+      });
+      return;
+    }
+    if (req.method !== 'POST') return jsonRpcError(res, 405, -32000, 'Method Not Allowed', { allow: 'GET, POST, DELETE' });
+
+    const raw = await readBody(req, o.maxBodyBytes);
+    if (raw === undefined) return jsonRpcError(res, 413, -32000, `Payload Too Large: the body exceeds ${o.maxBodyBytes} bytes (MCP_ROUTER_MCP_MAX_BODY_BYTES)`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return jsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
+    }
+    if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported');
+    if (typeof body !== 'object' || body === null) return jsonRpcError(res, 400, -32600, 'Invalid Request: not a JSON-RPC message');
+
+    if (isInitializeRequest(body)) {
+      const requested = body.params.protocolVersion;
+      const negotiated = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+      const { id } = o.tokens.issue(negotiated);
+      res.setHeader('mcp-session-id', id);
+      await serve(req, res, body, undefined);
+      return;
+    }
+    const session = sessionOf(req, res);
+    if (!session) return;
+    const msg = body as { method?: unknown; params?: { requestId?: unknown } };
+    if (msg.method === 'notifications/cancelled') {
+      const requestId = msg.params?.requestId;
+      res.writeHead(202).end();
+      if (!o.inflight.cancel(session.state.nonce, requestId, new CallCancelledError())) {
+        const n = await o.cancelOnPeers(session.id, requestId).catch(() => 0);
+        o.logger.debug({ requestId, cancelledOnPeers: n }, 'cancellation passed to peer routers');
+      }
+      return;
+    }
+    await serve(req, res, body, session.state.nonce);
+  };
+
+  const httpServer = http.createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      o.logger.error({ err: err.message }, 'MCP front door request failed');
+      jsonRpcError(res, 500, -32603, 'Internal error');
+    });
+  });
+  // Long tool calls stream progress for minutes: no server-side request timeout beyond the call's own.
+  httpServer.requestTimeout = 0;
+  httpServer.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(o.port, o.address, () => resolve());
+  });
+  return {
+    port: (httpServer.address() as { port: number }).port,
+    streams: () => streams.size,
+    async close() {
+      o.catalog.off('updated', onUpdate);
+      for (const s of streams) await s.close().catch(() => undefined);
+      streams.clear();
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await closed;
+    },
+  };
+}

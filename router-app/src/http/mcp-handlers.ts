@@ -1,0 +1,134 @@
+/**
+ * The MCP methods of the front door, as request handlers of an SDK `Server`,
+ * on the shared call path (routing/call-path.ts): the same catalogue, names
+ * (`<server>__<tool>`), validation, failover and backends as the gRPC door.
+ * This file does only what is MCP's: pagination cursors, progress
+ * notifications, and router errors as JSON-RPC errors.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type Prompt,
+  type Resource,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
+import type { CallOptions, CallPath } from '../routing/call-path';
+import { ROUTER_VERSION } from '../version';
+
+export interface McpHandlerContext {
+  readonly calls: CallPath;
+  readonly pageSize: number;
+  readonly defaultTimeoutMs: number;
+  /**
+   * Wraps one call: gives it an AbortSignal that fires when the client cancels
+   * (its stream closes, or notifications/cancelled reaches any router).
+   */
+  readonly track: <T>(requestId: unknown, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+}
+
+/** The router's answer to a call it could not complete, as a JSON-RPC error. */
+export function toMcpError(err: unknown): McpError {
+  if (err instanceof McpError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof NotFoundError) return new McpError(ErrorCode.InvalidParams, message);
+  if (err instanceof InvalidArgumentError) return new McpError(ErrorCode.InvalidParams, message);
+  if (err instanceof CallCancelledError) return new McpError(ErrorCode.RequestTimeout, message);
+  if (err instanceof BackendUnavailableError || err instanceof ResourceExhaustedError || err instanceof TransportError) return new McpError(ErrorCode.InternalError, message);
+  return new McpError(ErrorCode.InternalError, message);
+}
+
+/** Cursors are offsets into the catalogue sorted by name, so every router reads them alike. */
+function page<T>(items: T[], cursor: string | undefined, size: number): { items: T[]; nextCursor?: string } {
+  let offset = 0;
+  if (cursor !== undefined) {
+    const m = /^o(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!m) throw new McpError(ErrorCode.InvalidParams, `invalid cursor ${JSON.stringify(cursor)}`);
+    offset = Number(m[1]);
+  }
+  const slice = items.slice(offset, offset + size);
+  const next = offset + size < items.length ? Buffer.from(`o${offset + size}`).toString('base64url') : undefined;
+  return next ? { items: slice, nextCursor: next } : { items: slice };
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** A new SDK Server answering from the catalogue (one per HTTP request: the front door keeps no session). */
+export function createMcpServer(ctx: McpHandlerContext): Server {
+  const server = new Server(
+    { name: 'mcp-router', version: ROUTER_VERSION },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } } },
+  );
+  const { calls } = ctx;
+
+  server.setRequestHandler(ListToolsRequestSchema, (req) => {
+    const tools: Tool[] = calls.tools().map((t) => ({ ...t.tool, name: t.name })).sort(byName);
+    const p = page(tools, req.params?.cursor, ctx.pageSize);
+    return { tools: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    try {
+      const found = calls.lookupTool(req.params.name);
+      const entry = found instanceof Promise ? await found : found;
+      const token = req.params._meta?.progressToken;
+      const onprogress: CallOptions['onprogress'] =
+        token === undefined
+          ? undefined
+          : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) } }).catch(() => undefined);
+      const { result } = await ctx.track(extra.requestId, (signal) => calls.callTool(entry, req.params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal, onprogress }));
+      return result;
+    } catch (err) {
+      throw toMcpError(err);
+    }
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, (req) => {
+    const resources: Resource[] = calls.resources().map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    const p = page(resources, req.params?.cursor, ctx.pageSize);
+    return { resources: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => {
+    const templates = calls.resourceTemplates().map((t) => t.template);
+    const p = page(templates, req.params?.cursor, ctx.pageSize);
+    return { resourceTemplates: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+    try {
+      const entry = calls.lookupResource(req.params.uri);
+      const { result } = await ctx.track(extra.requestId, (signal) => calls.readResource(entry, { timeoutMs: ctx.defaultTimeoutMs, signal }));
+      return result;
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new McpError(MCP_RESOURCE_NOT_FOUND, err.message, { uri: req.params.uri });
+      throw toMcpError(err);
+    }
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, (req) => {
+    const prompts: Prompt[] = calls.prompts().map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
+    const p = page(prompts, req.params?.cursor, ctx.pageSize);
+    return { prompts: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
+    try {
+      const entry = await calls.lookupPrompt(req.params.name);
+      const { result } = await ctx.track(extra.requestId, (signal) => calls.getPrompt(entry, req.params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal }));
+      return result;
+    } catch (err) {
+      throw toMcpError(err);
+    }
+  });
+
+  return server;
+}
