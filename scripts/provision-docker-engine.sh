@@ -134,7 +134,7 @@ say "building stand-ins ${todo[*]} (hash $hash)"
 
 # The base root filesystem has its own key (suite + package list), so editing a stand-in's
 # Dockerfile does not rerun debootstrap.
-base_key=$(printf '%s\n' "$suite" "$arch" "$BASE_PACKAGES" "$(sha256sum "$HERE/lib/debian-mirror.sh")" | sha256sum | cut -c1-16)
+base_key=$(printf '%s\n' "$suite" "$arch" "$BASE_PACKAGES" "$(sha256sum < "$HERE/lib/debian-mirror.sh")" | sha256sum | cut -c1-16)
 base="mcp-standin/debian-base:$base_key"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   mirror=$(debian_mirror) || die "cannot build the base root filesystem"
