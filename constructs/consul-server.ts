@@ -8,7 +8,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulAgentConfigOptions, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
-import { resolveAs, validateDistinctPorts, validateImage, validateIpv4, validateName, validatePort } from './validation';
+import { resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
   /** Docker network the server joins (a name or a network resource's `name`). */
@@ -60,11 +60,7 @@ export class ConsulServer extends Construct {
     const bind = props.adminBindAddress ?? '127.0.0.1';
     const httpHostPort = props.httpHostPort ?? CONSUL_DEFAULT_PORTS.http;
     const dnsHostPort = props.dnsHostPort ?? CONSUL_DEFAULT_PORTS.dns;
-    validateName(ID, 'containerName', containerName);
-    validateIpv4(ID, 'adminBindAddress', bind);
-    validatePort(ID, 'httpHostPort', httpHostPort);
-    validatePort(ID, 'dnsHostPort', dnsHostPort);
-    validateDistinctPorts(ID, { httpHostPort, dnsHostPort });
+    validateContainerPublishing(ID, { containerName, addresses: { adminBindAddress: bind }, ports: { httpHostPort, dnsHostPort } });
     const uiServiceName = props.uiServiceName ?? ROUTER_SERVICE.name;
     validateName(ID, 'uiServiceName', uiServiceName);
     validateImage(ID, 'image', props.image, 'hashicorp/consul:1.20');

@@ -9,7 +9,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
-import { checkObject, isUnresolved, propError, resolveAs, validateDistinctPorts, validateImage, validateIpv4, validateLiteral, validateName, validatePort, validateRequiredString } from './validation';
+import { checkObject, isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -88,14 +88,12 @@ export class HaproxyLoadBalancer extends Construct {
     const publicPort = props.publicPort ?? PORTS.grpc;
     const statsPort = props.statsPort ?? PORTS.haproxyStats;
     const mcpPort = props.mcpPort ?? PORTS.mcp;
-    validateName(ID, 'containerName', containerName);
-    validateIpv4(ID, 'publicBindAddress', publicBind);
-    validateIpv4(ID, 'adminBindAddress', adminBind);
-    validatePort(ID, 'publicPort', publicPort);
-    validatePort(ID, 'statsPort', statsPort);
-    if (mcpPort !== false) validatePort(ID, 'mcpPort', mcpPort);
+    validateContainerPublishing(ID, {
+      containerName,
+      addresses: { publicBindAddress: publicBind, adminBindAddress: adminBind },
+      ports: { publicPort, statsPort, ...(mcpPort !== false ? { mcpPort } : {}) },
+    });
     validatePort(ID, 'consulDnsPort', props.consulDnsPort);
-    validateDistinctPorts(ID, { publicPort, statsPort, ...(mcpPort !== false ? { mcpPort } : {}) });
     validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
     // The address is written into haproxy.cfg, so it must be known at synth.
     validateLiteral(ID, 'consulDnsAddress', props.consulDnsAddress);

@@ -119,6 +119,17 @@ export function validateOneOf<T extends string>(scope: string, prop: string, val
   checkOneOf(scope, prop, value, allowed);
 }
 
+/**
+ * What every container construct checks of its own: its name, the host
+ * addresses it publishes on, and its host ports (valid, and no two alike).
+ */
+export function validateContainerPublishing(scope: string, o: { readonly containerName: string; readonly addresses: Record<string, string>; readonly ports: Record<string, number | undefined> }): void {
+  validateName(scope, 'containerName', o.containerName);
+  for (const [prop, address] of Object.entries(o.addresses)) validateIpv4(scope, prop, address);
+  for (const [prop, port] of Object.entries(o.ports)) validatePort(scope, prop, port);
+  validateDistinctPorts(scope, o.ports);
+}
+
 /** Host ports published by one deployment must not clash. */
 export function validateDistinctPorts(scope: string, ports: Record<string, number | undefined>): void {
   const seen = new Map<number, string>();

@@ -31,28 +31,10 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 # --- packages of other Debian suites, private apt state ------------------------
-# Derive the Debian mirror from the machine's own apt configuration (never a
-# hard-coded host).
-debian_mirror() {
-  local mirror="" f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # First URI of a stanza whose Suites names a plain (non-security) suite.
-    mirror=$(awk '
-      /^URIs:/ {uri=$2}
-      /^Suites:/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+$/ && uri !~ /security/) {print uri; exit} }
-    ' "$f")
-    [ -n "$mirror" ] && break
-  done
-  if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-    mirror=$(awk '$1=="deb" && $2 !~ /security/ && $2 ~ /^https?:/ {print $2; exit}' /etc/apt/sources.list)
-  fi
-  if [ -z "$mirror" ]; then
-    echo "provision: could not derive a Debian mirror from /etc/apt/sources.list{,.d}" >&2
-    return 1
-  fi
-  echo "$mirror"
-}
+# The Debian mirror comes from the machine's own apt configuration (never a
+# hard-coded host): scripts/lib/debian-mirror.sh.
+# shellcheck source=lib/debian-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-mirror.sh"
 
 # suite_apt SUITE: sets apt_opts to a private sources list + state dir for SUITE
 # under $CACHE_DIR/apt-SUITE (the system's apt setup is not touched) and updates it.
