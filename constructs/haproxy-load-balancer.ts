@@ -47,6 +47,17 @@ export interface HaproxyLoadBalancerProps {
 const ID = 'HaproxyLoadBalancer';
 const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
 const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
+/** Linux's default nr_open: the most file descriptors a container can be given. */
+const MAX_NOFILE = 1_048_576;
+
+/**
+ * File descriptors HAProxy needs: two per proxied connection (`maxconn`), one per
+ * server slot's check and its connection, and room for listeners, resolvers and
+ * logs; at most MAX_NOFILE.
+ */
+export function haproxyNofile(maxconn: number, maxInstances: number): number {
+  return Math.min(MAX_NOFILE, 2 * maxconn + 2 * maxInstances + 1024);
+}
 
 export class HaproxyLoadBalancer extends Construct {
   public readonly container: Container;
@@ -106,6 +117,7 @@ export class HaproxyLoadBalancer extends Construct {
       throw err;
     }
     this.configText = renderHaproxyConfig(rendererOptions);
+    const nofile = haproxyNofile(this.options.maxconn, this.options.maxInstances);
     this.image = new Image(this, 'Image', { name: props.image ?? 'haproxy:2.8-alpine', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
@@ -116,6 +128,11 @@ export class HaproxyLoadBalancer extends Construct {
       networksAdvanced: [{ name: props.networkName }],
       upload: [{ file: CONFIG_PATH, content: this.configText }],
       ...(tlsHostPath !== undefined ? { volumes: [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] } : {}),
+      // HAProxy exits at start when it cannot raise its descriptor limit to what maxconn needs
+      // (found on a real engine whose default was 20000: "Cannot raise FD limit to 20039"), then
+      // restarts forever. The container asks for the limit instead, so an engine that cannot
+      // grant it fails the apply, naming this container.
+      ulimit: [{ name: 'nofile', soft: nofile, hard: nofile }],
       ports: [
         { internal: 50051, external: publicPort, ip: publicBind, protocol: 'tcp' },
         { internal: 8404, external: statsPort, ip: adminBind, protocol: 'tcp' },

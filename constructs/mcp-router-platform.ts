@@ -5,7 +5,7 @@
  * Consul or image to reuse what you already run.
  */
 import { Network } from '@cdktf/provider-docker/lib/network';
-import { TerraformOutput } from 'cdktf';
+import { TerraformOutput, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
 import { ConsulServer } from './consul-server';
@@ -106,6 +106,16 @@ export interface McpRouterPlatformProps {
 }
 
 const ID = 'McpRouterPlatform';
+
+/**
+ * Terraform `depends_on`: `resource` is created after (and destroyed before) `on`.
+ * (`node.addDependency` orders constructs only; it writes nothing into the plan.)
+ * HAProxy needs it: it exits at start when the Consul container's name does not
+ * resolve yet, and the provider then fails the apply ("container exited immediately").
+ */
+function dependOn(resource: TerraformResource, on: TerraformResource): void {
+  resource.dependsOn = [...(resource.dependsOn ?? []), on.fqn];
+}
 
 export class McpRouterPlatform extends Construct {
   /** Network name all parts share. */
@@ -232,7 +242,7 @@ export class McpRouterPlatform extends Construct {
       hostPortBase: props.routerHostPortBase,
     };
     this.routers = new RouterFleet(this, 'Routers', fleetProps);
-    if (this.consul) this.routers.containers.node.addDependency(this.consul.container);
+    if (this.consul) dependOn(this.routers.containers, this.consul.container);
 
     this.loadBalancer = new HaproxyLoadBalancer(this, 'LoadBalancer', {
       networkName: this.networkName,
@@ -256,7 +266,7 @@ export class McpRouterPlatform extends Construct {
         healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: '/readyz' },
       },
     });
-    if (this.consul) this.loadBalancer.container.node.addDependency(this.consul.container);
+    if (this.consul) dependOn(this.loadBalancer.container, this.consul.container);
 
     if (props.demoBackends && props.demoBackends.length > 0) {
       this.demoBackends = new DemoBackends(this, 'DemoBackends', {
@@ -266,7 +276,7 @@ export class McpRouterPlatform extends Construct {
         consulPort: consulHttpPort,
         containerPrefix: `${prefix}-demo`,
       });
-      if (this.consul) for (const c of this.demoBackends.containers) c.node.addDependency(this.consul.container);
+      if (this.consul) for (const c of this.demoBackends.containers) dependOn(c, this.consul.container);
     }
 
     this.routerEndpoint = this.loadBalancer.endpoint;

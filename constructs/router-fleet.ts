@@ -11,6 +11,8 @@ import { propError, validateInteger, validateIpv4, validateName, validateNumber,
 /** Ports and paths of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT = 50051;
 export const ROUTER_ADMIN_PORT = 9464;
+/** CFS period for the CPU limit (Docker's default, 100 ms). */
+const CPU_PERIOD_US = 100_000;
 
 export interface RouterFleetProps {
   /** How many routers: a number from 1 to `maxInstances`, or a token (e.g. a TerraformVariable's `numberValue`). */
@@ -93,6 +95,7 @@ export class RouterFleet extends Construct {
       if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
     }
 
+    const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
     const name = `${prefix}-\${count.index + 1}`;
     const config: ContainerConfig = {
@@ -102,7 +105,11 @@ export class RouterFleet extends Construct {
       image: props.image,
       restart: props.restartPolicy ?? 'unless-stopped',
       stopSignal: 'SIGTERM',
-      stopTimeout: props.stopTimeoutSeconds ?? 20,
+      stopTimeout: stopSeconds,
+      // The provider's destroy (scale-down, replacement) stops with destroy_grace_seconds,
+      // SIGKILL right away when unset; give it the same grace as `docker stop` so a router
+      // removed by a lower count drains like a stopped one.
+      destroyGraceSeconds: stopSeconds,
       networksAdvanced: [{ name: props.networkName }],
       env: [
         `CONSUL_HOST=${props.consulHost}`,
@@ -115,7 +122,9 @@ export class RouterFleet extends Construct {
           .map(([k, v]) => `${k}=${v}`),
       ],
       healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
-      ...(props.cpus !== undefined ? { cpus: String(props.cpus) } : {}),
+      // A CFS quota rather than `cpus`: the pinned provider (kreuzwerker/docker 3.6.2) panics
+      // on `cpus` (its create asserts the string to float32; fixed in 3.7.0).
+      ...(props.cpus !== undefined ? { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(props.cpus * CPU_PERIOD_US) } : {}),
       ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
       ...(props.hostPortBase !== undefined
         ? {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real components the tests and benchmarks run against:
-#   haproxy (Debian bookworm), h2load (nghttp2-client), dig (dnsutils), and
+#   haproxy (Debian bookworm), h2load (nghttp2-client), dig (dnsutils), ip (iproute2),
 #   consul 1.8.7 from Debian's bullseye suite and HAProxy 3.0 from trixie,
-#   unpacked into a cache dir without touching the system's apt configuration.
+#   unpacked into a cache dir without touching the system's apt configuration;
+#   and a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
+#   from the npm registry).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -13,6 +15,9 @@ need_apt=()
 command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 command -v h2load  >/dev/null 2>&1 || need_apt+=(nghttp2-client)
 command -v dig     >/dev/null 2>&1 || need_apt+=(dnsutils)
+# `ip` brings up loopback in the network namespace the MCP conformance suite runs in.
+command -v ip      >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -124,8 +129,14 @@ WRAPPER
 fi
 [[ "$(haproxy30_version)" == "HAProxy version 3.0."* ]] || { echo "provision: $HAPROXY30_BIN does not run as HAProxy 3.0: $("$HAPROXY30_BIN" -v 2>&1 | head -n3)" >&2; exit 1; }
 
+# --- node 22 for the MCP conformance suite (the project stays on Node 20) ---
+node22_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-node22.sh")
+
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"
 echo "dig=$(command -v dig)"
 echo "consul=$CONSUL_BIN"
+echo "ip=$(command -v ip)"
+echo "unshare=$(command -v unshare)"
+echo "$node22_line"
 echo "haproxy30=$HAPROXY30_BIN"

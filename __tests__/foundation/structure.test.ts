@@ -120,8 +120,37 @@ describe('props', () => {
 
   test('vertical scaling: routerCpus and routerMemoryMb become container limits', () => {
     const r = byPath(synthStack({ routerCpus: 1.5, routerMemoryMb: 512 }), 'docker_container', 'Routers/Router');
-    expect(r.cpus).toBe('1.5');
+    // A CFS quota (1.5 CPUs = 150 ms per 100 ms), not `cpus`, on which provider 3.6.2 panics.
+    expect(r.cpus).toBeUndefined();
+    expect(r.cpu_period).toBe(100000);
+    expect(r.cpu_quota).toBe(150000);
     expect(r.memory).toBe(512);
+  });
+
+  test('the containers that need Consul at start depend on its container (depends_on in the plan)', () => {
+    const json = synthStack({ demoBackends: ['demo'] });
+    const consul = Object.keys(json.resource.docker_container).find((k) => k.includes('Consul_Container'));
+    for (const part of ['LoadBalancer/Container', 'Routers/Router', 'DemoBackends/Server-demo']) {
+      expect(byPath(json, 'docker_container', part).depends_on).toEqual([`${'$'}{docker_container.${consul}}`]);
+    }
+    expect(byPath(json, 'docker_container', 'Consul/Container').depends_on).toBeUndefined();
+    // With existingConsul there is no container to wait for.
+    const own = synthStack({ existingConsul: { host: 'consul.internal' } });
+    expect(byPath(own, 'docker_container', 'LoadBalancer/Container').depends_on).toBeUndefined();
+  });
+
+  test('routers removed by a lower count or a replacement stop as gracefully as `docker stop`', () => {
+    const r = byPath(synthStack(), 'docker_container', 'Routers/Router');
+    expect(r.stop_signal).toBe('SIGTERM');
+    expect(r.destroy_grace_seconds).toBe(r.stop_timeout);
+    expect(r.destroy_grace_seconds).toBe(20);
+  });
+
+  test('HAProxy asks for the file descriptors its maxconn needs (ulimit nofile)', () => {
+    const lb = (props: object) => byPath(synthStack(props), 'docker_container', 'LoadBalancer/Container');
+    expect(lb({}).ulimit).toEqual([{ name: 'nofile', soft: 2 * 10000 + 2 * 10 + 1024, hard: 2 * 10000 + 2 * 10 + 1024 }]);
+    expect(lb({ haproxy: { maxconn: 4000 }, maxInstances: 20 }).ulimit[0].hard).toBe(2 * 4000 + 2 * 20 + 1024);
+    expect(lb({ haproxy: { maxconn: 5_000_000 } }).ulimit[0].hard).toBe(1_048_576);
   });
 
   test('routerHostPortBase publishes each router on its own loopback port', () => {

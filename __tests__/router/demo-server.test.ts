@@ -2,13 +2,15 @@
  * The example backend (examples/demo-mcp-server) on its own, through the
  * official SDK client: its tools, resource and prompt, progress and
  * cancellation; and its process entry's env contract (HOST, PORT, MCP_PATH,
- * SERVER_NAME; invalid PORT stops it with exit 2; SIGTERM exits 0).
+ * SERVER_NAME; invalid PORT stops it with exit 2; SIGTERM exits 0; a Consul that
+ * does not answer yet is retried, not fatal).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { closedPort, DemoServerHandle, eventually, startDemoServer } from '../support/demo-backends';
+import { startConsulAgent } from '../support/consul-agent';
 
 jest.setTimeout(30_000);
 
@@ -71,6 +73,38 @@ describe('as a process (dist/main.js)', () => {
     const r = spawnSync(process.execPath, [ENTRY], { env: { PATH: process.env.PATH, PORT: 'abc' }, encoding: 'utf8', timeout: 15_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('PORT must be an integer from 1 to 65535; received "abc"');
+  });
+
+  test('with CONSUL_HOST set it keeps serving while Consul does not answer yet, and registers once it does', async () => {
+    // As in a deployment, where Consul starts next to it: exiting would fail `terraform apply`
+    // ("container exited immediately") and restart-loop the container.
+    const address = `127.${150 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}.1`;
+    const consulPort = await closedPort(address);
+    const port = await closedPort();
+    const env = { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), SERVER_NAME: 'late', CONSUL_HOST: address, CONSUL_PORT: String(consulPort) };
+    const proc = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d) => (stderr += d));
+    let exited: number | null | undefined;
+    const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve((exited = code))));
+    let consul: Awaited<ReturnType<typeof startConsulAgent>> | undefined;
+    try {
+      expect(await eventually(() => stderr.includes('Consul registration failed') && stderr.includes('retrying'), 10_000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(exited).toBeUndefined();
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      consul = await startConsulAgent({ address, httpPort: consulPort });
+      const registered = await eventually(async () => {
+        const services = await consul!.api<Record<string, { Service: string; Tags: string[] }>>('/v1/agent/services');
+        return Object.values(services).some((s) => s.Service === 'late' && s.Tags.includes('mcp-server'));
+      }, 10_000);
+      expect(registered).toBe(true);
+    } finally {
+      proc.kill('SIGTERM');
+      await exit;
+      await consul?.stop();
+    }
+    expect(exited).toBe(0);
   });
 
   test('HOST, PORT, MCP_PATH and SERVER_NAME are honoured; /healthz answers; SIGTERM exits 0', async () => {

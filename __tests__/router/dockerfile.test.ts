@@ -27,6 +27,18 @@ test('multi-stage, production dependencies only, non-root user', () => {
   expect(user).not.toMatch(/^(root|0)$/);
 });
 
+test('both stages build FROM the NODE_IMAGE build argument, whose default is node:20-slim', () => {
+  for (const file of ['router-app/Dockerfile', 'examples/demo-mcp-server/Dockerfile']) {
+    const text = fs.readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8');
+    const code = text.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    // An ARG before the first FROM is what makes it usable in FROM lines.
+    expect(code[0]).toBe('ARG NODE_IMAGE=node:20-slim');
+    const froms = code.filter((l) => l.startsWith('FROM '));
+    expect(froms.length).toBe(2);
+    for (const from of froms) expect(from).toMatch(/^FROM \$\{NODE_IMAGE\}( AS \S+)?$/);
+  }
+});
+
 test('EXPOSE is 50051 (gRPC) and 9464 (admin) and matches the ports the construct gives the router', () => {
   const exposed = /^EXPOSE (.+)$/m.exec(runtime)![1].trim().split(/\s+/).map(Number);
   expect(exposed.sort()).toEqual([50051, 9464].sort());

@@ -22,6 +22,8 @@ export interface ConsulAgentOptions {
   readonly mode?: 'dev' | 'server';
   /** Loopback address to bind (HTTP, DNS, serf, server RPC). @default a random free 127.a.b.c (a in 100..254) */
   readonly address?: string;
+  /** HTTP API port (e.g. one a client was told about before the agent started). @default a free port */
+  readonly httpPort?: number;
   /** Extra agent configuration (JSON), merged over the generated one (shallow; `ports` merged one level). */
   readonly extraConfig?: Record<string, unknown>;
   /** Consul log level. @default 'warn' */
@@ -99,9 +101,9 @@ export async function startConsulAgent(options: ConsulAgentOptions = {}): Promis
   const bin = requireTool('consul');
   const mode = options.mode ?? 'dev';
   const address = options.address ?? (await randomLoopback());
-  const taken = new Set<number>();
+  const taken = new Set<number>(options.httpPort !== undefined ? [options.httpPort] : []);
   const ports: ConsulAgentPorts = {
-    http: await freePort(address, taken),
+    http: options.httpPort ?? (await freePort(address, taken)),
     dns: await freePort(address, taken),
     serfLan: await freePort(address, taken),
     server: await freePort(address, taken),

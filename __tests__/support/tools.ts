@@ -1,6 +1,6 @@
 /**
  * Locates the real external tools the tests run against (haproxy, consul,
- * h2load, dig). They are provisioned by scripts/provision-test-tools.sh
+ * h2load, dig, and Node 22 for the MCP conformance suite). They are provisioned by scripts/provision-test-tools.sh
  * (run by `npm test`'s pretest step); when a test runs on its own, this module
  * runs the script once itself. A missing tool fails the test loudly with the
  * script's own explanation, never skips it.
@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
-export type ToolName = 'haproxy' | 'haproxy30' | 'consul' | 'h2load' | 'dig';
+export type ToolName = 'haproxy' | 'haproxy30' | 'consul' | 'h2load' | 'dig' | 'node22' | 'ip' | 'unshare';
 
 let cache: Record<string, string> | undefined;
 

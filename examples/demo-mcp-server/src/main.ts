@@ -2,7 +2,8 @@
  * Process entry of the demo MCP server. Env: HOST (0.0.0.0), PORT (3000),
  * MCP_PATH (/mcp), SERVER_NAME (demo); with CONSUL_HOST set it registers
  * itself in Consul (tag mcp-server, meta mcp_path/namespace) with an HTTP
- * check, registers again when Consul forgets it (checked every
+ * check — retrying every 500 ms while Consul does not answer yet, without
+ * exiting — registers again when Consul forgets it (checked every
  * CONSUL_REREGISTER_INTERVAL_MS, default 10000), and deregisters on
  * SIGTERM/SIGINT. ADVERTISE_ADDRESS overrides the registered address.
  */
@@ -45,19 +46,36 @@ async function main(): Promise<void> {
       const res = await fetch(`${consulBase}/v1/agent/service/register`, { method: 'PUT', body: definition });
       if (!res.ok) throw new Error(`Consul registration failed: HTTP ${res.status} ${await res.text()}`);
     };
-    await register();
-    // Register again if Consul forgets us (e.g. a -dev agent restarted).
+    // Consul may not answer yet (it starts next to us in a deployment): keep trying every
+    // 500 ms until the first registration, then check every CONSUL_REREGISTER_INTERVAL_MS and
+    // register again if Consul forgot us (e.g. a -dev agent restarted). Never exit for it.
     const everyMs = envInt('CONSUL_REREGISTER_INTERVAL_MS', 10_000, 200, 600_000);
-    keepRegistered = setInterval(() => {
-      fetch(`${consulBase}/v1/agent/service/${encodeURIComponent(id)}`)
-        .then((r) => (r.status === 404 ? register() : undefined))
-        .catch(() => undefined);
-    }, everyMs);
-    keepRegistered.unref();
+    let registered = false;
+    let failures = 0;
+    const ensureRegistered = async (): Promise<void> => {
+      try {
+        if (registered) {
+          const r = await fetch(`${consulBase}/v1/agent/service/${encodeURIComponent(id)}`);
+          if (r.status !== 404) return;
+        }
+        await register();
+        if (!registered) process.stdout.write(JSON.stringify({ msg: 'registered in Consul', id, consul: consulBase }) + '\n');
+        registered = true;
+      } catch (err) {
+        // Said at the first failure, then every 20th (10 s), not every 500 ms.
+        if (!registered && failures++ % 20 === 0) process.stderr.write(`demo-mcp-server: Consul registration failed (${err instanceof Error ? err.message : String(err)}); retrying\n`);
+      }
+    };
+    const tick = () => {
+      keepRegistered = setTimeout(() => void ensureRegistered().then(tick), registered ? everyMs : 500);
+      keepRegistered.unref();
+    };
+    await ensureRegistered();
+    tick();
   }
   process.stdout.write(JSON.stringify({ msg: 'demo MCP server started', name, url: `http://${advertise}:${port}${mcpPath}`, consul: consulBase ?? null }) + '\n');
   const stop = async () => {
-    if (keepRegistered) clearInterval(keepRegistered);
+    if (keepRegistered) clearTimeout(keepRegistered);
     if (consulBase) await fetch(`${consulBase}/v1/agent/service/deregister/${id}`, { method: 'PUT' }).catch(() => undefined);
     await handle.close();
     process.exit(0);

@@ -1,0 +1,85 @@
+/**
+ * CI's part of the plan on a real Docker engine: the synthesized plan with one
+ * router and a demo MCP server, applied by the test-only plan applier to the
+ * engine provisioned by scripts/provision-docker-engine.sh (stand-in images
+ * built from Debian packages). Every image builds, every container becomes
+ * healthy by its own healthcheck, and a gRPC call through HAProxy's published
+ * port reaches the demo server's tools through the router.
+ * From inside the containers, the seed's troubleshooting checks pass (nslookup,
+ * dig, nc, netstat). The 3-router scenario (spread, drain, scaling) is
+ * `npm run test:docker` (__tests__/docker/three-routers.scenario.ts).
+ */
+import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
+import { waitUntil } from '../../scripts/local-platform/managed-process';
+import { EnginePlatform } from './engine-platform';
+
+jest.setTimeout(600_000);
+
+let platform: EnginePlatform | undefined;
+const timings: Record<string, number> = {};
+
+afterAll(async () => {
+  await platform?.destroy();
+  process.stdout.write(`[docker] one router: ${JSON.stringify(timings)}\n`);
+});
+
+test('one router: the plan applies, every container is healthy by its own healthcheck, a call through HAProxy reaches the demo tools', async () => {
+  let t = Date.now();
+  platform = await EnginePlatform.create({ stem: 'one', props: { demoBackends: ['demo'] } });
+  timings.provisionMs = Date.now() - t;
+
+  t = Date.now();
+  const applied = await platform.apply({ instanceCount: 1 });
+  timings.applyMs = Date.now() - t;
+  expect(applied.created.filter((a) => a.startsWith('docker_container.')).sort()).toEqual(
+    [
+      expect.stringMatching(/^docker_container\.Platform_Consul_Container_/),
+      expect.stringMatching(/^docker_container\.Platform_DemoBackends_Server-demo_/),
+      expect.stringMatching(/^docker_container\.Platform_LoadBalancer_Container_/),
+      expect.stringMatching(/^docker_container\.Platform_Routers_Router_.*\[0\]$/),
+    ].sort(),
+  );
+  // The two builds (router, demo server) are new for this state; the stand-ins are looked up.
+  expect(applied.created.filter((a) => a.startsWith('docker_image.')).sort()).toEqual([
+    expect.stringMatching(/^docker_image\.Platform_DemoBackends_Image_/),
+    expect.stringMatching(/^docker_image\.Platform_RouterImage_/),
+  ]);
+  expect(applied.unchanged.filter((a) => a.startsWith('docker_image.')).length).toBe(2);
+  expect(applied.outputs[`${platform.prefix}_router_endpoint`]).toBe(platform.endpoint);
+  expect(applied.outputs[`${platform.prefix}_router_instance_names`]).toEqual([platform.routerName(1)]);
+
+  t = Date.now();
+  const health = await platform.waitAllHealthy(120_000);
+  timings.healthyMs = Date.now() - t;
+  expect(Object.keys(health).sort()).toEqual([`${platform.prefix}-consul`, `${platform.prefix}-demo-demo`, `${platform.prefix}-haproxy`, platform.routerName(1)].sort());
+
+  t = Date.now();
+  const client = createRouterClient(platform.endpoint);
+  try {
+    await waitUntil('HAProxy has the router UP', async () => (await platform!.upRouters()) === 1, 60_000, 500);
+    let tools: string[] = [];
+    await waitUntil('the demo tools are listed through HAProxy', async () => {
+      tools = (await unary(client, 'ListTools', {}, 5_000).catch(() => ({ tools: [] }))).tools.map((x: { name: string }) => x.name);
+      return tools.includes('demo__echo');
+    }, 60_000, 500);
+    const res = await unary(client, 'CallTool', { name: 'demo__echo', arguments: { fields: { text: { stringValue: 'through the engine' } } } }, 10_000);
+    expect(res.isError).toBe(false);
+    expect(JSON.stringify(res.content)).toContain('through the engine');
+    expect(res.routerInstanceId).toBe(platform.routerId(1));
+  } finally {
+    client.close();
+  }
+  timings.firstCallMs = Date.now() - t;
+
+  // The seed's troubleshooting, from inside the containers: Consul DNS from HAProxy
+  // (nslookup, dig), the router's ports from HAProxy (nc) and in the router (netstat).
+  const haproxy = `${platform.prefix}-haproxy`;
+  const consul = `${platform.prefix}-consul`;
+  const routerInfo = await platform.docker.getContainer(platform.routerName(1)).inspect();
+  const ip = Object.values(routerInfo.NetworkSettings.Networks)[0].IPAddress;
+  const srv = await platform.exec(haproxy, ['nslookup', '-port=8600', '-type=SRV', '_mcp-router._tcp.service.consul', consul]);
+  expect(srv.stdout.match(/service = \d+ \d+ 50051 /g)?.length).toBe(1);
+  expect((await platform.exec(haproxy, ['dig', `@${consul}`, '-p', '8600', '+short', 'mcp-router.service.consul'])).stdout.trim()).toBe(ip);
+  expect((await platform.exec(haproxy, ['nc', '-zv', '-w', '3', platform.routerName(1), '50051'])).code).toBe(0);
+  expect((await platform.exec(platform.routerName(1), ['netstat', '-tln'])).stdout).toMatch(/0\.0\.0\.0:50051\s+0\.0\.0\.0:\*\s+LISTEN/);
+});

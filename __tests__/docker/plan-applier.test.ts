@@ -1,0 +1,139 @@
+/**
+ * The test-only plan applier refuses what it does not understand — before the
+ * engine is touched (these plans point at a socket that does not exist) — and
+ * evaluates the plan's expressions with the real Terraform: count, count.index,
+ * the instanceCount variable's validation, the image trigger's functions.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'cdktf';
+import { McpRouterStack, McpRouterStackProps } from '../../main';
+import { DockerPlanApplier } from '../support/docker-plan/docker-plan-applier';
+import { checkPlan, PlanApplierError } from '../support/docker-plan/plan-schema';
+import { TerraformEvaluator } from '../support/docker-plan/terraform-eval';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const NO_ENGINE = 'unix:///nonexistent/docker.sock';
+
+/** The plan as `cdktf synth` writes it, in a stack dir three levels below the repo (its path.module). */
+function synth(props: McpRouterStackProps = {}): { plan: any; file: string } {
+  const id = `applier${process.pid}${Math.random().toString(36).slice(2, 7)}`;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'applier-synth-'));
+  try {
+    const app = new App({ outdir: out });
+    new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, ...props });
+    app.synth();
+    const file = path.join(REPO, 'cdktf.out.docker-tests', 'stacks', id, 'cdk.tf.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.copyFileSync(path.join(out, 'stacks', id, 'cdk.tf.json'), file);
+    return { plan: JSON.parse(fs.readFileSync(file, 'utf8')), file };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const files: string[] = [];
+afterAll(() => {
+  for (const f of files) fs.rmSync(path.dirname(f), { recursive: true, force: true });
+});
+
+/** Applies `plan` (after `edit`) with the applier; returns the error it fails with. */
+async function applyError(edit: (plan: any) => void, variables: Record<string, number> = { instanceCount: 1 }): Promise<Error> {
+  const { plan, file } = synth({ demoBackends: ['demo'] });
+  files.push(file);
+  edit(plan);
+  fs.writeFileSync(file, JSON.stringify(plan));
+  const applier = new DockerPlanApplier({ planFile: file, stateId: 'never-applied' });
+  return applier.apply({ variables }).then(
+    () => {
+      throw new Error('the apply succeeded');
+    },
+    (err: Error) => err,
+  );
+}
+
+const key = (plan: any, type: string, part: string) => Object.keys(plan.resource[type]).find((k) => k.includes(part))!;
+
+describe('refuses what it does not understand, naming the resource and the attribute', () => {
+  test('an unknown container attribute', async () => {
+    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Consul_Container')].oom_kill_disable = true));
+    expect(err).toBeInstanceOf(PlanApplierError);
+    expect(err.message).toMatch(/^docker_container\.Platform_Consul_Container_[A-Z0-9]+: attribute "oom_kill_disable" is not understood by the plan applier/);
+  });
+
+  test('an unknown attribute inside a block', async () => {
+    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'LoadBalancer_Container')].healthcheck.start_after = '1s'));
+    expect(err.message).toMatch(/^docker_container\.Platform_LoadBalancer_Container_[A-Z0-9]+\.healthcheck\[0\]: attribute "start_after" is not understood/);
+  });
+
+  test('cpus, on which the pinned provider panics', async () => {
+    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Routers_Router')].cpus = '1.5'));
+    expect(err.message).toMatch(/Routers_Router_[A-Z0-9]+: attribute "cpus" is refused: the pinned provider \(kreuzwerker\/docker 3\.6\.2\) panics/);
+  });
+
+  test('a resource type it does not apply (docker_service, until the Swarm target teaches it)', async () => {
+    const err = await applyError((p) => (p.resource.docker_service = { Routers: { name: 'r', task_spec: { container_spec: { image: 'x' } } } }));
+    expect(err.message).toBe('docker_service.Routers: resource type "docker_service" is not understood by the plan applier (known: docker_container, docker_image, docker_network)');
+  });
+
+  test('meta-arguments, plan sections and provider settings it does not handle', async () => {
+    expect((await applyError((p) => (p.resource.docker_network[key(p, 'docker_network', 'Network')].lifecycle = { prevent_destroy: true }))).message).toMatch(
+      /docker_network\.Platform_Network_[A-Z0-9]+: meta-argument "lifecycle" is not understood/,
+    );
+    expect((await applyError((p) => (p.data = { docker_network: { x: { name: 'bridge' } } }))).message).toMatch(/^plan section "data" is not understood/);
+    expect((await applyError((p) => (p.provider.docker[0].registry_auth = [{ address: 'r' }]))).message).toMatch(/^provider\.docker\[0\]: attribute "registry_auth" is not understood/);
+  });
+
+  test('another provider version than the one whose behaviour it reproduces', async () => {
+    const err = await applyError((p) => (p.terraform.required_providers.docker.version = '3.7.0'));
+    expect(err.message).toMatch(/required_providers\.docker is kreuzwerker\/docker 3\.7\.0; the plan applier reproduces kreuzwerker\/docker 3\.6\.2/);
+  });
+
+  test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers)', () => {
+    for (const props of [{}, { mode: 'tcp' as const }, { demoBackends: ['a', 'b'] }, { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 }, { tlsCertificateHostPath: '/etc/mcp/server.pem' }]) {
+      const { plan, file } = synth(props);
+      files.push(file);
+      expect(() => checkPlan(plan)).not.toThrow();
+    }
+  });
+});
+
+describe('expressions are evaluated by Terraform', () => {
+  test('an invalid instanceCount fails with the variable validation of the plan, before the engine is touched', async () => {
+    const err = await applyError(() => undefined, { instanceCount: 11 });
+    expect(err.message).toContain('Terraform could not evaluate the plan');
+    expect(err.message).toContain('instanceCount must be a whole number from 1 to 10');
+    const fraction = await applyError(() => undefined, { instanceCount: 2.5 });
+    expect(fraction.message).toContain('instanceCount must be a whole number from 1 to 10');
+  });
+
+  test('count, count.index, path.module and the image trigger evaluate like Terraform evaluates them', async () => {
+    const { plan, file } = synth({ routerHostPortBase: 51000 });
+    files.push(file);
+    const router = plan.resource.docker_container[key(plan, 'docker_container', 'Routers_Router')];
+    const image = plan.resource.docker_image[key(plan, 'docker_image', 'RouterImage')];
+    const moduleDir = path.dirname(file);
+    const evaluator = new TerraformEvaluator({ variables: plan.variable, values: { instanceCount: 3 } });
+    const sub = (s: string, i?: number) => (i === undefined ? s : s.replace(/\bcount\.index\b/g, String(i))).replace(/\bpath\.module\b/g, JSON.stringify(moduleDir));
+    const [count, name0, name2, port2, trigger] = await evaluator.evaluate([
+      { where: 'count', template: router.count },
+      { where: 'name[0]', template: sub(router.name, 0) },
+      { where: 'name[2]', template: sub(router.name, 2) },
+      { where: 'port[2]', template: sub(router.ports[0].external, 2) },
+      { where: 'trigger', template: sub(image.triggers.source_sha1) },
+    ]);
+    expect(count).toBe(3);
+    expect([name0, name2]).toEqual(['mcp-router-1', 'mcp-router-3']);
+    expect(port2).toBe(51002);
+    expect(trigger).toMatch(/^[0-9a-f]{40}$/);
+    // Deterministic: the same sources give the same trigger (so an unchanged plan is a no-op).
+    const again = await new TerraformEvaluator({ variables: plan.variable, values: {} }).evaluate([{ where: 'trigger', template: sub(image.triggers.source_sha1) }]);
+    expect(again[0]).toBe(trigger);
+  });
+
+  test('a reference Terraform cannot resolve fails naming the plan attribute', async () => {
+    const evaluator = new TerraformEvaluator({ variables: {}, values: {} });
+    await expect(evaluator.evaluate([{ where: 'docker_container.X.name', template: '${local.nope}' }])).rejects.toThrow(/^docker_container\.X\.name: Terraform could not evaluate the plan: .*local/);
+  });
+});
