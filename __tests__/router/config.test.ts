@@ -6,15 +6,17 @@ import { ConfigError, ENV_VARIABLES, loadConfig } from '../../router-app/src/con
 const ENTRY = path.resolve(__dirname, '..', '..', 'router-app', 'dist', 'main.js');
 
 describe('loadConfig', () => {
-  test('defaults follow the seed: CONSUL_HOST=consul, CONSUL_PORT=8500, MCP_ROUTER_PORT=50051, 50 MiB messages', () => {
+  test('defaults follow the seed (CONSUL_HOST=consul, CONSUL_PORT=8500, MCP_ROUTER_PORT=50051) but bound a call: 4 MiB messages, 256 calls in flight', () => {
     const c = loadConfig({ MCP_ROUTER_HOSTNAME: 'mcp-router-3' });
     expect(c.consul).toEqual({ host: 'consul', port: 8500, register: true });
     expect(c.port).toBe(50051);
     expect(c.metricsPort).toBe(9464);
     expect(c.instanceId).toBe('mcp-router-mcp-router-3');
     expect(c.serviceName).toBe('mcp-router');
-    expect(c.grpc.maxReceiveBytes).toBe(50 * 1024 * 1024);
-    expect(c.grpc.maxSendBytes).toBe(50 * 1024 * 1024);
+    expect(c.grpc.maxReceiveBytes).toBe(4 * 1024 * 1024);
+    expect(c.grpc.maxSendBytes).toBe(4 * 1024 * 1024);
+    expect(c.backends.maxResponseBytes).toBe(4 * 1024 * 1024);
+    expect(c.limits).toEqual({ maxConcurrentCalls: 256, maxCallMs: 3_600_000 });
     expect(c.checks).toMatchObject({ tcpInterval: '10s', grpcInterval: '2s' });
   });
 

@@ -14,7 +14,7 @@ import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions } from './backend';
 import type { CallOutcome } from '../metrics';
-import { NotFoundError } from './errors';
+import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 
 export interface ToolEntry {
@@ -103,6 +103,7 @@ export class Catalog extends EventEmitter {
       if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName) {
         this.backends.delete(id);
         void b.close();
+        this.refusedLogged.delete(id);
         // Gone for good, unless re-added just below: its metric series go too.
         if (!d) this.emit('backend-removed', b);
         changed = true;
@@ -133,6 +134,11 @@ export class Catalog extends EventEmitter {
     }
   }
 
+  /** Resolves when no rebuild is running or pending (each one is bounded by the listing deadline). */
+  async settled(): Promise<void> {
+    while (this.refreshing) await this.refreshing;
+  }
+
   /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
   refresh(reason: string): Promise<void> {
     if (this.refreshing) {
@@ -149,15 +155,60 @@ export class Catalog extends EventEmitter {
     return this.refreshing;
   }
 
+  /**
+   * Lists every backend again and rebuilds the snapshot from each one's
+   * settled result: a backend that fails, goes over a listing bound or takes
+   * too long costs only its own entries (it keeps its last good listing).
+   * Snapshots are assembled as listings settle (at most one per 50 ms), so a
+   * slow backend does not hold back the others' entries; a last one follows
+   * when every listing has settled.
+   */
   private async rebuild(reason: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const assembleSoon = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        this.assemble(`${reason} (partial)`);
+      }, 50);
+    };
+    await Promise.allSettled([...this.backends.values()].map((b) => this.listWithin(b).finally(assembleSoon)));
+    if (timer) clearTimeout(timer);
+    this.assemble(reason);
+  }
+
+  /** One backend's listing, bounded by the listing deadline even if a request ignores its abort. */
+  private async listWithin(b: Backend): Promise<void> {
+    const timeoutMs = this.backendOptions.listing?.timeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ListingLimitError('timeout', `listing of ${b.descriptor.namespace} (${b.id}) refused: not complete within ${timeoutMs} ms (MCP_ROUTER_LISTING_TIMEOUT_MS)`)), timeoutMs + 1_000);
+      timer.unref();
+    });
+    try {
+      await Promise.race([b.refreshListing(), late]);
+      this.refusedLogged.delete(b.id);
+    } catch (err) {
+      if (err instanceof ListingLimitError) {
+        b.listingError = err.message;
+        this.emit('listing-refused', b, err.limit);
+        // Said once per backend and message, not at every refresh.
+        if (this.refusedLogged.get(b.id) !== err.message) {
+          this.refusedLogged.set(b.id, err.message);
+          this.logger.warn({ backend: b.id, limit: err.limit, err: err.message }, 'listing refused; the backend keeps its last good listing');
+        }
+      } else {
+        this.logger.warn({ backend: b.id, err: (err as Error).message }, 'listing failed');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private readonly refusedLogged = new Map<string, string>();
+
+  /** A new snapshot from the backends' current listings. */
+  private assemble(reason: string): void {
     const backends = [...this.backends.values()];
-    await Promise.all(
-      backends.map((b) =>
-        b.refreshListing().catch((err: Error) => {
-          this.logger.warn({ backend: b.id, err: err.message }, 'listing failed');
-        }),
-      ),
-    );
     // One listing per namespace: the first instance (by id) that answered.
     const byNs = new Map<string, Backend>();
     for (const b of backends.sort((x, y) => (x.id < y.id ? -1 : 1))) {
