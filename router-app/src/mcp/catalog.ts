@@ -116,8 +116,8 @@ export class Catalog extends EventEmitter {
       b.on('call', (outcome: CallOutcome) => this.emit('backend-call', b, outcome));
       b.on('health', (up: boolean) => {
         this.emit('backend-health', b, up);
-        // A backend that comes back may have a different catalogue.
-        if (up) void this.refresh(`backend ${d.id} up`);
+        // A backend that comes back may have a different catalogue (unless its session came up for a listing, which reads it anyway).
+        if (up && !this.listing.has(b)) void this.refresh(`backend ${d.id} up`);
       });
       this.backends.set(d.id, b);
       changed = true;
@@ -184,6 +184,7 @@ export class Catalog extends EventEmitter {
       timer = setTimeout(() => reject(new ListingLimitError('timeout', `listing of ${b.descriptor.namespace} (${b.id}) refused: not complete within ${timeoutMs} ms (MCP_ROUTER_LISTING_TIMEOUT_MS)`)), timeoutMs + 1_000);
       timer.unref();
     });
+    this.listing.add(b);
     try {
       await Promise.race([b.refreshListing(), late]);
       this.refusedLogged.delete(b.id);
@@ -200,10 +201,13 @@ export class Catalog extends EventEmitter {
         this.logger.warn({ backend: b.id, err: (err as Error).message }, 'listing failed');
       }
     } finally {
+      this.listing.delete(b);
       clearTimeout(timer);
     }
   }
 
+  /** Backends whose listing is in flight. */
+  private readonly listing = new Set<Backend>();
   private readonly refusedLogged = new Map<string, string>();
 
   /** A new snapshot from the backends' current listings. */
