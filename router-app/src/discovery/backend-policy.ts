@@ -98,6 +98,8 @@ export class Refusal {
 export interface AddressGuard {
   /** Undefined when `ip` may be connected to, else why not. */
   check(ip: string): string | undefined;
+  /** The same, as a Refusal: `address` outside the allowed ranges, `namespace` outside the namespace's own. */
+  refusal(ip: string): Refusal | undefined;
 }
 
 export class BackendPolicy {
@@ -128,14 +130,13 @@ export class BackendPolicy {
       list = rule.list;
       ranges = rule.cidrs.map((c) => `${c.address}/${c.prefix}`).join(', ');
     }
-    return {
-      check: (ip: string) => {
-        const family = familyOf(ip);
-        if (!this.allowed.check(ip, family)) return `address ${ip} is outside ${this.names.cidrs}`;
-        if (list && !list.check(ip, family)) return `namespace ${JSON.stringify(namespace)} may only be served from ${ranges} (${this.names.namespaces}); address ${ip} is not`;
-        return undefined;
-      },
+    const refusal = (ip: string): Refusal | undefined => {
+      const family = familyOf(ip);
+      if (!this.allowed.check(ip, family)) return new Refusal('address', `address ${ip} is outside ${this.names.cidrs}`);
+      if (list && !list.check(ip, family)) return new Refusal('namespace', `namespace ${JSON.stringify(namespace)} may only be served from ${ranges} (${this.names.namespaces}); address ${ip} is not`);
+      return undefined;
     };
+    return { refusal, check: (ip: string) => refusal(ip)?.reason };
   }
 
   /**
@@ -145,9 +146,7 @@ export class BackendPolicy {
   refusalOf(address: string, namespace: string): Refusal | undefined {
     const guard = this.guardFor(namespace);
     if (guard instanceof Refusal) return guard;
-    if (net.isIP(address) === 0) return undefined;
-    const why = guard.check(address);
-    return why === undefined ? undefined : new Refusal('address', why);
+    return net.isIP(address) === 0 ? undefined : guard.refusal(address);
   }
 }
 
