@@ -8,17 +8,15 @@
  */
 import { unary } from '../../scripts/local-platform/router-client';
 import { freePort, HostileServer, killLeftovers, report, RouterProcess, sample, sleep, startDemoProcess, startHostileServer, startRouterProcess } from './harness';
-import type { ManagedProcess } from '../../scripts/local-platform/managed-process';
 
 jest.setTimeout(120_000);
 
-let demo: ManagedProcess;
 let demoUrl: string;
 const hostile: HostileServer[] = [];
 
 beforeAll(async () => {
   const port = await freePort();
-  demo = await startDemoProcess({ name: 'healthy', port });
+  await startDemoProcess({ name: 'healthy', port }); // stopped by killLeftovers
   demoUrl = `http://127.0.0.1:${port}/mcp`;
 });
 

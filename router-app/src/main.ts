@@ -17,9 +17,13 @@ let router: RouterHandle | undefined;
 let requested: NodeJS.Signals | undefined;
 let signals = 0;
 
+const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** Before the router (and its logger) exists: a JSON line like the logger's, on stdout. */
 function log(level: 'info' | 'warn' | 'error' | 'fatal', fields: Record<string, unknown>, msg: string): void {
-  if (router) router.logger[level](fields, msg);
-  else process.stderr.write(JSON.stringify({ level, ...fields, msg }) + '\n');
+  if (router) return void router.logger[level](fields, msg);
+  if (level === 'info' && QUIET.has(String(process.env.LOG_LEVEL ?? '').toLowerCase())) return;
+  process.stdout.write(JSON.stringify({ level, time: new Date().toISOString(), pid: process.pid, ...fields, msg }) + '\n');
 }
 
 function drainAndExit(r: RouterHandle): void {
@@ -44,6 +48,7 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 
 for (const s of SIGNALS) process.on(s, onSignal);
+log('info', { signals: SIGNALS }, 'router process starting');
 
 async function main(): Promise<void> {
   let config;
