@@ -42,8 +42,10 @@ step() { local now; now=$(date +%s); say "$1 ($((now - step_start)) s)"; step_st
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get install, dockerd, debootstrap need it)"
 mkdir -p "$STANDIN_DIR"
-exec 9>"$CACHE_DIR/provision-docker.lock"
-flock 9
+# One provisioning at a time. The daemon started below must not inherit this descriptor (it
+# would hold the lock for as long as it runs): it is started with fd 9 closed.
+exec 9>"$CACHE_DIR/provision-docker-engine.lock"
+flock -w 900 9 || die "another provisioning run has held $CACHE_DIR/provision-docker-engine.lock for 15 minutes (holders: $(fuser "$CACHE_DIR/provision-docker-engine.lock" 2>&1 | tr -s ' '))"
 
 # --- 1. packages ----------------------------------------------------------------
 need_apt=()
@@ -64,13 +66,19 @@ if ! docker info >/dev/null 2>&1; then
   fi
   say "starting dockerd (log: $CACHE_DIR/dockerd.log)"
   # setsid + nohup: the daemon outlives this script and the test run that started it.
-  setsid nohup dockerd >>"$CACHE_DIR/dockerd.log" 2>&1 < /dev/null &
+  setsid nohup dockerd >>"$CACHE_DIR/dockerd.log" 2>&1 < /dev/null 9>&- &
   for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5
   done
   docker info >/dev/null 2>&1 || { tail -n 30 "$CACHE_DIR/dockerd.log" >&2; die "dockerd did not answer within 60 s (log above)"; }
   step "dockerd is up"
+  # The engine was down, so no test is using what an interrupted earlier run left behind (the
+  # restart policies just brought those containers back): remove the plan applier's objects.
+  stale=$(docker ps -aq --filter label=org.mcp-router-platform.plan-applier.state)
+  if [ -n "$stale" ]; then docker rm -f -v $stale >/dev/null; fi
+  stale=$(docker network ls -q --filter label=org.mcp-router-platform.plan-applier.state)
+  if [ -n "$stale" ]; then docker network rm $stale >/dev/null || true; fi
 fi
 engine=$(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
 
@@ -126,7 +134,7 @@ say "building stand-ins ${todo[*]} (hash $hash)"
 
 # The base root filesystem has its own key (suite + package list), so editing a stand-in's
 # Dockerfile does not rerun debootstrap.
-base_key=$(printf '%s\n' "$suite" "$arch" "$BASE_PACKAGES" "$(sha256sum "$HERE/lib/debian-mirror.sh")" | sha256sum | cut -c1-16)
+base_key=$(printf '%s\n' "$suite" "$arch" "$BASE_PACKAGES" "$(sha256sum < "$HERE/lib/debian-mirror.sh")" | sha256sum | cut -c1-16)
 base="mcp-standin/debian-base:$base_key"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   mirror=$(debian_mirror) || die "cannot build the base root filesystem"
