@@ -13,6 +13,7 @@ import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
+import { ROUTER_ENV } from '../router-app/src/contract';
 import { isUnresolved, propError, validateDistinctPorts, validateInteger, validateIpv4, validateLiteral, validateName, validateOneOf, validatePort } from './validation';
 
 export interface ExistingConsul {
@@ -29,7 +30,7 @@ export interface ExistingConsul {
 /** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
 export type PlatformHaproxyOptions = Omit<
   HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath'
+  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath' | 'maxCallMs'
 > & {
   /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
   readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
@@ -186,6 +187,14 @@ export class McpRouterPlatform extends Construct {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
     }
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
+    // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
+    const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
+    let maxCallMs: number | undefined;
+    if (maxCallRaw !== undefined && maxCallRaw !== '' && !isUnresolved(maxCallRaw)) {
+      const prop = `routerEnvironment.${ROUTER_ENV.maxCallMs}`;
+      maxCallMs = Number(maxCallRaw);
+      if (!/^\d+$/.test(maxCallRaw) || maxCallMs < 1000 || maxCallMs > 86_400_000) throw propError(ID, prop, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
+    }
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -262,6 +271,7 @@ export class McpRouterPlatform extends Construct {
         maxInstances,
         serviceName,
         consulDomain: 'consul',
+        maxCallMs,
         // The routers' admin port and readiness path (router-app's contract).
         healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: '/readyz' },
       },

@@ -72,6 +72,8 @@ describe('loadConfig', () => {
     const d = loadConfig({}).backends.allowedCidrs.map((x) => `${x.address}/${x.prefix}`);
     expect(d).toEqual(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7']);
     expect(loadConfig({}).backends.allowedNamespaces).toBeUndefined();
+    // A maximum below the default call time lowers it, unless that is set too.
+    expect(loadConfig({ MCP_ROUTER_MAX_CALL_MS: '10000' }).timeouts.defaultCallMs).toBe(10_000);
 
     let err: ConfigError | undefined;
     try {

@@ -213,7 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
   const defaultMs = out[E.defaultTimeoutMs] as number | undefined;
   const maxMs = out[E.maxCallMs] as number | undefined;
   if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
-    problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs] ?? String(defaultMs))}: must not exceed ${E.maxCallMs} (${maxMs})`);
+    // Left unset, the default call time follows a lower maximum; set explicitly above it, it is a mistake.
+    if (env[E.defaultTimeoutMs] === undefined || env[E.defaultTimeoutMs] === '') out[E.defaultTimeoutMs] = maxMs;
+    else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
   }
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;

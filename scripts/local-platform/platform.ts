@@ -14,6 +14,8 @@ import * as path from 'node:path';
 import { LoopbackBlock, loopbackBlock, randomFreeBlock } from './loopback';
 import { ManagedProcess, waitUntil } from './managed-process';
 import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from './platform-config';
+import type { TimeoutOptions } from '../../haproxy-templates';
+import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -43,8 +45,10 @@ export interface LocalPlatformOptions {
   readonly backends?: readonly string[];
   /** Start HAProxy before any router exists. @default false */
   readonly haproxyFirst?: boolean;
-  /** Extra router environment. */
+  /** Extra router environment (its MCP_ROUTER_MAX_CALL_MS also sets HAProxy's server and tunnel timeouts). */
   readonly routerEnv?: Readonly<Record<string, string>>;
+  /** HAProxy timeouts (tests shorten them). @default the renderer's, derived from the routers' maximum call time */
+  readonly haproxyTimeouts?: TimeoutOptions;
   /** Where process logs and generated configs go. @default a new temp dir */
   readonly workDir?: string;
   /** Print process output lines (prefixed) to this stream. */
@@ -100,6 +104,12 @@ export class LocalPlatform {
     return platform;
   }
 
+  /** The routers' maximum call time, when their environment sets it (HAProxy's timeouts derive from it). */
+  get maxCallMs(): number | undefined {
+    const raw = this.options.routerEnv?.[ROUTER_ENV.maxCallMs];
+    return raw === undefined || raw === '' ? undefined : Number(raw);
+  }
+
   // ---- endpoints ---------------------------------------------------------
   get endpoint(): string {
     return `${this.block.infraAddress}:${this.ports.haproxyFrontend}`;
@@ -152,6 +162,8 @@ export class LocalPlatform {
         mode: this.mode,
         balance: this.options.balance ?? 'roundrobin',
         maxInstances: this.options.maxInstances ?? 10,
+        maxCallMs: this.maxCallMs,
+        timeouts: this.options.haproxyTimeouts,
       }),
     );
     this.haproxy = this.spawn('haproxy', locateTool('haproxy'), ['-db', '-f', cfgPath]);
