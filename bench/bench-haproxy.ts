@@ -37,8 +37,10 @@ export interface BenchHaproxy {
 
 export function benchHaproxyConfig(platform: Pick<LocalPlatform, 'ports' | 'block'>, o: BenchHaproxyOptions): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderHaproxyConfig } = require('../haproxy-templates') as typeof import('../haproxy-templates');
-  const text = renderHaproxyConfig({
+  const { renderHaproxyConfig, resolveHaproxyConfigOptions } = require('../haproxy-templates') as typeof import('../haproxy-templates');
+  const text = renderHaproxyConfig(resolveHaproxyConfigOptions({
+    // The bench measures the gRPC listener alone.
+    mcpFrontend: false,
     mode: 'http',
     balance: 'roundrobin',
     maxInstances: 10,
@@ -49,7 +51,7 @@ export function benchHaproxyConfig(platform: Pick<LocalPlatform, 'ports' | 'bloc
     // As the local platform: a host shell's file-descriptor limit is often lower than a container's.
     maxconn: 4000,
     ...o.options,
-  });
+  }));
   return o.edit ? o.edit(text) : text;
 }
 

@@ -2,7 +2,7 @@
  * Bench settings from the environment. BENCH_QUICK=1 gives a short smoke run.
  *
  *   BENCH_QUICK=1            short counts, few rounds (development; verdicts not settled)
- *   BENCH_ROUNDS             rounds always taken per comparison, interleaved A B / B A / ... (default 5; quick 2)
+ *   BENCH_ROUNDS             rounds always taken per comparison, interleaved A B A B ... (default 5; quick 2)
  *   BENCH_MAX_ROUNDS         most rounds per comparison (default 15; quick 3)
  *   BENCH_ROUND_BUDGET_S     no new round of a comparison starts past this many seconds (default 240; quick 60)
  *   BENCH_TOLERANCE_PCT      rounds go on until the median's interval is within ± this % (default 5)

@@ -1,8 +1,14 @@
 /**
- * Adaptive interleaved rounds. Each round runs every side once, the order
- * rotating from round to round (A B, B A, ... for two sides), so that a figure
+ * Adaptive interleaved rounds. Each round runs every side once, so that a figure
  * taken per round (e.g. router req/s ÷ baseline req/s of the same round) pairs
  * measurements taken seconds apart and cancels slow drift in the machine's load.
+ *
+ * No side ever runs twice in a row: on this machine a side measured right after
+ * itself ran 20–30 % faster than right after the other side (the server under
+ * test keeps its caches warm on the shared core), so rounds alternating A B, B A
+ * (which puts A A and B B back to back) swung 1a's per-round ratio between ~0.95
+ * and ~0.7. Two sides therefore keep one order (A B A B ...); three or more
+ * rotate (A B C, B C A, ...), which never repeats a side across a round boundary.
  *
  * Rounds go on until every figure has settled — the confidence interval of its
  * median lies within its tolerance (see roundSpread) — or the round cap or the
@@ -56,9 +62,10 @@ export interface RoundHooks {
   readonly onRound?: (round: number, spreads: Readonly<Record<string, RoundSpread>>) => void;
 }
 
-/** The order of the sides in round r (0-based): a rotation by r. */
+/** The order of the sides in round r (0-based): fixed for two sides, else a rotation by r; never a side twice in a row. */
 export function roundOrder(sides: number, r: number): number[] {
-  return Array.from({ length: sides }, (_, k) => (k + r) % sides);
+  const shift = sides === 2 ? 0 : r;
+  return Array.from({ length: sides }, (_, k) => (k + shift) % sides);
 }
 
 export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArray<() => Promise<T>>, figures: ReadonlyArray<Figure<T>>, hooks: RoundHooks = {}): Promise<RoundsResult<T>> {

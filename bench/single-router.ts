@@ -219,7 +219,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
     const h2 = cfg.h2;
     const pinText = ctx.cpu.client === undefined ? '' : `, h2load on cpu ${ctx.cpu.client}, servers on cpu ${ctx.cpu.server}`;
-    const roundsText = (n: number) => `; ${n} interleaved rounds (A B, B A, ...), per-round ratios, verdict on the median`;
+    const roundsText = (n: number) => `; ${n} alternating rounds (A B A B ..., never a side twice in a row), per-round ratios, verdict on the median`;
     const h2Driver = (c: number, m: number, n: number, rounds: number) => `h2load -c ${c} -m ${m} -n ${n} -t 1, ListTools (5-byte frame)${pinText}${roundsText(rounds)}`;
     const rel = relative(cfg);
     const rpsRatio: Figure<H2Run>['of'] = ([a, b]) => a.rps / b.rps;

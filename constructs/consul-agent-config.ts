@@ -1,10 +1,12 @@
 /**
  * Renders the Consul agent configuration (JSON, which Consul reads from its
- * config dir). Pure: options in, text out. The Consul server container and
- * the local platform both use it. Invalid options throw ConsulAgentConfigError
- * naming the option, the value and what is allowed.
+ * config dir). Pure: resolved options in, text out
+ * (resolveConsulAgentConfig validates and fills defaults, throwing a
+ * PropError from renderConsulAgentConfig that names the option). The Consul
+ * server container and the local platform both use it.
  */
-import { describeValue } from './validation';
+import { PORTS } from '../router-app/src/contract';
+import { checkBoolean, checkInteger, checkIpv4, checkObject, checkOneOf, propError } from './validation';
 
 export interface ConsulAgentPorts {
   /** HTTP API and UI. @default 8500 */
@@ -43,7 +45,7 @@ export interface ConsulAgentConfigOptions {
   readonly dnsAnswerLimit?: number;
 }
 
-export const CONSUL_DEFAULT_PORTS = { http: 8500, dns: 8600, serfLan: 8301, serfWan: -1, server: 8300 } as const;
+export const CONSUL_DEFAULT_PORTS = { http: PORTS.consulHttp, dns: PORTS.consulDns, serfLan: PORTS.consulSerfLan, serfWan: -1, server: PORTS.consulServer } as const;
 
 export const CONSUL_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR'] as const;
 
@@ -60,73 +62,84 @@ export const CONSUL_AGENT_DEFAULTS = {
   dnsAnswerLimit: 100,
 } as const;
 
-/** Thrown for an option that cannot be rendered; the message names option, value and what is allowed. */
-export class ConsulAgentConfigError extends Error {
-  constructor(option: string, value: unknown, allowed: string) {
-    super(`Consul agent option ${option} must be ${allowed}; received ${describeValue(value)}`);
-    this.name = 'ConsulAgentConfigError';
-  }
+/** Every option resolved. */
+export interface ResolvedConsulAgentConfig {
+  readonly datacenter: string;
+  readonly nodeName: string;
+  readonly dataDir: string;
+  readonly bindAddress: string;
+  readonly clientAddress: string;
+  readonly advertiseAddress?: string;
+  readonly ports: Required<ConsulAgentPorts>;
+  readonly ui: boolean;
+  readonly bootstrapExpect: number;
+  readonly logLevel: (typeof CONSUL_LOG_LEVELS)[number];
+  readonly dnsAnswerLimit: number;
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** Who reports an option's error. */
+const R = 'renderConsulAgentConfig';
 const NAME_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,62})$/;
 
-function int(option: string, value: unknown, min: number, max: number, extra: readonly number[] = []): number {
-  if (typeof value === 'number' && extra.includes(value)) return value;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConsulAgentConfigError(option, value, `an integer from ${min} to ${max}${extra.length ? ` or ${extra.join(', ')} (disabled)` : ''}`);
-  }
+function port(option: string, value: unknown, disabledAllowed = false): number {
+  if (disabledAllowed && value === -1) return -1;
+  return checkInteger(R, option, value, 1, 65535, disabledAllowed ? ' or -1 (disabled)' : '');
+}
+
+function name(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !NAME_RE.test(value)) throw propError(R, option, value, 'a name of letters, digits, "-" and "_" (1-63 characters)');
   return value;
 }
 
-function ipv4(option: string, value: unknown): string {
-  if (typeof value !== 'string' || !IPV4_RE.test(value)) throw new ConsulAgentConfigError(option, value, 'an IPv4 address such as 0.0.0.0 or 127.0.0.1');
-  return value;
-}
-
-export function renderConsulAgentConfig(options: ConsulAgentConfigOptions = {}): string {
+/** Fills defaults and validates; throws a PropError naming the option. */
+export function resolveConsulAgentConfig(options: ConsulAgentConfigOptions = {}): ResolvedConsulAgentConfig {
   const d = CONSUL_AGENT_DEFAULTS;
-  if (typeof options !== 'object' || options === null) throw new ConsulAgentConfigError('options', options, 'an object');
-  const ports = { ...CONSUL_DEFAULT_PORTS, ...options.ports };
-  int('ports.http', ports.http, 1, 65535);
-  int('ports.dns', ports.dns, 1, 65535);
-  int('ports.serfLan', ports.serfLan, 1, 65535);
-  int('ports.serfWan', ports.serfWan, 1, 65535, [-1]);
-  int('ports.server', ports.server, 1, 65535);
+  checkObject(R, 'options', options);
+  const given = { ...CONSUL_DEFAULT_PORTS, ...options.ports };
+  const ports = {
+    http: port('ports.http', given.http),
+    dns: port('ports.dns', given.dns),
+    serfLan: port('ports.serfLan', given.serfLan),
+    serfWan: port('ports.serfWan', given.serfWan, true),
+    server: port('ports.server', given.server),
+  };
   const enabled = Object.entries(ports).filter(([, p]) => p !== -1);
   for (let i = 0; i < enabled.length; i++) {
     for (let j = 0; j < i; j++) {
       // DNS listens on udp and tcp, the others on tcp (serf also udp): any two equal ports clash.
-      if (enabled[i][1] === enabled[j][1]) throw new ConsulAgentConfigError(`ports.${enabled[i][0]}`, enabled[i][1], `different from ports.${enabled[j][0]} (${enabled[j][1]})`);
+      if (enabled[i][1] === enabled[j][1]) throw propError(R, `ports.${enabled[i][0]}`, enabled[i][1], `different from ports.${enabled[j][0]} (${enabled[j][1]})`);
     }
   }
-  const answerLimit = int('dnsAnswerLimit', options.dnsAnswerLimit ?? d.dnsAnswerLimit, 1, 10_000);
-  const datacenter = options.datacenter ?? d.datacenter;
-  if (typeof datacenter !== 'string' || !NAME_RE.test(datacenter)) throw new ConsulAgentConfigError('datacenter', datacenter, 'a name of letters, digits, "-" and "_" (1-63 characters)');
-  const nodeName = options.nodeName ?? d.nodeName;
-  if (typeof nodeName !== 'string' || !NAME_RE.test(nodeName)) throw new ConsulAgentConfigError('nodeName', nodeName, 'a name of letters, digits, "-" and "_" (1-63 characters)');
   const dataDir = options.dataDir ?? d.dataDir;
-  if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new ConsulAgentConfigError('dataDir', dataDir, 'an absolute directory path');
-  const bindAddress = ipv4('bindAddress', options.bindAddress ?? d.bindAddress);
-  const clientAddress = ipv4('clientAddress', options.clientAddress ?? d.clientAddress);
-  if (options.advertiseAddress !== undefined) ipv4('advertiseAddress', options.advertiseAddress);
-  const ui = options.ui ?? d.ui;
-  if (typeof ui !== 'boolean') throw new ConsulAgentConfigError('ui', ui, 'true or false');
-  const bootstrapExpect = int('bootstrapExpect', options.bootstrapExpect ?? d.bootstrapExpect, 1, 7);
-  const logLevel = options.logLevel ?? d.logLevel;
-  if (!CONSUL_LOG_LEVELS.includes(logLevel)) throw new ConsulAgentConfigError('logLevel', logLevel, `one of ${CONSUL_LOG_LEVELS.join(', ')}`);
+  if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw propError(R, 'dataDir', dataDir, 'an absolute directory path');
+  return {
+    datacenter: name('datacenter', options.datacenter ?? d.datacenter),
+    nodeName: name('nodeName', options.nodeName ?? d.nodeName),
+    dataDir,
+    bindAddress: checkIpv4(R, 'bindAddress', options.bindAddress ?? d.bindAddress),
+    clientAddress: checkIpv4(R, 'clientAddress', options.clientAddress ?? d.clientAddress),
+    ...(options.advertiseAddress !== undefined ? { advertiseAddress: checkIpv4(R, 'advertiseAddress', options.advertiseAddress) } : {}),
+    ports,
+    ui: checkBoolean(R, 'ui', options.ui ?? d.ui),
+    bootstrapExpect: checkInteger(R, 'bootstrapExpect', options.bootstrapExpect ?? d.bootstrapExpect, 1, 7),
+    logLevel: checkOneOf(R, 'logLevel', options.logLevel ?? d.logLevel, CONSUL_LOG_LEVELS),
+    dnsAnswerLimit: checkInteger(R, 'dnsAnswerLimit', options.dnsAnswerLimit ?? d.dnsAnswerLimit, 1, 10_000),
+  };
+}
+
+export function renderConsulAgentConfig(o: ResolvedConsulAgentConfig): string {
   const config = {
-    datacenter,
-    node_name: nodeName,
-    data_dir: dataDir,
+    datacenter: o.datacenter,
+    node_name: o.nodeName,
+    data_dir: o.dataDir,
     server: true,
-    bootstrap_expect: bootstrapExpect,
-    bind_addr: bindAddress,
-    client_addr: clientAddress,
-    ...(options.advertiseAddress ? { advertise_addr: options.advertiseAddress } : {}),
-    ports: { http: ports.http, dns: ports.dns, serf_lan: ports.serfLan, serf_wan: ports.serfWan, server: ports.server, grpc: -1 },
-    ui,
-    log_level: logLevel,
+    bootstrap_expect: o.bootstrapExpect,
+    bind_addr: o.bindAddress,
+    client_addr: o.clientAddress,
+    ...(o.advertiseAddress ? { advertise_addr: o.advertiseAddress } : {}),
+    ports: { http: o.ports.http, dns: o.ports.dns, serf_lan: o.ports.serfLan, serf_wan: o.ports.serfWan, server: o.ports.server, grpc: -1 },
+    ui: o.ui,
+    log_level: o.logLevel,
     disable_update_check: true,
     // Script checks run arbitrary commands; the routers use TCP and gRPC checks only.
     enable_script_checks: false,
@@ -135,8 +148,8 @@ export function renderConsulAgentConfig(options: ConsulAgentConfigOptions = {}):
       // Let clients that send EDNS0 (HAProxy's accepted_payload_size) get every
       // instance; truncate (TC bit) instead of silently dropping records.
       enable_truncate: true,
-      udp_answer_limit: answerLimit,
-      a_record_limit: answerLimit,
+      udp_answer_limit: o.dnsAnswerLimit,
+      a_record_limit: o.dnsAnswerLimit,
       // No caching: a router that fails or leaves disappears from DNS at once.
       node_ttl: '0s',
       service_ttl: { '*': '0s' },

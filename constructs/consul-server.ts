@@ -6,8 +6,9 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { ConsulAgentConfigError, ConsulAgentConfigOptions, CONSUL_AGENT_DEFAULTS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig } from './consul-agent-config';
-import { PropError, propError, validateIpv4, validateName, validatePort, validateDistinctPorts } from './validation';
+import { ROUTER_SERVICE } from '../router-app/src/contract';
+import { ConsulAgentConfigOptions, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
   /** Docker network the server joins (a name or a network resource's `name`). */
@@ -57,27 +58,17 @@ export class ConsulServer extends Construct {
     super(scope, id);
     const containerName = props.containerName ?? 'mcp-consul';
     const bind = props.adminBindAddress ?? '127.0.0.1';
-    const httpHostPort = props.httpHostPort ?? 8500;
-    const dnsHostPort = props.dnsHostPort ?? 8600;
-    validateName(ID, 'containerName', containerName);
-    validateIpv4(ID, 'adminBindAddress', bind);
-    validatePort(ID, 'httpHostPort', httpHostPort);
-    validatePort(ID, 'dnsHostPort', dnsHostPort);
-    validateDistinctPorts(ID, { httpHostPort, dnsHostPort });
-    const uiServiceName = props.uiServiceName ?? 'mcp-router';
+    const httpHostPort = props.httpHostPort ?? CONSUL_DEFAULT_PORTS.http;
+    const dnsHostPort = props.dnsHostPort ?? CONSUL_DEFAULT_PORTS.dns;
+    validateContainerPublishing(ID, { containerName, addresses: { adminBindAddress: bind }, ports: { httpHostPort, dnsHostPort } });
+    const uiServiceName = props.uiServiceName ?? ROUTER_SERVICE.name;
     validateName(ID, 'uiServiceName', uiServiceName);
-    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.trim() === '')) {
-      throw propError(ID, 'image', props.image, 'a non-empty image reference such as hashicorp/consul:1.20');
-    }
+    validateImage(ID, 'image', props.image, 'hashicorp/consul:1.20');
 
     this.address = containerName;
-    try {
-      this.agentConfig = renderConsulAgentConfig({ ...props.agentConfig, nodeName: props.agentConfig?.nodeName ?? containerName });
-    } catch (err) {
-      if (err instanceof ConsulAgentConfigError) throw new PropError(`${ID}: agentConfig.${err.message.replace(/^Consul agent option /, '')}`);
-      throw err;
-    }
-    this.datacenter = props.agentConfig?.datacenter ?? CONSUL_AGENT_DEFAULTS.datacenter;
+    const agent = resolveAs(ID, 'agentConfig', () => resolveConsulAgentConfig({ ...props.agentConfig, nodeName: props.agentConfig?.nodeName ?? containerName }));
+    this.agentConfig = renderConsulAgentConfig(agent);
+    this.datacenter = agent.datacenter;
     this.image = new Image(this, 'Image', { name: props.image ?? 'hashicorp/consul:1.20', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,

@@ -7,6 +7,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
+import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { contextDirAtSynth } from './router-image';
 import { propError } from './validation';
@@ -57,7 +58,7 @@ export class DemoBackends extends Construct {
           image: this.image.imageId,
           restart: 'unless-stopped',
           networksAdvanced: [{ name: props.networkName }],
-          env: [`SERVER_NAME=${name}`, 'PORT=3000', `CONSUL_HOST=${props.consulHost}`, `CONSUL_PORT=${props.consulPort ?? 8500}`],
+          env: [`${DEMO_ENV.serverName}=${name}`, `${DEMO_ENV.port}=${PORTS.demoBackend}`, `${DEMO_ENV.consulHost}=${props.consulHost}`, `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`],
         }),
     );
   }

@@ -7,8 +7,9 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
-import { isUnresolved, PropError, propError, validateDistinctPorts, validateIpv4, validateLiteral, validateName, validatePort, validateRequiredString } from './validation';
+import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
+import { PATHS, PORTS } from '../router-app/src/contract';
+import { checkObject, isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -30,6 +31,12 @@ export interface HaproxyLoadBalancerProps {
   /** Host port for the stats page. @default 8404 */
   readonly statsPort?: number;
   /**
+   * Host port of the public MCP endpoint (Streamable HTTP at /mcp, balanced per
+   * request over the routers' MCP front doors); `false` leaves it out. It is
+   * published on `publicBindAddress`. @default 8080
+   */
+  readonly mcpPort?: number | false;
+  /**
    * TLS termination: absolute path of a PEM file (certificate + key) on the Docker
    * host, mounted read-only into the container; the public listener then speaks TLS
    * (ALPN h2). The key stays on the host: nothing secret enters the plan.
@@ -41,7 +48,7 @@ export interface HaproxyLoadBalancerProps {
    * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
    */
-  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers'>;
+  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers' | 'mcpFrontend'>;
 }
 
 const ID = 'HaproxyLoadBalancer';
@@ -68,6 +75,8 @@ export class HaproxyLoadBalancer extends Construct {
   public readonly options: ResolvedHaproxyConfigOptions;
   /** Client endpoint on the host, e.g. 127.0.0.1:50051. */
   public readonly endpoint: string;
+  /** MCP URL on the host, e.g. http://127.0.0.1:8080/mcp (undefined when mcpPort is false). */
+  public readonly mcpUrl?: string;
   /** Stats page URL on the host. */
   public readonly statsUrl: string;
 
@@ -76,15 +85,15 @@ export class HaproxyLoadBalancer extends Construct {
     const containerName = props.containerName ?? 'mcp-haproxy';
     const publicBind = props.publicBindAddress ?? '0.0.0.0';
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
-    const publicPort = props.publicPort ?? 50051;
-    const statsPort = props.statsPort ?? 8404;
-    validateName(ID, 'containerName', containerName);
-    validateIpv4(ID, 'publicBindAddress', publicBind);
-    validateIpv4(ID, 'adminBindAddress', adminBind);
-    validatePort(ID, 'publicPort', publicPort);
-    validatePort(ID, 'statsPort', statsPort);
+    const publicPort = props.publicPort ?? PORTS.grpc;
+    const statsPort = props.statsPort ?? PORTS.haproxyStats;
+    const mcpPort = props.mcpPort ?? PORTS.mcp;
+    validateContainerPublishing(ID, {
+      containerName,
+      addresses: { publicBindAddress: publicBind, adminBindAddress: adminBind },
+      ports: { publicPort, statsPort, ...(mcpPort !== false ? { mcpPort } : {}) },
+    });
     validatePort(ID, 'consulDnsPort', props.consulDnsPort);
-    validateDistinctPorts(ID, { publicPort, statsPort });
     validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
     // The address is written into haproxy.cfg, so it must be known at synth.
     validateLiteral(ID, 'consulDnsAddress', props.consulDnsAddress);
@@ -92,31 +101,25 @@ export class HaproxyLoadBalancer extends Construct {
     if (typeof props.consulDnsAddress !== 'string' || props.consulDnsAddress === '') {
       throw propError(ID, 'consulDnsAddress', props.consulDnsAddress, 'the Consul DNS host name or IP on the network');
     }
-    if (props.image !== undefined && (typeof props.image !== 'string' || props.image.trim() === '')) {
-      throw propError(ID, 'image', props.image, 'a non-empty image reference such as haproxy:2.8-alpine');
-    }
-    if (props.config !== undefined && (typeof props.config !== 'object' || props.config === null)) {
-      throw propError(ID, 'config', props.config, 'an object of renderer options');
-    }
+    validateImage(ID, 'image', props.image, 'haproxy:2.8-alpine');
+    if (props.config !== undefined) checkObject(ID, 'config', props.config, 'an object of renderer options');
 
     const tlsHostPath = props.tlsCertificateHostPath;
     if (tlsHostPath !== undefined && !isUnresolved(tlsHostPath) && (typeof tlsHostPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tlsHostPath))) {
       throw propError(ID, 'tlsCertificateHostPath', tlsHostPath, 'an absolute path of a PEM file on the Docker host');
     }
-    const rendererOptions: HaproxyConfigOptions = {
-      ...props.config,
-      ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
-      frontend: { address: '0.0.0.0', port: 50051 },
-      stats: { address: '0.0.0.0', port: 8404 },
-      nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? 8600 }],
-    };
-    try {
-      this.options = resolveHaproxyConfigOptions(rendererOptions);
-    } catch (err) {
-      if (err instanceof HaproxyConfigError) throw new PropError(`${ID}: config.${err.message.replace(/^HAProxy option /, '')}`);
-      throw err;
-    }
-    this.configText = renderHaproxyConfig(rendererOptions);
+    // Inside the container HAProxy listens on the contract's ports; the host ports are Docker's.
+    this.options = resolveAs(ID, 'config', () =>
+      resolveHaproxyConfigOptions({
+        ...props.config,
+        ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
+        frontend: { address: '0.0.0.0', port: PORTS.grpc },
+        stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
+        mcpFrontend: mcpPort === false ? false : { address: '0.0.0.0', port: PORTS.mcp },
+        nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? PORTS.consulDns }],
+      }),
+    );
+    this.configText = renderHaproxyConfig(this.options);
     const nofile = haproxyNofile(this.options.maxconn, this.options.maxInstances);
     this.image = new Image(this, 'Image', { name: props.image ?? 'haproxy:2.8-alpine', keepLocally: true });
     this.container = new Container(this, 'Container', {
@@ -134,12 +137,13 @@ export class HaproxyLoadBalancer extends Construct {
       // grant it fails the apply, naming this container.
       ulimit: [{ name: 'nofile', soft: nofile, hard: nofile }],
       ports: [
-        { internal: 50051, external: publicPort, ip: publicBind, protocol: 'tcp' },
-        { internal: 8404, external: statsPort, ip: adminBind, protocol: 'tcp' },
+        { internal: PORTS.grpc, external: publicPort, ip: publicBind, protocol: 'tcp' },
+        { internal: PORTS.haproxyStats, external: statsPort, ip: adminBind, protocol: 'tcp' },
+        ...(mcpPort !== false ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
       ],
       healthcheck: {
         // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs.
-        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8404/'],
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}/`],
         interval: '15s',
         timeout: '5s',
         retries: 3,
@@ -147,6 +151,7 @@ export class HaproxyLoadBalancer extends Construct {
     });
     const hostFor = (a: string) => (a === '0.0.0.0' ? '127.0.0.1' : a);
     this.endpoint = `${hostFor(publicBind)}:${publicPort}`;
+    this.mcpUrl = mcpPort === false ? undefined : `http://${hostFor(publicBind)}:${mcpPort}${PATHS.mcp}`;
     this.statsUrl = `http://${hostFor(adminBind)}:${statsPort}/`;
   }
 }

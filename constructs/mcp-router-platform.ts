@@ -5,16 +5,24 @@
  * Consul or image to reuse what you already run.
  */
 import { Network } from '@cdktf/provider-docker/lib/network';
-import { TerraformOutput, TerraformResource } from 'cdktf';
+import { Password } from '@cdktf/provider-random/lib/password';
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
+import { TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions, BALANCE_ALGORITHMS, HAPROXY_MODES } from '../haproxy-templates';
+import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
+import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulServer } from './consul-server';
 import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
-import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT } from './router-fleet';
+import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
-import { ROUTER_ENV } from '../router-app/src/contract';
-import { isUnresolved, propError, validateDistinctPorts, validateInteger, validateIpv4, validateLiteral, validateName, validateOneOf, validatePort } from './validation';
+import { asOwnProps, checkObject, isUnresolved, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
+
+/** Adds the random provider to the stack unless it has one (the session key needs it). */
+function ensureRandomProvider(scope: Construct): void {
+  const stack = TerraformStack.of(scope);
+  if (!stack.node.findAll().some((c) => c instanceof RandomProvider)) new RandomProvider(stack, 'random');
+}
 
 export interface ExistingConsul {
   /** Host name or IP of a Consul agent reachable on the network. */
@@ -69,6 +77,19 @@ export interface McpRouterPlatformProps {
   readonly adminBindAddress?: string;
   /** Host port of the HAProxy stats page (and its Prometheus /metrics). @default 8404 */
   readonly statsPort?: number;
+  /**
+   * Host port of the public MCP endpoint (Streamable HTTP at /mcp), on
+   * `publicBindAddress`; `false` leaves the MCP front door out of HAProxy.
+   * @default 8080
+   */
+  readonly mcpPort?: number | false;
+  /**
+   * Absolute path on the Docker host of a file with the keys that sign MCP
+   * session IDs (`<id>=<secret>` per line; the first signs, all verify: put a new
+   * key first to rotate). @default a random key made at apply time (Terraform
+   * random_password; its value lives in Terraform state, not in the plan)
+   */
+  readonly sessionKeysHostPath?: string;
   /**
    * TLS termination at HAProxy: absolute path of a PEM (certificate + key) on the Docker
    * host, mounted read-only. @default undefined (plaintext gRPC, as the seed)
@@ -133,39 +154,41 @@ export class McpRouterPlatform extends Construct {
   public readonly loadBalancer: HaproxyLoadBalancer;
   /** gRPC endpoint for clients (host:port). */
   public readonly routerEndpoint: string;
+  /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `mcpPort` is false. */
+  public readonly mcpUrl?: string;
+  /** The random key that signs MCP session IDs (undefined when `sessionKeysHostPath` is given). */
+  public readonly sessionKey?: Password;
   public readonly statsUrl: string;
   public readonly consulUiUrl: string;
 
   constructor(scope: Construct, id: string, props: McpRouterPlatformProps = {}) {
     super(scope, id);
+    // The platform checks what it owns (names, literals, host ports across parts,
+    // existingConsul); each part validates its own props, and its errors are
+    // reported here under the platform prop the user set (asOwnProps).
     const prefix = props.namePrefix ?? 'mcp';
     validateLiteral(ID, 'namePrefix', prefix);
     validateName(ID, 'namePrefix', prefix);
-    const serviceName = props.serviceName ?? 'mcp-router';
+    const serviceName = props.serviceName ?? ROUTER_SERVICE.name;
     validateLiteral(ID, 'serviceName', serviceName);
     validateName(ID, 'serviceName', serviceName);
+    // maxInstances sizes HAProxy's server slots in haproxy.cfg: it must be known at synth.
     validateLiteral(ID, 'maxInstances', props.maxInstances);
-    const maxInstances = props.maxInstances ?? 10;
-    validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
+    const maxInstances = props.maxInstances ?? LIMITS.maxInstances.default;
     const instanceCount = props.instanceCount ?? 1;
-    if (!isUnresolved(instanceCount)) {
-      validateInteger(ID, 'instanceCount', instanceCount, 1, maxInstances, ' (maxInstances); raise maxInstances for more routers');
-    }
-    validateOneOf(ID, 'mode', props.mode, HAPROXY_MODES);
-    validateOneOf(ID, 'balance', props.balance, BALANCE_ALGORITHMS);
-    validateIpv4(ID, 'publicBindAddress', props.publicBindAddress);
-    validateIpv4(ID, 'adminBindAddress', props.adminBindAddress);
+    const mcpPort = props.mcpPort ?? PORTS.mcp;
     const ports = {
-      publicPort: props.publicPort ?? 50051,
-      statsPort: props.statsPort ?? 8404,
-      ...(props.existingConsul ? {} : { consulHttpPort: props.consulHttpPort ?? 8500, consulDnsPort: props.consulDnsPort ?? 8600 }),
+      publicPort: props.publicPort ?? PORTS.grpc,
+      statsPort: props.statsPort ?? PORTS.haproxyStats,
+      ...(mcpPort !== false ? { mcpPort } : {}),
+      ...(props.existingConsul ? {} : { consulHttpPort: props.consulHttpPort ?? PORTS.consulHttp, consulDnsPort: props.consulDnsPort ?? PORTS.consulDns }),
     };
-    for (const [prop, port] of Object.entries(ports)) validateInteger(ID, prop, port, 1, 65535);
+    for (const [prop, port] of Object.entries(ports)) validatePort(ID, prop, port);
     validateDistinctPorts(ID, ports);
     if (props.existingConsul !== undefined) {
-      if (typeof props.existingConsul !== 'object' || props.existingConsul === null) throw propError(ID, 'existingConsul', props.existingConsul, 'an object { host, httpPort?, dnsPort?, uiUrl? }');
+      checkObject(ID, 'existingConsul', props.existingConsul, 'an object { host, httpPort?, dnsPort?, uiUrl? }');
       validateLiteral(ID, 'existingConsul.host', props.existingConsul.host);
-      if (typeof props.existingConsul.host !== 'string' || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/.test(props.existingConsul.host)) {
+      if (typeof props.existingConsul.host !== 'string' || !PATTERNS.host.test(props.existingConsul.host)) {
         throw propError(ID, 'existingConsul.host', props.existingConsul.host, 'the host name or IP of a Consul agent reachable on the network');
       }
       validatePort(ID, 'existingConsul.httpPort', props.existingConsul.httpPort);
@@ -174,12 +197,8 @@ export class McpRouterPlatform extends Construct {
         throw propError(ID, 'existingConsul.uiUrl', props.existingConsul.uiUrl, 'a URL string');
       }
     }
-    if (props.routerEnvironment !== undefined && (typeof props.routerEnvironment !== 'object' || props.routerEnvironment === null || Array.isArray(props.routerEnvironment))) {
-      throw propError(ID, 'routerEnvironment', props.routerEnvironment, 'a map of variable names to string values');
-    }
-    if (props.haproxy !== undefined && (typeof props.haproxy !== 'object' || props.haproxy === null || Array.isArray(props.haproxy))) {
-      throw propError(ID, 'haproxy', props.haproxy, 'an object of HAProxy renderer options');
-    }
+    if (props.routerEnvironment !== undefined) checkObject(ID, 'routerEnvironment', props.routerEnvironment, 'a map of variable names to string values');
+    if (props.haproxy !== undefined) checkObject(ID, 'haproxy', props.haproxy, 'an object of HAProxy renderer options');
     if (props.demoBackends !== undefined && !Array.isArray(props.demoBackends)) {
       throw propError(ID, 'demoBackends', props.demoBackends, 'a list of demo server names');
     }
@@ -191,9 +210,10 @@ export class McpRouterPlatform extends Construct {
     const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
     let maxCallMs: number | undefined;
     if (maxCallRaw !== undefined && maxCallRaw !== '' && !isUnresolved(maxCallRaw)) {
-      const prop = `routerEnvironment.${ROUTER_ENV.maxCallMs}`;
       maxCallMs = Number(maxCallRaw);
-      if (!/^\d+$/.test(maxCallRaw) || maxCallMs < 1000 || maxCallMs > 86_400_000) throw propError(ID, prop, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
+      if (!/^\d+$/.test(maxCallRaw) || maxCallMs < 1000 || maxCallMs > 86_400_000) {
+        throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
+      }
     }
 
     if (props.existingNetworkName !== undefined) {
@@ -211,19 +231,21 @@ export class McpRouterPlatform extends Construct {
     let consulDnsPort: number;
     if (props.existingConsul) {
       consulHost = props.existingConsul.host;
-      consulHttpPort = props.existingConsul.httpPort ?? 8500;
-      consulDnsPort = props.existingConsul.dnsPort ?? 8600;
+      consulHttpPort = props.existingConsul.httpPort ?? PORTS.consulHttp;
+      consulDnsPort = props.existingConsul.dnsPort ?? PORTS.consulDns;
       this.consulUiUrl = props.existingConsul.uiUrl ?? '';
     } else {
-      this.consul = new ConsulServer(this, 'Consul', {
-        networkName: this.networkName,
-        containerName: `${prefix}-consul`,
-        image: props.consulImage,
-        adminBindAddress: adminBind,
-        httpHostPort: ports.consulHttpPort,
-        dnsHostPort: ports.consulDnsPort,
-        uiServiceName: serviceName,
-      });
+      this.consul = asOwnProps(ID, 'ConsulServer', { image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort' }, () =>
+        new ConsulServer(this, 'Consul', {
+          networkName: this.networkName,
+          containerName: `${prefix}-consul`,
+          image: props.consulImage,
+          adminBindAddress: adminBind,
+          httpHostPort: ports.consulHttpPort,
+          dnsHostPort: ports.consulDnsPort,
+          uiServiceName: serviceName,
+        }),
+      );
       consulHost = this.consul.address;
       consulHttpPort = this.consul.httpPort;
       consulDnsPort = this.consul.dnsPort;
@@ -236,6 +258,14 @@ export class McpRouterPlatform extends Construct {
       image = this.routerImage.imageRef;
     }
 
+    // MCP session IDs are signed with keys every router shares: from the operator's file,
+    // or a random one made at apply time (its value lives in Terraform state, not in the plan).
+    let sessionKeys: string | undefined;
+    if (props.sessionKeysHostPath === undefined) {
+      ensureRandomProvider(this);
+      this.sessionKey = new Password(this, 'SessionKey', { length: 48, special: false });
+      sessionKeys = `k1=${this.sessionKey.result}`;
+    }
     const fleetProps: RouterFleetProps = {
       instanceCount,
       maxInstances,
@@ -249,47 +279,77 @@ export class McpRouterPlatform extends Construct {
       cpus: props.routerCpus,
       memoryMb: props.routerMemoryMb,
       hostPortBase: props.routerHostPortBase,
+      sessionKeys,
+      sessionKeysHostPath: props.sessionKeysHostPath,
     };
-    this.routers = new RouterFleet(this, 'Routers', fleetProps);
+    this.routers = asOwnProps(
+      ID,
+      'RouterFleet',
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath' },
+      () => new RouterFleet(this, 'Routers', fleetProps),
+    );
     if (this.consul) dependOn(this.routers.containers, this.consul.container);
 
-    this.loadBalancer = new HaproxyLoadBalancer(this, 'LoadBalancer', {
-      networkName: this.networkName,
-      consulDnsAddress: consulHost,
-      consulDnsPort,
-      containerName: `${prefix}-haproxy`,
-      image: props.haproxyImage,
-      publicBindAddress: props.publicBindAddress,
-      publicPort: ports.publicPort,
-      adminBindAddress: adminBind,
-      statsPort: ports.statsPort,
-      tlsCertificateHostPath: props.tlsCertificateHostPath,
-      config: {
-        ...props.haproxy,
-        mode: props.mode,
-        balance: props.balance,
-        maxInstances,
-        serviceName,
-        consulDomain: 'consul',
-        maxCallMs,
-        // The routers' admin port and readiness path (router-app's contract).
-        healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: '/readyz' },
+    this.loadBalancer = asOwnProps(
+      ID,
+      'HaproxyLoadBalancer',
+      {
+        image: 'haproxyImage',
+        publicBindAddress: 'publicBindAddress',
+        publicPort: 'publicPort',
+        adminBindAddress: 'adminBindAddress',
+        statsPort: 'statsPort',
+        mcpPort: 'mcpPort',
+        tlsCertificateHostPath: 'tlsCertificateHostPath',
+        config: 'haproxy',
+        'config.mode': 'mode',
+        'config.balance': 'balance',
+        'config.maxInstances': 'maxInstances',
       },
-    });
+      () =>
+        new HaproxyLoadBalancer(this, 'LoadBalancer', {
+          networkName: this.networkName,
+          consulDnsAddress: consulHost,
+          consulDnsPort,
+          containerName: `${prefix}-haproxy`,
+          image: props.haproxyImage,
+          publicBindAddress: props.publicBindAddress,
+          publicPort: ports.publicPort,
+          adminBindAddress: adminBind,
+          statsPort: ports.statsPort,
+          mcpPort,
+          tlsCertificateHostPath: props.tlsCertificateHostPath,
+          config: {
+            ...props.haproxy,
+            mode: props.mode,
+            balance: props.balance,
+            maxInstances,
+            serviceName,
+            consulDomain: CONSUL_DOMAIN,
+            routerMcpPort: ROUTER_MCP_PORT,
+            maxCallMs,
+            // The routers' admin port and readiness path (router-app's contract).
+            healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: PATHS.readyz },
+          },
+        }),
+    );
     if (this.consul) dependOn(this.loadBalancer.container, this.consul.container);
 
     if (props.demoBackends && props.demoBackends.length > 0) {
-      this.demoBackends = new DemoBackends(this, 'DemoBackends', {
-        names: props.demoBackends,
-        networkName: this.networkName,
-        consulHost,
-        consulPort: consulHttpPort,
-        containerPrefix: `${prefix}-demo`,
-      });
+      this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends' }, () =>
+        new DemoBackends(this, 'DemoBackends', {
+          names: props.demoBackends!,
+          networkName: this.networkName,
+          consulHost,
+          consulPort: consulHttpPort,
+          containerPrefix: `${prefix}-demo`,
+        }),
+      );
       if (this.consul) for (const c of this.demoBackends.containers) dependOn(c, this.consul.container);
     }
 
     this.routerEndpoint = this.loadBalancer.endpoint;
+    this.mcpUrl = this.loadBalancer.mcpUrl;
     this.statsUrl = this.loadBalancer.statsUrl;
 
     // Output names are part of the contract (`terraform output router_endpoint`);
@@ -298,6 +358,7 @@ export class McpRouterPlatform extends Construct {
     const output = (id: string, name: string, value: string, description: string) =>
       new TerraformOutput(this, id, { value, description }).overrideLogicalId(out(name));
     output('RouterEndpoint', 'router_endpoint', this.routerEndpoint, 'gRPC endpoint of the MCP router (HAProxy), host:port');
+    if (this.mcpUrl) output('McpUrl', 'mcp_url', this.mcpUrl, 'MCP endpoint (Streamable HTTP) of the platform, for MCP clients');
     output('StatsUrl', 'stats_url', this.statsUrl, 'HAProxy stats page');
     output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, `Consul UI page of the ${serviceName} service`);
     output('RouterInstanceNames', 'router_instance_names', this.routers.instanceNames, 'Router container names (hostnames)');

@@ -6,11 +6,15 @@
 import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container';
 import { Op, TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
-import { propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
+import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
+import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
 
-/** Ports and paths of the router process (router-app's contract). */
-export const ROUTER_GRPC_PORT = 50051;
-export const ROUTER_ADMIN_PORT = 9464;
+/** Ports of the router process (router-app's contract). */
+export const ROUTER_GRPC_PORT = PORTS.grpc;
+export const ROUTER_ADMIN_PORT = PORTS.routerAdmin;
+export const ROUTER_MCP_PORT = PORTS.mcp;
+/** Where the session-keys file is mounted in a router container. */
+const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
 /** CFS period for the CPU limit (Docker's default, 100 ms). */
 const CPU_PERIOD_US = 100_000;
 
@@ -40,6 +44,19 @@ export interface RouterFleetProps {
   readonly cpus?: number;
   /** Memory limit per router in MiB (the seed's `limits.memory`). @default no limit */
   readonly memoryMb?: number;
+  /**
+   * Keys that sign the MCP front door's session IDs (`<id>=<secret>,...`, the
+   * first signs, all verify), so every router accepts every session. Give a
+   * Terraform reference (e.g. a random_password's `result`): the secret then
+   * lives in Terraform state, never in the plan; a literal is refused.
+   * @default none (each router signs with a key of its own; McpRouterPlatform always supplies keys)
+   */
+  readonly sessionKeys?: string;
+  /**
+   * Instead of `sessionKeys`: absolute path of a file with the keys on the Docker
+   * host, mounted read-only into every router. @default none
+   */
+  readonly sessionKeysHostPath?: string;
   /** Docker restart policy. @default 'unless-stopped' */
   readonly restartPolicy?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
   /**
@@ -54,7 +71,9 @@ export interface RouterFleetProps {
 }
 
 const ID = 'RouterFleet';
-const RESERVED_ENV = ['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT', 'MCP_ROUTER_METRICS_PORT', 'MCP_ROUTER_SERVICE_NAME'];
+const E = ROUTER_ENV;
+/** Variables the fleet sets itself: `environment` may not override them. */
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile];
 const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
 
 export class RouterFleet extends Construct {
@@ -64,16 +83,17 @@ export class RouterFleet extends Construct {
   public readonly instanceNames: string;
   public readonly grpcPort = ROUTER_GRPC_PORT;
   public readonly adminPort = ROUTER_ADMIN_PORT;
+  public readonly mcpPort = ROUTER_MCP_PORT;
 
   constructor(scope: Construct, id: string, props: RouterFleetProps) {
     super(scope, id);
-    const maxInstances = props.maxInstances ?? 10;
-    validateInteger(ID, 'maxInstances', maxInstances, 1, 1000);
+    const maxInstances = props.maxInstances ?? LIMITS.maxInstances.default;
+    validateInteger(ID, 'maxInstances', maxInstances, LIMITS.maxInstances.min, LIMITS.maxInstances.max);
     if (props.instanceCount === undefined) throw propError(ID, 'instanceCount', undefined, `an integer from 1 to ${maxInstances} (maxInstances) or a token`);
     validateInteger(ID, 'instanceCount', props.instanceCount, 1, maxInstances, ` (maxInstances); raise maxInstances for more routers`);
-    const prefix = props.hostnamePrefix ?? 'mcp-router';
+    const prefix = props.hostnamePrefix ?? ROUTER_SERVICE.name;
     validateName(ID, 'hostnamePrefix', prefix);
-    const serviceName = props.serviceName ?? 'mcp-router';
+    const serviceName = props.serviceName ?? ROUTER_SERVICE.name;
     validateName(ID, 'serviceName', serviceName);
     validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
     validateRequiredString(ID, 'consulHost', props.consulHost, 'the host name or IP of a Consul agent reachable on the network');
@@ -95,6 +115,16 @@ export class RouterFleet extends Construct {
       if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
     }
 
+    if (props.sessionKeys !== undefined && !isUnresolved(props.sessionKeys)) {
+      // Never echo the value: it is a secret.
+      throw propError(ID, 'sessionKeys', '(a literal string)', 'a Terraform reference such as a random_password\'s result (a literal would put the secret in the plan), or use sessionKeysHostPath');
+    }
+    const keysPath = props.sessionKeysHostPath;
+    if (keysPath !== undefined && !isUnresolved(keysPath) && (typeof keysPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(keysPath))) {
+      throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file on the Docker host');
+    }
+    if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
     const name = `${prefix}-\${count.index + 1}`;
@@ -112,11 +142,14 @@ export class RouterFleet extends Construct {
       destroyGraceSeconds: stopSeconds,
       networksAdvanced: [{ name: props.networkName }],
       env: [
-        `CONSUL_HOST=${props.consulHost}`,
-        `CONSUL_PORT=${props.consulPort ?? 8500}`,
-        `MCP_ROUTER_PORT=${ROUTER_GRPC_PORT}`,
-        `MCP_ROUTER_METRICS_PORT=${ROUTER_ADMIN_PORT}`,
-        `MCP_ROUTER_SERVICE_NAME=${serviceName}`,
+        `${E.consulHost}=${props.consulHost}`,
+        `${E.consulPort}=${props.consulPort ?? ROUTER_DEFAULTS.consulPort}`,
+        `${E.port}=${ROUTER_GRPC_PORT}`,
+        `${E.metricsPort}=${ROUTER_ADMIN_PORT}`,
+        `${E.mcpPort}=${ROUTER_MCP_PORT}`,
+        `${E.serviceName}=${serviceName}`,
+        ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
+        ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${v}`),
@@ -126,6 +159,7 @@ export class RouterFleet extends Construct {
       // on `cpus` (its create asserts the string to float32; fixed in 3.7.0).
       ...(props.cpus !== undefined ? { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(props.cpus * CPU_PERIOD_US) } : {}),
       ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
+      ...(keysPath !== undefined ? { volumes: [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

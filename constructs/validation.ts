@@ -1,18 +1,16 @@
 /**
- * Synth-time validation shared by the constructs. Every message names the
- * construct and prop, the value received and what is allowed, so a wrong prop
- * fails `cdktf synth` with a message that says what to change. Unresolved
- * tokens (Terraform variables, references) are skipped: Terraform validates
- * them at plan time instead.
+ * Validation for the constructs and the config renderers, with one error
+ * type. A PropError names the construct (or renderer), the prop, the value
+ * received and what is allowed, so a wrong prop fails `cdktf synth` with a
+ * message that says what to change.
+ *
+ * Two kinds of check: `check*` refuse anything that is not a literal of the
+ * right kind (renderers: their input is written into a config file), and
+ * `validate*` skip unresolved tokens (constructs: Terraform validates those at
+ * plan time instead).
  */
 import { Token } from 'cdktf';
-
-export class PropError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PropError';
-  }
-}
+import { PATTERNS } from '../router-app/src/contract';
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
@@ -25,8 +23,28 @@ export function describeValue(value: unknown): string {
   }
 }
 
+export class PropError extends Error {
+  override readonly name = 'PropError';
+  constructor(
+    /** The construct or renderer whose prop this is, e.g. `McpRouterPlatform` or `renderHaproxyConfig`. */
+    readonly construct: string,
+    /** The prop (a path for nested options, e.g. `healthCheck.interMs`). */
+    readonly prop: string,
+    readonly value: unknown,
+    /** What is allowed, as a phrase after "must be". */
+    readonly allowed: string,
+  ) {
+    super(`${construct}: ${prop} must be ${allowed}; received ${describeValue(value)}`);
+  }
+
+  /** The same problem, reported as an option of an enclosing construct: `within('HaproxyLoadBalancer', 'config')` → `HaproxyLoadBalancer: config.<prop>`. */
+  within(construct: string, option: string): PropError {
+    return new PropError(construct, `${option}.${this.prop}`, this.value, this.allowed);
+  }
+}
+
 export function propError(scope: string, prop: string, value: unknown, allowed: string): PropError {
-  return new PropError(`${scope}: ${prop} must be ${allowed}; received ${describeValue(value)}`);
+  return new PropError(scope, prop, value, allowed);
 }
 
 /** True when the value is a token Terraform resolves later (skip synth-time checks). */
@@ -34,11 +52,42 @@ export function isUnresolved(value: unknown): boolean {
   return (typeof value === 'number' || typeof value === 'string') && Token.isUnresolved(value);
 }
 
+// --- strict checks: literals only (renderers) ---------------------------------
+
+export function checkInteger(scope: string, prop: string, value: unknown, min: number, max: number, hint = ''): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw propError(scope, prop, value, `an integer from ${min} to ${max}${hint}`);
+  return value;
+}
+
+export function checkNumber(scope: string, prop: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw propError(scope, prop, value, `a number from ${min} to ${max}`);
+  return value;
+}
+
+export function checkIpv4(scope: string, prop: string, value: unknown): string {
+  if (typeof value !== 'string' || !PATTERNS.ipv4.test(value)) throw propError(scope, prop, value, 'an IPv4 address such as 127.0.0.1 or 0.0.0.0');
+  return value;
+}
+
+export function checkBoolean(scope: string, prop: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw propError(scope, prop, value, 'true or false');
+  return value;
+}
+
+export function checkOneOf<T extends string>(scope: string, prop: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw propError(scope, prop, value, `one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+export function checkObject(scope: string, prop: string, value: unknown, allowed = 'an object'): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw propError(scope, prop, value, allowed);
+}
+
+// --- construct checks: skip unresolved tokens -------------------------------
+
 export function validateInteger(scope: string, prop: string, value: number | undefined, min: number, max: number, hint = ''): void {
   if (value === undefined || isUnresolved(value)) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw propError(scope, prop, value, `an integer from ${min} to ${max}${hint}`);
-  }
+  checkInteger(scope, prop, value, min, max, hint);
 }
 
 export function validatePort(scope: string, prop: string, value: number | undefined): void {
@@ -47,9 +96,7 @@ export function validatePort(scope: string, prop: string, value: number | undefi
 
 export function validateNumber(scope: string, prop: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined || isUnresolved(value)) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw propError(scope, prop, value, `a number from ${min} to ${max}`);
-  }
+  checkNumber(scope, prop, value, min, max);
 }
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -62,16 +109,25 @@ export function validateName(scope: string, prop: string, value: string | undefi
   }
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 export function validateIpv4(scope: string, prop: string, value: string | undefined): void {
   if (value === undefined || isUnresolved(value)) return;
-  if (typeof value !== 'string' || !IPV4_RE.test(value)) throw propError(scope, prop, value, 'an IPv4 address such as 127.0.0.1 or 0.0.0.0');
+  checkIpv4(scope, prop, value);
 }
 
 export function validateOneOf<T extends string>(scope: string, prop: string, value: T | undefined, allowed: readonly T[]): void {
   if (value === undefined || isUnresolved(value)) return;
-  if (!allowed.includes(value)) throw propError(scope, prop, value, `one of ${allowed.join(', ')}`);
+  checkOneOf(scope, prop, value, allowed);
+}
+
+/**
+ * What every container construct checks of its own: its name, the host
+ * addresses it publishes on, and its host ports (valid, and no two alike).
+ */
+export function validateContainerPublishing(scope: string, o: { readonly containerName: string; readonly addresses: Record<string, string>; readonly ports: Record<string, number | undefined> }): void {
+  validateName(scope, 'containerName', o.containerName);
+  for (const [prop, address] of Object.entries(o.addresses)) validateIpv4(scope, prop, address);
+  for (const [prop, port] of Object.entries(o.ports)) validatePort(scope, prop, port);
+  validateDistinctPorts(scope, o.ports);
 }
 
 /** Host ports published by one deployment must not clash. */
@@ -91,7 +147,46 @@ export function validateRequiredString(scope: string, prop: string, value: unkno
   if (typeof value !== 'string' || value.trim() === '' || value.trim() !== value) throw propError(scope, prop, value, allowed);
 }
 
+/** An optional image reference: a non-empty string. */
+export function validateImage(scope: string, prop: string, value: unknown, example: string): void {
+  if (value === undefined || isUnresolved(value)) return;
+  if (typeof value !== 'string' || value.trim() === '') throw propError(scope, prop, value, `a non-empty image reference such as ${example}`);
+}
+
 /** Props that become construct IDs, names of outputs or other synth-time strings cannot be tokens. */
 export function validateLiteral(scope: string, prop: string, value: unknown): void {
   if (isUnresolved(value)) throw propError(scope, prop, value, 'a literal value known at synth (not a Terraform token)');
+}
+
+/**
+ * Runs a renderer's resolve step and reports its PropError as the construct's
+ * own option (`<construct>: <option>.<prop>`), by structure, not by text.
+ */
+export function resolveAs<T>(construct: string, option: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof PropError) throw err.within(construct, option);
+    throw err;
+  }
+}
+
+/**
+ * Runs `build` (which creates a part) and reports the part's PropError as a
+ * prop of the enclosing construct, by structure: `map` names, for the part's
+ * props (or their leading path), the enclosing construct's prop the user set.
+ * A part's prop not in `map` is reported as the part's own.
+ */
+export function asOwnProps<T>(construct: string, part: string, map: Readonly<Record<string, string>>, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (!(err instanceof PropError) || err.construct !== part) throw err;
+    const keys = Object.keys(map).sort((a, b) => b.length - a.length);
+    for (const k of keys) {
+      if (err.prop === k) throw new PropError(construct, map[k], err.value, err.allowed);
+      if (err.prop.startsWith(`${k}.`)) throw new PropError(construct, `${map[k]}${err.prop.slice(k.length)}`, err.value, err.allowed);
+    }
+    throw err;
+  }
 }

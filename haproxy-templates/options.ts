@@ -1,9 +1,12 @@
 /**
- * Options of the HAProxy config renderer, their defaults and their validation.
- * The construct (container upload) and the local platform (real haproxy on
- * loopback) both go through here, so they cannot drift apart.
+ * Options of the HAProxy config renderer, their defaults and their validation
+ * (resolveHaproxyConfigOptions: options in, every option resolved out, or a
+ * PropError naming the option). The renderer takes only resolved options; the
+ * construct (container upload), the local platform (real haproxy on loopback)
+ * and the bench all resolve here, so they cannot drift apart.
  */
-import { ROUTER_DEFAULTS } from '../router-app/src/contract';
+import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_DEFAULTS, ROUTER_SERVICE } from '../router-app/src/contract';
+import { checkBoolean, checkInteger, checkObject, checkOneOf, propError } from '../constructs/validation';
 
 /** How HAProxy proxies gRPC. */
 export type HaproxyMode = 'http' | 'tcp';
@@ -78,6 +81,13 @@ export interface HaproxyConfigOptions {
   readonly frontend?: Endpoint;
   /** Stats page (and Prometheus /metrics). @default { address: '0.0.0.0', port: 8404 } (the container publishes it on 127.0.0.1) */
   readonly stats?: Endpoint;
+  /**
+   * Public MCP (Streamable HTTP) listener, balanced per request over the routers'
+   * MCP front doors; `false` leaves it out. @default { address: '0.0.0.0', port: 8080 }
+   */
+  readonly mcpFrontend?: Endpoint | false;
+  /** The routers' MCP front-door port (the same on every router). @default 8080 */
+  readonly routerMcpPort?: number;
   /** Consul service name of the routers. @default 'mcp-router' */
   readonly serviceName?: string;
   /** Consul DNS domain. @default 'consul' */
@@ -129,6 +139,9 @@ export interface ResolvedHaproxyConfigOptions {
   readonly balance: BalanceAlgorithm;
   readonly frontend: Endpoint;
   readonly stats: Endpoint;
+  /** undefined: no MCP listener. */
+  readonly mcpFrontend?: Endpoint;
+  readonly routerMcpPort: number;
   readonly serviceName: string;
   readonly consulDomain: string;
   readonly nameservers: readonly Endpoint[];
@@ -150,13 +163,15 @@ export interface ResolvedHaproxyConfigOptions {
 export const HAPROXY_DEFAULTS = {
   mode: 'http',
   balance: 'roundrobin',
-  frontend: { address: '0.0.0.0', port: 50051 },
-  stats: { address: '0.0.0.0', port: 8404 },
-  serviceName: 'mcp-router',
-  consulDomain: 'consul',
-  nameservers: [{ address: 'consul', port: 8600 }],
-  maxInstances: 10,
-  healthCheck: { type: 'readyz', port: 9464, path: '/readyz', interMs: 2000, rise: 2, fall: 3 },
+  frontend: { address: '0.0.0.0', port: PORTS.grpc },
+  stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
+  mcpFrontend: { address: '0.0.0.0', port: PORTS.mcp },
+  routerMcpPort: PORTS.mcp,
+  serviceName: ROUTER_SERVICE.name,
+  consulDomain: CONSUL_DOMAIN,
+  nameservers: [{ address: 'consul', port: PORTS.consulDns }],
+  maxInstances: LIMITS.maxInstances.default,
+  healthCheck: { type: 'readyz', port: PORTS.routerAdmin, path: PATHS.readyz, interMs: 2000, rise: 2, fall: 3 },
   maxconn: 10000,
   retryOn: ['conn-failure', 'empty-response'],
   maxCallMs: ROUTER_DEFAULTS.maxCallMs,
@@ -173,46 +188,17 @@ export const HAPROXY_DEFAULTS = {
   prometheusExporter: true,
 } as const satisfies Omit<ResolvedHaproxyConfigOptions, 'nbthread'>;
 
-/** Thrown for an option that cannot be rendered; the message names option, value and what is allowed. */
-export class HaproxyConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HaproxyConfigError';
-  }
-}
+/** Who reports a renderer option's error. */
+const R = 'renderHaproxyConfig';
 
-const fail = (option: string, value: unknown, allowed: string): never => {
-  throw new HaproxyConfigError(`HAProxy option ${option} must be ${allowed}; received ${describe(value)}`);
-};
-
-export function describe(value: unknown): string {
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function int(option: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(option, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const int = (option: string, value: unknown, min: number, max: number): number => checkInteger(R, option, value, min, max);
 
 function endpoint(option: string, value: Endpoint, listener = false): Endpoint {
-  if (typeof value !== 'object' || value === null) fail(option, value, 'an object { address, port }');
+  checkObject(R, option, value, 'an object { address, port }');
   if (listener) {
-    if (typeof value.address !== 'string' || !IPV4_RE.test(value.address)) fail(`${option}.address`, value.address, 'an IPv4 address to listen on, such as 0.0.0.0 or 127.0.0.1');
-  } else if (typeof value.address !== 'string' || !HOST_RE.test(value.address)) {
-    fail(`${option}.address`, value.address, 'an IPv4 address or host name');
+    if (typeof value.address !== 'string' || !PATTERNS.ipv4.test(value.address)) throw propError(R, `${option}.address`, value.address, 'an IPv4 address to listen on, such as 0.0.0.0 or 127.0.0.1');
+  } else {
+    if (typeof value.address !== 'string' || !PATTERNS.host.test(value.address)) throw propError(R, `${option}.address`, value.address, 'an IPv4 address or host name');
   }
   int(`${option}.port`, value.port, 1, 65535);
   return { address: value.address, port: value.port };
@@ -221,7 +207,7 @@ function endpoint(option: string, value: Endpoint, listener = false): Endpoint {
 /** Defaults overlaid with the given keys that are set (an explicit undefined keeps the default). */
 function withDefaults<T extends object>(option: string, defaults: Required<T>, given: T | undefined): Required<T> {
   if (given === undefined || given === null) return { ...defaults };
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) fail(option, given, 'an object');
+  checkObject(R, option, given);
   const out: Record<string, unknown> = { ...defaults };
   for (const key of Object.keys(defaults)) {
     const v = (given as Record<string, unknown>)[key];
@@ -230,31 +216,36 @@ function withDefaults<T extends object>(option: string, defaults: Required<T>, g
   return out as Required<T>;
 }
 
-/** Fills defaults and validates; throws HaproxyConfigError naming the option. */
+/** Two listeners clash when they share a port on the same (or the any) address. */
+function clash(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && (a.address === b.address || a.address === '0.0.0.0' || b.address === '0.0.0.0');
+}
+
+/** Fills defaults and validates; throws a PropError (from renderHaproxyConfig) naming the option. */
 export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}): ResolvedHaproxyConfigOptions {
   const d = HAPROXY_DEFAULTS;
-  const mode = options.mode ?? d.mode;
-  if (!HAPROXY_MODES.includes(mode)) fail('mode', mode, `one of ${HAPROXY_MODES.join(', ')}`);
-  const balance = options.balance ?? d.balance;
-  if (!BALANCE_ALGORITHMS.includes(balance)) fail('balance', balance, `one of ${BALANCE_ALGORITHMS.join(', ')}`);
-  if (typeof options !== 'object' || options === null) fail('options', options, 'an object');
+  checkObject(R, 'options', options);
+  const mode = checkOneOf(R, 'mode', options.mode ?? d.mode, HAPROXY_MODES);
+  const balance = checkOneOf(R, 'balance', options.balance ?? d.balance, BALANCE_ALGORITHMS);
   const frontend = endpoint('frontend', options.frontend ?? d.frontend, true);
   const stats = endpoint('stats', options.stats ?? d.stats, true);
-  if (frontend.port === stats.port && (frontend.address === stats.address || frontend.address === '0.0.0.0' || stats.address === '0.0.0.0')) {
-    fail('stats.port', stats.port, `different from frontend.port (${frontend.port}) on the same address`);
-  }
+  if (clash(frontend, stats)) throw propError(R, 'stats.port', stats.port, `different from frontend.port (${frontend.port}) on the same address`);
+  const mcpFrontend = options.mcpFrontend === false ? undefined : endpoint('mcpFrontend', options.mcpFrontend ?? d.mcpFrontend, true);
+  if (mcpFrontend && clash(frontend, mcpFrontend)) throw propError(R, 'mcpFrontend.port', mcpFrontend.port, `different from frontend.port (${frontend.port}) on the same address`);
+  if (mcpFrontend && clash(stats, mcpFrontend)) throw propError(R, 'mcpFrontend.port', mcpFrontend.port, `different from stats.port (${stats.port}) on the same address`);
+  const routerMcpPort = int('routerMcpPort', options.routerMcpPort ?? d.routerMcpPort, 1, 65535);
   const serviceName = options.serviceName ?? d.serviceName;
-  if (typeof serviceName !== 'string' || !DNS_LABEL_RE.test(serviceName)) fail('serviceName', serviceName, 'a DNS label (lowercase letters, digits, hyphens; 1-63 chars)');
+  if (typeof serviceName !== 'string' || !PATTERNS.dnsLabel.test(serviceName)) throw propError(R, 'serviceName', serviceName, 'a DNS label (lowercase letters, digits, hyphens; 1-63 chars)');
   const consulDomain = options.consulDomain ?? d.consulDomain;
-  if (typeof consulDomain !== 'string' || !HOST_RE.test(consulDomain)) fail('consulDomain', consulDomain, 'a DNS domain such as "consul"');
+  if (typeof consulDomain !== 'string' || !PATTERNS.host.test(consulDomain)) throw propError(R, 'consulDomain', consulDomain, 'a DNS domain such as "consul"');
   const nameservers = options.nameservers ?? d.nameservers;
-  if (!Array.isArray(nameservers) || nameservers.length === 0) fail('nameservers', nameservers, 'a non-empty list of { address, port }');
+  if (!Array.isArray(nameservers) || nameservers.length === 0) throw propError(R, 'nameservers', nameservers, 'a non-empty list of { address, port }');
   const ns = nameservers.map((n, i) => endpoint(`nameservers[${i}]`, n));
-  const maxInstances = int('maxInstances', options.maxInstances ?? d.maxInstances, 1, 1000);
+  const maxInstances = int('maxInstances', options.maxInstances ?? d.maxInstances, LIMITS.maxInstances.min, LIMITS.maxInstances.max);
   const hc = withDefaults<HealthCheckOptions>('healthCheck', d.healthCheck, options.healthCheck);
-  if (hc.type !== 'readyz' && hc.type !== 'tcp') fail('healthCheck.type', hc.type, 'readyz or tcp');
+  checkOneOf(R, 'healthCheck.type', hc.type, ['readyz', 'tcp'] as const);
   int('healthCheck.port', hc.port, 1, 65535);
-  if (typeof hc.path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(hc.path)) fail('healthCheck.path', hc.path, 'an absolute URL path such as /readyz');
+  if (typeof hc.path !== 'string' || !/^\/[A-Za-z0-9._~\/-]*$/.test(hc.path)) throw propError(R, 'healthCheck.path', hc.path, 'an absolute URL path such as /readyz');
   int('healthCheck.interMs', hc.interMs, 100, 3_600_000);
   int('healthCheck.rise', hc.rise, 1, 100);
   int('healthCheck.fall', hc.fall, 1, 100);
@@ -263,30 +254,30 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   const nbthread = options.nbthread === undefined ? undefined : int('nbthread', options.nbthread, 1, 64);
   const retryOn = options.retryOn ?? d.retryOn;
   if (!Array.isArray(retryOn) || retryOn.some((r) => !RETRY_CONDITIONS.includes(r)) || new Set(retryOn).size !== retryOn.length) {
-    fail('retryOn', retryOn, `a list of distinct conditions from ${RETRY_CONDITIONS.join(', ')}`);
+    throw propError(R, 'retryOn', retryOn, `a list of distinct conditions from ${RETRY_CONDITIONS.join(', ')}`);
   }
   const maxCallMs = int('maxCallMs', options.maxCallMs ?? d.maxCallMs, 1000, 86_400_000);
   const derived = maxCallMs + CALL_TIMEOUT_MARGIN_MS;
   const t = withDefaults<TimeoutOptions>('timeouts', { ...d.timeouts, serverMs: derived, tunnelMs: derived }, options.timeouts);
   for (const k of ['connectMs', 'clientMs', 'serverMs', 'tunnelMs', 'httpRequestMs'] as const) int(`timeouts.${k}`, t[k], 1, 86_400_000 + CALL_TIMEOUT_MARGIN_MS);
   for (const k of ['serverMs', 'tunnelMs'] as const) {
-    if (t[k] < maxCallMs + 1000) fail(`timeouts.${k}`, t[k], `at least maxCallMs + 1000 (${maxCallMs + 1000}): the routers run calls up to ${maxCallMs} ms and HAProxy must not cut them (leave it unset to derive it)`);
+    if (t[k] < maxCallMs + 1000) throw propError(R, `timeouts.${k}`, t[k], `at least maxCallMs + 1000 (${maxCallMs + 1000}): the routers run calls up to ${maxCallMs} ms and HAProxy must not cut them (leave it unset to derive it)`);
   }
   const dnsHoldObsoleteMs = int('dnsHoldObsoleteMs', options.dnsHoldObsoleteMs ?? d.dnsHoldObsoleteMs, 0, 3_600_000);
   const dnsHoldFailureMs = int('dnsHoldFailureMs', options.dnsHoldFailureMs ?? d.dnsHoldFailureMs, 0, 86_400_000);
-  const stickySessions = options.stickySessions ?? d.stickySessions;
-  if (typeof stickySessions !== 'boolean') fail('stickySessions', stickySessions, 'true or false');
+  const stickySessions = checkBoolean(R, 'stickySessions', options.stickySessions ?? d.stickySessions);
   const rate = options.rateLimitConnectionsPer10s;
   if (rate !== undefined) int('rateLimitConnectionsPer10s', rate, 1, 10_000_000);
   const tls = options.tlsCertificatePath;
-  if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) fail('tlsCertificatePath', tls, 'an absolute path without spaces');
-  const prometheusExporter = options.prometheusExporter ?? d.prometheusExporter;
-  if (typeof prometheusExporter !== 'boolean') fail('prometheusExporter', prometheusExporter, 'true or false');
+  if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) throw propError(R, 'tlsCertificatePath', tls, 'an absolute path without spaces');
+  const prometheusExporter = checkBoolean(R, 'prometheusExporter', options.prometheusExporter ?? d.prometheusExporter);
   return {
     mode,
     balance,
     frontend,
     stats,
+    mcpFrontend,
+    routerMcpPort,
     serviceName,
     consulDomain,
     nameservers: ns,

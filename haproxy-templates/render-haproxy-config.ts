@@ -1,18 +1,26 @@
 /**
- * Renders haproxy.cfg for the MCP router fleet. Pure: options in, text out.
+ * Renders haproxy.cfg for the MCP router fleet. Pure: resolved options in
+ * (resolveHaproxyConfigOptions validates and fills defaults), text out.
  *
- * Routers fill `server-template` slots from the Consul DNS SRV record of the
- * router service, so scaling needs no reload; `init-addr none` lets HAProxy
- * start before any router exists.
+ * Routers fill `server-template` slots from Consul DNS, so scaling needs no
+ * reload; `init-addr none` lets HAProxy start before any router exists. The
+ * gRPC backend takes its slots from the router service's SRV records; the MCP
+ * backend from its A records, on the routers' MCP port.
  */
-import { HaproxyConfigOptions, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from './options';
+import type { ResolvedHaproxyConfigOptions } from './options';
 
 const BACKEND = 'mcp_router_backend';
 const FRONTEND = 'mcp_router_frontend';
+const MCP_BACKEND = 'mcp_http_backend';
+const MCP_FRONTEND = 'mcp_http_frontend';
 
-export function renderHaproxyConfig(options: HaproxyConfigOptions = {}): string {
-  const o = resolveHaproxyConfigOptions(options);
-  return [header(), global(o), defaults(o), resolvers(o), frontend(o), backend(o), stats(o)].join('\n');
+export function renderHaproxyConfig(o: ResolvedHaproxyConfigOptions): string {
+  return [header(), global(o), defaults(o), resolvers(o), frontend(o), backend(o), mcpFrontend(o), mcpBackend(o), stats(o)].filter((x) => x !== '').join('\n');
+}
+
+/** The A record of the router service, e.g. `mcp-router.service.consul`. */
+export function routerARecord(o: Pick<ResolvedHaproxyConfigOptions, 'serviceName' | 'consulDomain'>): string {
+  return `${o.serviceName}.service.${o.consulDomain}`;
 }
 
 /** The SRV name HAProxy resolves, e.g. `_mcp-router._tcp.service.consul`. */
@@ -90,17 +98,29 @@ function frontend(o: ResolvedHaproxyConfigOptions): string {
   );
 }
 
-function backend(o: ResolvedHaproxyConfigOptions): string {
+/** The check parameters of a server-template line. */
+function checkParams(o: ResolvedHaproxyConfigOptions): string {
+  const hc = o.healthCheck;
+  return `check inter ${hc.interMs} rise ${hc.rise} fall ${hc.fall}`;
+}
+
+/**
+ * Readiness is checked on the router's admin port over HTTP/1.1, whatever
+ * protocol the traffic uses; a draining router answers 503 there.
+ */
+function checkLines(o: ResolvedHaproxyConfigOptions): Array<string | false> {
   const hc = o.healthCheck;
   const readyz = hc.type === 'readyz';
-  const check = [
-    'check',
-    `inter ${hc.interMs}`,
-    `rise ${hc.rise}`,
-    `fall ${hc.fall}`,
-  ]
-    .filter(Boolean)
-    .join(' ');
+  return [
+    readyz ? '    option httpchk' : '    option tcp-check',
+    readyz && `    http-check connect port ${hc.port} proto h1`,
+    readyz && `    http-check send meth GET uri ${hc.path}`,
+    readyz && '    http-check expect status 200',
+  ];
+}
+
+function backend(o: ResolvedHaproxyConfigOptions): string {
+  const check = checkParams(o);
   const proto = o.mode === 'http' ? ' proto h2' : '';
   return lines(
     `backend ${BACKEND}`,
@@ -117,13 +137,45 @@ function backend(o: ResolvedHaproxyConfigOptions): string {
     o.stickySessions && '    hash-type consistent',
     o.stickySessions && '    stick-table type ip size 1m expire 30m',
     o.stickySessions && '    stick on src',
-    // Readiness is checked on the router's admin port over HTTP/1.1, whatever
-    // protocol the traffic uses; a draining router answers 503 there.
-    readyz ? '    option httpchk' : '    option tcp-check',
-    readyz && `    http-check connect port ${hc.port} proto h1`,
-    readyz && `    http-check send meth GET uri ${hc.path}`,
-    readyz && '    http-check expect status 200',
+    ...checkLines(o),
     `    server-template ${o.serviceName} ${o.maxInstances} ${routerSrvRecord(o)} resolvers consul resolve-prefer ipv4 init-addr none ${check}${proto}`,
+  );
+}
+
+/**
+ * The MCP listener: HTTP (HTTP/1.1 or h2), balanced per request. Any router
+ * answers any request (session IDs carry their own state), so no stickiness.
+ * Responses stream as they come (SSE progress; HAProxy buffers no response),
+ * and the routers' 15 s SSE keep-alives hold a long call's stream open within
+ * the inactivity timeouts.
+ */
+function mcpFrontend(o: ResolvedHaproxyConfigOptions): string {
+  if (!o.mcpFrontend) return '';
+  const tls = o.tlsCertificatePath ? ` ssl crt ${o.tlsCertificatePath} alpn h2,http/1.1` : '';
+  const rate = o.rateLimitConnectionsPer10s;
+  return lines(
+    `frontend ${MCP_FRONTEND}`,
+    '    mode http',
+    `    bind ${o.mcpFrontend.address}:${o.mcpFrontend.port}${tls}`,
+    '    option httplog',
+    rate !== undefined && '    stick-table type ip size 100k expire 30s store conn_rate(10s)',
+    rate !== undefined && '    tcp-request connection track-sc0 src',
+    rate !== undefined && `    tcp-request connection reject if { sc0_conn_rate gt ${rate} }`,
+    `    default_backend ${MCP_BACKEND}`,
+  );
+}
+
+function mcpBackend(o: ResolvedHaproxyConfigOptions): string {
+  if (!o.mcpFrontend) return '';
+  return lines(
+    `backend ${MCP_BACKEND}`,
+    '    mode http',
+    `    balance ${o.balance === 'source' ? 'source' : o.balance}`,
+    // A request whose connection failed never reached a router: safe to send to another.
+    '    retry-on conn-failure',
+    '    http-reuse safe',
+    ...checkLines(o),
+    `    server-template ${o.serviceName}-mcp ${o.maxInstances} ${routerARecord(o)}:${o.routerMcpPort} resolvers consul resolve-prefer ipv4 init-addr none ${checkParams(o)}`,
   );
 }
 

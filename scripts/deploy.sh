@@ -47,7 +47,7 @@ esac
 out=cdktf.out/stacks/mcp-router-platform
 npx cdktf synth >/dev/null
 if ! (cd "$out" && terraform init -input=false -no-color >/tmp/mcp-deploy-init.log 2>&1); then
-  echo "deploy: 'terraform init' could not install the Terraform providers (kreuzwerker/docker):" >&2
+  echo "deploy: 'terraform init' could not install the Terraform providers (kreuzwerker/docker, hashicorp/random):" >&2
   grep -E "Error|Failed|could not|registry" /tmp/mcp-deploy-init.log | head -5 >&2 || true
   die "the provider registry is unreachable from this machine, or no mirror is configured. Configure a provider mirror (TF_CLI_CONFIG_FILE with provider_installation) or run on a machine with registry access. Full log: /tmp/mcp-deploy-init.log"
 fi

@@ -3,8 +3,8 @@
 #   haproxy (Debian bookworm), h2load (nghttp2-client), dig (dnsutils), ip (iproute2),
 #   consul 1.8.7 from Debian's bullseye suite and HAProxy 3.0 from trixie,
 #   unpacked into a cache dir without touching the system's apt configuration;
-#   and a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
-#   from the npm registry).
+#   a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
+#   from the npm registry), and the MCP Inspector run on it (provision-mcp-inspector.sh).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -31,28 +31,10 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 # --- packages of other Debian suites, private apt state ------------------------
-# Derive the Debian mirror from the machine's own apt configuration (never a
-# hard-coded host).
-debian_mirror() {
-  local mirror="" f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # First URI of a stanza whose Suites names a plain (non-security) suite.
-    mirror=$(awk '
-      /^URIs:/ {uri=$2}
-      /^Suites:/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+$/ && uri !~ /security/) {print uri; exit} }
-    ' "$f")
-    [ -n "$mirror" ] && break
-  done
-  if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-    mirror=$(awk '$1=="deb" && $2 !~ /security/ && $2 ~ /^https?:/ {print $2; exit}' /etc/apt/sources.list)
-  fi
-  if [ -z "$mirror" ]; then
-    echo "provision: could not derive a Debian mirror from /etc/apt/sources.list{,.d}" >&2
-    return 1
-  fi
-  echo "$mirror"
-}
+# The Debian mirror comes from the machine's own apt configuration (never a
+# hard-coded host): scripts/lib/debian-mirror.sh.
+# shellcheck source=lib/debian-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-mirror.sh"
 
 # suite_apt SUITE: sets apt_opts to a private sources list + state dir for SUITE
 # under $CACHE_DIR/apt-SUITE (the system's apt setup is not touched) and updates it.
@@ -131,6 +113,8 @@ fi
 
 # --- node 22 for the MCP conformance suite (the project stays on Node 20) ---
 node22_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-node22.sh")
+# --- the MCP Inspector (CLI mode, run on that Node 22) -----------------------------
+inspector_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-mcp-inspector.sh")
 
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"
@@ -139,4 +123,5 @@ echo "consul=$CONSUL_BIN"
 echo "ip=$(command -v ip)"
 echo "unshare=$(command -v unshare)"
 echo "$node22_line"
+echo "$inspector_line"
 echo "haproxy30=$HAPROXY30_BIN"

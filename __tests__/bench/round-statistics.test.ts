@@ -84,9 +84,25 @@ describe('verdicts', () => {
 });
 
 describe('adaptive interleaved rounds', () => {
-  it('rotates the order of the sides each round', () => {
-    expect([0, 1, 2, 3].map((r) => roundOrder(2, r))).toEqual([[0, 1], [1, 0], [0, 1], [1, 0]]);
+  it('never runs a side twice in a row: two sides keep one order, three or more rotate', () => {
+    expect([0, 1, 2, 3].map((r) => roundOrder(2, r))).toEqual([[0, 1], [0, 1], [0, 1], [0, 1]]);
     expect(roundOrder(3, 1)).toEqual([1, 2, 0]);
+    for (const n of [2, 3, 4, 5]) {
+      const seq = Array.from({ length: 12 }, (_, r) => roundOrder(n, r)).flat();
+      expect(seq.some((x, i) => i > 0 && seq[i - 1] === x)).toBe(false);
+    }
+  });
+
+  it('a side that runs faster right after itself does not turn into spread (it did with A B, B A rounds)', async () => {
+    let last = -1;
+    const side = (i: number) => async () => {
+      const warm = last === i;
+      last = i;
+      return 100 * (warm ? 1.25 : 1);
+    };
+    const res = await adaptiveRounds({ minRounds: 5, maxRounds: 9, budgetMs: 1e9 }, [side(0), side(1)], [{ name: 'ratio', of: ([a, b]) => a / b, tolerance: { relative: 0.05 } }]);
+    expect(res.stop).toBe('settled');
+    expect(res.spreads.ratio.values).toEqual([1, 1, 1, 1, 1]);
   });
 
   const sequence = (values: number[]) => {
@@ -101,7 +117,7 @@ describe('adaptive interleaved rounds', () => {
     const res = await adaptiveRounds({ minRounds: 5, maxRounds: 15, budgetMs: 1e9 }, [a, b], [{ name: 'ratio', of: ([x, y]) => x / y, tolerance: { relative: 0.05 } }]);
     expect(res.rounds).toBe(5);
     expect(res.stop).toBe('settled');
-    expect(calls.join('')).toBe('abbaabbaab');
+    expect(calls.join('')).toBe('ababababab');
     expect(res.spreads.ratio.median).toBeCloseTo(0.8);
     expect(res.runs).toEqual([[80, 80, 80, 80, 80], [100, 100, 100, 100, 100]]);
   });

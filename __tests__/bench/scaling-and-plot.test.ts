@@ -6,7 +6,10 @@
 import { insertAfter, replaceIn, VARIANTS } from '../../bench/haproxy-tuning';
 import { renderSvg, scalingPlotSpec, SEED_SCALING } from '../../bench/plot/scaling-plot';
 import { countProblems, shareText } from '../../bench/scaling';
-import { renderHaproxyConfig } from '../../haproxy-templates';
+import { HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+/** Options in, text out: resolve (validate, fill defaults), then render. */
+const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
+
 
 describe('scaling item helpers', () => {
   it('shares of the routers in rotation', () => {

@@ -74,7 +74,7 @@ describe('refuses what it does not understand, naming the resource and the attri
 
   test('a resource type it does not apply (docker_service, until the Swarm target teaches it)', async () => {
     const err = await applyError((p) => (p.resource.docker_service = { Routers: { name: 'r', task_spec: { container_spec: { image: 'x' } } } }));
-    expect(err.message).toBe('docker_service.Routers: resource type "docker_service" is not understood by the plan applier (known: docker_container, docker_image, docker_network)');
+    expect(err.message).toBe('docker_service.Routers: resource type "docker_service" is not understood by the plan applier (known: docker_container, docker_image, docker_network, random_password)');
   });
 
   test('meta-arguments, plan sections and provider settings it does not handle', async () => {

@@ -7,7 +7,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConsulAgentConfigError, renderConsulAgentConfig } from '../../constructs';
+import { ConsulAgentConfigOptions, PropError, renderConsulAgentConfig as renderResolved, resolveConsulAgentConfig } from '../../constructs';
+
+/** Options in, text out: resolve (validate, fill defaults), then render. */
+const renderConsulAgentConfig = (o: ConsulAgentConfigOptions = {}) => renderResolved(resolveConsulAgentConfig(o));
+
 import { requireTool } from '../support/tools';
 import { byPath, synthStack } from './synth-helpers';
 
@@ -114,7 +118,7 @@ describe('invalid options throw naming the option, the value and what is allowed
     [{ logLevel: 'LOUD' as any }, /logLevel must be one of TRACE, DEBUG, INFO, WARN, ERR; received "LOUD"/],
     [{ ui: 'yes' as any }, /ui must be true or false; received "yes"/],
   ])('%j', (options, message) => {
-    expect(() => renderConsulAgentConfig(options)).toThrow(ConsulAgentConfigError);
+    expect(() => renderConsulAgentConfig(options)).toThrow(PropError);
     expect(() => renderConsulAgentConfig(options)).toThrow(message);
   });
 });

@@ -50,7 +50,7 @@ test('Docker answers but the provider cannot be installed: exits 1 naming the pr
       child.on('exit', (status: number | null) => resolve({ status, err }));
     });
     expect(r.status).toBe(1);
-    expect(r.err).toContain("'terraform init' could not install the Terraform providers (kreuzwerker/docker)");
+    expect(r.err).toContain("'terraform init' could not install the Terraform providers (kreuzwerker/docker, hashicorp/random)");
     expect(r.err).toContain('Configure a provider mirror');
   } finally {
     server.close();

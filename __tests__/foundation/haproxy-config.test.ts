@@ -4,7 +4,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
-import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigError, HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { PropError } from '../../constructs/validation';
+import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+/** One section of a rendered config: from its header line to the next blank line. */
+const section = (cfg: string, header: string) => {
+  const at = cfg.indexOf(`\n${header}\n`);
+  if (at < 0) throw new Error(`no section ${header}`);
+  const start = at + 1;
+  const end = cfg.indexOf('\n\n', start);
+  return cfg.slice(start, end < 0 ? undefined : end);
+};
+
+/** Options in, text out: resolve (validate, fill defaults), then render. */
+const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
+
 import { requireTool } from '../support/tools';
 import { byPath, synthStack } from './synth-helpers';
 
@@ -69,7 +82,7 @@ describe('rendered config content', () => {
   });
   test('http mode keeps one backend connection per call in flight (http-reuse safe), so a stalled client cannot stall others', () => {
     expect(http).toMatch(/^backend mcp_router_backend\n(?:    .*\n)*    http-reuse safe\n/m);
-    expect(tcp).not.toContain('http-reuse');
+    expect(section(tcp, 'backend mcp_router_backend')).not.toContain('http-reuse');
   });
   test('tcp mode proxies bytes (the seed) and still checks readiness', () => {
     expect(tcp).toContain('mode tcp');
@@ -97,8 +110,10 @@ describe('options', () => {
   test('retryOn: the default retries refused and empty calls; [] turns L7 retries off; tcp mode has none', () => {
     expect(renderHaproxyConfig(base)).toContain('    retry-on conn-failure empty-response\n');
     expect(renderHaproxyConfig({ ...base, retryOn: ['conn-failure'] })).toContain('    retry-on conn-failure\n');
-    expect(renderHaproxyConfig({ ...base, retryOn: [] })).not.toContain('retry-on');
-    expect(renderHaproxyConfig({ ...base, mode: 'tcp' })).not.toContain('retry-on');
+    expect(section(renderHaproxyConfig({ ...base, retryOn: [] }), 'backend mcp_router_backend')).not.toContain('retry-on');
+    expect(section(renderHaproxyConfig({ ...base, mode: 'tcp' }), 'backend mcp_router_backend')).not.toContain('retry-on');
+    // The MCP backend always retries only what never reached a router.
+    expect(section(renderHaproxyConfig({ ...base, retryOn: [] }), 'backend mcp_http_backend')).toContain('    retry-on conn-failure\n');
     expect(haproxyCheck(renderHaproxyConfig({ ...base, retryOn: ['conn-failure', 'response-timeout', 'junk-response'] }), 'retry-on')).toMatch(/Configuration file is valid/);
   });
 
@@ -136,7 +151,7 @@ describe('options', () => {
     expect(short).toContain('timeout server 125000ms');
     expect(short).toContain('timeout tunnel 125000ms');
     expect(() => renderHaproxyConfig({ ...base, maxCallMs: 120_000, timeouts: { serverMs: 60_000 } })).toThrow(
-      'HAProxy option timeouts.serverMs must be at least maxCallMs + 1000 (121000): the routers run calls up to 120000 ms and HAProxy must not cut them (leave it unset to derive it); received 60000',
+      'renderHaproxyConfig: timeouts.serverMs must be at least maxCallMs + 1000 (121000): the routers run calls up to 120000 ms and HAProxy must not cut them (leave it unset to derive it); received 60000',
     );
     expect(() => renderHaproxyConfig({ ...base, timeouts: { tunnelMs: 60_000 } })).toThrow(/timeouts\.tunnelMs must be at least maxCallMs \+ 1000 \(3601000\)/);
     expect(renderHaproxyConfig({ ...base, maxCallMs: 120_000, timeouts: { serverMs: 200_000, httpRequestMs: 5_000 } })).toMatch(/timeout server 200000ms\n    timeout tunnel 125000ms\n    timeout http-request 5000ms/);
@@ -211,8 +226,8 @@ describe('property: the renderer either refuses an option by name or emits a con
           // The default nameserver is the container's "consul", unknown here: use loopback unless generated.
           cfg = renderHaproxyConfig({ ...base, ...(o as HaproxyConfigOptions) });
         } catch (err) {
-          expect(err).toBeInstanceOf(HaproxyConfigError);
-          const m = /^HAProxy option (\S+) must be .+; received .+$/s.exec((err as Error).message);
+          expect(err).toBeInstanceOf(PropError);
+          const m = /^renderHaproxyConfig: (\S+) must be .+; received .+$/s.exec((err as Error).message);
           expect(m).not.toBeNull();
           expect(NAMES).toContain(m![1].split(/[.[]/)[0]);
           refused++;
@@ -227,4 +242,26 @@ describe('property: the renderer either refuses an option by name or emits a con
     expect(rendered).toBeGreaterThan(10);
     expect(refused).toBeGreaterThan(10);
   }, 120_000);
+});
+
+describe('the MCP listener', () => {
+  test('http mode whatever the gRPC mode, balanced per request over the routers\' MCP ports from the A record, same readiness check; passes haproxy -c', () => {
+    for (const mode of ['http', 'tcp'] as const) {
+      const cfg = renderHaproxyConfig({ ...base, mode, mcpFrontend: { address: '127.0.0.1', port: 18080 }, routerMcpPort: 8123 });
+      const fe = section(cfg, 'frontend mcp_http_frontend');
+      expect(fe).toContain('    mode http\n');
+      expect(fe).toContain('    bind 127.0.0.1:18080\n');
+      const be = section(cfg, 'backend mcp_http_backend');
+      expect(be).toContain('    mode http\n');
+      expect(be).toContain('    http-check send meth GET uri /readyz\n');
+      expect(be).toMatch(/server-template mcp-router-mcp 10 mcp-router\.service\.consul:8123 resolvers consul resolve-prefer ipv4 init-addr none check inter 2000 rise 2 fall 3\n?$/);
+      // No stickiness and no response buffering: any router answers, SSE streams as it comes.
+      expect(be).not.toMatch(/stick|http-buffer-request/);
+      expect(haproxyCheck(cfg, `mcp-${mode}`)).toMatch(/Configuration file is valid/);
+    }
+  });
+  test('false leaves it out; a port clash with another listener is refused by name', () => {
+    expect(renderHaproxyConfig({ ...base, mcpFrontend: false })).not.toContain('mcp_http');
+    expect(() => renderHaproxyConfig({ ...base, mcpFrontend: { address: '0.0.0.0', port: 8404 } })).toThrow(/^renderHaproxyConfig: mcpFrontend\.port must be different from stats\.port \(8404\)/);
+  });
 });

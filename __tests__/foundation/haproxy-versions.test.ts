@@ -9,7 +9,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig } from '../../haproxy-templates';
+import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+/** Options in, text out: resolve (validate, fill defaults), then render. */
+const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
+
 import { requireTool } from '../support/tools';
 import { byPath, synthStack } from './synth-helpers';
 

@@ -95,6 +95,7 @@ describe('RouterFleet with the caller\'s image, Consul and network', () => {
       'CONSUL_PORT=8501',
       'MCP_ROUTER_PORT=50051',
       'MCP_ROUTER_METRICS_PORT=9464',
+      'MCP_ROUTER_MCP_PORT=8080',
       'MCP_ROUTER_SERVICE_NAME=mcp-edge',
       'LOG_LEVEL=debug',
       'MCP_BACKENDS=[{"name":"a","url":"http://a:3000/mcp"}]',
@@ -138,15 +139,17 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
     });
   });
 
-  test('container with the rendered config uploaded and the two listeners published', () => {
+  test('container with the rendered config uploaded and the three listeners published (gRPC, stats, MCP)', () => {
     expect(text).toHaveResourceWithProperties(Container, { name: 'edge-lb', networks_advanced: [{ name: 'prod-net' }] });
     const c = only(json, 'docker_container');
     expect(c.upload).toEqual([{ file: '/usr/local/etc/haproxy/haproxy.cfg', content: lb.configText }]);
     expect(c.ports).toEqual([
       { internal: 50051, external: 443, ip: '0.0.0.0', protocol: 'tcp' },
       { internal: 8404, external: 9000, ip: '127.0.0.1', protocol: 'tcp' },
+      { internal: 8080, external: 8080, ip: '0.0.0.0', protocol: 'tcp' },
     ]);
     expect(lb.configText).toContain('nameserver consul1 10.0.0.5:8600');
+    expect(lb.configText).toContain('server-template mcp-edge-mcp 20 mcp-edge.service.consul:8080 ');
     expect(lb.configText).toContain('server-template mcp-edge 20 _mcp-edge._tcp.service.consul ');
     expect(lb.configText).toContain('balance leastconn');
     expect(lb.configText).toMatch(/^defaults\n(?:.*\n)*?    mode tcp$/m);
@@ -155,6 +158,7 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
   test('handles: endpoint and stats URL as published, resolved options', () => {
     expect(lb.endpoint).toBe('127.0.0.1:443');
     expect(lb.statsUrl).toBe('http://127.0.0.1:9000/');
+    expect(lb.mcpUrl).toBe('http://127.0.0.1:8080/mcp');
     expect(lb.options.mode).toBe('tcp');
     expect(lb.options.maxInstances).toBe(20);
     expect(lb.image).toBeInstanceOf(Image);

@@ -80,6 +80,7 @@ describe('default app', () => {
     expect(haproxy.ports).toEqual([
       expect.objectContaining({ internal: 50051, external: 50051, ip: '0.0.0.0' }),
       expect.objectContaining({ internal: 8404, external: 8404, ip: '127.0.0.1' }),
+      expect.objectContaining({ internal: 8080, external: 8080, ip: '0.0.0.0' }),
     ]);
   });
 
@@ -90,10 +91,27 @@ describe('default app', () => {
     expect(json.output.router_instance_names.value).toMatch(/^\$\{docker_container\..*Router.*\[\*\]\.name\}$/);
   });
 
-  test('no secrets and no absolute paths in the plan', () => {
+  test('no secrets and no absolute paths in the plan; the session key is made at apply time and only referenced', () => {
     const text = synthString();
-    expect(text).not.toMatch(/password|secret|token|encrypt/i);
+    const json = JSON.parse(text);
+    // The one secret, the MCP session key, is a random_password made at apply time: the plan holds
+    // the resource (no value) and references to its result, never a value.
+    expect(Object.keys(json.resource.random_password ?? {})).toHaveLength(1);
+    const [keyId, key] = Object.entries(json.resource.random_password)[0] as [string, Record<string, unknown>];
+    expect(Object.keys(key).sort()).toEqual(['//', 'length', 'special'].filter((k) => k in key).sort());
+    const routerEnv: string[] = byPath(json, 'docker_container', 'Routers/Router').env;
+    expect(routerEnv).toContain(`MCP_ROUTER_SESSION_KEYS=k1=\${random_password.${keyId}.result}`);
+    const withoutKeyRefs = text.replace(new RegExp(`random_password\\.${keyId}\\.result|"random_password"|"${keyId}"`, 'g'), '');
+    expect(withoutKeyRefs).not.toMatch(/password|secret|token|encrypt/i);
     expect(text).not.toMatch(/"\/(home|root|work|tmp)\//);
+  });
+
+  test('a session-keys file on the Docker host instead: mounted read-only, no random key', () => {
+    const json = synthStack({ sessionKeysHostPath: '/etc/mcp-router/session-keys' });
+    expect(json.resource.random_password).toBeUndefined();
+    const routers = byPath(json, 'docker_container', 'Routers/Router');
+    expect(routers.env).toContain('MCP_ROUTER_SESSION_KEYS_FILE=/run/mcp-router/session-keys');
+    expect(routers.volumes).toEqual([{ host_path: '/etc/mcp-router/session-keys', container_path: '/run/mcp-router/session-keys', read_only: true }]);
   });
 });
 
@@ -248,6 +266,6 @@ describe('demo backends', () => {
     expect(Object.keys(synthStack().resource.docker_container).some((k) => k.includes('Demo'))).toBe(false);
   });
   test('bad names are refused', () => {
-    expect(() => synthStack({ demoBackends: ['Bad Name'] })).toThrow(/DemoBackends: names must be distinct names matching .*received \["Bad Name"\]/);
+    expect(() => synthStack({ demoBackends: ['Bad Name'] })).toThrow(/McpRouterPlatform: demoBackends must be distinct names matching .*received \["Bad Name"\]/);
   });
 });

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { renderHaproxyConfig } from '../../haproxy-templates';
+import { renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { LocalPlatform } from '../../scripts/local-platform/platform';
 import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
@@ -81,7 +81,7 @@ describe.each(['http', 'tcp'] as const)('%s mode', (mode) => {
     const cfg = path.join(platform.workDir, 'haproxy-control.cfg');
     fs.writeFileSync(
       cfg,
-      renderHaproxyConfig({
+      renderHaproxyConfig(resolveHaproxyConfigOptions({
         mode,
         frontend: { address: platform.block.infraAddress, port },
         stats: { address: platform.block.infraAddress, port: statsPort },
@@ -90,7 +90,8 @@ describe.each(['http', 'tcp'] as const)('%s mode', (mode) => {
         maxconn: 1000,
         maxCallMs: 1_000,
         timeouts: { clientMs: SHORT, serverMs: SHORT, tunnelMs: SHORT },
-      }),
+        mcpFrontend: false,
+      })),
     );
     control = new ManagedProcess({ name: 'haproxy-control', command: locateTool('haproxy'), args: ['-db', '-f', cfg] });
     controlTarget = `${platform.block.infraAddress}:${port}`;

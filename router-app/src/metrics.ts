@@ -22,6 +22,7 @@ export class RouterMetrics {
   readonly registrationsRefused: Counter<'reason'>;
   readonly callsInFlight: Gauge;
   readonly callsRefused: Counter;
+  readonly mcpRequests: Counter<'method' | 'status'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -55,7 +56,19 @@ export class RouterMetrics {
     });
     this.callsInFlight = new Gauge({ name: 'mcp_router_calls_in_flight', help: 'Tool calls, resource reads and prompt gets in flight (both doors)', registers: [this.registry] });
     this.callsRefused = new Counter({ name: 'mcp_router_calls_refused_total', help: 'Calls refused with RESOURCE_EXHAUSTED because MCP_ROUTER_MAX_CONCURRENT_CALLS were in flight', registers: [this.registry] });
+    this.mcpRequests = new Counter({
+      name: 'mcp_router_mcp_requests_total',
+      help: 'Requests to the MCP front door by JSON-RPC method (GET/DELETE for those HTTP methods) and HTTP status',
+      labelNames: ['method', 'status'],
+      registers: [this.registry],
+    });
   }
+
+  /** JSON-RPC methods counted by name in mcp_router_mcp_requests_total (anything else is "other"). */
+  static readonly MCP_METHODS: ReadonlySet<string> = new Set([
+    'initialize', 'ping', 'tools/list', 'tools/call', 'resources/list', 'resources/templates/list', 'resources/read', 'prompts/list', 'prompts/get',
+    'notifications/initialized', 'notifications/cancelled', 'GET', 'DELETE',
+  ]);
 
   /** Drops the series of a backend that is gone, so series do not pile up as registrations churn. */
   forgetBackend(backend: string): void {

@@ -196,7 +196,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     pageSize: config.mcp.pageSize,
     defaultTimeoutMs: config.timeouts.defaultCallMs,
     cancelOnPeers: (sessionId, requestId) => cancelOnPeers(peers?.list() ?? [], sessionId, requestId),
-    serving: () => !draining,
+    metrics,
     logger,
   });
 
@@ -259,6 +259,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
           setHealth('NOT_SERVING');
         },
         deregister: async () => registration?.deregister(),
+        stopOtherDoors: (graceMs) => frontDoor.drain(graceMs),
         release: finish,
       });
       return stopping;

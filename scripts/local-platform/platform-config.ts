@@ -3,8 +3,9 @@
  * constructs use (renderConsulAgentConfig, renderHaproxyConfig), with only
  * addresses and ports moved to the loopback plan.
  */
-import { renderConsulAgentConfig } from '../../constructs/consul-agent-config';
-import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig, TimeoutOptions } from '../../haproxy-templates';
+import { renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
+import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig, resolveHaproxyConfigOptions, TimeoutOptions } from '../../haproxy-templates';
+import { PORTS } from '../../router-app/src/contract';
 
 export interface PlatformPorts {
   readonly consulHttp: number;
@@ -13,26 +14,30 @@ export interface PlatformPorts {
   readonly consulServer: number;
   readonly haproxyFrontend: number;
   readonly haproxyStats: number;
+  readonly haproxyMcp: number;
   readonly router: number;
   readonly routerAdmin: number;
+  readonly routerMcp: number;
   readonly backend: number;
 }
 
 /** The same ports the containers use; each part has its own loopback address. */
 export const DEFAULT_PORTS: PlatformPorts = {
-  consulHttp: 8500,
-  consulDns: 8600,
-  consulSerfLan: 8301,
-  consulServer: 8300,
-  haproxyFrontend: 50051,
-  haproxyStats: 8404,
-  router: 50051,
-  routerAdmin: 9464,
-  backend: 3000,
+  consulHttp: PORTS.consulHttp,
+  consulDns: PORTS.consulDns,
+  consulSerfLan: PORTS.consulSerfLan,
+  consulServer: PORTS.consulServer,
+  haproxyFrontend: PORTS.grpc,
+  haproxyStats: PORTS.haproxyStats,
+  haproxyMcp: PORTS.mcp,
+  router: PORTS.grpc,
+  routerAdmin: PORTS.routerAdmin,
+  routerMcp: PORTS.mcp,
+  backend: PORTS.demoBackend,
 };
 
 export function consulConfigFor(address: string, dataDir: string, ports: PlatformPorts): string {
-  return renderConsulAgentConfig({
+  return renderConsulAgentConfig(resolveConsulAgentConfig({
     nodeName: 'consul-local',
     dataDir,
     bindAddress: address,
@@ -40,7 +45,7 @@ export function consulConfigFor(address: string, dataDir: string, ports: Platfor
     advertiseAddress: address,
     logLevel: 'WARN',
     ports: { http: ports.consulHttp, dns: ports.consulDns, serfLan: ports.consulSerfLan, server: ports.consulServer },
-  });
+  }));
 }
 
 export interface HaproxyConfigFor {
@@ -56,17 +61,21 @@ export interface HaproxyConfigFor {
 }
 
 export function haproxyConfigFor(o: HaproxyConfigFor): string {
-  return renderHaproxyConfig({
-    mode: o.mode,
-    balance: o.balance,
-    maxInstances: o.maxInstances,
-    frontend: { address: o.address, port: o.ports.haproxyFrontend },
-    stats: { address: o.address, port: o.ports.haproxyStats },
-    nameservers: [{ address: o.address, port: o.ports.consulDns }],
-    healthCheck: { port: o.ports.routerAdmin },
-    maxCallMs: o.maxCallMs,
-    timeouts: o.timeouts,
-    // A host shell's file-descriptor limit is often lower than a container's.
-    maxconn: 4000,
-  });
+  return renderHaproxyConfig(
+    resolveHaproxyConfigOptions({
+      mode: o.mode,
+      balance: o.balance,
+      maxInstances: o.maxInstances,
+      frontend: { address: o.address, port: o.ports.haproxyFrontend },
+      stats: { address: o.address, port: o.ports.haproxyStats },
+      mcpFrontend: { address: o.address, port: o.ports.haproxyMcp },
+      routerMcpPort: o.ports.routerMcp,
+      nameservers: [{ address: o.address, port: o.ports.consulDns }],
+      healthCheck: { port: o.ports.routerAdmin },
+      maxCallMs: o.maxCallMs,
+      timeouts: o.timeouts,
+      // A host shell's file-descriptor limit is often lower than a container's.
+      maxconn: 4000,
+    }),
+  );
 }

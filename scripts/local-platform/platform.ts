@@ -8,6 +8,7 @@
  *
  * Used by `npm run local` and by the platform scenario tests.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -94,6 +95,8 @@ export class LocalPlatform {
   /** ms from start() until every router was UP in HAProxy and passing in Consul (undefined when not waited for). */
   upMs?: number;
   private closing?: Promise<StopRecord[]>;
+  /** The key every router signs MCP session IDs with (random per platform). */
+  private readonly sessionKey = randomBytes(32).toString('base64url');
 
   private constructor(private readonly options: LocalPlatformOptions, block: LoopbackBlock, workDir: string) {
     this.block = block;
@@ -109,7 +112,7 @@ export class LocalPlatform {
     }
     const block =
       options.block === 'random'
-        ? await randomFreeBlock([DEFAULT_PORTS.consulHttp, DEFAULT_PORTS.consulDns, DEFAULT_PORTS.haproxyFrontend, DEFAULT_PORTS.haproxyStats])
+        ? await randomFreeBlock([DEFAULT_PORTS.consulHttp, DEFAULT_PORTS.consulDns, DEFAULT_PORTS.haproxyFrontend, DEFAULT_PORTS.haproxyStats, DEFAULT_PORTS.haproxyMcp])
         : (options.block ?? loopbackBlock('127.0.0'));
     const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-local-platform-'));
     const platform = new LocalPlatform(options, block, workDir);
@@ -172,6 +175,10 @@ export class LocalPlatform {
   get endpoint(): string {
     return `${this.block.infraAddress}:${this.ports.haproxyFrontend}`;
   }
+  /** The platform's MCP endpoint (HAProxy's MCP listener). */
+  get mcpUrl(): string {
+    return `http://${this.block.infraAddress}:${this.ports.haproxyMcp}/mcp`;
+  }
   get statsUrl(): string {
     return `http://${this.block.infraAddress}:${this.ports.haproxyStats}/`;
   }
@@ -228,8 +235,8 @@ export class LocalPlatform {
     await waitUntil('HAProxy stats page', async () => (await fetch(this.statsUrl)).ok, 15_000, 100, this.haproxy);
   }
 
-  /** HAProxy's view of the router backend, from its stats CSV. */
-  async haproxyServers(): Promise<HaproxyServerState[]> {
+  /** HAProxy's view of a router backend (the gRPC one unless named), from its stats CSV. */
+  async haproxyServers(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<HaproxyServerState[]> {
     const res = await fetch(`${this.statsUrl};csv`);
     const text = await res.text();
     const [header, ...rows] = text.trim().split('\n');
@@ -237,13 +244,13 @@ export class LocalPlatform {
     const idx = (c: string) => cols.indexOf(c);
     return rows
       .map((r) => r.split(','))
-      .filter((f) => f[idx('type')] === '2')
+      .filter((f) => f[idx('type')] === '2' && f[idx('pxname')] === backend)
       .map((f) => ({ name: f[idx('svname')], address: f[idx('addr')], status: f[idx('status')], total: Number(f[idx('stot')]) }));
   }
 
-  /** Routers HAProxy has UP, by address (without port). */
-  async haproxyUpAddresses(): Promise<string[]> {
-    return (await this.haproxyServers()).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
+  /** Routers HAProxy has UP in a backend (the gRPC one unless named), by address (without port). */
+  async haproxyUpAddresses(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<string[]> {
+    return (await this.haproxyServers(backend)).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
   }
 
   // ---- routers -----------------------------------------------------------
@@ -260,6 +267,9 @@ export class LocalPlatform {
       MCP_ROUTER_ADVERTISE_ADDRESS: address,
       MCP_ROUTER_HOSTNAME: `mcp-router-${i}`,
       MCP_ROUTER_METRICS_PORT: String(this.ports.routerAdmin),
+      MCP_ROUTER_MCP_PORT: String(this.ports.routerMcp),
+      // Every router of the platform signs MCP session IDs with the same key.
+      MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
       ...this.options.routerEnv,
       ...extraEnv,

@@ -21,6 +21,10 @@
  * Its "state" lives on the engine: every object it creates carries the labels
  * below, so destroy() finds everything of a state even after a failed run.
  *
+ * It also stands in for hashicorp/random's random_password (the MCP session
+ * key): the value is derived from the state ID and the address, so it stays
+ * the same across applies of one state, as a value in Terraform state would.
+ *
  * Deliberate differences from the provider: a configuration change always
  * replaces a container (the provider updates a few attributes in place), and an
  * image with a build block is rebuilt on every apply (Docker's layer cache makes
@@ -401,6 +405,16 @@ export class DockerPlanApplier {
 
   private async converge(docker: Docker, r: Resource, address: string, config: Values, existing: Owned | undefined, moduleDir: string): Promise<{ values: Values; action: 'created' | 'replaced' | 'unchanged' }> {
     const t0 = Date.now();
+    if (r.type === 'random_password') {
+      // Stands in for hashicorp/random: a value derived from this state's ID and the address, so it
+      // is the same at every apply of this state (as a value in Terraform state would be) and
+      // different for every test. Letters and digits only, as `special: false` asks.
+      const length = Number(config.length ?? 16);
+      if (config.special !== false) throw new PlanApplierError(`${address}: only special = false is modelled by the plan applier`);
+      let result = '';
+      for (let i = 0; result.length < length; i++) result += createHash('sha256').update(`${this.options.stateId}\u0000${address}\u0000${i}`).digest('base64').replace(/[^A-Za-z0-9]/g, '');
+      return { values: { result: result.slice(0, length), id: 'none' }, action: 'unchanged' };
+    }
     if (r.type === 'docker_image') {
       // A build is created (first build of this state), replaced (a new image ID) or unchanged; an image
       // named only is looked up on the engine and always counts as unchanged.

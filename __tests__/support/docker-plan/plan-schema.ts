@@ -162,10 +162,20 @@ export const NETWORK_SCHEMA: BlockSchema = {
   ipam_config: { block: { subnet: 'string', ip_range: 'string', gateway: 'string', aux_address: { map: 'string' } } },
 };
 
+/**
+ * hashicorp/random's random_password, as the platform uses it (the MCP session
+ * key): the applier makes the value itself (see the applier's header).
+ */
+export const RANDOM_PASSWORD_SCHEMA: BlockSchema = {
+  length: 'number',
+  special: 'bool',
+};
+
 export const RESOURCE_SCHEMAS: Readonly<Record<string, BlockSchema>> = {
   docker_container: CONTAINER_SCHEMA,
   docker_image: IMAGE_SCHEMA,
   docker_network: NETWORK_SCHEMA,
+  random_password: RANDOM_PASSWORD_SCHEMA,
 };
 
 /** Meta-arguments the applier handles; "//" is a comment key in Terraform's JSON syntax. */
@@ -233,7 +243,12 @@ export function checkPlan(plan: Record<string, unknown>): void {
   }
   const providers = (plan.provider ?? {}) as Record<string, unknown>;
   for (const [name, configs] of Object.entries(providers)) {
-    if (name !== 'docker') throw new PlanApplierError(`provider "${name}" is not understood by the plan applier (it applies docker_* resources)`);
+    if (name === 'random') {
+      // hashicorp/random takes no settings the platform uses.
+      for (const [i, c] of blockList(configs).entries()) checkBlock(`provider.random[${i}]`, {}, c);
+      continue;
+    }
+    if (name !== 'docker') throw new PlanApplierError(`provider "${name}" is not understood by the plan applier (it applies docker_* resources and random_password)`);
     for (const [i, c] of blockList(configs).entries()) {
       if ('alias' in c) throw new PlanApplierError(`provider.docker[${i}]: aliased providers are not understood by the plan applier`);
       checkBlock(`provider.docker[${i}]`, PROVIDER_SCHEMA, c);

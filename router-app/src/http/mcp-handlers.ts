@@ -61,6 +61,12 @@ function page<T>(items: T[], cursor: string | undefined, size: number): { items:
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** A listing result: one page of `items` under `key`, with the next cursor when there is more. */
+function listing<K extends string, T>(key: K, items: T[], cursor: string | undefined, size: number): { [P in K]: T[] } & { nextCursor?: string } {
+  const p = page(items, cursor, size);
+  return { [key]: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) } as { [P in K]: T[] } & { nextCursor?: string };
+}
+
 /** A new SDK Server answering from the catalogue (one per HTTP request: the front door keeps no session). */
 export function createMcpServer(ctx: McpHandlerContext): Server {
   const server = new Server(
@@ -71,8 +77,7 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, (req) => {
     const tools: Tool[] = calls.tools().map((t) => ({ ...t.tool, name: t.name })).sort(byName);
-    const p = page(tools, req.params?.cursor, ctx.pageSize);
-    return { tools: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+    return listing('tools', tools, req.params?.cursor, ctx.pageSize);
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
@@ -93,14 +98,11 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
 
   server.setRequestHandler(ListResourcesRequestSchema, (req) => {
     const resources: Resource[] = calls.resources().map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-    const p = page(resources, req.params?.cursor, ctx.pageSize);
-    return { resources: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+    return listing('resources', resources, req.params?.cursor, ctx.pageSize);
   });
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => {
-    const templates = calls.resourceTemplates().map((t) => t.template);
-    const p = page(templates, req.params?.cursor, ctx.pageSize);
-    return { resourceTemplates: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+    return listing('resourceTemplates', calls.resourceTemplates().map((t) => t.template), req.params?.cursor, ctx.pageSize);
   });
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
@@ -116,8 +118,7 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
 
   server.setRequestHandler(ListPromptsRequestSchema, (req) => {
     const prompts: Prompt[] = calls.prompts().map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
-    const p = page(prompts, req.params?.cursor, ctx.pageSize);
-    return { prompts: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) };
+    return listing('prompts', prompts, req.params?.cursor, ctx.pageSize);
   });
 
   server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
