@@ -61,11 +61,6 @@ export class ConsulRegistration {
     this.timer.unref();
   }
 
-  /** True once Consul has accepted the registration. */
-  get isRegistered(): boolean {
-    return this.registered;
-  }
-
   /** Registers when Consul does not know this instance (joins the attempt in flight, if any). */
   ensure(): Promise<void> {
     if (this.stopped) return Promise.resolve();

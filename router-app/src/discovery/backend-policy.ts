@@ -141,12 +141,13 @@ export class BackendPolicy {
 
   /**
    * Checks a registration's address (an IP now; a host name is checked when
-   * it resolves) and namespace: undefined when allowed, else the Refusal.
+   * it resolves, with the guard returned) and namespace: the address guard
+   * when allowed, else the Refusal.
    */
-  refusalOf(address: string, namespace: string): Refusal | undefined {
+  admit(address: string, namespace: string): AddressGuard | Refusal {
     const guard = this.guardFor(namespace);
-    if (guard instanceof Refusal) return guard;
-    return net.isIP(address) === 0 ? undefined : guard.refusal(address);
+    if (guard instanceof Refusal || net.isIP(address) === 0) return guard;
+    return guard.refusal(address) ?? guard;
   }
 }
 

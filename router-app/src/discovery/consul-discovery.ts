@@ -46,12 +46,8 @@ export function descriptorOf(e: HealthEntry, policy?: BackendPolicy): BackendDes
   if (namespace.length > 128 || CONTROL_RE.test(namespace)) return `${META.namespace} must be 1-128 characters without control characters; received ${JSON.stringify(namespace)}`;
   const serverName = meta[META.tlsServerName];
   if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
-  let addressGuard;
-  if (policy) {
-    const refusal = policy.refusalOf(address, namespace);
-    if (refusal) return refusal;
-    addressGuard = policy.guardFor(namespace) as Exclude<ReturnType<BackendPolicy['guardFor']>, Refusal>;
-  }
+  const addressGuard = policy?.admit(address, namespace);
+  if (addressGuard instanceof Refusal) return addressGuard;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,

@@ -22,6 +22,7 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
+import { ROUTER_DEFAULTS } from '../contract';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
@@ -50,7 +51,12 @@ export interface ListingLimits {
   readonly timeoutMs: number;
 }
 
-export const DEFAULT_LISTING_LIMITS: ListingLimits = { maxPages: 100, maxItems: 10_000, maxBytes: 8 * 1024 * 1024, timeoutMs: 30_000 };
+export const DEFAULT_LISTING_LIMITS: ListingLimits = {
+  maxPages: ROUTER_DEFAULTS.listingMaxPages,
+  maxItems: ROUTER_DEFAULTS.listingMaxItems,
+  maxBytes: ROUTER_DEFAULTS.listingMaxBytes,
+  timeoutMs: ROUTER_DEFAULTS.listingTimeoutMs,
+};
 
 export interface BackendOptions {
   readonly connectTimeoutMs: number;

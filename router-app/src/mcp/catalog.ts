@@ -12,7 +12,7 @@ import addFormats from 'ajv-formats';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../logger';
-import { Backend, BackendDescriptor, BackendOptions } from './backend';
+import { Backend, BackendDescriptor, BackendOptions, DEFAULT_LISTING_LIMITS } from './backend';
 import type { CallOutcome } from '../metrics';
 import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
@@ -63,6 +63,10 @@ export class Catalog extends EventEmitter {
   /** Instances per namespace, rebuilt when the backend set changes (pick() is on the call path). */
   private byNamespace = new Map<string, Backend[]>();
   private readonly ajv: Ajv;
+  /** Backends whose listing is in flight. */
+  private readonly listing = new Set<Backend>();
+  /** The refusal last logged per backend (a listing refused again for the same reason is not logged again). */
+  private readonly refusedLogged = new Map<string, string>();
 
   constructor(
     private readonly backendOptions: BackendOptions,
@@ -134,9 +138,17 @@ export class Catalog extends EventEmitter {
     }
   }
 
-  /** Resolves when no rebuild is running or pending (each one is bounded by the listing deadline). */
+  /**
+   * Resolves when the rebuild running now, and the one queued behind it if
+   * any, have finished (each is bounded by the listing deadline); later ones
+   * (a TTL, a backend's list_changed) are not waited for.
+   */
   async settled(): Promise<void> {
-    while (this.refreshing) await this.refreshing;
+    const running = this.refreshing;
+    if (!running) return;
+    await running;
+    // A pending run starts as the running one ends (refresh's finally): wait for that one too, no more.
+    if (this.refreshing && this.refreshing !== running) await this.refreshing;
   }
 
   /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
@@ -178,7 +190,7 @@ export class Catalog extends EventEmitter {
 
   /** One backend's listing, bounded by the listing deadline even if a request ignores its abort. */
   private async listWithin(b: Backend): Promise<void> {
-    const timeoutMs = this.backendOptions.listing?.timeoutMs ?? 30_000;
+    const timeoutMs = (this.backendOptions.listing ?? DEFAULT_LISTING_LIMITS).timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ListingLimitError('timeout', `listing of ${b.descriptor.namespace} (${b.id}) refused: not complete within ${timeoutMs} ms (MCP_ROUTER_LISTING_TIMEOUT_MS)`)), timeoutMs + 1_000);
@@ -205,10 +217,6 @@ export class Catalog extends EventEmitter {
       clearTimeout(timer);
     }
   }
-
-  /** Backends whose listing is in flight. */
-  private readonly listing = new Set<Backend>();
-  private readonly refusedLogged = new Map<string, string>();
 
   /** A new snapshot from the backends' current listings. */
   private assemble(reason: string): void {
