@@ -22,6 +22,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 import type { CallOptions, CallPath } from '../routing/call-path';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { ROUTER_VERSION } from '../version';
 
 export interface McpHandlerContext {
@@ -67,11 +68,27 @@ function listing<K extends string, T>(key: K, items: T[], cursor: string | undef
   return { [key]: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) } as { [P in K]: T[] } & { nextCursor?: string };
 }
 
+/**
+ * The JSON Schema validator every per-request Server shares. Left to itself, the
+ * SDK's Server builds its own Ajv instance (every keyword and format compiled)
+ * in its constructor: about 10 % of the CPU of an MCP tools/list (bench item
+ * 9a, bench/FINDINGS.md). A Server uses it only to check elicitation answers,
+ * which this router never asks for, so the Ajv instance is made on first use.
+ */
+let ajvValidator: jsonSchemaValidator | undefined;
+const sharedValidator: jsonSchemaValidator = {
+  getValidator(schema) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ajvValidator ??= new (require('@modelcontextprotocol/sdk/validation/ajv-provider.js') as typeof import('@modelcontextprotocol/sdk/validation/ajv-provider.js')).AjvJsonSchemaValidator();
+    return ajvValidator.getValidator(schema);
+  },
+};
+
 /** A new SDK Server answering from the catalogue (one per HTTP request: the front door keeps no session). */
 export function createMcpServer(ctx: McpHandlerContext): Server {
   const server = new Server(
     { name: 'mcp-router', version: ROUTER_VERSION },
-    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } } },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } }, jsonSchemaValidator: sharedValidator },
   );
   const { calls } = ctx;
 
