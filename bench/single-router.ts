@@ -56,6 +56,8 @@ interface Setup {
   metricsUrl: string;
   baseline: BenchProcess;
   baselineTarget: string;
+  /** Row 5a's floor: the bare server plus an MCP SDK client session to the backend (memory only). */
+  floor: BenchProcess;
 }
 
 async function startAll(ctx: BenchContext): Promise<Setup> {
@@ -94,6 +96,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
   });
   const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
   const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+  const { proc: floor } = await BenchProcess.start({ name: 'floor', command: cmd, args, env: { ...process.env, BASELINE_MCP_BACKEND: backendUrl }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   return {
     backend,
     backendUrl,
@@ -102,6 +105,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     metricsUrl: `http://${HOST}:${metricsPort}/metrics`,
     baseline,
     baselineTarget: `${HOST}:${match[1]}`,
+    floor,
   };
 }
 
@@ -213,6 +217,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     const idle = procMemory(s.router.pid);
     const idleHeap = await scrapeHeap(s.metricsUrl);
     const baselineIdle = procMemory(s.baseline.pid);
+    const floorIdle = procMemory(s.floor.pid);
+    await s.floor.stop();
     ctx.log(`  idle RSS: router ${fmt.mib(idle.rssMiB)}, baseline ${fmt.mib(baselineIdle.rssMiB)}`);
 
     const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl, cpuPids: { router: s.router.pid } };
@@ -370,12 +376,12 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         title: 'Router memory (RSS) idle',
         driver: `VmRSS from /proc/<pid>/status after start, catalogue load, 60 warm-up calls and ${cfg.quick ? 2 : 5} s settle`,
         measured: fmt.mib(idle.rssMiB),
-        baseline: `bare grpc-js ${fmt.mib(baselineIdle.rssMiB)}`,
+        baseline: `bare grpc-js ${fmt.mib(baselineIdle.rssMiB)}; floor ${fmt.mib(floorIdle.rssMiB)}`,
         ratio: fmt.ratio(idle.rssMiB / baselineIdle.rssMiB),
         target: `≤ ${TARGETS.idleRssMiB} MiB`,
         met: idle.rssMiB <= TARGETS.idleRssMiB,
-        notes: [heapText(idleHeap)],
-        data: { idle, baselineIdle, idleHeap },
+        notes: [heapText(idleHeap), `floor = the bare grpc-js server holding one MCP SDK client session to the backend (what any router on grpc-js and the MCP SDK loads; BASELINE_MCP_BACKEND), same flags, same settle; router − floor ${fmt.mib(idle.rssMiB - floorIdle.rssMiB)}`],
+        data: { idle, baselineIdle, floorIdle, idleHeap },
       });
       rows.push({
         id: '5b',
@@ -392,6 +398,6 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     return { rows, routerMemory: { idle, after } };
   } finally {
-    await Promise.all([s.router.stop(), s.baseline.stop(), s.backend.stop()]);
+    await Promise.all([s.router.stop(), s.baseline.stop(), s.floor.stop(), s.backend.stop()]);
   }
 }
