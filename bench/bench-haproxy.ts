@@ -73,3 +73,18 @@ export async function startBenchHaproxy(ctx: BenchContext, platform: Pick<LocalP
   const mcpUrl = mcp ? `http://${mcp.address}:${mcp.port}/mcp` : undefined;
   return { proc, target: `${o.address}:${o.frontendPort}`, ...(mcpUrl ? { mcpUrl } : {}), statsUrl, configFile };
 }
+
+/**
+ * The shipped config with the Consul server-template replaced by static servers and no health
+ * check (the bare grpc-js servers of rows 3c and 8d have no /readyz); every proxying setting (mode,
+ * reuse, timeouts, retries, logging, balance) stays the shipped one. Throws if the rendered backend
+ * no longer has the lines it replaces.
+ */
+export function staticServerConfig(cfg: string, servers: ReadonlyArray<{ name: string; address: string }>): string {
+  if (!/^\s*server-template .*$/m.test(cfg) || !/^\s*option httpchk$/m.test(cfg)) {
+    throw new Error('staticServerConfig: the rendered backend no longer has the expected server-template/httpchk lines');
+  }
+  return cfg
+    .replace(/^\s*(option httpchk|http-check .*)\n/gm, '')
+    .replace(/^(\s*)server-template .*$/m, (_m, indent: string) => servers.map((s) => `${indent}server ${s.name} ${s.address} proto h2`).join('\n'));
+}
