@@ -10,6 +10,7 @@ import type Consul from 'consul';
 import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
 import type { Logger } from '../logger';
 import type { BackendDescriptor } from '../mcp/backend';
+import { BACKEND_CREDENTIAL_NAME } from '../mcp/backend-credentials';
 import { BlockingQuery } from './blocking-query';
 
 export interface HealthEntry {
@@ -40,12 +41,15 @@ export function descriptorOf(e: HealthEntry): BackendDescriptor | string {
   if (namespace.length > 128 || CONTROL_RE.test(namespace)) return `${META.namespace} must be 1-128 characters without control characters; received ${JSON.stringify(namespace)}`;
   const serverName = meta[META.tlsServerName];
   if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
+  const credentials = meta[META.credentials];
+  if (credentials !== undefined && credentials !== '' && !BACKEND_CREDENTIAL_NAME.test(credentials)) return `${META.credentials} must name credentials (1-64 letters, digits, "_" or "-"); received ${JSON.stringify(credentials)}`;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,
     namespace,
     url: `${scheme}://${host}:${port}${path}`,
     ...(serverName ? { tlsServerName: serverName } : {}),
+    ...(credentials ? { credentials } : {}),
   };
 }
 

@@ -24,6 +24,7 @@ import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
+import { BackendCredentialStore, CredentialsUnavailableError } from './backend-credentials';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
 import { BackendUnavailableError, CallCancelledError, ResourceExhaustedError, TransportError } from './errors';
 
@@ -35,6 +36,8 @@ export interface BackendDescriptor {
   readonly url: string;
   /** Name for SNI and certificate verification when the URL's host is an IP address. */
   readonly tlsServerName?: string;
+  /** Credentials (static headers) to send it, by name (backend-credentials.ts). */
+  readonly credentials?: string;
 }
 
 export interface BackendOptions {
@@ -46,6 +49,8 @@ export interface BackendOptions {
   /** Largest response body read from a backend, in bytes. */
   readonly maxResponseBytes: number;
   readonly logger: Logger;
+  /** Where a backend's named credentials are read from. */
+  readonly credentials?: BackendCredentialStore;
 }
 
 export interface BackendListing {
@@ -332,6 +337,7 @@ export class Backend extends EventEmitter {
       tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
       maxResponseBytes: this.options.maxResponseBytes,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
+      ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),
     });
     const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
     const changed = () => {
@@ -357,6 +363,11 @@ export class Backend extends EventEmitter {
     this.options.logger.info({ backend: this.id, url: this.descriptor.url, server: this.serverInfo, protocolVersion: transport.protocolVersion }, 'MCP session established');
     this.emit('health', true);
     return session;
+  }
+
+  private credentialHeaders(name: string): Readonly<Record<string, string>> {
+    if (!this.options.credentials) throw new CredentialsUnavailableError(`credentials ${JSON.stringify(name)} are named but MCP_BACKEND_CREDENTIALS_DIR is not set`);
+    return this.options.credentials.headersFor(name, this.descriptor.namespace, this.descriptor.url);
   }
 
   /** Closes the current session now (its requests in flight fail with ConnectionClosed). */
