@@ -7,7 +7,7 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
+import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
 import { checkObject, isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
@@ -44,16 +44,29 @@ export interface HaproxyLoadBalancerProps {
    */
   readonly tlsCertificateHostPath?: string;
   /**
+   * Basic authentication of the stats page and its Prometheus /metrics: absolute path of a
+   * file on the Docker host holding an HAProxy userlist named `mcp_stats_users`, e.g.
+   * `userlist mcp_stats_users` / `    user admin password $6$…` (a crypt(3) hash; `npm run auth --
+   * stats-user admin` writes one). Mounted read-only and loaded before haproxy.cfg, so no
+   * credential is in the plan; HAProxy does not start without it.
+   * @default undefined (no authentication: the stats page is only on `adminBindAddress`)
+   */
+  readonly statsAuthHostPath?: string;
+  /**
    * Renderer options (mode, balance, health check, timeouts, maxInstances, sticky
    * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
    */
-  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers' | 'mcpFrontend'>;
+  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers' | 'mcpFrontend' | 'statsAuthUserlist'>;
 }
+
+/** The userlist a `statsAuthHostPath` file defines. */
+export const STATS_USERLIST = 'mcp_stats_users';
 
 const ID = 'HaproxyLoadBalancer';
 const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
 const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
+const STATS_USERS_PATH = '/usr/local/etc/haproxy/stats-users.cfg';
 /** Linux's default nr_open: the most file descriptors a container can be given. */
 const MAX_NOFILE = 1_048_576;
 
@@ -108,10 +121,15 @@ export class HaproxyLoadBalancer extends Construct {
     if (tlsHostPath !== undefined && !isUnresolved(tlsHostPath) && (typeof tlsHostPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tlsHostPath))) {
       throw propError(ID, 'tlsCertificateHostPath', tlsHostPath, 'an absolute path of a PEM file on the Docker host');
     }
+    const statsAuthPath = props.statsAuthHostPath;
+    if (statsAuthPath !== undefined && !isUnresolved(statsAuthPath) && (typeof statsAuthPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(statsAuthPath))) {
+      throw propError(ID, 'statsAuthHostPath', statsAuthPath, `an absolute path of a file on the Docker host holding the HAProxy userlist ${STATS_USERLIST}`);
+    }
     // Inside the container HAProxy listens on the contract's ports; the host ports are Docker's.
     this.options = resolveAs(ID, 'config', () =>
       resolveHaproxyConfigOptions({
         ...props.config,
+        ...(statsAuthPath !== undefined ? { statsAuthUserlist: STATS_USERLIST } : {}),
         ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
         frontend: { address: '0.0.0.0', port: PORTS.grpc },
         stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
@@ -130,7 +148,16 @@ export class HaproxyLoadBalancer extends Construct {
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
       upload: [{ file: CONFIG_PATH, content: this.configText }],
-      ...(tlsHostPath !== undefined ? { volumes: [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] } : {}),
+      // The userlist file is loaded first: haproxy.cfg refers to it.
+      ...(statsAuthPath !== undefined ? { command: ['haproxy', '-f', STATS_USERS_PATH, '-f', CONFIG_PATH] } : {}),
+      ...(tlsHostPath !== undefined || statsAuthPath !== undefined
+        ? {
+            volumes: [
+              ...(tlsHostPath !== undefined ? [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] : []),
+              ...(statsAuthPath !== undefined ? [{ hostPath: statsAuthPath, containerPath: STATS_USERS_PATH, readOnly: true }] : []),
+            ],
+          }
+        : {}),
       // HAProxy exits at start when it cannot raise its descriptor limit to what maxconn needs
       // (found on a real engine whose default was 20000: "Cannot raise FD limit to 20039"), then
       // restarts forever. The container asks for the limit instead, so an engine that cannot
@@ -142,8 +169,9 @@ export class HaproxyLoadBalancer extends Construct {
         ...(mcpPort !== false ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
       ],
       healthcheck: {
-        // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs.
-        test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}/`],
+        // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs
+        // (its health path needs no credentials, whether or not the stats page does).
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}${STATS_HEALTH_PATH}`],
         interval: '15s',
         timeout: '5s',
         retries: 3,

@@ -4,6 +4,7 @@
 export * from './mcp-router-platform';
 export * from './consul-server';
 export * from './router-fleet';
+export * from './router-auth';
 export * from './router-image';
 export * from './haproxy-load-balancer';
 export * from './demo-backend';

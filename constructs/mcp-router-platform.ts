@@ -7,7 +7,7 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
-import { TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
+import { Annotations, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
 import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
@@ -16,6 +16,7 @@ import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
+import { RateLimitProps, RouterAuthProps } from './router-auth';
 import { asOwnProps, checkObject, isUnresolved, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
@@ -69,8 +70,34 @@ export interface McpRouterPlatformProps {
   readonly haproxy?: PlatformHaproxyOptions;
   /** Consul service name of the routers (their registration and HAProxy's SRV lookup). @default 'mcp-router' */
   readonly serviceName?: string;
-  /** Host address the public gRPC endpoint is published on. @default '0.0.0.0' */
+  /**
+   * Host address the public endpoints (gRPC, MCP) are published on. Without `auth` the default
+   * keeps them on the Docker host itself; with `auth` they are open to the network.
+   * An unauthenticated platform on a non-loopback address is warned about at synth.
+   * @default '0.0.0.0' with `auth`, '127.0.0.1' without
+   */
   readonly publicBindAddress?: string;
+  /**
+   * Who may call what, the same on the gRPC and MCP doors: JWT and/or API key
+   * authentication, authorization rules (file or Consul KV), who sees internals, and a
+   * per-identity rate limit (default 100 requests/s, burst 200, platform-wide).
+   * @default undefined: no authentication (and the public endpoints on 127.0.0.1)
+   */
+  readonly auth?: RouterAuthProps;
+  /**
+   * Basic authentication of the HAProxy stats page and its /metrics: absolute path of a file
+   * on the Docker host with the HAProxy userlist `mcp_stats_users` (`npm run auth --
+   * stats-user <name>` writes one). No credential enters the plan.
+   * @default undefined (no authentication; the stats page is on `adminBindAddress` only)
+   */
+  readonly statsAuthHostPath?: string;
+  /**
+   * Absolute path of a directory on the Docker host with per-backend credential files
+   * (`<name>.json`), mounted read-only into the routers; a backend names its file in
+   * MCP_BACKENDS (`credentials`) or Consul meta `mcp_credentials`.
+   * @default none
+   */
+  readonly backendCredentialsHostDir?: string;
   /** Host port of the public gRPC endpoint. @default 50051 */
   readonly publicPort?: number;
   /** Host address of the admin endpoints (HAProxy stats, Consul UI/API/DNS). Set '0.0.0.0' to open them. @default '127.0.0.1' */
@@ -128,6 +155,9 @@ export interface McpRouterPlatformProps {
 }
 
 const ID = 'McpRouterPlatform';
+
+/** The per-identity rate limit of a new deployment with authentication. */
+export const DEFAULT_RATE_LIMIT: RateLimitProps = { requestsPerSecond: 100, burst: 200 };
 
 /**
  * Terraform `depends_on`: `resource` is created after (and destroyed before) `on`.
@@ -215,6 +245,14 @@ export class McpRouterPlatform extends Construct {
         throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
       }
     }
+    // Secure by default: without authentication the public doors stay on the Docker host.
+    const publicBind = props.publicBindAddress ?? (props.auth ? '0.0.0.0' : '127.0.0.1');
+    if (props.auth === undefined && typeof publicBind === 'string' && !isUnresolved(publicBind) && !publicBind.startsWith('127.')) {
+      Annotations.of(this).addWarning(
+        `${ID}: NO AUTHENTICATION on a public address: publicBindAddress is ${publicBind} and auth is not set, so anyone who can reach ${publicBind} may call every tool of every MCP server behind this platform. Set auth (jwt and/or apiKeysHostPath), or bind to 127.0.0.1.`,
+      );
+    }
+    const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -281,11 +319,13 @@ export class McpRouterPlatform extends Construct {
       hostPortBase: props.routerHostPortBase,
       sessionKeys,
       sessionKeysHostPath: props.sessionKeysHostPath,
+      auth,
+      backendCredentialsHostDir: props.backendCredentialsHostDir,
     };
     this.routers = asOwnProps(
       ID,
       'RouterFleet',
-      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath' },
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir' },
       () => new RouterFleet(this, 'Routers', fleetProps),
     );
     if (this.consul) dependOn(this.routers.containers, this.consul.container);
@@ -301,6 +341,7 @@ export class McpRouterPlatform extends Construct {
         statsPort: 'statsPort',
         mcpPort: 'mcpPort',
         tlsCertificateHostPath: 'tlsCertificateHostPath',
+        statsAuthHostPath: 'statsAuthHostPath',
         config: 'haproxy',
         'config.mode': 'mode',
         'config.balance': 'balance',
@@ -313,12 +354,13 @@ export class McpRouterPlatform extends Construct {
           consulDnsPort,
           containerName: `${prefix}-haproxy`,
           image: props.haproxyImage,
-          publicBindAddress: props.publicBindAddress,
+          publicBindAddress: publicBind,
           publicPort: ports.publicPort,
           adminBindAddress: adminBind,
           statsPort: ports.statsPort,
           mcpPort,
           tlsCertificateHostPath: props.tlsCertificateHostPath,
+          statsAuthHostPath: props.statsAuthHostPath,
           config: {
             ...props.haproxy,
             mode: props.mode,

@@ -7,6 +7,7 @@ import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container
 import { Op, TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
+import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from './router-auth';
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
 
 /** Ports of the router process (router-app's contract). */
@@ -68,12 +69,25 @@ export interface RouterFleetProps {
   readonly hostPortAddress?: string;
   /** Seconds Docker waits after SIGTERM before SIGKILL; covers drain delay + grace. @default 20 */
   readonly stopTimeoutSeconds?: number;
+  /**
+   * Who may call what: JWT and/or API key authentication, authorization rules, who sees
+   * internals, per-identity rate limits (the same on the gRPC and MCP doors).
+   * @default undefined: no authentication (MCP_ROUTER_AUTH=none)
+   */
+  readonly auth?: RouterAuthProps;
+  /**
+   * Absolute path of a directory on the Docker host with per-backend credential files
+   * (`<name>.json`: static headers such as a backend's own API key), mounted read-only; a
+   * backend names its file in `MCP_BACKENDS` (`credentials`) or Consul meta `mcp_credentials`.
+   * @default none (no backend gets credentials)
+   */
+  readonly backendCredentialsHostDir?: string;
 }
 
 const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
-const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile];
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, ...AUTH_ENV];
 const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
 
 export class RouterFleet extends Construct {
@@ -124,6 +138,13 @@ export class RouterFleet extends Construct {
       throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file on the Docker host');
     }
     if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    validateRouterAuth(ID, 'auth', props.auth);
+    const credsDir = props.backendCredentialsHostDir;
+    if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
+      throw propError(ID, 'backendCredentialsHostDir', credsDir, 'an absolute path of a directory on the Docker host');
+    }
+    const auth = routerAuthSettings(props.auth, credsDir);
+    const volumes = [...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []), ...auth.volumes];
 
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
@@ -150,6 +171,7 @@ export class RouterFleet extends Construct {
         `${E.serviceName}=${serviceName}`,
         ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
         ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
+        ...auth.env,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${v}`),
@@ -159,7 +181,7 @@ export class RouterFleet extends Construct {
       // on `cpus` (its create asserts the string to float32; fixed in 3.7.0).
       ...(props.cpus !== undefined ? { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(props.cpus * CPU_PERIOD_US) } : {}),
       ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
-      ...(keysPath !== undefined ? { volumes: [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] } : {}),
+      ...(volumes.length > 0 ? { volumes } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

@@ -131,6 +131,14 @@ export interface HaproxyConfigOptions {
   readonly tlsCertificatePath?: string;
   /** Serve HAProxy's Prometheus exporter on the stats listener at /metrics. @default true */
   readonly prometheusExporter?: boolean;
+  /**
+   * Basic authentication of the stats listener (the stats page and /metrics; /healthz stays
+   * open for the container's health check): the name of an HAProxy `userlist` defined in
+   * another config file that HAProxy loads with this one (`haproxy -f users.cfg -f haproxy.cfg`),
+   * so no credential is ever part of the rendered config. HAProxy refuses to start without it.
+   * @default undefined (no authentication; keep the stats listener on an admin address)
+   */
+  readonly statsAuthUserlist?: string;
 }
 
 /** Every option with its default filled in. */
@@ -158,6 +166,7 @@ export interface ResolvedHaproxyConfigOptions {
   readonly rateLimitConnectionsPer10s?: number;
   readonly tlsCertificatePath?: string;
   readonly prometheusExporter: boolean;
+  readonly statsAuthUserlist?: string;
 }
 
 export const HAPROXY_DEFAULTS = {
@@ -271,6 +280,10 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   const tls = options.tlsCertificatePath;
   if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) throw propError(R, 'tlsCertificatePath', tls, 'an absolute path without spaces');
   const prometheusExporter = checkBoolean(R, 'prometheusExporter', options.prometheusExporter ?? d.prometheusExporter);
+  const statsAuthUserlist = options.statsAuthUserlist;
+  if (statsAuthUserlist !== undefined && (typeof statsAuthUserlist !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(statsAuthUserlist))) {
+    throw propError(R, 'statsAuthUserlist', statsAuthUserlist, 'the name of an HAProxy userlist (1-64 letters, digits, "_", "." or "-")');
+  }
   return {
     mode,
     balance,
@@ -294,5 +307,6 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
     rateLimitConnectionsPer10s: rate,
     tlsCertificatePath: tls,
     prometheusExporter,
+    statsAuthUserlist,
   };
 }

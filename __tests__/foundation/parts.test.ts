@@ -97,6 +97,7 @@ describe('RouterFleet with the caller\'s image, Consul and network', () => {
       'MCP_ROUTER_METRICS_PORT=9464',
       'MCP_ROUTER_MCP_PORT=8080',
       'MCP_ROUTER_SERVICE_NAME=mcp-edge',
+      'MCP_ROUTER_AUTH=none',
       'LOG_LEVEL=debug',
       'MCP_BACKENDS=[{"name":"a","url":"http://a:3000/mcp"}]',
     ]);

@@ -70,7 +70,7 @@ describe('default app', () => {
     expect(consul.ports.every((p: any) => p.ip === '127.0.0.1')).toBe(true);
   });
 
-  test('haproxy: generated haproxy.cfg uploaded; 50051 public, 8404 stats on 127.0.0.1', () => {
+  test('haproxy: generated haproxy.cfg uploaded; without auth the public 50051 and 8080 stay on 127.0.0.1, as does 8404 stats', () => {
     expect(haproxy.upload[0].file).toBe('/usr/local/etc/haproxy/haproxy.cfg');
     const cfg: string = haproxy.upload[0].content;
     expect(cfg).toContain('bind 0.0.0.0:50051 proto h2');
@@ -78,9 +78,9 @@ describe('default app', () => {
     expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
     expect(cfg).toContain('init-addr none');
     expect(haproxy.ports).toEqual([
-      expect.objectContaining({ internal: 50051, external: 50051, ip: '0.0.0.0' }),
+      expect.objectContaining({ internal: 50051, external: 50051, ip: '127.0.0.1' }),
       expect.objectContaining({ internal: 8404, external: 8404, ip: '127.0.0.1' }),
-      expect.objectContaining({ internal: 8080, external: 8080, ip: '0.0.0.0' }),
+      expect.objectContaining({ internal: 8080, external: 8080, ip: '127.0.0.1' }),
     ]);
   });
 

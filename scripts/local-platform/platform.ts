@@ -271,6 +271,8 @@ export class LocalPlatform {
       // Every router of the platform signs MCP session IDs with the same key.
       MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
+      // Loopback only: without authentication every caller here is the developer (set admin to try the rule).
+      MCP_ROUTER_INTERNALS: 'everyone',
       ...this.options.routerEnv,
       ...extraEnv,
     });
