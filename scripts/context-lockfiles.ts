@@ -24,8 +24,8 @@ const REPO = path.resolve(__dirname, '..');
 /** The shipped build contexts: npm workspaces of this repository. */
 export const CONTEXTS = ['router-app', 'examples/demo-mcp-server'] as const;
 
-type LockPackages = Record<string, Record<string, unknown>>;
-interface Lockfile {
+export type LockPackages = Record<string, Record<string, unknown>>;
+export interface Lockfile {
   name: string;
   version: string;
   lockfileVersion: number;
@@ -33,8 +33,15 @@ interface Lockfile {
   packages: LockPackages;
 }
 
-/** The context's lockfile before npm prunes it: the root's packages as the context sees them. */
-export function seedLockfile(rootLock: Lockfile, workspace: string, manifest: Record<string, any>): Lockfile {
+/**
+ * A lockfile for a project whose dependencies all appear in the root lock,
+ * before npm prunes it: the root's hoisted packages (and, for a workspace, the
+ * workspace's own nested ones) under the project's root entry `manifest`.
+ * Given to `npm install --offline`, npm resolves nothing anew: it keeps the
+ * locked versions the project needs, drops the rest, and fetches tarballs from
+ * the npm cache.
+ */
+export function seedLockfile(rootLock: Lockfile, manifest: Record<string, any>, workspace?: string): Lockfile {
   const packages: LockPackages = {
     '': {
       name: manifest.name,
@@ -44,23 +51,28 @@ export function seedLockfile(rootLock: Lockfile, workspace: string, manifest: Re
       ...(manifest.devDependencies ? { devDependencies: manifest.devDependencies } : {}),
     },
   };
-  const own = `${workspace}/node_modules/`;
+  const own = workspace === undefined ? undefined : `${workspace}/node_modules/`;
   for (const [key, entry] of Object.entries(rootLock.packages)) {
-    // Links to the workspaces themselves are not the context's dependencies.
+    // Links to the workspaces themselves are not the project's dependencies.
     if (key.startsWith('node_modules/') && !entry.link) packages[key] ??= entry;
-    else if (key.startsWith(own)) packages[`node_modules/${key.slice(own.length)}`] = entry;
+    else if (own !== undefined && key.startsWith(own)) packages[`node_modules/${key.slice(own.length)}`] = entry;
   }
   return { name: manifest.name, version: manifest.version, lockfileVersion: rootLock.lockfileVersion, requires: true, packages };
 }
 
+/** The workspace root's lockfile. */
+export function rootLockfile(repo = REPO): Lockfile {
+  return JSON.parse(fs.readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as Lockfile;
+}
+
 /** Derives the context's lockfile (text) from the root lock with npm, offline. */
 export function deriveLockfile(workspace: string, repo = REPO): string {
-  const rootLock = JSON.parse(fs.readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as Lockfile;
+  const rootLock = rootLockfile(repo);
   const manifest = JSON.parse(fs.readFileSync(path.join(repo, workspace, 'package.json'), 'utf8'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'context-lock-'));
   try {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-    fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(seedLockfile(rootLock, workspace, manifest), null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(seedLockfile(rootLock, manifest, workspace), null, 2) + '\n');
     execFileSync(
       'npm',
       ['install', '--package-lock-only', '--offline', '--ignore-scripts', '--omit-lockfile-registry-resolved', '--no-audit', '--no-fund', '--workspaces=false', '--loglevel=error'],
