@@ -4,7 +4,8 @@
 #   consul 1.8.7 from Debian's bullseye suite and HAProxy 3.0 from trixie,
 #   unpacked into a cache dir without touching the system's apt configuration;
 #   a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
-#   from the npm registry); and Debian's python3 (the jsii Python package's syntax).
+#   from the npm registry), the MCP Inspector run on it (provision-mcp-inspector.sh),
+#   and Debian's python3 (it reads the Python package jsii-pacmak generates).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -115,6 +116,8 @@ fi
 
 # --- node 22 for the MCP conformance suite (the project stays on Node 20) ---
 node22_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-node22.sh")
+# --- the MCP Inspector (CLI mode, run on that Node 22) -----------------------------
+inspector_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-mcp-inspector.sh")
 
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"
@@ -123,5 +126,6 @@ echo "consul=$CONSUL_BIN"
 echo "ip=$(command -v ip)"
 echo "unshare=$(command -v unshare)"
 echo "$node22_line"
+echo "$inspector_line"
 echo "haproxy30=$HAPROXY30_BIN"
 echo "python3=/usr/bin/python3"

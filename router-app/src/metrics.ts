@@ -14,6 +14,7 @@ export class RouterMetrics {
   readonly backendUp: Gauge<'backend'>;
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
+  readonly mcpRequests: Counter<'method' | 'status'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -33,7 +34,19 @@ export class RouterMetrics {
       labelNames: ['backend', 'outcome'],
       registers: [this.registry],
     });
+    this.mcpRequests = new Counter({
+      name: 'mcp_router_mcp_requests_total',
+      help: 'Requests to the MCP front door by JSON-RPC method (GET/DELETE for those HTTP methods) and HTTP status',
+      labelNames: ['method', 'status'],
+      registers: [this.registry],
+    });
   }
+
+  /** JSON-RPC methods counted by name in mcp_router_mcp_requests_total (anything else is "other"). */
+  static readonly MCP_METHODS: ReadonlySet<string> = new Set([
+    'initialize', 'ping', 'tools/list', 'tools/call', 'resources/list', 'resources/templates/list', 'resources/read', 'prompts/list', 'prompts/get',
+    'notifications/initialized', 'notifications/cancelled', 'GET', 'DELETE',
+  ]);
 
   /** Drops the series of a backend that is gone, so series do not pile up as registrations churn. */
   forgetBackend(backend: string): void {
