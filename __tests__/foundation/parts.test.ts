@@ -177,6 +177,18 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
     );
   });
 
+  test('enableMcp: false: no MCP listener, port or URL; an mcpPort with it is refused by name', () => {
+    let off!: HaproxyLoadBalancer;
+    const { json } = stackWith((s) => (off = new HaproxyLoadBalancer(s, 'Lb', { networkName: 'n', consulDnsAddress: '10.0.0.5', enableMcp: false })));
+    expect(off.mcpUrl).toBeUndefined();
+    expect(off.options.mcpFrontend).toBeUndefined();
+    expect(off.configText).not.toContain('mcp_http');
+    expect(only(json, 'docker_container').ports.map((p: any) => p.internal)).toEqual([50051, 8404]);
+    expect(() => stackWith((s) => new HaproxyLoadBalancer(s, 'Lb', { networkName: 'n', consulDnsAddress: 'c', enableMcp: false, mcpPort: 8081 }))).toThrow(
+      /^HaproxyLoadBalancer: mcpPort must be left unset when enableMcp is false; received 8081$/,
+    );
+  });
+
   test('the Consul DNS address goes into haproxy.cfg, so a token is refused at synth', () => {
     expect(() =>
       stackWith((s) => {

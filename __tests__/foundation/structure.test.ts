@@ -243,6 +243,21 @@ describe('props', () => {
   });
 });
 
+describe('the MCP endpoint', () => {
+  test('enableMcp: false leaves it out: no MCP listener in haproxy.cfg, no published MCP port, no mcp_url output', () => {
+    const json = synthStack({ enableMcp: false });
+    const lb = byPath(json, 'docker_container', 'LoadBalancer/Container');
+    expect(lb.upload[0].content).not.toContain('mcp_http');
+    expect(lb.ports.map((p: any) => p.internal)).toEqual([50051, 8404]);
+    expect(json.output.mcp_url).toBeUndefined();
+    expect(json.output.router_endpoint.value).toBe('127.0.0.1:50051');
+  });
+  test('mcpPort moves the published port; the listener inside stays 8080', () => {
+    const lb = byPath(synthStack({ mcpPort: 18080 }), 'docker_container', 'LoadBalancer/Container');
+    expect(lb.ports).toEqual(expect.arrayContaining([expect.objectContaining({ internal: 8080, external: 18080, ip: '0.0.0.0' })]));
+  });
+});
+
 describe('demo backends', () => {
   test('demoBackends deploys the example MCP server per name, registering itself in Consul', () => {
     const json = synthStack({ demoBackends: ['demo', 'tools'] });
