@@ -31,6 +31,7 @@ import { ScalingPoint, scalingPlotSpec, renderSvg, SEED_SCALING } from './plot/s
 import { startBenchHaproxy, staticServerConfig } from './bench-haproxy';
 import { benchScript } from './compile';
 import { routerNodeFlags } from '../scripts/local-platform/platform';
+import type { BalanceAlgorithm, HaproxyMode } from '../haproxy-templates';
 import { BenchProcess, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { fmt, Row } from './report';
 import type { Figure } from './rounds';
@@ -110,7 +111,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       address: infra,
       frontendPort: ports.haproxyFrontend + 1,
       statsPort: ports.haproxyStats + 1,
-      options: { mode: 'http', balance: 'roundrobin' },
+      options: { mode: 'http' as HaproxyMode, balance: 'roundrobin' as BalanceAlgorithm },
       edit: (cfg) => cfg.replace(/^global\n/m, `global\n    stats socket ${socket} mode 600 level admin\n`),
     });
     haproxy = lb.proc;
@@ -147,7 +148,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       address: bareAddress,
       frontendPort: ports.haproxyFrontend,
       statsPort: ports.haproxyStats,
-      options: { mode: 'http', balance: 'roundrobin' },
+      options: { mode: 'http' as HaproxyMode, balance: 'roundrobin' as BalanceAlgorithm },
       edit: (cfg) => staticServerConfig(cfg, bareTargets.map((address, k) => ({ name: `bare${k + 1}`, address }))).replace(/^global\n/m, `global\n    stats socket ${bareSocket} mode 600 level admin\n`),
     });
     bareLb = blb.proc;

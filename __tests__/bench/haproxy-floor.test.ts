@@ -4,9 +4,10 @@
  * real config, so a renderer change that the swap no longer matches fails here, not mid-bench.
  */
 import { benchHaproxyConfig, staticServerConfig } from '../../bench/bench-haproxy';
+import type { HaproxyMode } from '../../haproxy-templates';
 
 const platform = { ports: { consulDns: 8600, routerAdmin: 9090 }, block: { infraAddress: '127.9.9.1', prefix: '127.9.9' } } as unknown as Parameters<typeof benchHaproxyConfig>[0];
-const shipped = benchHaproxyConfig(platform, { name: 'http', address: '127.9.9.1', frontendPort: 1000, statsPort: 1001, options: { mode: 'http' } });
+const shipped = benchHaproxyConfig(platform, { name: 'http', address: '127.9.9.1', frontendPort: 1000, statsPort: 1001, options: { mode: 'http' as HaproxyMode } });
 
 describe('the static-server HAProxy config of the floors (rows 3c, 8d)', () => {
   const cfg = staticServerConfig(shipped, [{ name: 'bare', address: '127.9.9.253:4321' }]);
