@@ -10,7 +10,7 @@ import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { Annotations, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
-import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_SERVICE } from '../router-app/src/contract';
+import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulServer } from './consul-server';
 import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
@@ -39,7 +39,7 @@ export interface ExistingConsul {
 /** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
 export type PlatformHaproxyOptions = Omit<
   HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath'
+  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath' | 'maxCallMs'
 > & {
   /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
   readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
@@ -244,6 +244,15 @@ export class McpRouterPlatform extends Construct {
       );
     }
     const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
+    // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
+    const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
+    let maxCallMs: number | undefined;
+    if (maxCallRaw !== undefined && maxCallRaw !== '' && !isUnresolved(maxCallRaw)) {
+      maxCallMs = Number(maxCallRaw);
+      if (!/^\d+$/.test(maxCallRaw) || maxCallMs < 1000 || maxCallMs > 86_400_000) {
+        throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
+      }
+    }
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -360,6 +369,7 @@ export class McpRouterPlatform extends Construct {
             serviceName,
             consulDomain: CONSUL_DOMAIN,
             routerMcpPort: ROUTER_MCP_PORT,
+            maxCallMs,
             // The routers' admin port and readiness path (router-app's contract).
             healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: PATHS.readyz },
           },

@@ -12,6 +12,7 @@ import { ApiKeySet } from './auth/api-keys';
 import { staticKeyLookup } from './auth/jwks';
 import { Policy } from './auth/policy';
 import type { AuthConfig, AuthMethodName } from './auth/setup';
+import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 import { BACKEND_CREDENTIAL_NAME } from './mcp/backend-credentials';
 
 const MiB = 1024 * 1024;
@@ -66,6 +67,17 @@ const backendList = z
       }).strict(),
     ),
   );
+
+/** A value parsed by `parse`, whose thrown message becomes the problem. */
+const parsed = <T>(parse: (s: string) => T) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return parse(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -172,6 +184,15 @@ const schema = {
   [E.rateLimitBurst]: int(1, 10_000_000).optional(),
   [E.rateLimitScope]: z.enum(AUTH.rateLimitScopes, { message: `must be one of ${AUTH.rateLimitScopes.join(', ')}` }).default(D.rateLimitScope),
   [E.backendCredentialsDir]: z.string().trim().min(1).optional(),
+  [E.maxConcurrentCalls]: int(1, 100_000).default(D.maxConcurrentCalls),
+  [E.maxCallMs]: int(1_000, 86_400_000).default(D.maxCallMs),
+  [E.listingMaxPages]: int(1, 100_000).default(D.listingMaxPages),
+  [E.listingMaxItems]: int(1, 10_000_000).default(D.listingMaxItems),
+  [E.listingMaxBytes]: int(1024, 1024 * MiB).default(D.listingMaxBytes),
+  [E.listingTimeoutMs]: int(100, 3_600_000).default(D.listingTimeoutMs),
+  [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
+  [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
+  [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -200,9 +221,31 @@ export interface RouterConfig {
     readonly sessionKeys: ReadonlyArray<{ readonly id: string; readonly secret: string }>;
     readonly sessionTtlMs: number;
   };
-  /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
-  readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
-  readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
+  /**
+   * Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE), the
+   * response size bound, and where a backend from Consul may be (address
+   * ranges; namespace rules, undefined: any namespace).
+   */
+  readonly backends: {
+    readonly caPem?: string;
+    readonly caFile?: string;
+    readonly maxResponseBytes: number;
+    readonly allowedCidrs: readonly Cidr[];
+    readonly allowedNamespaces?: readonly NamespaceRule[];
+  };
+  /** Bounds of one backend's listing (tools, resources, templates, prompts together). */
+  readonly listing: { readonly maxPages: number; readonly maxItems: number; readonly maxBytes: number; readonly timeoutMs: number };
+  /** Calls in flight per router (both doors) and the longest call, whatever the client's deadline. */
+  readonly limits: { readonly maxConcurrentCalls: number; readonly maxCallMs: number };
+  readonly timeouts: {
+    readonly defaultCallMs: number;
+    readonly connectMs: number;
+    readonly catalogTtlMs: number;
+    readonly drainDelayMs: number;
+    readonly shutdownGraceMs: number;
+    /** Every Consul request but the blocking queries (which wait up to their own time). */
+    readonly consulMs: number;
+  };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
   readonly checks: { readonly tcpInterval: string; readonly grpcInterval: string; readonly deregisterCriticalAfter: string; readonly reregisterIntervalMs: number };
@@ -234,6 +277,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
   const auth = authConfig(out, env, problems);
+  const defaultMs = out[E.defaultTimeoutMs] as number | undefined;
+  const maxMs = out[E.maxCallMs] as number | undefined;
+  if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
+    // Left unset, the default call time follows a lower maximum; set explicitly above it, it is a mistake.
+    if (env[E.defaultTimeoutMs] === undefined || env[E.defaultTimeoutMs] === '') out[E.defaultTimeoutMs] = maxMs;
+    else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
+  }
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -249,7 +299,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
-    backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
+    backends: {
+      caPem,
+      caFile: p.MCP_BACKEND_CA_FILE,
+      maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES,
+      allowedCidrs: p.MCP_ROUTER_BACKEND_ALLOWED_CIDRS,
+      allowedNamespaces: p.MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES,
+    },
+    listing: {
+      maxPages: p.MCP_ROUTER_LISTING_MAX_PAGES,
+      maxItems: p.MCP_ROUTER_LISTING_MAX_ITEMS,
+      maxBytes: p.MCP_ROUTER_LISTING_MAX_BYTES,
+      timeoutMs: p.MCP_ROUTER_LISTING_TIMEOUT_MS,
+    },
+    limits: { maxConcurrentCalls: p.MCP_ROUTER_MAX_CONCURRENT_CALLS, maxCallMs: p.MCP_ROUTER_MAX_CALL_MS },
     mcp: {
       port: p.MCP_ROUTER_MCP_PORT,
       allowedOrigins: p.MCP_ROUTER_MCP_ALLOWED_ORIGINS,
@@ -264,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       catalogTtlMs: p.MCP_ROUTER_CATALOG_TTL_MS,
       drainDelayMs: p.MCP_ROUTER_DRAIN_DELAY_MS,
       shutdownGraceMs: p.MCP_ROUTER_SHUTDOWN_GRACE_MS,
+      consulMs: p.CONSUL_TIMEOUT_MS,
     },
     breaker: { failures: p.MCP_ROUTER_BREAKER_FAILURES, resetMs: p.MCP_ROUTER_BREAKER_RESET_MS },
     grpc: {

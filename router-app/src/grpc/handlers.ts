@@ -9,12 +9,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CallToolResult, Prompt, Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
-import { CallCancelledError } from '../mcp/errors';
+import { CallCancelledError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
 import type { Access, AccessControl } from '../auth/access';
 import type { AuthorizedCalls } from '../routing/authorized';
 import { forCaller } from '../routing/caller-errors';
 import { CallOptions, CallPath } from '../routing/call-path';
+import { decodeError } from './request-decoding';
 import { statusName, toGrpcError } from './status';
 import { fromStruct, ProtoStruct, toListValue, toStruct } from './struct';
 
@@ -28,16 +29,18 @@ export interface HandlerContext {
   readonly metrics: RouterMetrics;
   readonly instanceId: string;
   readonly defaultTimeoutMs: number;
+  /** The longest call the router runs, whatever the client's deadline. @default no bound */
+  readonly maxCallMs?: number;
 }
 
 type AnyCall = grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>;
 
-/** Remaining time of the call's deadline, else the default. */
-function timeoutFor(call: AnyCall, fallback: number): number {
+/** Remaining time of the call's deadline, else the default; never more than the router's maximum. */
+function timeoutFor(call: AnyCall, fallback: number, max = Infinity): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : typeof d === 'number' ? d : Infinity;
-  if (!Number.isFinite(at)) return fallback;
-  return Math.max(1, at - Date.now() - 5);
+  if (!Number.isFinite(at)) return Math.min(fallback, max);
+  return Math.min(Math.max(1, at - Date.now() - 5), max);
 }
 
 /**
@@ -49,7 +52,7 @@ async function withCallOptions<T>(call: AnyCall, ctx: HandlerContext, fn: (o: Ca
   const onCancel = () => abort.abort(new CallCancelledError());
   call.once('cancelled', onCancel);
   try {
-    return await fn({ timeoutMs: timeoutFor(call, ctx.defaultTimeoutMs), signal: abort.signal, onprogress });
+    return await fn({ timeoutMs: timeoutFor(call, ctx.defaultTimeoutMs, ctx.maxCallMs), signal: abort.signal, onprogress });
   } finally {
     call.removeListener('cancelled', onCancel);
   }
@@ -129,6 +132,9 @@ function unary(ctx: HandlerContext, method: string, fn: (req: any, call: grpc.Se
       internals = access.internals;
       let result: Promise<object> | object;
       try {
+        // Checked after admission: a stranger learns nothing of how requests are decoded.
+        const undecodable = decodeError(call.request);
+        if (undecodable) throw undecodable;
         result = fn(call.request, call, access);
       } catch (err) {
         return fail(err);
@@ -180,7 +186,9 @@ function listServers(ctx: HandlerContext, access: Access) {
       resourceCount: b.listing.resources.length,
       promptCount: b.listing.prompts.length,
       serverInfo: toStruct(b.serverInfo),
-      lastError: access.internals ? b.lastError : b.lastError ? 'unavailable' : '',
+      // Internals (the raw reason) only for callers that may see them; a refused listing is
+      // reported until a good one replaces it (a call's success does not hide it).
+      lastError: access.internals ? b.lastError || b.listingError : b.lastError || b.listingError ? 'unavailable' : '',
     })),
   };
 }
@@ -195,6 +203,9 @@ function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any
     (async () => {
       const access = await admit(ctx.access, call);
       internals = access.internals;
+      // Checked after admission: a stranger learns nothing of how requests are decoded.
+      const undecodable = decodeError(call.request);
+      if (undecodable) throw undecodable;
       return callTool(ctx, call, access, progress);
     })().then(
       (result) => {
@@ -218,6 +229,9 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
   // Built once per catalogue version and set of rights (callers with the same rights share the bytes).
   const listing = (kind: string, req: { server?: string } | undefined, access: Access, build: (server: string) => object) => {
     const server = req?.server ?? '';
+    // A filter naming no server is a mistake to report, not an empty catalogue; one naming a
+    // server the caller may use nothing of is PERMISSION_DENIED whether or not it exists.
+    if (server !== '' && !calls.hasServer(access, server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
     return cache.get(ctx.catalog.snapshot, `${access.grant.key}|${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
   };
   return {

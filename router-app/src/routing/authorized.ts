@@ -25,6 +25,20 @@ export class AuthorizedCalls {
     private readonly ac: AccessControl,
   ) {}
 
+  /**
+   * True when `server` names an MCP server the router has (a listing filter).
+   * A server the caller may use nothing of is PERMISSION_DENIED whether or not
+   * it exists, so a filter cannot probe for servers either.
+   */
+  hasServer(a: Access, server: string): boolean {
+    if (!a.grant.all && !a.grant.namespace(server) && !this.usesAnything(a, server)) throw this.ac.denyNamespace(a, server);
+    return this.calls.hasServer(server);
+  }
+
+  private usesAnything(a: Access, server: string): boolean {
+    return this.tools(a, server).length > 0 || this.prompts(a, server).length > 0 || this.resources(a, server).length > 0;
+  }
+
   tools(a: Access, server = ''): ToolEntry[] {
     const all = this.calls.tools(server);
     return a.grant.all ? all : all.filter((t) => a.grant.tool(t.name, t.namespace));
