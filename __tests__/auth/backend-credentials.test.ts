@@ -56,11 +56,13 @@ beforeAll(async () => {
   await register('evil-1', 'evil', evil, { mcp_credentials: 'vault' });
   r = await routerFor([{ name: 'vault', url: vault.url, credentials: 'vault' } as never], {
     ...discoveringRouterEnv(consul),
+    MCP_BACKEND_DISCOVERY: 'true',
     MCP_BACKENDS: JSON.stringify([{ name: 'vault', url: vault.url, credentials: 'vault' }]),
     MCP_BACKEND_CREDENTIALS_DIR: credsDir,
     MCP_ROUTER_AUTH: 'apiKeys',
     MCP_ROUTER_AUTH_API_KEYS_FILE: keysFile,
     MCP_ROUTER_AUTH_RELOAD_MS: '100',
+    LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
   }, 2);
 });
 afterAll(async () => {
