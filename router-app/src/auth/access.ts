@@ -86,7 +86,11 @@ export class AccessControl {
         if (hit.until > this.now()) return this.limited(this.accessOf(hit));
         this.verified.delete(credential);
       }
-      return this.verifyJwt(credential).then((c) => this.limited(this.accessOf(c)));
+      // Refusals are counted per request (concurrent uses of one token share one verification).
+      return this.verifyJwt(credential).then(
+        (c) => this.limited(this.accessOf(c)),
+        (err: unknown) => this.refuse(err instanceof UnauthenticatedError ? err.reason : 'malformed'),
+      );
     }
     if (this.o.apiKeys) {
       const identity = this.o.apiKeys().lookup(credential);
@@ -166,7 +170,7 @@ export class AccessControl {
         (err: unknown) => {
           const reason = err instanceof UnauthenticatedError ? err.reason : 'malformed';
           this.o.logger.debug({ reason }, 'JWT refused');
-          this.refuse(reason);
+          throw new UnauthenticatedError(reason);
         },
       );
       const settled = p.finally(() => this.verifying.delete(token));
