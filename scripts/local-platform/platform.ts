@@ -252,9 +252,9 @@ export class LocalPlatform {
     }
   }
 
-  /** The routers' authentication environment (none without options.auth). */
-  private authEnv(): Record<string, string> {
-    const auth = this.options.auth;
+  /** The routers' authentication environment (none without options.auth, or for a router started with MCP_ROUTER_AUTH=none). */
+  private authEnv(off = false): Record<string, string> {
+    const auth = off ? undefined : this.options.auth;
     // Loopback only: without authentication every caller here is the developer (set admin to try the rule).
     if (!auth) return { [ROUTER_ENV.auth]: 'none', [ROUTER_ENV.internals]: 'everyone' };
     const methods = [...(this.issuer ? ['jwt'] : []), ...(this.authFiles.apiKeys ? ['apiKeys'] : [])];
@@ -341,6 +341,7 @@ export class LocalPlatform {
   }
 
   // ---- routers -----------------------------------------------------------
+  /** Starts router `i`; `extraEnv` with MCP_ROUTER_AUTH=none starts it without the platform's authentication. */
   async startRouter(i: number, extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
     const existing = this.routers.get(i);
     if (existing?.running) throw new Error(`router-${i} is already running`);
@@ -358,7 +359,7 @@ export class LocalPlatform {
       // Every router of the platform signs MCP session IDs with the same key.
       MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
-      ...this.authEnv(),
+      ...this.authEnv(extraEnv[ROUTER_ENV.auth] === 'none'),
       ...this.options.routerEnv,
       ...extraEnv,
     });
