@@ -21,46 +21,60 @@ export interface ConsulAgentPorts {
   readonly server?: number;
 }
 
-export interface ConsulAgentConfigOptions {
+/** Consul's log levels. */
+export enum ConsulLogLevel {
+  TRACE = 'TRACE',
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERR = 'ERR',
+}
+
+/**
+ * The agent settings ConsulServer lets through (its `agentConfig` prop): all
+ * but the ports and the data dir, which stay the image's.
+ */
+export interface ConsulAgentSettings {
   /** @default 'dc1' */
   readonly datacenter?: string;
-  /** @default 'consul-server' */
+  /** @default 'consul-server' (ConsulServer: its container name) */
   readonly nodeName?: string;
-  /** @default '/consul/data' */
-  readonly dataDir?: string;
   /** Cluster (serf/RPC) bind address. @default '0.0.0.0' */
   readonly bindAddress?: string;
   /** Address the HTTP API and DNS listen on. @default '0.0.0.0' (inside the container; host publishing decides exposure) */
   readonly clientAddress?: string;
   /** Address advertised to the cluster. @default Consul's choice (the bind interface) */
   readonly advertiseAddress?: string;
-  readonly ports?: ConsulAgentPorts;
   /** Serve the web UI. @default true */
   readonly ui?: boolean;
   /** Servers to wait for before bootstrapping (3 for the seed's large deployments). @default 1 */
   readonly bootstrapExpect?: number;
-  /** @default 'INFO' */
-  readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERR';
+  /** @default ConsulLogLevel.INFO */
+  readonly logLevel?: ConsulLogLevel;
   /** Most records in one DNS answer; must cover every router. @default 100 */
   readonly dnsAnswerLimit?: number;
 }
 
-export const CONSUL_DEFAULT_PORTS = { http: PORTS.consulHttp, dns: PORTS.consulDns, serfLan: PORTS.consulSerfLan, serfWan: -1, server: PORTS.consulServer } as const;
+/** Options of the Consul agent config renderer (`ConsulAgentConfig.resolve`). */
+export interface ConsulAgentConfigOptions extends ConsulAgentSettings {
+  /** @default '/consul/data' */
+  readonly dataDir?: string;
+  /** @default http 8500, dns 8600, serfLan 8301, serfWan -1 (off), server 8300 */
+  readonly ports?: ConsulAgentPorts;
+}
 
-export const CONSUL_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR'] as const;
+/** The agent's ports, resolved (-1: disabled). */
+export interface ResolvedConsulAgentPorts {
+  readonly http: number;
+  readonly dns: number;
+  readonly serfLan: number;
+  readonly serfWan: number;
+  readonly server: number;
+}
 
-/** Defaults of renderConsulAgentConfig's options. */
-export const CONSUL_AGENT_DEFAULTS = {
-  datacenter: 'dc1',
-  nodeName: 'consul-server',
-  dataDir: '/consul/data',
-  bindAddress: '0.0.0.0',
-  clientAddress: '0.0.0.0',
-  ui: true,
-  bootstrapExpect: 1,
-  logLevel: 'INFO',
-  dnsAnswerLimit: 100,
-} as const;
+export const CONSUL_DEFAULT_PORTS: ResolvedConsulAgentPorts = Object.freeze({ http: PORTS.consulHttp, dns: PORTS.consulDns, serfLan: PORTS.consulSerfLan, serfWan: -1, server: PORTS.consulServer });
+
+export const CONSUL_LOG_LEVELS: readonly ConsulLogLevel[] = Object.values(ConsulLogLevel);
 
 /** Every option resolved. */
 export interface ResolvedConsulAgentConfig {
@@ -70,12 +84,26 @@ export interface ResolvedConsulAgentConfig {
   readonly bindAddress: string;
   readonly clientAddress: string;
   readonly advertiseAddress?: string;
-  readonly ports: Required<ConsulAgentPorts>;
+  readonly ports: ResolvedConsulAgentPorts;
   readonly ui: boolean;
   readonly bootstrapExpect: number;
-  readonly logLevel: (typeof CONSUL_LOG_LEVELS)[number];
+  readonly logLevel: ConsulLogLevel;
   readonly dnsAnswerLimit: number;
 }
+
+/** Defaults of the renderer's options. */
+export const CONSUL_AGENT_DEFAULTS: ResolvedConsulAgentConfig = Object.freeze({
+  datacenter: 'dc1',
+  nodeName: 'consul-server',
+  dataDir: '/consul/data',
+  bindAddress: '0.0.0.0',
+  clientAddress: '0.0.0.0',
+  ports: CONSUL_DEFAULT_PORTS,
+  ui: true,
+  bootstrapExpect: 1,
+  logLevel: ConsulLogLevel.INFO,
+  dnsAnswerLimit: 100,
+});
 
 /** Who reports an option's error. */
 const R = 'renderConsulAgentConfig';
@@ -158,4 +186,27 @@ export function renderConsulAgentConfig(o: ResolvedConsulAgentConfig): string {
     performance: { raft_multiplier: 1 },
   };
   return JSON.stringify(config, null, 2) + '\n';
+}
+
+/**
+ * The Consul agent config renderer as the package exports it: static methods and
+ * constants, the form every jsii language can call.
+ */
+export class ConsulAgentConfig {
+  /** The options the renderer uses for what is not given. */
+  public static readonly DEFAULTS: ResolvedConsulAgentConfig = CONSUL_AGENT_DEFAULTS;
+  /** The agent's ports inside its container. */
+  public static readonly DEFAULT_PORTS: ResolvedConsulAgentPorts = CONSUL_DEFAULT_PORTS;
+
+  /** Fills in the defaults and validates; throws a PropError naming the option. */
+  public static resolve(options?: ConsulAgentConfigOptions): ResolvedConsulAgentConfig {
+    return resolveConsulAgentConfig(options);
+  }
+
+  /** The agent configuration (JSON) for options from `resolve`. */
+  public static render(options: ResolvedConsulAgentConfig): string {
+    return renderConsulAgentConfig(options);
+  }
+
+  private constructor() {}
 }

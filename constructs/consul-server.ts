@@ -7,7 +7,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
-import { ConsulAgentConfigOptions, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { ConsulAgentSettings, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
 import { resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
@@ -28,7 +28,7 @@ export interface ConsulServerProps {
    * Ports and data dir inside the container stay the defaults.
    * @default renderConsulAgentConfig's defaults (datacenter dc1, node name = containerName)
    */
-  readonly agentConfig?: Omit<ConsulAgentConfigOptions, 'ports' | 'dataDir'>;
+  readonly agentConfig?: ConsulAgentSettings;
   /** Service whose UI page `uiUrl` points at. @default 'mcp-router' */
   readonly uiServiceName?: string;
 }
@@ -42,9 +42,9 @@ export class ConsulServer extends Construct {
   /** Host name of the server on the Docker network. */
   public readonly address: string;
   /** HTTP API port on the network. */
-  public readonly httpPort = CONSUL_DEFAULT_PORTS.http;
+  public readonly httpPort: number = CONSUL_DEFAULT_PORTS.http;
   /** DNS port on the network. */
-  public readonly dnsPort = CONSUL_DEFAULT_PORTS.dns;
+  public readonly dnsPort: number = CONSUL_DEFAULT_PORTS.dns;
   /** URL of the Consul UI's router service page, as published on the host. */
   public readonly uiUrl: string;
   /** Base URL of the HTTP API / UI as published on the host, e.g. http://127.0.0.1:8500. */

@@ -9,16 +9,15 @@ import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
-import { contextDirAtSynth } from './router-image';
+import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { propError } from './validation';
 
-const DEFAULT_DEMO_CONTEXT = '../../../examples/demo-mcp-server';
-/** examples/demo-mcp-server of this package. */
-const DEMO_SERVER_DIR = path.resolve(__dirname, '..', 'examples', 'demo-mcp-server');
+/** examples/demo-mcp-server/ of this package, the default build context. */
+const DEMO_SERVER_DIR = path.join(PACKAGE_DIR, 'examples', 'demo-mcp-server');
 
 export interface DemoBackendsProps {
   /** Server names; one container each, its tools appear as `<name>__echo`, ... */
-  readonly names: readonly string[];
+  readonly names: string[];
   readonly networkName: string;
   /** Consul agent address on the network. */
   readonly consulHost: string;
@@ -26,7 +25,10 @@ export interface DemoBackendsProps {
   readonly consulPort?: number;
   /** Container name prefix. @default 'mcp-demo' */
   readonly containerPrefix?: string;
-  /** Build context, relative to the synthesized stack dir. @default '../../../examples/demo-mcp-server' */
+  /**
+   * Build context, relative to the synthesized stack dir or absolute.
+   * @default the examples/demo-mcp-server/ shipped in this package (see RouterImageProps.contextPath)
+   */
   readonly contextPath?: string;
 }
 
@@ -40,9 +42,13 @@ export class DemoBackends extends Construct {
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(n)) || new Set(names).size !== names.length) {
       throw propError('DemoBackends', 'names', names, 'distinct names matching ^[a-z][a-z0-9-]{0,30}$');
     }
-    const contextPath = props.contextPath ?? DEFAULT_DEMO_CONTEXT;
-    const context = `\${path.module}/${contextPath}`;
-    const globs = dockerfileTriggerGlobs(contextDirAtSynth(this, contextPath, DEMO_SERVER_DIR, DEFAULT_DEMO_CONTEXT)) ?? ['src/**', 'package.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
+    const contextPath = props.contextPath;
+    if (contextPath !== undefined && (typeof contextPath !== 'string' || contextPath.trim() === '' || contextPath.includes('"') || contextPath.includes('${'))) {
+      throw propError('DemoBackends', 'contextPath', contextPath, 'a non-empty directory path without quotes or ${');
+    }
+    const context =
+      contextPath === undefined ? shippedContext(this, 'Context', DEMO_SERVER_DIR) : path.isAbsolute(contextPath) ? contextPath : `\${path.module}/${contextPath}`;
+    const globs = dockerfileTriggerGlobs(contextPath === undefined ? DEMO_SERVER_DIR : contextDirAtSynth(this, contextPath)) ?? ['src/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,

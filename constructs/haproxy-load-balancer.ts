@@ -7,9 +7,9 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
+import { HaproxyRoutingOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
-import { checkObject, isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
+import { checkObject, isUnresolved, propError, resolveAs, resolveEnableMcp, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -32,10 +32,12 @@ export interface HaproxyLoadBalancerProps {
   readonly statsPort?: number;
   /**
    * Host port of the public MCP endpoint (Streamable HTTP at /mcp, balanced per
-   * request over the routers' MCP front doors); `false` leaves it out. It is
-   * published on `publicBindAddress`. @default 8080
+   * request over the routers' MCP front doors), published on `publicBindAddress`.
+   * @default 8080
    */
-  readonly mcpPort?: number | false;
+  readonly mcpPort?: number;
+  /** `false` leaves the public MCP endpoint out (then `mcpPort` must be unset). @default true */
+  readonly enableMcp?: boolean;
   /**
    * TLS termination: absolute path of a PEM file (certificate + key) on the Docker
    * host, mounted read-only into the container; the public listener then speaks TLS
@@ -57,7 +59,7 @@ export interface HaproxyLoadBalancerProps {
    * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
    */
-  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers' | 'mcpFrontend' | 'statsAuthUserlist'>;
+  readonly config?: HaproxyRoutingOptions;
 }
 
 /** The userlist a `statsAuthHostPath` file defines. */
@@ -80,6 +82,15 @@ export function haproxyNofile(maxconn: number, maxInstances: number): number {
 }
 
 export class HaproxyLoadBalancer extends Construct {
+  /**
+   * File descriptors HAProxy needs for `maxconn` and `maxInstances` (the container's
+   * `nofile` ulimit): two per proxied connection, two per server slot, 1024 spare;
+   * at most 1048576.
+   */
+  public static nofileFor(maxconn: number, maxInstances: number): number {
+    return haproxyNofile(maxconn, maxInstances);
+  }
+
   public readonly container: Container;
   public readonly image: Image;
   /** The rendered haproxy.cfg. */
@@ -88,7 +99,7 @@ export class HaproxyLoadBalancer extends Construct {
   public readonly options: ResolvedHaproxyConfigOptions;
   /** Client endpoint on the host, e.g. 127.0.0.1:50051. */
   public readonly endpoint: string;
-  /** MCP URL on the host, e.g. http://127.0.0.1:8080/mcp (undefined when mcpPort is false). */
+  /** MCP URL on the host, e.g. http://127.0.0.1:8080/mcp (undefined when enableMcp is false). */
   public readonly mcpUrl?: string;
   /** Stats page URL on the host. */
   public readonly statsUrl: string;
@@ -100,11 +111,12 @@ export class HaproxyLoadBalancer extends Construct {
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
     const publicPort = props.publicPort ?? PORTS.grpc;
     const statsPort = props.statsPort ?? PORTS.haproxyStats;
-    const mcpPort = props.mcpPort ?? PORTS.mcp;
+    const enableMcp = resolveEnableMcp(ID, props.enableMcp, props.mcpPort);
+    const mcpPort = enableMcp ? (props.mcpPort ?? PORTS.mcp) : undefined;
     validateContainerPublishing(ID, {
       containerName,
       addresses: { publicBindAddress: publicBind, adminBindAddress: adminBind },
-      ports: { publicPort, statsPort, ...(mcpPort !== false ? { mcpPort } : {}) },
+      ports: { publicPort, statsPort, ...(mcpPort !== undefined ? { mcpPort } : {}) },
     });
     validatePort(ID, 'consulDnsPort', props.consulDnsPort);
     validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
@@ -133,7 +145,8 @@ export class HaproxyLoadBalancer extends Construct {
         ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
         frontend: { address: '0.0.0.0', port: PORTS.grpc },
         stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
-        mcpFrontend: mcpPort === false ? false : { address: '0.0.0.0', port: PORTS.mcp },
+        enableMcp,
+        mcpFrontend: enableMcp ? { address: '0.0.0.0', port: PORTS.mcp } : undefined,
         nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? PORTS.consulDns }],
       }),
     );
@@ -166,7 +179,7 @@ export class HaproxyLoadBalancer extends Construct {
       ports: [
         { internal: PORTS.grpc, external: publicPort, ip: publicBind, protocol: 'tcp' },
         { internal: PORTS.haproxyStats, external: statsPort, ip: adminBind, protocol: 'tcp' },
-        ...(mcpPort !== false ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
+        ...(mcpPort !== undefined ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
       ],
       healthcheck: {
         // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs
@@ -179,7 +192,7 @@ export class HaproxyLoadBalancer extends Construct {
     });
     const hostFor = (a: string) => (a === '0.0.0.0' ? '127.0.0.1' : a);
     this.endpoint = `${hostFor(publicBind)}:${publicPort}`;
-    this.mcpUrl = mcpPort === false ? undefined : `http://${hostFor(publicBind)}:${mcpPort}${PATHS.mcp}`;
+    this.mcpUrl = mcpPort === undefined ? undefined : `http://${hostFor(publicBind)}:${mcpPort}${PATHS.mcp}`;
     this.statsUrl = `http://${hostFor(adminBind)}:${statsPort}/`;
   }
 }

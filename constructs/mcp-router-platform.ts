@@ -9,7 +9,7 @@ import { Password } from '@cdktf/provider-random/lib/password';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { Annotations, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
+import { BalanceAlgorithm, HaproxyMode, HaproxyTuningOptions, PlatformHealthCheckOptions } from '../haproxy-templates';
 import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulServer } from './consul-server';
 import { DemoBackends } from './demo-backend';
@@ -17,7 +17,7 @@ import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
 import { RateLimitProps, RouterAuthProps } from './router-auth';
-import { asOwnProps, checkObject, isUnresolved, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
+import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
 function ensureRandomProvider(scope: Construct): void {
@@ -36,14 +36,16 @@ export interface ExistingConsul {
   readonly uiUrl?: string;
 }
 
-/** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
-export type PlatformHaproxyOptions = Omit<
-  HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath' | 'maxCallMs'
-> & {
-  /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
-  readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
-};
+/**
+ * Renderer options the platform lets through: the tuning, and the health check
+ * but for its port and path. (Mode and balance are props of their own; the
+ * routers' longest call comes from routerEnvironment; the rest must agree with
+ * the other parts, so the platform sets them.)
+ */
+export interface PlatformHaproxyOptions extends HaproxyTuningOptions {
+  /** Health check; its port and path are the router's admin port and /readyz. @default type READYZ, interMs 2000, rise 2, fall 3 */
+  readonly healthCheck?: PlatformHealthCheckOptions;
+}
 
 export interface McpRouterPlatformProps {
   /**
@@ -56,9 +58,9 @@ export interface McpRouterPlatformProps {
   readonly maxInstances?: number;
   /** Prefix for container and network names. @default 'mcp' */
   readonly namePrefix?: string;
-  /** HAProxy proxy mode: `http` balances each gRPC call over HTTP/2; `tcp` balances connections (the seed's). @default 'http' */
+  /** HAProxy proxy mode: `HTTP` balances each gRPC call over HTTP/2; `TCP` balances connections (the seed's). @default HaproxyMode.HTTP */
   readonly mode?: HaproxyMode;
-  /** @default 'roundrobin' */
+  /** @default BalanceAlgorithm.ROUND_ROBIN */
   readonly balance?: BalanceAlgorithm;
   /**
    * Further HAProxy renderer options (health check type/interval/rise/fall, timeouts,
@@ -106,10 +108,11 @@ export interface McpRouterPlatformProps {
   readonly statsPort?: number;
   /**
    * Host port of the public MCP endpoint (Streamable HTTP at /mcp), on
-   * `publicBindAddress`; `false` leaves the MCP front door out of HAProxy.
-   * @default 8080
+   * `publicBindAddress`. @default 8080
    */
-  readonly mcpPort?: number | false;
+  readonly mcpPort?: number;
+  /** `false` leaves the public MCP endpoint out of HAProxy (then `mcpPort` must be unset). @default true */
+  readonly enableMcp?: boolean;
   /**
    * Absolute path on the Docker host of a file with the keys that sign MCP
    * session IDs (`<id>=<secret>` per line; the first signs, all verify: put a new
@@ -132,10 +135,14 @@ export interface McpRouterPlatformProps {
   readonly existingConsul?: ExistingConsul;
   /** Run this router image instead of building router-app/. @default built from router-app/ */
   readonly routerImage?: string;
-  /** Build context for the router image, relative to the synthesized stack dir. @default '../../../router-app' */
+  /**
+   * Build context for the router image: relative to the synthesized stack dir
+   * (`cdktf.out/stacks/<stack>`), or absolute.
+   * @default the router-app/ shipped in this package (see RouterImageProps.contextPath)
+   */
   readonly routerAppPath?: string;
   /** Extra router environment (e.g. MCP_BACKENDS, LOG_LEVEL). @default {} */
-  readonly routerEnvironment?: Readonly<Record<string, string>>;
+  readonly routerEnvironment?: { [name: string]: string };
   /** CPUs per router (vertical scaling). @default no limit */
   readonly routerCpus?: number;
   /** Memory per router in MiB (vertical scaling). @default no limit */
@@ -147,7 +154,7 @@ export interface McpRouterPlatformProps {
    * registers itself in Consul so its tools appear behind the router.
    * @default [] (none)
    */
-  readonly demoBackends?: readonly string[];
+  readonly demoBackends?: string[];
   /** @default 'hashicorp/consul:1.20' */
   readonly consulImage?: string;
   /** @default 'haproxy:2.8-alpine' */
@@ -184,7 +191,7 @@ export class McpRouterPlatform extends Construct {
   public readonly loadBalancer: HaproxyLoadBalancer;
   /** gRPC endpoint for clients (host:port). */
   public readonly routerEndpoint: string;
-  /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `mcpPort` is false. */
+  /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `enableMcp` is false. */
   public readonly mcpUrl?: string;
   /** The random key that signs MCP session IDs (undefined when `sessionKeysHostPath` is given). */
   public readonly sessionKey?: Password;
@@ -206,11 +213,12 @@ export class McpRouterPlatform extends Construct {
     validateLiteral(ID, 'maxInstances', props.maxInstances);
     const maxInstances = props.maxInstances ?? LIMITS.maxInstances.default;
     const instanceCount = props.instanceCount ?? 1;
-    const mcpPort = props.mcpPort ?? PORTS.mcp;
+    const enableMcp = resolveEnableMcp(ID, props.enableMcp, props.mcpPort);
+    const mcpPort = enableMcp ? (props.mcpPort ?? PORTS.mcp) : undefined;
     const ports = {
       publicPort: props.publicPort ?? PORTS.grpc,
       statsPort: props.statsPort ?? PORTS.haproxyStats,
-      ...(mcpPort !== false ? { mcpPort } : {}),
+      ...(mcpPort !== undefined ? { mcpPort } : {}),
       ...(props.existingConsul ? {} : { consulHttpPort: props.consulHttpPort ?? PORTS.consulHttp, consulDnsPort: props.consulDnsPort ?? PORTS.consulDns }),
     };
     for (const [prop, port] of Object.entries(ports)) validatePort(ID, prop, port);
@@ -236,14 +244,6 @@ export class McpRouterPlatform extends Construct {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
     }
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
-    // Secure by default: without authentication the public doors stay on the Docker host.
-    const publicBind = props.publicBindAddress ?? (props.auth ? '0.0.0.0' : '127.0.0.1');
-    if (props.auth === undefined && typeof publicBind === 'string' && !isUnresolved(publicBind) && !publicBind.startsWith('127.')) {
-      Annotations.of(this).addWarning(
-        `${ID}: NO AUTHENTICATION on a public address: publicBindAddress is ${publicBind} and auth is not set, so anyone who can reach ${publicBind} may call every tool of every MCP server behind this platform. Set auth (jwt and/or apiKeysHostPath), or bind to 127.0.0.1.`,
-      );
-    }
-    const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
     // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
     const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
     let maxCallMs: number | undefined;
@@ -253,6 +253,14 @@ export class McpRouterPlatform extends Construct {
         throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
       }
     }
+    // Secure by default: without authentication the public doors stay on the Docker host.
+    const publicBind = props.publicBindAddress ?? (props.auth ? '0.0.0.0' : '127.0.0.1');
+    if (props.auth === undefined && typeof publicBind === 'string' && !isUnresolved(publicBind) && !publicBind.startsWith('127.')) {
+      Annotations.of(this).addWarning(
+        `${ID}: NO AUTHENTICATION on a public address: publicBindAddress is ${publicBind} and auth is not set, so anyone who can reach ${publicBind} may call every tool of every MCP server behind this platform. Set auth (jwt and/or apiKeysHostPath), or bind to 127.0.0.1.`,
+      );
+    }
+    const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -340,6 +348,7 @@ export class McpRouterPlatform extends Construct {
         adminBindAddress: 'adminBindAddress',
         statsPort: 'statsPort',
         mcpPort: 'mcpPort',
+        enableMcp: 'enableMcp',
         tlsCertificateHostPath: 'tlsCertificateHostPath',
         statsAuthHostPath: 'statsAuthHostPath',
         config: 'haproxy',
@@ -359,6 +368,7 @@ export class McpRouterPlatform extends Construct {
           adminBindAddress: adminBind,
           statsPort: ports.statsPort,
           mcpPort,
+          enableMcp,
           tlsCertificateHostPath: props.tlsCertificateHostPath,
           statsAuthHostPath: props.statsAuthHostPath,
           config: {

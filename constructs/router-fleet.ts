@@ -11,13 +11,21 @@ import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } fro
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
 
 /** Ports of the router process (router-app's contract). */
-export const ROUTER_GRPC_PORT = PORTS.grpc;
-export const ROUTER_ADMIN_PORT = PORTS.routerAdmin;
-export const ROUTER_MCP_PORT = PORTS.mcp;
+export const ROUTER_GRPC_PORT: number = PORTS.grpc;
+export const ROUTER_ADMIN_PORT: number = PORTS.routerAdmin;
+export const ROUTER_MCP_PORT: number = PORTS.mcp;
 /** Where the session-keys file is mounted in a router container. */
 const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
 /** CFS period for the CPU limit (Docker's default, 100 ms). */
 const CPU_PERIOD_US = 100_000;
+
+/** Docker restart policy of the router containers. */
+export enum RestartPolicy {
+  NO = 'no',
+  ON_FAILURE = 'on-failure',
+  ALWAYS = 'always',
+  UNLESS_STOPPED = 'unless-stopped',
+}
 
 export interface RouterFleetProps {
   /** How many routers: a number from 1 to `maxInstances`, or a token (e.g. a TerraformVariable's `numberValue`). */
@@ -40,7 +48,7 @@ export interface RouterFleetProps {
   /** Container name and hostname prefix. @default 'mcp-router' */
   readonly hostnamePrefix?: string;
   /** Extra environment for every router (e.g. MCP_BACKENDS, LOG_LEVEL). Keys must not override the platform's own. @default {} */
-  readonly environment?: Readonly<Record<string, string>>;
+  readonly environment?: { [name: string]: string };
   /** CPU limit per router, in CPUs (the seed's `limits.cpus`). @default no limit */
   readonly cpus?: number;
   /** Memory limit per router in MiB (the seed's `limits.memory`). @default no limit */
@@ -58,8 +66,8 @@ export interface RouterFleetProps {
    * host, mounted read-only into every router. @default none
    */
   readonly sessionKeysHostPath?: string;
-  /** Docker restart policy. @default 'unless-stopped' */
-  readonly restartPolicy?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /** Docker restart policy. @default RestartPolicy.UNLESS_STOPPED */
+  readonly restartPolicy?: RestartPolicy;
   /**
    * Publish router i's gRPC port on the host at `hostPortBase + i - 1` (debugging;
    * clients should use HAProxy). @default not published
@@ -88,16 +96,26 @@ const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
 const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, ...AUTH_ENV];
-const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
+const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 export class RouterFleet extends Construct {
   /** The router containers (one resource with `count`). */
   public readonly containers: Container;
   /** Terraform expression: list of router container names. */
   public readonly instanceNames: string;
-  public readonly grpcPort = ROUTER_GRPC_PORT;
-  public readonly adminPort = ROUTER_ADMIN_PORT;
-  public readonly mcpPort = ROUTER_MCP_PORT;
+  /** The routers' gRPC port (router-app's contract): 50051. */
+  public static readonly GRPC_PORT: number = ROUTER_GRPC_PORT;
+  /** The routers' admin port (/metrics, /healthz, /readyz): 9464. */
+  public static readonly ADMIN_PORT: number = ROUTER_ADMIN_PORT;
+  /** The routers' MCP front-door port: 8080. */
+  public static readonly MCP_PORT: number = ROUTER_MCP_PORT;
+
+  /** The routers' gRPC port on the network. */
+  public readonly grpcPort: number = ROUTER_GRPC_PORT;
+  /** The routers' admin port on the network. */
+  public readonly adminPort: number = ROUTER_ADMIN_PORT;
+  /** The routers' MCP front-door port on the network. */
+  public readonly mcpPort: number = ROUTER_MCP_PORT;
 
   constructor(scope: Construct, id: string, props: RouterFleetProps) {
     super(scope, id);
@@ -154,7 +172,7 @@ export class RouterFleet extends Construct {
       name,
       hostname: name,
       image: props.image,
-      restart: props.restartPolicy ?? 'unless-stopped',
+      restart: props.restartPolicy ?? RestartPolicy.UNLESS_STOPPED,
       stopSignal: 'SIGTERM',
       stopTimeout: stopSeconds,
       // The provider's destroy (scale-down, replacement) stops with destroy_grace_seconds,

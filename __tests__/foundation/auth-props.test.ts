@@ -13,7 +13,7 @@ import { Testing } from 'cdktf';
 import { InternalsVisibility, JwtAlgorithm, McpRouterPlatformProps, RateLimitScope } from '../../constructs';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 import { requireTool } from '../support/tools';
-import { containers, synthString } from './synth-helpers';
+import { containers, REPO_OUTDIR, synthString } from './synth-helpers';
 
 const AUTH: McpRouterPlatformProps['auth'] = {
   jwt: { issuer: 'https://auth.example.com', jwksUrl: 'https://auth.example.com/.well-known/jwks.json', algorithms: [JwtAlgorithm.ES256, JwtAlgorithm.RS256], clockToleranceSeconds: 20 },
@@ -23,7 +23,7 @@ const AUTH: McpRouterPlatformProps['auth'] = {
 };
 
 function synthWith(props: McpRouterStackProps): { json: any; text: string; warnings: string[] } {
-  const app = Testing.app();
+  const app = Testing.app({ outdir: REPO_OUTDIR });
   const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', instanceCount: 2, ...props });
   const text = Testing.synth(stack);
   const warnings = stack.platform.node.metadata.filter((m) => /warn/i.test(m.type)).map((m) => String(m.data));

@@ -45,6 +45,10 @@ describe('invalid props throw at synth with prop, value and what is allowed', ()
     ['unknown retry condition', { haproxy: { retryOn: ['always'] as any } }, /McpRouterPlatform: haproxy\.retryOn must be a list of distinct conditions .*received \["always"\]/],
     ['relative TLS host path', { tlsCertificateHostPath: 'certs/server.pem' }, /tlsCertificateHostPath must be an absolute path of a PEM file on the Docker host; received "certs\/server.pem"/],
     ['clashing Consul DNS and stats ports', { consulDnsPort: 8404 }, /consulDnsPort must be different from statsPort \(8404\).*received 8404/],
+    ['mcpPort false (the form before enableMcp)', { mcpPort: false as any }, /^McpRouterPlatform: mcpPort must be a port from 1 to 65535; to leave the MCP endpoint out, set enableMcp: false; received false$/],
+    ['mcpPort with enableMcp false', { enableMcp: false, mcpPort: 8081 }, /^McpRouterPlatform: mcpPort must be left unset when enableMcp is false; received 8081$/],
+    ['enableMcp not a boolean', { enableMcp: 'no' as any }, /^McpRouterPlatform: enableMcp must be true or false; received "no"$/],
+    ['mcpPort clashing with statsPort', { mcpPort: 8404 }, /McpRouterPlatform: mcpPort must be different from statsPort \(8404\).*received 8404/],
   ])('%s', (_name, props, message) => {
     expect(() => synth(props as McpRouterStackProps)).toThrow(message);
   });
@@ -65,6 +69,8 @@ describe('property: no input crashes synth without a prop-naming message', () =>
       balance: anyString,
       publicPort: port,
       statsPort: port,
+      mcpPort: port,
+      enableMcp: anyValue,
       consulHttpPort: port,
       consulDnsPort: port,
       adminBindAddress: anyString,
@@ -102,7 +108,7 @@ describe('property: no input crashes synth without a prop-naming message', () =>
     },
     { requiredKeys: [] },
   );
-  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy'];
+  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'mcpPort', 'enableMcp', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy'];
   // A few props at a time, so that some inputs get through to the later stages of synth.
   const someProps = fc
     .tuple(props, fc.shuffledSubarray(PROP_KEYS, { minLength: 1, maxLength: 4 }))

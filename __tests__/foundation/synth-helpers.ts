@@ -1,15 +1,22 @@
+import * as path from 'node:path';
 import { App, Testing } from 'cdktf';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 
+/**
+ * The app's output directory as `cdktf synth` has it: cdktf.out at the repo
+ * root. The build contexts' paths in the plan are relative from the stack dir
+ * to the package, so they read `${path.module}/../../../router-app` here, as
+ * in the plans cdktf writes. (Testing.synth writes no file.)
+ */
+export const REPO_OUTDIR = path.resolve(__dirname, '..', '..', 'cdktf.out');
+
 /** Synthesizes a stack (with a fixed Docker host so snapshots do not depend on DOCKER_HOST). */
 export function synthStack(props: McpRouterStackProps = {}): any {
-  const app: App = Testing.app();
-  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', ...props });
-  return JSON.parse(Testing.synth(stack));
+  return JSON.parse(synthString(props));
 }
 
 export function synthString(props: McpRouterStackProps = {}): string {
-  const app: App = Testing.app();
+  const app: App = Testing.app({ outdir: REPO_OUTDIR });
   const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', ...props });
   return Testing.synth(stack);
 }

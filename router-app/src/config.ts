@@ -7,12 +7,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
+import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 import { AUTH, PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 import { ApiKeySet } from './auth/api-keys';
 import { staticKeyLookup } from './auth/jwks';
 import { Policy } from './auth/policy';
 import type { AuthConfig, AuthMethodName } from './auth/setup';
-import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 import { BACKEND_CREDENTIAL_NAME } from './mcp/backend-credentials';
 
 const MiB = 1024 * 1024;
@@ -161,6 +161,15 @@ const schema = {
   [E.sessionKeys]: z.string().optional(),
   [E.sessionKeysFile]: z.string().trim().min(1).optional(),
   [E.sessionTtlMs]: int(60_000, 30 * 86_400_000).default(D.sessionTtlMs),
+  [E.maxConcurrentCalls]: int(1, 100_000).default(D.maxConcurrentCalls),
+  [E.maxCallMs]: int(1_000, 86_400_000).default(D.maxCallMs),
+  [E.listingMaxPages]: int(1, 100_000).default(D.listingMaxPages),
+  [E.listingMaxItems]: int(1, 10_000_000).default(D.listingMaxItems),
+  [E.listingMaxBytes]: int(1024, 1024 * MiB).default(D.listingMaxBytes),
+  [E.listingTimeoutMs]: int(100, 3_600_000).default(D.listingTimeoutMs),
+  [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
+  [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
+  [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
   // --- who may call what ---
   [E.auth]: authMethods.default(['none']),
   [E.publicUrl]: httpUrl.optional(),
@@ -184,15 +193,6 @@ const schema = {
   [E.rateLimitBurst]: int(1, 10_000_000).optional(),
   [E.rateLimitScope]: z.enum(AUTH.rateLimitScopes, { message: `must be one of ${AUTH.rateLimitScopes.join(', ')}` }).default(D.rateLimitScope),
   [E.backendCredentialsDir]: z.string().trim().min(1).optional(),
-  [E.maxConcurrentCalls]: int(1, 100_000).default(D.maxConcurrentCalls),
-  [E.maxCallMs]: int(1_000, 86_400_000).default(D.maxCallMs),
-  [E.listingMaxPages]: int(1, 100_000).default(D.listingMaxPages),
-  [E.listingMaxItems]: int(1, 10_000_000).default(D.listingMaxItems),
-  [E.listingMaxBytes]: int(1024, 1024 * MiB).default(D.listingMaxBytes),
-  [E.listingTimeoutMs]: int(100, 3_600_000).default(D.listingTimeoutMs),
-  [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
-  [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
-  [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -276,7 +276,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
   }
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
-  const auth = authConfig(out, env, problems);
   const defaultMs = out[E.defaultTimeoutMs] as number | undefined;
   const maxMs = out[E.maxCallMs] as number | undefined;
   if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
@@ -284,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     if (env[E.defaultTimeoutMs] === undefined || env[E.defaultTimeoutMs] === '') out[E.defaultTimeoutMs] = maxMs;
     else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
   }
+  const auth = authConfig(out, env, problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();

@@ -133,6 +133,15 @@ export const ROUTER_ENV = {
   sessionKeys: 'MCP_ROUTER_SESSION_KEYS',
   sessionKeysFile: 'MCP_ROUTER_SESSION_KEYS_FILE',
   sessionTtlMs: 'MCP_ROUTER_SESSION_TTL_MS',
+  maxConcurrentCalls: 'MCP_ROUTER_MAX_CONCURRENT_CALLS',
+  maxCallMs: 'MCP_ROUTER_MAX_CALL_MS',
+  listingMaxPages: 'MCP_ROUTER_LISTING_MAX_PAGES',
+  listingMaxItems: 'MCP_ROUTER_LISTING_MAX_ITEMS',
+  listingMaxBytes: 'MCP_ROUTER_LISTING_MAX_BYTES',
+  listingTimeoutMs: 'MCP_ROUTER_LISTING_TIMEOUT_MS',
+  backendAllowedCidrs: 'MCP_ROUTER_BACKEND_ALLOWED_CIDRS',
+  backendAllowedNamespaces: 'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES',
+  consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
   // --- who may call what (router-app/src/auth/) ---
   /** `none`, `jwt`, `apiKeys` or `jwt,apiKeys`: how callers of both front doors authenticate. */
   auth: 'MCP_ROUTER_AUTH',
@@ -160,15 +169,6 @@ export const ROUTER_ENV = {
   rateLimitScope: 'MCP_ROUTER_RATE_LIMIT_SCOPE',
   /** Directory of per-backend credential files (`<name>.json`), named by MCP_BACKENDS or Consul meta. */
   backendCredentialsDir: 'MCP_BACKEND_CREDENTIALS_DIR',
-  maxConcurrentCalls: 'MCP_ROUTER_MAX_CONCURRENT_CALLS',
-  maxCallMs: 'MCP_ROUTER_MAX_CALL_MS',
-  listingMaxPages: 'MCP_ROUTER_LISTING_MAX_PAGES',
-  listingMaxItems: 'MCP_ROUTER_LISTING_MAX_ITEMS',
-  listingMaxBytes: 'MCP_ROUTER_LISTING_MAX_BYTES',
-  listingTimeoutMs: 'MCP_ROUTER_LISTING_TIMEOUT_MS',
-  backendAllowedCidrs: 'MCP_ROUTER_BACKEND_ALLOWED_CIDRS',
-  backendAllowedNamespaces: 'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES',
-  consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
 } as const;
 
 export type RouterEnvKey = keyof typeof ROUTER_ENV;
@@ -212,20 +212,6 @@ export const ROUTER_DEFAULTS = {
   mcpMaxBodyBytes: 4 * MiB,
   mcpPageSize: 200,
   sessionTtlMs: 86_400_000,
-  auth: 'none',
-  /** Asymmetric algorithms only: a shared-secret (HS*) key would let anyone who verifies also sign; `none` is never accepted. */
-  authJwtAlgorithms: 'RS256,PS256,ES256,EdDSA',
-  authJwtClockToleranceS: 30,
-  authJwksRefreshMs: 600_000,
-  authJwksCooldownMs: 30_000,
-  authJwksTimeoutMs: 5_000,
-  authAdminScope: 'mcp:admin',
-  authReloadMs: 2_000,
-  authCacheEntries: 10_000,
-  internals: 'admin',
-  /** 0: no per-identity rate limit. */
-  rateLimitRps: 0,
-  rateLimitScope: 'platform',
   /** Tool calls, resource reads and prompt gets in flight per router, both doors together. */
   maxConcurrentCalls: 256,
   /** The longest call the router runs, whatever deadline a client asks for; HAProxy's timeouts derive from it. */
@@ -242,6 +228,20 @@ export const ROUTER_DEFAULTS = {
    */
   backendAllowedCidrs: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7',
   consulTimeoutMs: 5_000,
+  auth: 'none',
+  /** Asymmetric algorithms only: a shared-secret (HS*) key would let anyone who verifies also sign; `none` is never accepted. */
+  authJwtAlgorithms: 'RS256,PS256,ES256,EdDSA',
+  authJwtClockToleranceS: 30,
+  authJwksRefreshMs: 600_000,
+  authJwksCooldownMs: 30_000,
+  authJwksTimeoutMs: 5_000,
+  authAdminScope: 'mcp:admin',
+  authReloadMs: 2_000,
+  authCacheEntries: 10_000,
+  internals: 'admin',
+  /** 0: no per-identity rate limit. */
+  rateLimitRps: 0,
+  rateLimitScope: 'platform',
 } as const;
 
 /** Environment variables of the demo MCP server (examples/demo-mcp-server). */

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { LoopbackBlock, loopbackBlock, randomFreeBlock } from './loopback';
 import { ManagedProcess, waitUntil } from './managed-process';
 import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from './platform-config';
-import type { TimeoutOptions } from '../../haproxy-templates';
+import type { BalanceAlgorithm, HaproxyMode, TimeoutOptions } from '../../haproxy-templates';
 import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
 import { JwksServer } from './local-issuer';
@@ -311,8 +311,9 @@ export class LocalPlatform {
       haproxyConfigFor({
         address: this.block.infraAddress,
         ports: this.ports,
-        mode: this.mode,
-        balance: this.options.balance ?? 'roundrobin',
+        // The options are the renderer's enum values as strings.
+        mode: this.mode as HaproxyMode,
+        balance: (this.options.balance ?? 'roundrobin') as BalanceAlgorithm,
         maxInstances: this.options.maxInstances ?? 10,
         maxCallMs: this.maxCallMs,
         timeouts: this.options.haproxyTimeouts,

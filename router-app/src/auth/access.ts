@@ -114,12 +114,6 @@ export class AccessControl {
     throw new PermissionDeniedError(`${kind} ${name}`, this.o.policy().grantingScopes(kind, name, namespace));
   }
 
-  /** Counts a refusal of a whole MCP server (a listing filter) and returns the error to answer with. */
-  denyNamespace(_access: Access, namespace: string): PermissionDeniedError {
-    this.o.metrics.denied.inc({ kind: 'namespace' });
-    return new PermissionDeniedError(`server ${namespace}`, this.o.policy().grantingScopes('namespace', namespace, namespace));
-  }
-
   /** Counts a refusal of internals (reflection) and returns the error to answer with. */
   denyInternals(): PermissionDeniedError {
     this.o.metrics.denied.inc({ kind: 'internals' });

@@ -15,7 +15,7 @@ export class AuthMetrics {
 
   constructor(registry: Registry) {
     this.failures = new Counter({ name: 'mcp_router_auth_failures_total', help: `Requests refused as unauthenticated, by reason: ${AUTH_FAILURES.join(', ')}`, labelNames: ['reason'], registers: [registry] });
-    this.denied = new Counter({ name: 'mcp_router_auth_denied_total', help: 'Requests refused by the authorization rules, by what was asked for (tool, prompt, resource, namespace, internals)', labelNames: ['kind'], registers: [registry] });
+    this.denied = new Counter({ name: 'mcp_router_auth_denied_total', help: 'Requests refused by the authorization rules, by what was asked for (tool, prompt, resource, internals)', labelNames: ['kind'], registers: [registry] });
     this.rateLimited = new Counter({ name: 'mcp_router_rate_limited_total', help: 'Requests refused by the per-identity rate limit', registers: [registry] });
     this.jwksFetches = new Counter({ name: 'mcp_router_jwks_fetches_total', help: 'JWKS fetches by outcome (ok, failed)', labelNames: ['outcome'], registers: [registry] });
     this.reloads = new Counter({ name: 'mcp_router_auth_reloads_total', help: 'Reloads of API keys, rules and backend credentials by source and outcome', labelNames: ['source', 'outcome'], registers: [registry] });

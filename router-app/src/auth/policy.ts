@@ -180,13 +180,13 @@ export class Policy {
   }
 
   /** Scopes any of which would allow this (the MCP insufficient_scope challenge's `scope`). */
-  grantingScopes(kind: Kind | 'namespace', name: string, namespace: string | undefined): string[] {
+  grantingScopes(kind: Kind, name: string, namespace: string | undefined): string[] {
     const out = new Set<string>();
     for (const r of this.rules ?? []) {
       if (r.match.scope === undefined) continue;
       const a = r.allow;
       const nsOk = namespace !== undefined && (patternRegex(a.namespaces ?? [])?.test(namespace) ?? false);
-      const own = kind === 'tool' ? a.tools : kind === 'prompt' ? a.prompts : kind === 'resource' ? a.resources : [];
+      const own = kind === 'tool' ? a.tools : kind === 'prompt' ? a.prompts : a.resources;
       if (nsOk || (patternRegex(own ?? [])?.test(name) ?? false)) out.add(r.match.scope);
     }
     return [...out].sort();

@@ -11,8 +11,8 @@ import type Consul from 'consul';
 import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
 import type { Logger } from '../logger';
 import type { BackendDescriptor } from '../mcp/backend';
-import { BACKEND_CREDENTIAL_NAME } from '../mcp/backend-credentials';
 import { BackendPolicy, Refusal, RefusalKind } from './backend-policy';
+import { BACKEND_CREDENTIAL_NAME } from '../mcp/backend-credentials';
 import { BlockingQuery } from './blocking-query';
 
 export interface HealthEntry {
@@ -47,18 +47,18 @@ export function descriptorOf(e: HealthEntry, policy?: BackendPolicy): BackendDes
   if (namespace.length > 128 || CONTROL_RE.test(namespace)) return `${META.namespace} must be 1-128 characters without control characters; received ${JSON.stringify(namespace)}`;
   const serverName = meta[META.tlsServerName];
   if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
-  const credentials = meta[META.credentials];
-  if (credentials !== undefined && credentials !== '' && !BACKEND_CREDENTIAL_NAME.test(credentials)) return `${META.credentials} must name credentials (1-64 letters, digits, "_" or "-"); received ${JSON.stringify(credentials)}`;
   const addressGuard = policy?.admit(address, namespace);
   if (addressGuard instanceof Refusal) return addressGuard;
+  const credentials = meta[META.credentials];
+  if (credentials !== undefined && credentials !== '' && !BACKEND_CREDENTIAL_NAME.test(credentials)) return `${META.credentials} must name credentials (1-64 letters, digits, "_" or "-"); received ${JSON.stringify(credentials)}`;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,
     namespace,
     url: `${scheme}://${host}:${port}${path}`,
     ...(serverName ? { tlsServerName: serverName } : {}),
-    ...(credentials ? { credentials } : {}),
     ...(addressGuard ? { addressGuard } : {}),
+    ...(credentials ? { credentials } : {}),
   };
 }
 

@@ -132,7 +132,7 @@ function unary(ctx: HandlerContext, method: string, fn: (req: any, call: grpc.Se
       internals = access.internals;
       let result: Promise<object> | object;
       try {
-        // Checked after admission: a stranger learns nothing of how requests are decoded.
+        // Who is asking first: an undecodable request from a stranger is UNAUTHENTICATED, like any other.
         const undecodable = decodeError(call.request);
         if (undecodable) throw undecodable;
         result = fn(call.request, call, access);
@@ -186,11 +186,15 @@ function listServers(ctx: HandlerContext, access: Access) {
       resourceCount: b.listing.resources.length,
       promptCount: b.listing.prompts.length,
       serverInfo: toStruct(b.serverInfo),
-      // Internals (the raw reason) only for callers that may see them; a refused listing is
-      // reported until a good one replaces it (a call's success does not hide it).
-      lastError: access.internals ? b.lastError || b.listingError : b.lastError || b.listingError ? 'unavailable' : '',
+      // A refused listing is reported until a good one replaces it (a call's success does not hide it).
+      lastError: lastErrorFor(access, b.lastError || b.listingError),
     })),
   };
+}
+
+/** A server's trouble as the caller may see it: the raw text for internals, a generic word for the rest. */
+function lastErrorFor(access: Access, error: string): string {
+  return access.internals ? error : error ? 'unavailable' : '';
 }
 
 function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any, any> {
@@ -203,7 +207,6 @@ function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any
     (async () => {
       const access = await admit(ctx.access, call);
       internals = access.internals;
-      // Checked after admission: a stranger learns nothing of how requests are decoded.
       const undecodable = decodeError(call.request);
       if (undecodable) throw undecodable;
       return callTool(ctx, call, access, progress);
@@ -229,8 +232,7 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
   // Built once per catalogue version and set of rights (callers with the same rights share the bytes).
   const listing = (kind: string, req: { server?: string } | undefined, access: Access, build: (server: string) => object) => {
     const server = req?.server ?? '';
-    // A filter naming no server is a mistake to report, not an empty catalogue; one naming a
-    // server the caller may use nothing of is PERMISSION_DENIED whether or not it exists.
+    // A filter naming no server (or none the caller may see) is a mistake to report, not an empty catalogue.
     if (server !== '' && !calls.hasServer(access, server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
     return cache.get(ctx.catalog.snapshot, `${access.grant.key}|${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
   };

@@ -11,9 +11,8 @@
  * the headers the SDK's transport requires (Accept with both types, a JSON
  * content type); anything else goes the SDK's way, which answers the proper
  * error. The answers are the same objects the SDK handlers return
- * (listingResult), so both paths list alike. Pages are kept per set of rights
- * (the caller's grant key): callers with the same rights share them, and no
- * caller sees a page built for other rights.
+ * (listingResult), so both paths list alike, filtered by the caller's rights
+ * (pages are kept per set of rights, `grant.key`).
  */
 import type * as http from 'node:http';
 import {
@@ -48,7 +47,7 @@ export class McpListingCache {
     private readonly pageSize: number,
   ) {}
 
-  /** Answers `body` when it is a valid listing request; false when the SDK path must answer it. */
+  /** Answers `body` for the caller `access` when it is a valid listing request; false when the SDK path must answer it. */
   tryAnswer(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, access: Access): boolean {
     const method = (body as { method?: unknown }).method;
     if (typeof method !== 'string' || !(method in SCHEMAS)) return false;
@@ -73,6 +72,7 @@ export class McpListingCache {
       this.pages.clear();
       this.version = version;
     }
+    // Callers with the same rights share a page; a caller never sees another's.
     const key = `${access.grant.key}\u0000${method}\u0000${cursor ?? ''}`;
     let json = this.pages.get(key);
     if (json === undefined) {

@@ -357,7 +357,7 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
       }
       return;
     }
-    // Listings answer from the catalogue's cached JSON per set of rights (listing-cache.ts); everything else through the SDK.
+    // Listings answer from the catalogue's cached JSON, per set of rights (listing-cache.ts); everything else through the SDK.
     if (listings.tryAnswer(req, res, body, access)) return;
     await serve(req, res, body, session.state.nonce, access);
   };

@@ -22,11 +22,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 import type { CallOptions, CallPath } from '../routing/call-path';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { Access } from '../auth/access';
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from '../auth/errors';
 import type { AuthorizedCalls } from '../routing/authorized';
 import { forCaller } from '../routing/caller-errors';
-import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { ROUTER_VERSION } from '../version';
 
 /** JSON-RPC code of the router's refusals (authentication, authorization, rate limit): an implementation-defined server error. */
@@ -83,10 +83,7 @@ function listing<K extends string, T>(key: K, items: T[], cursor: string | undef
 /** The listing methods: their results depend only on the catalogue, the caller's rights and the cursor. */
 export type ListingMethod = 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list';
 
-/**
- * One page of a listing method's result as `access` may see it (both the SDK
- * handlers and the front door's listing cache answer with it).
- */
+/** One page of a listing method's result (both the SDK handlers and the front door's listing cache answer with it). */
 export function listingResult(authorized: AuthorizedCalls, access: Access, method: ListingMethod, cursor: string | undefined, pageSize: number): Record<string, unknown> {
   switch (method) {
     case 'tools/list': {

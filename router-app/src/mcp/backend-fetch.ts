@@ -55,14 +55,14 @@ export interface BackendFetchOptions {
    * call) fails at the connection level, whatever the SDK makes of it.
    */
   readonly onStreamFailure?: (err: TransportError) => void;
+  /** Resolves the backend's host name (a guarded lookup refuses addresses outside the allowed ranges). @default dns.lookup */
+  readonly lookup?: net.LookupFunction;
   /**
    * Static headers of this backend (its own credentials, backend-credentials.ts),
    * read per request so a rotated file takes effect at once; throws when they
    * cannot be used. A client's own credentials are never among them.
    */
   readonly headers?: () => Readonly<Record<string, string>>;
-  /** Resolves the backend's host name (a guarded lookup refuses addresses outside the allowed ranges). @default dns.lookup */
-  readonly lookup?: net.LookupFunction;
 }
 
 const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();

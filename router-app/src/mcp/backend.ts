@@ -22,7 +22,7 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
-import { ROUTER_DEFAULTS } from '../contract';
+import { ROUTER_DEFAULTS, ROUTER_ENV } from '../contract';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
 import { BackendCredentialStore, CredentialsUnavailableError } from './backend-credentials';
@@ -38,10 +38,10 @@ export interface BackendDescriptor {
   readonly url: string;
   /** Name for SNI and certificate verification when the URL's host is an IP address. */
   readonly tlsServerName?: string;
-  /** Credentials (static headers) to send it, by name (backend-credentials.ts). */
-  readonly credentials?: string;
   /** Addresses a host name may resolve to (backends from Consul); unchecked when absent. */
   readonly addressGuard?: AddressGuard;
+  /** Credentials (static headers) to send it, by name (backend-credentials.ts). */
+  readonly credentials?: string;
 }
 
 /** Bounds of one listing of a backend (tools, resources, templates and prompts together). */
@@ -329,7 +329,7 @@ export class Backend extends EventEmitter {
       const tooLarge = err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE';
       counted = tooLarge ? 'too_large' : failure === 'over-limit' ? 'over_limit' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
       if (failure !== 'connection') {
-        if (tooLarge) throw new ResourceExhaustedError(err.message);
+        if (tooLarge) throw new ResourceExhaustedError(err.message, `the MCP server's answer exceeded ${this.options.maxResponseBytes} bytes (${ROUTER_ENV.maxBackendResponseBytes})`);
         throw err;
       }
       this.lastError = err instanceof Error ? err.message : String(err);
@@ -411,8 +411,8 @@ export class Backend extends EventEmitter {
       tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
       maxResponseBytes: this.options.maxResponseBytes,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
-      ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),
       lookup: this.descriptor.addressGuard ? guardedLookup(this.descriptor.addressGuard) : undefined,
+      ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),
     });
     const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
     const changed = () => {

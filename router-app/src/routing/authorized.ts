@@ -25,20 +25,6 @@ export class AuthorizedCalls {
     private readonly ac: AccessControl,
   ) {}
 
-  /**
-   * True when `server` names an MCP server the router has (a listing filter).
-   * A server the caller may use nothing of is PERMISSION_DENIED whether or not
-   * it exists, so a filter cannot probe for servers either.
-   */
-  hasServer(a: Access, server: string): boolean {
-    if (!a.grant.all && !a.grant.namespace(server) && !this.usesAnything(a, server)) throw this.ac.denyNamespace(a, server);
-    return this.calls.hasServer(server);
-  }
-
-  private usesAnything(a: Access, server: string): boolean {
-    return this.tools(a, server).length > 0 || this.prompts(a, server).length > 0 || this.resources(a, server).length > 0;
-  }
-
   tools(a: Access, server = ''): ToolEntry[] {
     const all = this.calls.tools(server);
     return a.grant.all ? all : all.filter((t) => a.grant.tool(t.name, t.namespace));
@@ -57,6 +43,15 @@ export class AuthorizedCalls {
   resourceTemplates(a: Access, server = ''): ResourceTemplateEntry[] {
     const all = this.calls.resourceTemplates(server);
     return a.grant.all ? all : all.filter((t) => a.grant.namespace(t.namespace));
+  }
+
+  /**
+   * True when the router has `server` and the caller may use something of it.
+   * A server the caller may not see is as unknown as one that does not exist.
+   */
+  hasServer(a: Access, server: string): boolean {
+    if (!this.calls.hasServer(server)) return false;
+    return a.grant.all || a.grant.namespace(server) || this.tools(a, server).length + this.prompts(a, server).length + this.resources(a, server).length > 0;
   }
 
   /** Backends of the namespaces in which the caller may use something. */

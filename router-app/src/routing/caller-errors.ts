@@ -30,7 +30,8 @@ export function forCaller(err: unknown, internals: boolean): unknown {
     const text = err.code === 'RESPONSE_TOO_LARGE' ? "the MCP server's answer exceeds the router's size limit" : err.code === 'REQUEST_DROPPED' ? 'the request was dropped' : 'the MCP server could not be reached';
     return new TransportError(err.code, text, err.notSent, undefined, err.name);
   }
-  if (err instanceof ResourceExhaustedError) return new ResourceExhaustedError('resource exhausted: a limit of the router was reached');
+  // A limit of the router is the caller's business (it says which and what to do); a backend's address is not.
+  if (err instanceof ResourceExhaustedError) return new ResourceExhaustedError(err.publicMessage);
   const generic = new Error('internal error');
   return generic;
 }
