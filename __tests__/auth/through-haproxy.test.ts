@@ -296,7 +296,8 @@ describe('a token allowed one namespace (search)', () => {
   });
 
   test('MCP (SDK client): the same listings; calls elsewhere are 403 insufficient_scope', async () => {
-    const client = await mcpClient(token);
+    // Another subject: its own rate-limit bucket (the gRPC test above spent ~20 requests of this one's).
+    const client = await mcpClient(await sign('search-only-mcp', { scope: 'ns:search' }));
     try {
       for (let k = 0; k < N; k++) {
         expect(inSearch((await client.listTools()).tools.map((t) => t.name))).toBe(true);
