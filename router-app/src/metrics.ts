@@ -14,6 +14,7 @@ export class RouterMetrics {
   readonly backendUp: Gauge<'backend'>;
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
+  readonly consulState: Gauge<'state'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -33,6 +34,17 @@ export class RouterMetrics {
       labelNames: ['backend', 'outcome'],
       registers: [this.registry],
     });
+    this.consulState = new Gauge({
+      name: 'mcp_router_consul_state',
+      help: "State of the Consul cluster behind the router's agent, 1 for the current one: leader (all works), no-leader (a majority of servers is lost: serving the last known catalogue), unreachable (the agent does not answer)",
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Sets the Consul state set: 1 for `state`, 0 for the others. */
+  setConsulState(state: string, all: readonly string[]): void {
+    for (const s of all) this.consulState.set({ state: s }, s === state ? 1 : 0);
   }
 
   /** Drops the series of a backend that is gone, so series do not pile up as registrations churn. */

@@ -4,11 +4,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import Consul from 'consul';
 import { HealthImplementation } from 'grpc-health-check';
 import type * as http from 'node:http';
 import { startAdminServer } from './admin/http-server';
 import type { RouterConfig } from './config';
+import { consulClient } from './consul/client';
+import { ConsulClusterHealth, CONSUL_CLUSTER_STATES } from './consul/cluster-health';
 import { ConsulRegistration } from './consul/registration';
 import { ConsulDiscovery } from './discovery/consul-discovery';
 import { staticBackends } from './discovery/static';
@@ -114,7 +115,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   catalog.on('backend-call', (b: Backend, outcome: CallOutcome) => metrics.backendCalls.inc({ backend: b.id, outcome }));
   catalog.on('backend-removed', (b: Backend) => metrics.forgetBackend(b.id));
 
-  const consul = new Consul({ host: config.consul.host, port: config.consul.port });
+  // Every Consul call carries the router's ACL token when it has one (CONSUL_HTTP_TOKEN[_FILE]).
+  const consul = consulClient(config);
   const statics = staticBackends(config.staticBackends);
   let discovered: typeof statics = [];
   const publish = () => catalog.setBackends([...statics, ...discovered]);
@@ -124,9 +126,14 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     ? new ConsulDiscovery(consul, config.discovery.tag, (list) => {
         discovered = list;
         publish();
-      }, logger)
+      }, logger, [config.serviceName])
     : undefined;
   discovery?.start();
+  // The cluster's health as the router's agent sees it: a lost majority is logged and in the metrics.
+  const clusterHealth = config.consul.register || config.discovery.enabled
+    ? new ConsulClusterHealth(consul, config.checks.consulHealthIntervalMs, logger, (state) => metrics.setConsulState(state, CONSUL_CLUSTER_STATES), () => catalog.allBackends().length)
+    : undefined;
+  clusterHealth?.start();
 
   const pkg = packageDefinition();
   const server = new grpc.Server({
@@ -190,6 +197,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
 
   let stopping: Promise<void> | undefined;
   const finish = async () => {
+    clusterHealth?.stop();
     discovery?.stop();
     peers?.stop();
     await frontDoor.close();

@@ -3,7 +3,11 @@
  * `tag` (default "mcp-server"), kept current with blocking queries. Each
  * registration is checked before it becomes a backend (address, port, meta);
  * one that fails is refused and logged, never called. While Consul is
- * unreachable the last known set is kept.
+ * unreachable the last known set is kept. Queries are `stale` reads: any
+ * Consul server answers them, so discovery goes on while the cluster elects a
+ * leader (or has none: ConsulClusterHealth reports that). Services named in
+ * `excludeServices` (the routers' own service, which a router token may write)
+ * are never taken as backends, whatever their tags.
  */
 import { isIP } from 'node:net';
 import type Consul from 'consul';
@@ -62,11 +66,12 @@ export class ConsulDiscovery {
     private readonly tag: string,
     private readonly onChange: (backends: BackendDescriptor[]) => void,
     private readonly logger: Logger,
+    private readonly excludeServices: readonly string[] = [],
   ) {}
 
   start(): void {
     this.catalogQuery = new BlockingQuery(
-      (q) => this.consul.catalog.service.list(q as never) as unknown as Promise<[{ headers: Record<string, string> }, Record<string, string[]>]>,
+      (q) => this.consul.catalog.service.list({ ...q, stale: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, Record<string, string[]>]>,
       (services) => this.onServices(services),
       (err) => this.logger.warn({ err: err.message }, 'consul catalog query failed; keeping last known backends'),
     );
@@ -75,7 +80,7 @@ export class ConsulDiscovery {
 
   private onServices(services: Record<string, string[]>): void {
     if (this.stopped) return;
-    const tagged = new Set(Object.entries(services ?? {}).filter(([, tags]) => (tags ?? []).includes(this.tag)).map(([name]) => name));
+    const tagged = new Set(Object.entries(services ?? {}).filter(([name, tags]) => (tags ?? []).includes(this.tag) && !this.excludeServices.includes(name)).map(([name]) => name));
     for (const [name, q] of this.serviceQueries) {
       if (!tagged.has(name)) {
         q.stop();
@@ -86,7 +91,7 @@ export class ConsulDiscovery {
     for (const name of tagged) {
       if (this.serviceQueries.has(name)) continue;
       const q = new BlockingQuery<HealthEntry[]>(
-        (opts) => this.consul.health.service({ ...(opts as object), service: name, passing: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, HealthEntry[]]>,
+        (opts) => this.consul.health.service({ ...(opts as object), service: name, passing: true, stale: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, HealthEntry[]]>,
         (entries) => {
           this.instances.set(name, (entries ?? []).filter((e) => (e.Service.Tags ?? []).includes(this.tag)).flatMap((e) => this.accept(name, e)));
           this.emit();
