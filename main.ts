@@ -52,7 +52,7 @@ export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'insta
   /**
    * Consul ACLs, default deny (see McpRouterPlatformProps.acl). They need the Consul servers in
    * a stack applied first: this stack then makes that stack (`consulStackId`).
-   * @default true
+   * @default true when the platform deploys Consul; false with existingConsul (its ACLs are yours)
    */
   readonly acl?: boolean;
   /** Id of the stack that holds the network and the Consul servers (with `acl` or `externalMcpServers`). @default '<id>-consul' */
@@ -101,7 +101,7 @@ export class McpRouterStack extends TerraformStack {
       });
       instanceCount = this.instanceCountVariable.numberValue;
     }
-    const acl = props.acl ?? true;
+    const acl = props.acl ?? props.existingConsul === undefined;
     if (acl || (props.externalMcpServers ?? []).length > 0) {
       this.consulStack = new McpConsulStack(scope, props.consulStackId ?? `${id}-consul`, { dockerHost: props.dockerHost, localStatePath: props.localStatePath });
       // Applied first (cross-stack references add this too; explicit, since it is the point).

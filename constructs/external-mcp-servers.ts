@@ -79,6 +79,10 @@ export function parseMcpUrl(scope: string, prop: string, url: unknown): ParsedMc
     throw propError(scope, prop, url, allowed);
   }
   if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash || url.includes('?') || url.includes('#')) throw propError(scope, prop, url, allowed);
+  // The path as written must be the path the routers will call: no dot segments (also encoded),
+  // nothing the URL parser would rewrite.
+  const rawPath = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath) || (rawPath !== '' && rawPath !== u.pathname)) throw propError(scope, prop, url, allowed);
   const host = u.hostname;
   if (!PATTERNS.host.test(host)) throw propError(scope, prop, url, allowed);
   const path = u.pathname === '' ? PATHS.mcp : u.pathname;

@@ -3,6 +3,12 @@
  */
 export * from './mcp-router-platform';
 export * from './consul-server';
+export * from './consul-cluster';
+export * from './consul-client-agent';
+export * from './consul-access-control';
+export * from './consul-acl-policies';
+export * from './consul-acl-files';
+export * from './external-mcp-servers';
 export * from './router-fleet';
 export * from './router-image';
 export * from './haproxy-load-balancer';
