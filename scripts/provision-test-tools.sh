@@ -3,8 +3,8 @@
 #   haproxy (Debian bookworm), h2load (nghttp2-client), dig (dnsutils), ip (iproute2),
 #   consul 1.8.7 from Debian's bullseye suite and HAProxy 3.0 from trixie,
 #   unpacked into a cache dir without touching the system's apt configuration;
-#   and a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
-#   from the npm registry).
+#   a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
+#   from the npm registry), and the MCP Inspector run on it (provision-mcp-inspector.sh).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -113,6 +113,8 @@ fi
 
 # --- node 22 for the MCP conformance suite (the project stays on Node 20) ---
 node22_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-node22.sh")
+# --- the MCP Inspector (CLI mode, run on that Node 22) -----------------------------
+inspector_line=$(bash "$(dirname "${BASH_SOURCE[0]}")/provision-mcp-inspector.sh")
 
 echo "haproxy=$(command -v haproxy)"
 echo "h2load=$(command -v h2load)"
@@ -121,4 +123,5 @@ echo "consul=$CONSUL_BIN"
 echo "ip=$(command -v ip)"
 echo "unshare=$(command -v unshare)"
 echo "$node22_line"
+echo "$inspector_line"
 echo "haproxy30=$HAPROXY30_BIN"

@@ -15,6 +15,7 @@ export class RouterMetrics {
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
   readonly consulState: Gauge<'state'>;
+  readonly mcpRequests: Counter<'method' | 'status'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -40,12 +41,24 @@ export class RouterMetrics {
       labelNames: ['state'],
       registers: [this.registry],
     });
+    this.mcpRequests = new Counter({
+      name: 'mcp_router_mcp_requests_total',
+      help: 'Requests to the MCP front door by JSON-RPC method (GET/DELETE for those HTTP methods) and HTTP status',
+      labelNames: ['method', 'status'],
+      registers: [this.registry],
+    });
   }
 
   /** Sets the Consul state set: 1 for `state`, 0 for the others. */
   setConsulState(state: string, all: readonly string[]): void {
     for (const s of all) this.consulState.set({ state: s }, s === state ? 1 : 0);
   }
+
+  /** JSON-RPC methods counted by name in mcp_router_mcp_requests_total (anything else is "other"). */
+  static readonly MCP_METHODS: ReadonlySet<string> = new Set([
+    'initialize', 'ping', 'tools/list', 'tools/call', 'resources/list', 'resources/templates/list', 'resources/read', 'prompts/list', 'prompts/get',
+    'notifications/initialized', 'notifications/cancelled', 'GET', 'DELETE',
+  ]);
 
   /** Drops the series of a backend that is gone, so series do not pile up as registrations churn. */
   forgetBackend(backend: string): void {

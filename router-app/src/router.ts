@@ -179,7 +179,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     pageSize: config.mcp.pageSize,
     defaultTimeoutMs: config.timeouts.defaultCallMs,
     cancelOnPeers: (sessionId, requestId) => cancelOnPeers(peers?.list() ?? [], sessionId, requestId),
-    serving: () => serving,
+    metrics,
     logger,
   });
 
@@ -227,6 +227,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
           setHealth('NOT_SERVING');
         },
         deregister: async () => registration?.deregister(),
+        stopOtherDoors: (graceMs) => frontDoor.drain(graceMs),
         release: finish,
       });
       return stopping;

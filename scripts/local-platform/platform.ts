@@ -165,8 +165,8 @@ export class LocalPlatform {
     await waitUntil('HAProxy stats page', async () => (await fetch(this.statsUrl)).ok, 15_000, 100, this.haproxy);
   }
 
-  /** HAProxy's view of the router backend, from its stats CSV. */
-  async haproxyServers(): Promise<HaproxyServerState[]> {
+  /** HAProxy's view of a router backend (the gRPC one unless named), from its stats CSV. */
+  async haproxyServers(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<HaproxyServerState[]> {
     const res = await fetch(`${this.statsUrl};csv`);
     const text = await res.text();
     const [header, ...rows] = text.trim().split('\n');
@@ -174,13 +174,13 @@ export class LocalPlatform {
     const idx = (c: string) => cols.indexOf(c);
     return rows
       .map((r) => r.split(','))
-      .filter((f) => f[idx('type')] === '2')
+      .filter((f) => f[idx('type')] === '2' && f[idx('pxname')] === backend)
       .map((f) => ({ name: f[idx('svname')], address: f[idx('addr')], status: f[idx('status')], total: Number(f[idx('stot')]) }));
   }
 
-  /** Routers HAProxy has UP, by address (without port). */
-  async haproxyUpAddresses(): Promise<string[]> {
-    return (await this.haproxyServers()).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
+  /** Routers HAProxy has UP in a backend (the gRPC one unless named), by address (without port). */
+  async haproxyUpAddresses(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<string[]> {
+    return (await this.haproxyServers(backend)).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
   }
 
   // ---- routers -----------------------------------------------------------

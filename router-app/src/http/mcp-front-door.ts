@@ -29,6 +29,7 @@ import { PATHS } from '../contract';
 import type { Logger } from '../logger';
 import type { Catalog, CatalogSnapshot } from '../mcp/catalog';
 import { CallCancelledError } from '../mcp/errors';
+import { RouterMetrics } from '../metrics';
 import type { CallPath } from '../routing/call-path';
 import { InflightCalls } from './inflight';
 import { createMcpServer } from './mcp-handlers';
@@ -47,8 +48,7 @@ export interface McpFrontDoorOptions {
   readonly defaultTimeoutMs: number;
   /** Passes a cancellation to the other routers; resolves to how many cancelled a call. */
   readonly cancelOnPeers: (sessionId: string, requestId: unknown) => Promise<number>;
-  /** True while the router takes new work. */
-  readonly serving: () => boolean;
+  readonly metrics: RouterMetrics;
   readonly logger: Logger;
 }
 
@@ -56,6 +56,12 @@ export interface McpFrontDoor {
   readonly port: number;
   /** Open notification streams (GET). */
   readonly streams: () => number;
+  /**
+   * The drain: stop taking new requests (the listener closes; HAProxy retries a
+   * refused connection on another router), end the notification streams (clients
+   * reopen them elsewhere), and let requests in flight finish within `graceMs`.
+   */
+  drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -187,7 +193,8 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     if (origin !== undefined && !o.allowedOrigins.includes(origin)) {
       return jsonRpcError(res, 403, -32000, `Forbidden: Origin ${JSON.stringify(origin)} is not allowed (MCP_ROUTER_MCP_ALLOWED_ORIGINS)`);
     }
-    if (!o.serving()) return jsonRpcError(res, 503, -32000, 'Service Unavailable: this router is draining', { 'retry-after': '1' });
+    // While draining, requests are still answered until the listener closes (drain()):
+    // HAProxy keeps sending them until its readiness check sees the router leave.
 
     if (req.method === 'DELETE') {
       // Sessions live in their IDs: there is nothing to remove here.
@@ -216,6 +223,8 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     }
     if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported');
     if (typeof body !== 'object' || body === null) return jsonRpcError(res, 400, -32600, 'Invalid Request: not a JSON-RPC message');
+    const method = (body as { method?: unknown }).method;
+    if (typeof method === 'string') (req as { mcpMethod?: string }).mcpMethod = method;
 
     if (isInitializeRequest(body)) {
       const requested = body.params.protocolVersion;
@@ -240,7 +249,21 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     await serve(req, res, body, session.state.nonce);
   };
 
+  let inflight = 0;
+  let idle: (() => void) | undefined;
   const httpServer = http.createServer((req, res) => {
+    if (req.method === 'POST') {
+      inflight++;
+      res.once('close', () => {
+        inflight--;
+        if (inflight === 0) idle?.();
+      });
+    }
+    // Counted when the response is done: the JSON-RPC method (or GET/DELETE) and the HTTP status.
+    res.on('finish', () => {
+      const m = (req as { mcpMethod?: string }).mcpMethod ?? req.method ?? 'other';
+      o.metrics.mcpRequests.inc({ method: RouterMetrics.MCP_METHODS.has(m) ? m : 'other', status: String(res.statusCode) });
+    });
     handle(req, res).catch((err: Error) => {
       o.logger.error({ err: err.message }, 'MCP front door request failed');
       jsonRpcError(res, 500, -32603, 'Internal error');
@@ -256,6 +279,22 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
   return {
     port: (httpServer.address() as { port: number }).port,
     streams: () => streams.size,
+    async drain(graceMs: number) {
+      httpServer.close();
+      httpServer.closeIdleConnections();
+      for (const s of streams) await s.close().catch(() => undefined);
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          timer.unref();
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      httpServer.closeAllConnections();
+    },
     async close() {
       o.catalog.off('updated', onUpdate);
       for (const s of streams) await s.close().catch(() => undefined);

@@ -16,6 +16,8 @@ export interface DrainSteps {
   readonly stopAdvertising: () => void;
   /** Consul deregistration (best effort; never throws). */
   readonly deregister: () => Promise<void>;
+  /** The other front doors: stop taking new requests, let in-flight ones end within the grace period. */
+  readonly stopOtherDoors?: (graceMs: number) => Promise<void>;
   /** Discovery, MCP sessions, admin server. */
   readonly release: () => Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function drain(steps: DrainSteps): Promise<void> {
   steps.stopAdvertising();
   await steps.deregister();
   if (steps.drainDelayMs > 0) await new Promise((r) => setTimeout(r, steps.drainDelayMs));
-  await shutdownGrpc(steps.server, steps.graceMs, logger);
+  await Promise.all([shutdownGrpc(steps.server, steps.graceMs, logger), steps.stopOtherDoors?.(steps.graceMs)]);
   await steps.release();
   logger.info('drained');
 }
