@@ -347,6 +347,15 @@ export class McpRouterPlatform extends Construct {
           }),
       );
       this.consul = cluster;
+      if (cluster.managementTokenResource !== undefined) {
+        // For the operator: `terraform output -raw consul_management_token` in the stack that holds the
+        // servers. Sensitive: the plan holds the reference, Terraform state (already) the value.
+        new TerraformOutput(infra, infraId('ConsulManagementToken'), {
+          value: cluster.managementToken,
+          sensitive: true,
+          description: 'The initial Consul management token (made at apply time): ACL administration; keep it out of daily use',
+        }).overrideLogicalId(prefix === 'mcp' ? 'consul_management_token' : `${prefix.replace(/-/g, '_')}_consul_management_token`);
+      }
       consulHost = cluster.address;
       consulHttpPort = cluster.httpPort;
       consulDnsPort = cluster.dnsPort;

@@ -303,3 +303,24 @@ describe('the parts refuse bad props by name', () => {
     expect(() => new McpRouterPlatform(s, 'P', { acl: true, consulStack: other })).toThrow(/^McpRouterPlatform: consulStack must be a stack with a DockerProvider .*received "o"$/);
   });
 });
+
+describe('the management token for the operator', () => {
+  test('the Consul stack outputs it, sensitive, as a reference to the random_uuid made at apply time; no operator file: no such output', () => {
+    const { consul, platform } = synthApp({});
+    const uuid = Object.keys(consul.resource.random_uuid)[0];
+    expect(consul.output.consul_management_token).toEqual({
+      description: expect.stringContaining('management token'),
+      sensitive: true,
+      value: `\${random_uuid.${uuid}.result}`,
+    });
+    expect(platform.output.consul_management_token).toBeUndefined();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgmt-out-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'token'), '0b9f0c1e-7d4a-4a2b-9a59-3f1f2f0c8d11\n');
+      const withFile = synthApp({ consulManagementTokenFile: path.join(dir, 'token') });
+      expect(withFile.consul.output.consul_management_token).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
