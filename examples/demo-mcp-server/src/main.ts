@@ -50,6 +50,8 @@ function consulToken(): string | undefined {
 async function main(): Promise<void> {
   const host = process.env.HOST || '0.0.0.0';
   const port = envInt('PORT', 3000, 1, 65535);
+  // Checked before anything listens: a bad token stops the server at start.
+  const token = consulToken();
   const name = process.env.SERVER_NAME || 'demo';
   const mcpPath = process.env.MCP_PATH || '/mcp';
   const handle = await startDemoServer({ host, port, name, path: mcpPath });
@@ -57,7 +59,6 @@ async function main(): Promise<void> {
   const id = `mcp-server-${name}-${advertise}-${port}`;
   const consulHost = process.env.CONSUL_HOST;
   const consulBase = consulHost ? `http://${consulHost}:${envInt('CONSUL_PORT', 8500, 1, 65535)}` : undefined;
-  const token = consulToken();
   // Every Consul call carries the token when there is one.
   const consulHeaders: Record<string, string> = token !== undefined ? { 'x-consul-token': token } : {};
   let keepRegistered: NodeJS.Timeout | undefined;
