@@ -1,7 +1,7 @@
 /**
- * The deployable app: `npx cdktf deploy` (or `npm run deploy`) puts the MCP
+ * The deployable app: `npm run deploy` (the stacks in order) puts the MCP
  * router platform on the Docker host. Scale with
- * `cdktf deploy --var instanceCount=5`.
+ * `npm run deploy -- --var instanceCount=5`.
  *
  * Environment knobs for this app (not for the constructs, which take props):
  *   DOCKER_HOST            Docker endpoint (unix://, ssh://, tcp://); default the local socket

@@ -179,6 +179,44 @@ test('a router sends its token on every Consul call: registration, the keep-regi
   expect(without.map((r) => `${r.method} ${r.path}`)).toEqual([]);
 });
 
+test("the README's registration snippet with the operator token (from the plan) registers an MCP server the routers call; without a token it gets 403", async () => {
+  const mgmt = platform.managementToken;
+  const agent1 = platform.routerAgents[0];
+  // The operator token's accessor, as the consul_operator_token_accessor output gives it; its secret read with the management token, as the README says.
+  const opName = Object.keys(platform.platformPlan.resource.consul_acl_token).find((k) => k.includes('OperatorToken'))!;
+  const [accessor] = await platform.applier.evaluate([{ template: `\${consul_acl_token.${opName}.id}` }]);
+  const op = await agent1.call(`/v1/acl/token/${accessor}`, { token: mgmt });
+  expect(op.status).toBe(200);
+  const operatorToken = String(op.body.SecretID);
+  const search = await startDemoServer({ name: 'search', host: platform.address('demo').replace(/\.\d+$/, '.53') });
+  try {
+    const readme = fs.readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    const curl = /```bash\n(curl -X PUT -H "X-Consul-Token: \$CONSUL_HTTP_TOKEN" http:\/\/127\.0\.0\.1:8500\/v1\/agent\/service\/register[\s\S]*?)```/.exec(readme.slice(readme.indexOf('### Register your own MCP server')))?.[1];
+    expect(curl).toBeDefined();
+    const u = new URL(search.url);
+    const body = /-d '([\s\S]*?)'\n/.exec(curl!)![1].replace(/10\.0\.0\.7:3000/g, `${u.hostname}:${u.port}`).replace(/10\.0\.0\.7/g, u.hostname).replace(/3000/g, u.port);
+    const denied = await agent1.call('/v1/agent/service/register', { method: 'PUT', body });
+    expect(denied.status).toBe(403);
+    const ok = await agent1.call('/v1/agent/service/register', { method: 'PUT', token: operatorToken, body });
+    expect(ok.status).toBe(200);
+    const client = createRouterClient(platform.endpoint);
+    try {
+      await waitUntil('search tools through HAProxy', async () => ((await unary(client, 'ListTools', {}, 5_000).catch(() => ({ tools: [] }))).tools as any[]).some((t) => t.name === 'search__echo'), 30_000, 250);
+      const res = await unary(client, 'CallTool', echo('search', 'by hand'), 10_000);
+      expect(JSON.stringify(res.content)).toContain('by hand');
+    } finally {
+      client.close();
+    }
+    // The operator token is no management token: it may not administer ACLs.
+    expect((await agent1.call('/v1/acl/tokens', { token: operatorToken })).status).toBe(403);
+    expect((await agent1.call('/v1/agent/service/deregister/search-1', { method: 'PUT' })).status).toBe(403);
+    expect((await agent1.call('/v1/agent/service/deregister/search-1', { method: 'PUT', token: operatorToken })).status).toBe(200);
+    report('README registration with the operator token', { withoutToken: denied.status, withOperatorToken: ok.status });
+  } finally {
+    await search.close();
+  }
+});
+
 const consulState = async (i: number): Promise<string | undefined> =>
   /mcp_router_consul_state\{state="([a-z-]+)"\} 1\b/.exec(await platform.metrics(i))?.[1];
 /** A router log line (pino JSON) containing `text`, logged at or after `since` (epoch ms). */
