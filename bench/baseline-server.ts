@@ -51,8 +51,19 @@ if (require.main === module) {
     process.stderr.write(`baseline-server: port must be an integer from 0 to 65535; received ${JSON.stringify(portArg)}\n`);
     process.exit(2);
   }
-  startBaseline(address, port).then(
-    (b) => {
+  // BASELINE_MCP_BACKEND=<url>: also hold an MCP SDK client session to that backend (the memory
+  // study's "floor": what any router on grpc-js and the MCP SDK loads; bench/memory-variants.ts).
+  const mcpBackend = process.env.BASELINE_MCP_BACKEND;
+  const withClient = async () => {
+    if (!mcpBackend) return;
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const client = new Client({ name: 'bench-floor', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpBackend)));
+    await client.listTools();
+  };
+  Promise.all([startBaseline(address, port), withClient()]).then(
+    ([b]) => {
       process.stdout.write(`listening ${b.port}\n`);
       const stop = () => b.server.tryShutdown(() => process.exit(0));
       process.on('SIGTERM', stop);

@@ -31,6 +31,8 @@ export interface BenchHaproxy {
   readonly proc: BenchProcess;
   /** host:port of the gRPC listener */
   readonly target: string;
+  /** URL of the MCP listener (http://host:port/mcp), when the options enable it. */
+  readonly mcpUrl?: string;
   readonly statsUrl: string;
   readonly configFile: string;
 }
@@ -39,7 +41,7 @@ export function benchHaproxyConfig(platform: Pick<LocalPlatform, 'ports' | 'bloc
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { renderHaproxyConfig, resolveHaproxyConfigOptions } = require('../haproxy-templates') as typeof import('../haproxy-templates');
   const text = renderHaproxyConfig(resolveHaproxyConfigOptions({
-    // The bench measures the gRPC listener alone.
+    // The gRPC listener alone, unless an item asks for the MCP listener (options.mcpFrontend).
     mcpFrontend: false,
     mode: 'http',
     balance: 'roundrobin',
@@ -67,5 +69,7 @@ export async function startBenchHaproxy(ctx: BenchContext, platform: Pick<LocalP
     readyCheck: async () => (await fetch(statsUrl, { signal: AbortSignal.timeout(1_000) })).ok,
     readyTimeoutMs: 15_000,
   });
-  return { proc, target: `${o.address}:${o.frontendPort}`, statsUrl, configFile };
+  const mcp = o.options?.mcpFrontend;
+  const mcpUrl = mcp ? `http://${mcp.address}:${mcp.port}/mcp` : undefined;
+  return { proc, target: `${o.address}:${o.frontendPort}`, ...(mcpUrl ? { mcpUrl } : {}), statsUrl, configFile };
 }

@@ -21,6 +21,9 @@
  *   BENCH_SCALE_COUNTS       router counts of item 8, the seed's scaling table (default "1,3,5")
  *   BENCH_SCALE_REQUESTS     h2load requests per item-8 run (default 40000; quick 10000)
  *   BENCH_SCALE_CLIENTS / BENCH_SCALE_STREAMS   item-8 concurrency (default 8 x 8)
+ *   BENCH_MCP_LIST_REQUESTS  requests per item-9a run, both sides (default 20000; quick 5000)
+ *   BENCH_MCP_SHARE_REQUESTS tools/call requests of the item-9d run (default 6000; quick 1500)
+ *   BENCH_MCP_SHARE_STREAMS  streams on item 9d's one HTTP/2 connection (default 8)
  *   BENCH_RUN_TIMEOUT_MS     kill any single load run after this long (default 60000)
  */
 
@@ -32,8 +35,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, ma
   return n;
 }
 
-/** Items: 1 ListTools, 2 CallTool, 3 HAProxy overhead, 4 shares, 5 memory, 6 synth, 7 seed, 8 scaling. */
-export const BENCH_ITEMS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+/** Items: 1 ListTools, 2 CallTool, 3 HAProxy overhead, 4 shares, 5 memory, 6 synth, 7 seed, 8 scaling, 9 the MCP front door. */
+export const BENCH_ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 
 export interface BenchConfig {
   readonly quick: boolean;
@@ -53,6 +56,7 @@ export interface BenchConfig {
   readonly share: { readonly requests: number; readonly tcpConnections: number };
   readonly synthCounts: readonly number[];
   readonly scale: { readonly counts: readonly number[]; readonly requests: number; readonly clients: number; readonly streams: number };
+  readonly mcp: { readonly listRequests: number; readonly shareRequests: number; readonly shareStreams: number };
   readonly runTimeoutMs: number;
 }
 
@@ -97,6 +101,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     share: { requests: int(env, 'BENCH_SHARE_REQUESTS', quick ? 9_000 : 30_000), tcpConnections: int(env, 'BENCH_TCP_CONNECTIONS', 30, 3, 1000) },
     synthCounts,
     scale: { counts: scaleCounts, requests: int(env, 'BENCH_SCALE_REQUESTS', quick ? 10_000 : 40_000), clients: int(env, 'BENCH_SCALE_CLIENTS', 8, 1, 1000), streams: int(env, 'BENCH_SCALE_STREAMS', 8, 1, 1000) },
+    mcp: { listRequests: int(env, 'BENCH_MCP_LIST_REQUESTS', quick ? 5_000 : 20_000), shareRequests: int(env, 'BENCH_MCP_SHARE_REQUESTS', quick ? 1_500 : 6_000), shareStreams: int(env, 'BENCH_MCP_SHARE_STREAMS', 8, 1, 1000) },
     runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 60_000, 1_000, 600_000),
   };
 }

@@ -26,6 +26,11 @@ export interface H2loadOptions {
   readonly timeoutMs: number;
   /** Pin h2load to this CPU (taskset), when set. */
   readonly cpu?: number;
+  /**
+   * A plain HTTP request instead of gRPC (the MCP front door): its path, headers
+   * and protocol. `body` is then sent as it is (no gRPC framing expected).
+   */
+  readonly http?: { readonly path: string; readonly headers: readonly string[]; readonly h1?: boolean };
 }
 
 export interface H2loadCounts {
@@ -90,16 +95,17 @@ export function parseH2loadLog(text: string): { durationsUs: number[]; non200: n
 }
 
 export function h2loadArgs(o: Omit<H2loadOptions, 'h2load' | 'body' | 'timeoutMs'>, bodyFile: string, logFile: string): string[] {
+  const headers = o.http ? o.http.headers : ['content-type: application/grpc', 'te: trailers'];
   return [
     '-n', String(o.requests),
     '-c', String(o.clients),
     '-m', String(o.streams),
     '-t', '1',
-    '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers',
+    ...(o.http?.h1 ? ['--h1'] : []),
+    ...headers.flatMap((h) => ['-H', h]),
     '-d', bodyFile,
     '--log-file', logFile,
-    `http://${o.target}${methodPath(o.method)}`,
+    `http://${o.target}${o.http ? o.http.path : methodPath(o.method)}`,
   ];
 }
 

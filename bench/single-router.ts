@@ -167,9 +167,9 @@ export async function h2Measured(ctx: BenchContext, side: H2Side, load: { reques
   return { rps: result.reqPerSec, latency: result.latency, result, problems, cpuMsPer1k };
 }
 
-const problemsOf = (runs: Array<{ problems: string[] }>) => [...new Set(runs.flatMap((r) => r.problems))];
+export const problemsOf = (runs: Array<{ problems: string[] }>) => [...new Set(runs.flatMap((r) => r.problems))];
 
-async function runDriver(ctx: BenchContext, o: DriverOptions): Promise<DriverResult & { problems: string[]; rps: number }> {
+export async function runDriver(ctx: BenchContext, o: DriverOptions, label?: string): Promise<DriverResult & { problems: string[]; rps: number }> {
   const [cmd, args] = benchScript('load-driver', [JSON.stringify(o)]);
   const full = ctx.cpu.client === undefined ? [cmd, args] as const : (['taskset', ['-c', String(ctx.cpu.client), cmd, ...args]] as const);
   const out = await runBounded(full[0], [...full[1]], o.timeLimitMs + 15_000);
@@ -178,7 +178,7 @@ async function runDriver(ctx: BenchContext, o: DriverOptions): Promise<DriverRes
   const problems: string[] = [];
   if (r.errors) problems.push(`${o.kind} driver: ${r.errors} errors (first: ${r.firstError})`);
   if (r.completed !== o.requests) problems.push(`${o.kind} driver: ${r.completed}/${o.requests} completed${r.timedOut ? ' (time limit hit)' : ''}`);
-  ctx.log(`    ${o.kind === 'mcp' ? 'direct (MCP SDK client)' : 'router (grpc-js client)'} c=${o.concurrency}: ${fmt.load(r.reqPerSec, r.latency)}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+  ctx.log(`    ${label ?? (o.kind === 'mcp' ? 'direct (MCP SDK client)' : 'router (grpc-js client)')} c=${o.concurrency}: ${fmt.load(r.reqPerSec, r.latency)}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
   return { ...r, rps: r.reqPerSec, problems };
 }
 

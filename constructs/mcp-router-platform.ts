@@ -23,7 +23,7 @@ import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
-import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_SERVICE } from '../router-app/src/contract';
+import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulAccessControl } from './consul-access-control';
 import { ConsulClientAgent } from './consul-client-agent';
 import { ConsulCluster } from './consul-cluster';
@@ -32,7 +32,7 @@ import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
-import { asOwnProps, checkObject, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
+import { asOwnProps, checkObject, isUnresolved, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
 function ensureRandomProvider(scope: Construct): void {
@@ -59,7 +59,7 @@ export interface ExistingConsul {
 /** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
 export type PlatformHaproxyOptions = Omit<
   HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath'
+  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath' | 'maxCallMs'
 > & {
   /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
   readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
@@ -305,6 +305,15 @@ export class McpRouterPlatform extends Construct {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
     }
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
+    // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
+    const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
+    let maxCallMs: number | undefined;
+    if (maxCallRaw !== undefined && maxCallRaw !== '' && !isUnresolved(maxCallRaw)) {
+      maxCallMs = Number(maxCallRaw);
+      if (!/^\d+$/.test(maxCallRaw) || maxCallMs < 1000 || maxCallMs > 86_400_000) {
+        throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
+      }
+    }
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -487,6 +496,7 @@ export class McpRouterPlatform extends Construct {
             serviceName,
             consulDomain: CONSUL_DOMAIN,
             routerMcpPort: ROUTER_MCP_PORT,
+            maxCallMs,
             // The routers' admin port and readiness path (router-app's contract).
             healthCheck: { ...props.haproxy?.healthCheck, port: ROUTER_ADMIN_PORT, path: PATHS.readyz },
           },

@@ -5,7 +5,7 @@
  * construct (container upload), the local platform (real haproxy on loopback)
  * and the bench all resolve here, so they cannot drift apart.
  */
-import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_SERVICE } from '../router-app/src/contract';
+import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_DEFAULTS, ROUTER_SERVICE } from '../router-app/src/contract';
 import { checkBoolean, checkInteger, checkObject, checkOneOf, propError } from '../constructs/validation';
 
 /** How HAProxy proxies gRPC. */
@@ -51,11 +51,26 @@ export interface TimeoutOptions {
   readonly connectMs?: number;
   /** Client-side inactivity. @default 60000 */
   readonly clientMs?: number;
-  /** Server-side inactivity (long enough for slow tool calls). @default 60000 */
+  /**
+   * Server-side inactivity: how long HAProxy waits for a router's answer. At
+   * least `maxCallMs` + 1000, so HAProxy never cuts a call the router still
+   * runs. @default maxCallMs + 5000
+   */
   readonly serverMs?: number;
-  /** Inactivity of established streams/tunnels (CallToolStream, tcp mode). @default 3600000 */
+  /**
+   * Inactivity of established tunnels (every connection in tcp mode). At least
+   * `maxCallMs` + 1000. @default maxCallMs + 5000
+   */
   readonly tunnelMs?: number;
+  /**
+   * Time a client has to send a complete request's headers (slow-header
+   * attacks; http mode and the stats page). @default 10000
+   */
+  readonly httpRequestMs?: number;
 }
+
+/** Margin between the routers' longest call and HAProxy's server and tunnel timeouts, by default. */
+export const CALL_TIMEOUT_MARGIN_MS = 5_000;
 
 export interface HaproxyConfigOptions {
   /** @default 'http' (per-request balancing of gRPC over HTTP/2) */
@@ -94,6 +109,12 @@ export interface HaproxyConfigOptions {
    * @default ['conn-failure', 'empty-response']
    */
   readonly retryOn?: readonly RetryCondition[];
+  /**
+   * The routers' longest call (their MCP_ROUTER_MAX_CALL_MS): HAProxy's server
+   * and tunnel timeouts derive from it, so HAProxy waits for every call the
+   * routers run. @default 3600000 (the router's default)
+   */
+  readonly maxCallMs?: number;
   readonly timeouts?: TimeoutOptions;
   /** How long a router that vanished from DNS keeps its slot (scale-down). @default 5000 */
   readonly dnsHoldObsoleteMs?: number;
@@ -129,6 +150,7 @@ export interface ResolvedHaproxyConfigOptions {
   readonly maxconn: number;
   readonly nbthread?: number;
   readonly retryOn: readonly RetryCondition[];
+  readonly maxCallMs: number;
   readonly timeouts: Required<TimeoutOptions>;
   readonly dnsHoldObsoleteMs: number;
   readonly dnsHoldFailureMs: number;
@@ -152,7 +174,14 @@ export const HAPROXY_DEFAULTS = {
   healthCheck: { type: 'readyz', port: PORTS.routerAdmin, path: PATHS.readyz, interMs: 2000, rise: 2, fall: 3 },
   maxconn: 10000,
   retryOn: ['conn-failure', 'empty-response'],
-  timeouts: { connectMs: 3000, clientMs: 60000, serverMs: 60000, tunnelMs: 3600000 },
+  maxCallMs: ROUTER_DEFAULTS.maxCallMs,
+  timeouts: {
+    connectMs: 3000,
+    clientMs: 60000,
+    serverMs: ROUTER_DEFAULTS.maxCallMs + CALL_TIMEOUT_MARGIN_MS,
+    tunnelMs: ROUTER_DEFAULTS.maxCallMs + CALL_TIMEOUT_MARGIN_MS,
+    httpRequestMs: 10000,
+  },
   dnsHoldObsoleteMs: 5000,
   dnsHoldFailureMs: 60000,
   stickySessions: false,
@@ -227,8 +256,13 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   if (!Array.isArray(retryOn) || retryOn.some((r) => !RETRY_CONDITIONS.includes(r)) || new Set(retryOn).size !== retryOn.length) {
     throw propError(R, 'retryOn', retryOn, `a list of distinct conditions from ${RETRY_CONDITIONS.join(', ')}`);
   }
-  const t = withDefaults<TimeoutOptions>('timeouts', d.timeouts, options.timeouts);
-  for (const k of ['connectMs', 'clientMs', 'serverMs', 'tunnelMs'] as const) int(`timeouts.${k}`, t[k], 1, 86_400_000);
+  const maxCallMs = int('maxCallMs', options.maxCallMs ?? d.maxCallMs, 1000, 86_400_000);
+  const derived = maxCallMs + CALL_TIMEOUT_MARGIN_MS;
+  const t = withDefaults<TimeoutOptions>('timeouts', { ...d.timeouts, serverMs: derived, tunnelMs: derived }, options.timeouts);
+  for (const k of ['connectMs', 'clientMs', 'serverMs', 'tunnelMs', 'httpRequestMs'] as const) int(`timeouts.${k}`, t[k], 1, 86_400_000 + CALL_TIMEOUT_MARGIN_MS);
+  for (const k of ['serverMs', 'tunnelMs'] as const) {
+    if (t[k] < maxCallMs + 1000) throw propError(R, `timeouts.${k}`, t[k], `at least maxCallMs + 1000 (${maxCallMs + 1000}): the routers run calls up to ${maxCallMs} ms and HAProxy must not cut them (leave it unset to derive it)`);
+  }
   const dnsHoldObsoleteMs = int('dnsHoldObsoleteMs', options.dnsHoldObsoleteMs ?? d.dnsHoldObsoleteMs, 0, 3_600_000);
   const dnsHoldFailureMs = int('dnsHoldFailureMs', options.dnsHoldFailureMs ?? d.dnsHoldFailureMs, 0, 86_400_000);
   const stickySessions = checkBoolean(R, 'stickySessions', options.stickySessions ?? d.stickySessions);
@@ -252,6 +286,7 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
     maxconn,
     nbthread,
     retryOn,
+    maxCallMs,
     timeouts: t,
     dnsHoldObsoleteMs,
     dnsHoldFailureMs,

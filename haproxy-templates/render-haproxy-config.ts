@@ -54,8 +54,10 @@ function defaults(o: ResolvedHaproxyConfigOptions): string {
     '    option dontlognull',
     `    timeout connect ${t.connectMs}ms`,
     `    timeout client ${t.clientMs}ms`,
+    // Derived from the routers' longest call (maxCallMs): HAProxy waits for every call a router runs.
     `    timeout server ${t.serverMs}ms`,
     `    timeout tunnel ${t.tunnelMs}ms`,
+    `    timeout http-request ${t.httpRequestMs}ms`,
     `    timeout check ${Math.min(o.healthCheck.interMs, 5000)}ms`,
     '    retries 3',
     '    option redispatch 1',

@@ -4,12 +4,51 @@
  *
  * Brings the whole platform up on this host without Docker — Consul, N
  * routers, HAProxy and demo MCP backends, from the same renderers the cdktf
- * constructs deploy — prints the endpoints, and tears everything down on
- * Ctrl-C (SIGINT) or SIGTERM.
+ * constructs deploy — says "up" once every router is UP in HAProxy and
+ * passing in Consul (and how long that took), prints the endpoints, and
+ * tears everything down in order on Ctrl-C (SIGINT), SIGTERM or SIGHUP: the
+ * routers drain and exit, then the backends, then HAProxy and Consul. The
+ * handlers are in place from the first line, so a signal during start-up
+ * stops what has started; a second signal kills everything at once.
+ *
+ * The children run in their own process groups (a terminal's Ctrl-C reaches
+ * only this process, which stops them in order) and die with it if it is
+ * killed (parent-death signal): no process outlives the harness.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loopbackBlock } from './local-platform/loopback';
-import { LocalPlatform } from './local-platform/platform';
+import type { LocalPlatform } from './local-platform/platform';
+
+let platform: LocalPlatform | undefined;
+const starting = new AbortController();
+let stopping = false;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) {
+    process.stdout.write(`\n${signal} again: killing everything now.\n`);
+    process.exit(1); // the children die with this process (parent-death signal, and the exit hook)
+  }
+  stopping = true;
+  if (!platform) {
+    process.stdout.write(`\n${signal} during start-up: stopping what has started ...\n`);
+    starting.abort();
+    return;
+  }
+  void shutdown(platform, signal);
+}
+for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+
+async function shutdown(p: LocalPlatform, signal: string): Promise<never> {
+  process.stdout.write(`\n${signal}: stopping the routers (graceful drain), then the backends, then HAProxy and Consul ...\n`);
+  const stopped = await p.close();
+  for (const s of stopped) process.stdout.write(`  stopped ${s.name}: ${s.signal ? `signal ${s.signal}` : `exit ${s.code}`} after ${(s.atMs / 1000).toFixed(1)} s\n`);
+  const unclean = stopped.filter((s) => !s.clean);
+  process.stdout.write(unclean.length ? `Stopped; not cleanly: ${unclean.map((s) => s.name).join(', ')}.\n` : 'All stopped.\n');
+  process.exit(unclean.length ? 1 : 0);
+}
 
 const USAGE = 'usage: npm run local -- [--instances N] [--mode http|tcp] [--balance roundrobin|leastconn|source] [--backends a,b] [--prefix 127.0.0] [--quiet]';
 
@@ -59,41 +98,47 @@ async function main(): Promise<void> {
     fail(`--prefix: ${(err as Error).message}`);
   }
 
-  process.stdout.write(`Starting Consul, ${backends.length} MCP backend(s), ${instances} router(s) and HAProxy (${values.mode} mode) on ${block.prefix}.0/24 ...\n`);
-  const platform = await LocalPlatform.start({
-    instances,
-    mode: values.mode,
-    balance: values.balance as 'roundrobin' | 'leastconn' | 'source',
-    backends,
-    block,
-    echo: values.quiet ? undefined : process.stderr,
-  });
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-local-platform-'));
+  process.stdout.write(`Starting Consul, ${backends.length} MCP backend(s), ${instances} router(s) and HAProxy (${values.mode} mode) on ${block.prefix}.0/24 (logs in ${workDir}) ...\n`);
+  // Loaded only now: the signal handlers above are in place while it loads.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalPlatform } = require('./local-platform/platform') as typeof import('./local-platform/platform');
+  let started: LocalPlatform;
+  try {
+    started = await LocalPlatform.start({
+      instances,
+      mode: values.mode,
+      balance: values.balance as 'roundrobin' | 'leastconn' | 'source',
+      backends,
+      block,
+      echo: values.quiet ? undefined : process.stderr,
+      signal: starting.signal,
+      workDir,
+    });
+  } catch (err) {
+    if (starting.signal.aborted) {
+      process.stdout.write('Stopped during start-up.\n');
+      process.exit(0);
+    }
+    throw err;
+  }
+  platform = started;
+  if (stopping) return void shutdown(started, 'signal');
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    process.stdout.write(`\n${signal}: stopping routers (graceful drain), HAProxy, backends and Consul ...\n`);
-    await platform.close();
-    process.stdout.write('All stopped.\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  const routers = platform.runningRouters().map((i) => `  router-${i}       grpc://${platform.routerTarget(i)}`).join('\n');
+  const routers = started.runningRouters().map((i) => `  router-${i}       grpc://${started.routerTarget(i)}`).join('\n');
+  const n = started.runningRouters().length;
   process.stdout.write(
     [
       '',
-      'MCP router platform is up:',
-      `  gRPC endpoint  grpc://${platform.endpoint}   (HAProxy, ${values.mode} mode)`,
-      `  MCP endpoint   ${platform.mcpUrl}   (Streamable HTTP, for MCP clients)`,
-      `  HAProxy stats  ${platform.statsUrl}`,
-      `  Consul UI      ${platform.consulUiUrl}`,
+      `MCP router platform is up after ${((started.upMs ?? 0) / 1000).toFixed(1)} s: ${n} of ${n} routers UP in HAProxy and passing in Consul.`,
+      `  gRPC endpoint  grpc://${started.endpoint}   (HAProxy, ${values.mode} mode)`,
+      `  MCP endpoint   ${started.mcpUrl}   (Streamable HTTP, for MCP clients)`,
+      `  HAProxy stats  ${started.statsUrl}`,
+      `  Consul UI      ${started.consulUiUrl}`,
       routers,
-      `  logs/configs   ${platform.workDir}`,
+      `  logs/configs   ${started.workDir}`,
       '',
-      `Try: npm run call -- ListTools --target ${platform.endpoint}`,
+      `Try: npm run call -- ListTools --target ${started.endpoint}`,
       'Press Ctrl-C to stop everything.',
       '',
     ].join('\n'),

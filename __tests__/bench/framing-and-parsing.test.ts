@@ -7,6 +7,7 @@ import { callsTotal, heapFromMetrics } from '../../bench/checks';
 import { loadBenchConfig } from '../../bench/config';
 import { decodeFrame, grpcFrame, methodPath, parseGrpcFrame, requestFrame } from '../../bench/grpc-frame';
 import { h2loadArgs, parseH2loadLog, parseH2loadOutput } from '../../bench/h2load';
+import { mcpRequest, mcpRequestsTotal } from '../../bench/mcp-items';
 import { parseStatsCsv, upAddresses } from '../../bench/haproxy-stats';
 import { cpuModelFrom } from '../../bench/machine';
 import { parseProcStatus } from '../../bench/procs';
@@ -77,6 +78,27 @@ describe('h2load output', () => {
   it('sends gRPC headers and the framed body, bounded by -n', () => {
     const args = h2loadArgs({ target: '127.0.0.1:1', method: 'ListTools', requests: 10, clients: 2, streams: 3 }, 'b', 'l');
     expect(args.join(' ')).toBe('-n 10 -c 2 -m 3 -t 1 -H content-type: application/grpc -H te: trailers -d b --log-file l http://127.0.0.1:1/mcp.router.v1.McpRouter/ListTools');
+  });
+
+  it('sends an MCP request (JSON-RPC over POST /mcp, the session headers) over HTTP/1.1 when asked', () => {
+    const req = mcpRequest({ id: 'sess-1', protocolVersion: '2025-11-25' }, 'tools/list', {});
+    expect(JSON.parse(req.body.toString())).toEqual({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    const args = h2loadArgs({ target: '127.0.0.1:8080', method: 'tools/list', requests: 5, clients: 64, streams: 1, http: { path: '/mcp', headers: req.headers, h1: true } }, 'b', 'l');
+    expect(args.join(' ')).toBe(
+      '-n 5 -c 64 -m 1 -t 1 --h1 -H content-type: application/json -H accept: application/json, text/event-stream -H mcp-session-id: sess-1 -H mcp-protocol-version: 2025-11-25 -d b --log-file l http://127.0.0.1:8080/mcp',
+    );
+  });
+
+  it("reads the router's MCP request counter by JSON-RPC method and HTTP status", () => {
+    const text = [
+      '# TYPE mcp_router_mcp_requests_total counter',
+      'mcp_router_mcp_requests_total{method="tools/list",status="200"} 120',
+      'mcp_router_mcp_requests_total{method="tools/call",status="200"} 7',
+      'mcp_router_mcp_requests_total{method="tools/list",status="404"} 3',
+    ].join('\n');
+    expect(mcpRequestsTotal(text, 'tools/list')).toBe(120);
+    expect(mcpRequestsTotal(text, 'tools/list', '404')).toBe(3);
+    expect(mcpRequestsTotal(text, 'prompts/list')).toBe(0);
   });
 });
 
@@ -160,7 +182,8 @@ describe('bench settings', () => {
     expect([q.rounds, q.maxRounds]).toEqual([2, 3]);
     expect([f.rounds, f.maxRounds, f.roundBudgetMs, f.tolerance, f.confidence]).toEqual([5, 15, 240_000, 0.05, 0.9]);
     expect(q.h2.requests).toBeLessThan(f.h2.requests);
-    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(q.mcp.listRequests).toBeLessThan(f.mcp.listRequests);
     expect(f.scale.counts).toEqual([1, 3, 5]);
     expect(loadBenchConfig({ BENCH_ROUNDS: '20' }).maxRounds).toBe(20);
   });
@@ -170,7 +193,7 @@ describe('bench settings', () => {
     expect(() => loadBenchConfig({ BENCH_ROUNDS: '6', BENCH_MAX_ROUNDS: '4' })).toThrow('BENCH_MAX_ROUNDS must be at least BENCH_ROUNDS (6); received "4"');
     expect(() => loadBenchConfig({ BENCH_TOLERANCE_PCT: '0.5' })).toThrow(/BENCH_TOLERANCE_PCT.*"0.5"/);
     expect(() => loadBenchConfig({ BENCH_SCALE_COUNTS: '3,5' })).toThrow(/BENCH_SCALE_COUNTS.*starting with 1.*"3,5"/);
-    expect(() => loadBenchConfig({ BENCH_ONLY: '1,9' })).toThrow(/BENCH_ONLY.*"1,9"/);
+    expect(() => loadBenchConfig({ BENCH_ONLY: '1,10' })).toThrow(/BENCH_ONLY.*"1,10"/);
     expect(() => loadBenchConfig({ BENCH_SYNTH_COUNTS: 'ten' })).toThrow(/BENCH_SYNTH_COUNTS/);
     expect([...loadBenchConfig({ BENCH_ONLY: '7,1' }).only].sort()).toEqual([1, 7]);
   });

@@ -142,6 +142,21 @@ describe('options', () => {
     expect(haproxyCheck(cfg, 'local')).toMatch(/Configuration file is valid/);
   });
 
+  test('server and tunnel timeouts derive from the routers\' longest call; one set below it is refused by name; timeout http-request is set', () => {
+    const http = renderHaproxyConfig(base);
+    expect(http).toContain('timeout server 3605000ms'); // the router's default MCP_ROUTER_MAX_CALL_MS (1 h) + 5 s
+    expect(http).toContain('timeout tunnel 3605000ms');
+    expect(http).toContain('timeout http-request 10000ms');
+    const short = renderHaproxyConfig({ ...base, maxCallMs: 120_000 });
+    expect(short).toContain('timeout server 125000ms');
+    expect(short).toContain('timeout tunnel 125000ms');
+    expect(() => renderHaproxyConfig({ ...base, maxCallMs: 120_000, timeouts: { serverMs: 60_000 } })).toThrow(
+      'renderHaproxyConfig: timeouts.serverMs must be at least maxCallMs + 1000 (121000): the routers run calls up to 120000 ms and HAProxy must not cut them (leave it unset to derive it); received 60000',
+    );
+    expect(() => renderHaproxyConfig({ ...base, timeouts: { tunnelMs: 60_000 } })).toThrow(/timeouts\.tunnelMs must be at least maxCallMs \+ 1000 \(3601000\)/);
+    expect(renderHaproxyConfig({ ...base, maxCallMs: 120_000, timeouts: { serverMs: 200_000, httpRequestMs: 5_000 } })).toMatch(/timeout server 200000ms\n    timeout tunnel 125000ms\n    timeout http-request 5000ms/);
+  });
+
   test('HAPROXY_DEFAULTS documents the defaults the renderer uses', () => {
     expect(resolveHaproxyConfigOptions()).toMatchObject({ ...HAPROXY_DEFAULTS, nameservers: [{ address: 'consul', port: 8600 }] });
   });
@@ -188,7 +203,8 @@ describe('property: the renderer either refuses an option by name or emits a con
       maxconn: num(1, 100000),
       nbthread: num(1, 64),
       retryOn: mostly(fc.subarray(['conn-failure', 'empty-response', 'response-timeout', 'junk-response']), fc.constantFrom(['bogus'], ['conn-failure', 'conn-failure'], 'conn-failure')),
-      timeouts: fc.record({ connectMs: num(1, 100000), clientMs: num(1, 100000), serverMs: num(1, 100000), tunnelMs: num(1, 86_400_000) }, { requiredKeys: [] }),
+      maxCallMs: num(1000, 100000),
+      timeouts: fc.record({ connectMs: num(1, 100000), clientMs: num(1, 100000), serverMs: num(1, 200000), tunnelMs: num(1, 86_400_000), httpRequestMs: num(1, 100000) }, { requiredKeys: [] }),
       dnsHoldObsoleteMs: num(0, 100000),
       dnsHoldFailureMs: num(0, 100000),
       stickySessions: mostly(fc.boolean(), fc.constantFrom('yes', 1)),
@@ -198,7 +214,7 @@ describe('property: the renderer either refuses an option by name or emits a con
     },
     { requiredKeys: [] },
   );
-  const NAMES = ['mode', 'balance', 'frontend', 'stats', 'serviceName', 'consulDomain', 'nameservers', 'maxInstances', 'healthCheck', 'maxconn', 'nbthread', 'retryOn', 'timeouts', 'dnsHoldObsoleteMs', 'dnsHoldFailureMs', 'stickySessions', 'rateLimitConnectionsPer10s', 'tlsCertificatePath', 'prometheusExporter'];
+  const NAMES = ['mode', 'balance', 'frontend', 'stats', 'serviceName', 'consulDomain', 'nameservers', 'maxInstances', 'healthCheck', 'maxconn', 'nbthread', 'retryOn', 'maxCallMs', 'timeouts', 'dnsHoldObsoleteMs', 'dnsHoldFailureMs', 'stickySessions', 'rateLimitConnectionsPer10s', 'tlsCertificatePath', 'prometheusExporter'];
 
   test('300 random option sets', () => {
     let rendered = 0;

@@ -223,6 +223,17 @@ describe('props', () => {
     expect(cfg).toContain('check inter 1000 rise 2 fall 3');
   });
 
+  test('HAProxy\'s server and tunnel timeouts follow the routers\' MCP_ROUTER_MAX_CALL_MS; a bad value fails synth by name', () => {
+    const json = synthStack({ routerEnvironment: { MCP_ROUTER_MAX_CALL_MS: '120000' } });
+    expect(byPath(json, 'docker_container', 'Routers/Router').env).toContain('MCP_ROUTER_MAX_CALL_MS=120000');
+    const cfg: string = byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    expect(cfg).toContain('timeout server 125000ms');
+    expect(cfg).toContain('timeout tunnel 125000ms');
+    expect(() => synthStack({ routerEnvironment: { MCP_ROUTER_MAX_CALL_MS: '2 min' } })).toThrow(
+      'McpRouterPlatform: routerEnvironment.MCP_ROUTER_MAX_CALL_MS must be an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it); received "2 min"',
+    );
+  });
+
   test('TLS: the PEM is mounted read-only from the Docker host and the listener terminates TLS; no key in the plan', () => {
     const text = synthString({ tlsCertificateHostPath: '/etc/mcp/tls/server.pem' });
     const lb = byPath(JSON.parse(text), 'docker_container', 'LoadBalancer/Container');

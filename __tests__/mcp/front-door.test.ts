@@ -224,6 +224,58 @@ describe('bad input gets a JSON-RPC error, never a crash or a hung stream', () =
   });
 });
 
+describe('listings answer from the cached catalogue JSON (http/listing-cache.ts)', () => {
+  let sid: string;
+  const h = () => ({ 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION });
+  beforeAll(async () => {
+    sid = (await initialize(LATEST_PROTOCOL_VERSION)).headers.get('mcp-session-id')!;
+  });
+
+  test('as one JSON response echoing the request id, paged like the SDK path', async () => {
+    const first = await post({ jsonrpc: '2.0', id: 'list-1', method: 'tools/list', params: {} }, h());
+    expect(first.headers.get('content-type')).toBe('application/json');
+    expect(first.body).toMatchObject({ jsonrpc: '2.0', id: 'list-1' });
+    const names: string[] = first.body.result.tools.map((t: { name: string }) => t.name);
+    expect(names.length).toBe(2); // page size 2
+    let cursor: string | undefined = first.body.result.nextCursor;
+    for (let id = 2; cursor; id++) {
+      const next = await post({ jsonrpc: '2.0', id, method: 'tools/list', params: { cursor } }, h());
+      expect(next.body.id).toBe(id);
+      names.push(...next.body.result.tools.map((t: { name: string }) => t.name));
+      cursor = next.body.result.nextCursor;
+    }
+    expect(names).toEqual([...names].sort());
+    expect(names).toEqual(expect.arrayContaining(['demo__add', 'demo__echo', 'demo__fail', 'demo__slow', 'demo__whoami']));
+    // The same listing as the SDK client sees, page for page.
+    const { client } = await connect();
+    try {
+      const viaSdk: string[] = [];
+      let c: string | undefined;
+      do {
+        const p = await client.listTools(c ? { cursor: c } : {});
+        viaSdk.push(...p.tools.map((t) => t.name));
+        c = p.nextCursor;
+      } while (c);
+      expect(viaSdk).toEqual(names);
+    } finally {
+      await client.close();
+    }
+    const prompts = await post({ jsonrpc: '2.0', id: 8, method: 'prompts/list' }, h());
+    expect(prompts.body.result.prompts.map((p: { name: string }) => p.name)).toContain('demo__greet');
+    const resources = await post({ jsonrpc: '2.0', id: 9, method: 'resources/list' }, h());
+    expect(resources.body.result.resources.map((r: { uri: string }) => r.uri)).toContain('demo://demo/readme');
+  });
+
+  test('what the SDK would refuse still gets the SDK\'s error: a bad cursor, a bad params type, a missing id', async () => {
+    const bad = await post({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { cursor: 'nonsense' } }, h());
+    expect(bad.body.error.code).toBe(-32602);
+    const wrongType = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { cursor: 5 } }, h());
+    expect(wrongType.body.error).toBeDefined();
+    const notification = await post({ jsonrpc: '2.0', method: 'tools/list' }, h());
+    expect(notification.body?.result).toBeUndefined();
+  });
+});
+
 describe('sessions any router accepts', () => {
   test('tokens: rotation (old key still verifies), expiry, tampering', () => {
     let now = 1_000_000;

@@ -6,15 +6,17 @@ import { ConfigError, ENV_VARIABLES, loadConfig } from '../../router-app/src/con
 const ENTRY = path.resolve(__dirname, '..', '..', 'router-app', 'dist', 'main.js');
 
 describe('loadConfig', () => {
-  test('defaults follow the seed: CONSUL_HOST=consul, CONSUL_PORT=8500, MCP_ROUTER_PORT=50051, 50 MiB messages', () => {
+  test('defaults follow the seed (CONSUL_HOST=consul, CONSUL_PORT=8500, MCP_ROUTER_PORT=50051) but bound a call: 4 MiB messages, 256 calls in flight', () => {
     const c = loadConfig({ MCP_ROUTER_HOSTNAME: 'mcp-router-3' });
     expect(c.consul).toEqual({ host: 'consul', port: 8500, register: true });
     expect(c.port).toBe(50051);
     expect(c.metricsPort).toBe(9464);
     expect(c.instanceId).toBe('mcp-router-mcp-router-3');
     expect(c.serviceName).toBe('mcp-router');
-    expect(c.grpc.maxReceiveBytes).toBe(50 * 1024 * 1024);
-    expect(c.grpc.maxSendBytes).toBe(50 * 1024 * 1024);
+    expect(c.grpc.maxReceiveBytes).toBe(4 * 1024 * 1024);
+    expect(c.grpc.maxSendBytes).toBe(4 * 1024 * 1024);
+    expect(c.backends.maxResponseBytes).toBe(4 * 1024 * 1024);
+    expect(c.limits).toEqual({ maxConcurrentCalls: 256, maxCallMs: 3_600_000 });
     expect(c.checks).toMatchObject({ tcpInterval: '10s', grpcInterval: '2s' });
   });
 
@@ -54,6 +56,46 @@ describe('loadConfig', () => {
     expect(err!.problems).toHaveLength(5);
   });
 
+  test('the hardening bounds: allowed ranges and namespaces, calls in flight, the maximum call time, listing bounds', () => {
+    const c = loadConfig({ MCP_ROUTER_BACKEND_ALLOWED_CIDRS: '10.1.0.0/16, fd00::/8', MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES: 'demo@10.1.2.0/24,demo@10.1.3.4,team-*,other', MCP_ROUTER_LISTING_MAX_PAGES: '7' });
+    expect(c.backends.allowedCidrs).toEqual([
+      { address: '10.1.0.0', prefix: 16, family: 'ipv4' },
+      { address: 'fd00::', prefix: 8, family: 'ipv6' },
+    ]);
+    expect(c.backends.allowedNamespaces).toEqual([
+      { name: 'demo', prefix: false, cidrs: [{ address: '10.1.2.0', prefix: 24, family: 'ipv4' }, { address: '10.1.3.4', prefix: 32, family: 'ipv4' }] },
+      { name: 'team-', prefix: true, cidrs: [] },
+      { name: 'other', prefix: false, cidrs: [] },
+    ]);
+    expect(c.listing).toEqual({ maxPages: 7, maxItems: 10_000, maxBytes: 8 * 1024 * 1024, timeoutMs: 30_000 });
+    // The default ranges: loopback and private, not link-local (the metadata address).
+    const d = loadConfig({}).backends.allowedCidrs.map((x) => `${x.address}/${x.prefix}`);
+    expect(d).toEqual(['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7']);
+    expect(loadConfig({}).backends.allowedNamespaces).toBeUndefined();
+    // A maximum below the default call time lowers it, unless that is set too.
+    expect(loadConfig({ MCP_ROUTER_MAX_CALL_MS: '10000' }).timeouts.defaultCallMs).toBe(10_000);
+
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({
+        MCP_ROUTER_BACKEND_ALLOWED_CIDRS: '10.0.0.0/33',
+        MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES: 'bad name@10.0.0.0/8',
+        MCP_ROUTER_MAX_CONCURRENT_CALLS: '0',
+        MCP_ROUTER_DEFAULT_TIMEOUT_MS: '60000',
+        MCP_ROUTER_MAX_CALL_MS: '30000',
+      });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err!.problems).toHaveLength(4);
+    expect(err!.problems).toEqual(expect.arrayContaining([
+      'MCP_ROUTER_BACKEND_ALLOWED_CIDRS="10.0.0.0/33": "10.0.0.0/33": the prefix length must be 0 to 32',
+      'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES="bad name@10.0.0.0/8": "bad name@10.0.0.0/8": a namespace rule is a name of letters, digits, "_", "." or "-" (a trailing "*" matches a prefix), optionally followed by @<cidr>',
+      'MCP_ROUTER_MAX_CONCURRENT_CALLS="0": must be an integer from 1 to 100000',
+      'MCP_ROUTER_DEFAULT_TIMEOUT_MS="60000": must not exceed MCP_ROUTER_MAX_CALL_MS (30000)',
+    ]));
+  });
+
   test('backend entries are validated too', () => {
     expect(() => loadConfig({ MCP_BACKENDS: '[{"name":"bad name!","url":"ftp://x"}]' })).toThrow(/MCP_BACKENDS=.*backend name must be/);
   });
@@ -70,6 +112,7 @@ describe('the router process', () => {
     ['MCP_BACKENDS', 'not json'],
     ['LOG_LEVEL', 'loud'],
     ['MCP_ROUTER_BIND_ADDRESS', '999.1.1.1'],
+    ['MCP_ROUTER_BACKEND_ALLOWED_CIDRS', 'metadata'],
   ])('%s=%s stops it at start: exit 2, message names the variable and the value', (name, value) => {
     const r = spawnSync(process.execPath, [ENTRY], { env: { PATH: process.env.PATH, [name]: value }, encoding: 'utf8', timeout: 15_000 });
     expect(r.status).toBe(2);

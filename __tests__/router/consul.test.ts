@@ -35,6 +35,8 @@ beforeAll(async () => {
       LOG_LEVEL: 'silent',
     }),
   );
+  // Registration runs in the background (a start never waits on Consul).
+  await waitUntil('the router registered in Consul', async () => (await consul.api('/v1/agent/services'))[ID] !== undefined, 15_000, 100);
 });
 
 afterAll(async () => {

@@ -54,6 +54,12 @@ export interface ConsulAgent {
   output(): string;
   /** Stops and starts the agent again on the same address and ports; waits for a leader. */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: the kernel still accepts connections on its ports, but nothing
+   * answers (a hung Consul, for real); resume() sends SIGCONT.
+   */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -150,7 +156,12 @@ export async function startConsulAgent(options: ConsulAgentOptions = {}): Promis
     }
   };
 
+  let paused = false;
   const halt = async () => {
+    if (paused && proc?.pid) {
+      process.kill(proc.pid, 'SIGCONT');
+      paused = false;
+    }
     await proc?.stop('SIGINT', 10_000);
   };
 
@@ -169,6 +180,16 @@ export async function startConsulAgent(options: ConsulAgentOptions = {}): Promis
       return text ? JSON.parse(text) : undefined;
     },
     output: () => proc?.tail(200) ?? '',
+    pause() {
+      if (proc?.pid && proc.running) {
+        process.kill(proc.pid, 'SIGSTOP');
+        paused = true;
+      }
+    },
+    resume() {
+      if (proc?.pid && proc.running) process.kill(proc.pid, 'SIGCONT');
+      paused = false;
+    },
     async restart() {
       await halt();
       await launch();

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
 import { PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
+import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 
 const MiB = 1024 * 1024;
 
@@ -60,6 +61,17 @@ const backendList = z
       }).strict(),
     ),
   );
+
+/** A value parsed by `parse`, whose thrown message becomes the problem. */
+const parsed = <T>(parse: (s: string) => T) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return parse(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -114,6 +126,15 @@ const schema = {
   [E.sessionKeys]: z.string().optional(),
   [E.sessionKeysFile]: z.string().trim().min(1).optional(),
   [E.sessionTtlMs]: int(60_000, 30 * 86_400_000).default(D.sessionTtlMs),
+  [E.maxConcurrentCalls]: int(1, 100_000).default(D.maxConcurrentCalls),
+  [E.maxCallMs]: int(1_000, 86_400_000).default(D.maxCallMs),
+  [E.listingMaxPages]: int(1, 100_000).default(D.listingMaxPages),
+  [E.listingMaxItems]: int(1, 10_000_000).default(D.listingMaxItems),
+  [E.listingMaxBytes]: int(1024, 1024 * MiB).default(D.listingMaxBytes),
+  [E.listingTimeoutMs]: int(100, 3_600_000).default(D.listingTimeoutMs),
+  [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
+  [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
+  [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -147,9 +168,31 @@ export interface RouterConfig {
     readonly sessionKeys: ReadonlyArray<{ readonly id: string; readonly secret: string }>;
     readonly sessionTtlMs: number;
   };
-  /** Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE) and the response size bound. */
-  readonly backends: { readonly caPem?: string; readonly caFile?: string; readonly maxResponseBytes: number };
-  readonly timeouts: { readonly defaultCallMs: number; readonly connectMs: number; readonly catalogTtlMs: number; readonly drainDelayMs: number; readonly shutdownGraceMs: number };
+  /**
+   * Backends: extra CA certificates (PEM, from MCP_BACKEND_CA_FILE), the
+   * response size bound, and where a backend from Consul may be (address
+   * ranges; namespace rules, undefined: any namespace).
+   */
+  readonly backends: {
+    readonly caPem?: string;
+    readonly caFile?: string;
+    readonly maxResponseBytes: number;
+    readonly allowedCidrs: readonly Cidr[];
+    readonly allowedNamespaces?: readonly NamespaceRule[];
+  };
+  /** Bounds of one backend's listing (tools, resources, templates, prompts together). */
+  readonly listing: { readonly maxPages: number; readonly maxItems: number; readonly maxBytes: number; readonly timeoutMs: number };
+  /** Calls in flight per router (both doors) and the longest call, whatever the client's deadline. */
+  readonly limits: { readonly maxConcurrentCalls: number; readonly maxCallMs: number };
+  readonly timeouts: {
+    readonly defaultCallMs: number;
+    readonly connectMs: number;
+    readonly catalogTtlMs: number;
+    readonly drainDelayMs: number;
+    readonly shutdownGraceMs: number;
+    /** Every Consul request but the blocking queries (which wait up to their own time). */
+    readonly consulMs: number;
+  };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
   readonly checks: {
@@ -184,6 +227,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
   const consulToken = readConsulToken(out[E.consulToken] as string | undefined, out[E.consulTokenFile] as string | undefined, problems);
+  const defaultMs = out[E.defaultTimeoutMs] as number | undefined;
+  const maxMs = out[E.maxCallMs] as number | undefined;
+  if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
+    // Left unset, the default call time follows a lower maximum; set explicitly above it, it is a mistake.
+    if (env[E.defaultTimeoutMs] === undefined || env[E.defaultTimeoutMs] === '') out[E.defaultTimeoutMs] = maxMs;
+    else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
+  }
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -201,7 +251,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
     discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
-    backends: { caPem, caFile: p.MCP_BACKEND_CA_FILE, maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES },
+    backends: {
+      caPem,
+      caFile: p.MCP_BACKEND_CA_FILE,
+      maxResponseBytes: p.MCP_ROUTER_MAX_BACKEND_RESPONSE_BYTES,
+      allowedCidrs: p.MCP_ROUTER_BACKEND_ALLOWED_CIDRS,
+      allowedNamespaces: p.MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES,
+    },
+    listing: {
+      maxPages: p.MCP_ROUTER_LISTING_MAX_PAGES,
+      maxItems: p.MCP_ROUTER_LISTING_MAX_ITEMS,
+      maxBytes: p.MCP_ROUTER_LISTING_MAX_BYTES,
+      timeoutMs: p.MCP_ROUTER_LISTING_TIMEOUT_MS,
+    },
+    limits: { maxConcurrentCalls: p.MCP_ROUTER_MAX_CONCURRENT_CALLS, maxCallMs: p.MCP_ROUTER_MAX_CALL_MS },
     mcp: {
       port: p.MCP_ROUTER_MCP_PORT,
       allowedOrigins: p.MCP_ROUTER_MCP_ALLOWED_ORIGINS,
@@ -216,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       catalogTtlMs: p.MCP_ROUTER_CATALOG_TTL_MS,
       drainDelayMs: p.MCP_ROUTER_DRAIN_DELAY_MS,
       shutdownGraceMs: p.MCP_ROUTER_SHUTDOWN_GRACE_MS,
+      consulMs: p.CONSUL_TIMEOUT_MS,
     },
     breaker: { failures: p.MCP_ROUTER_BREAKER_FAILURES, resetMs: p.MCP_ROUTER_BREAKER_RESET_MS },
     grpc: {

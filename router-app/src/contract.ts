@@ -133,6 +133,15 @@ export const ROUTER_ENV = {
   sessionKeys: 'MCP_ROUTER_SESSION_KEYS',
   sessionKeysFile: 'MCP_ROUTER_SESSION_KEYS_FILE',
   sessionTtlMs: 'MCP_ROUTER_SESSION_TTL_MS',
+  maxConcurrentCalls: 'MCP_ROUTER_MAX_CONCURRENT_CALLS',
+  maxCallMs: 'MCP_ROUTER_MAX_CALL_MS',
+  listingMaxPages: 'MCP_ROUTER_LISTING_MAX_PAGES',
+  listingMaxItems: 'MCP_ROUTER_LISTING_MAX_ITEMS',
+  listingMaxBytes: 'MCP_ROUTER_LISTING_MAX_BYTES',
+  listingTimeoutMs: 'MCP_ROUTER_LISTING_TIMEOUT_MS',
+  backendAllowedCidrs: 'MCP_ROUTER_BACKEND_ALLOWED_CIDRS',
+  backendAllowedNamespaces: 'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES',
+  consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
 } as const;
 
 export type RouterEnvKey = keyof typeof ROUTER_ENV;
@@ -153,7 +162,8 @@ export const ROUTER_DEFAULTS = {
   metricsPort: PORTS.routerAdmin,
   backendDiscovery: true,
   backendTag: MCP_SERVER_DISCOVERY.tag,
-  maxBackendResponseBytes: 16 * MiB,
+  /** A backend body larger than a gRPC message could not be sent on anyway. */
+  maxBackendResponseBytes: 4 * MiB,
   defaultTimeoutMs: 30_000,
   connectTimeoutMs: 5_000,
   catalogTtlMs: 60_000,
@@ -161,8 +171,9 @@ export const ROUTER_DEFAULTS = {
   shutdownGraceMs: 10_000,
   breakerFailures: 5,
   breakerResetMs: 5_000,
-  grpcMaxReceiveBytes: 50 * MiB,
-  grpcMaxSendBytes: 50 * MiB,
+  /** gRPC's own default; the seed's 50 MiB let one call cost a router hundreds of MB. */
+  grpcMaxReceiveBytes: 4 * MiB,
+  grpcMaxSendBytes: 4 * MiB,
   grpcKeepaliveTimeMs: 30_000,
   grpcKeepaliveTimeoutMs: 10_000,
   consulCheckIntervalTcp: '10s',
@@ -175,6 +186,22 @@ export const ROUTER_DEFAULTS = {
   mcpMaxBodyBytes: 4 * MiB,
   mcpPageSize: 200,
   sessionTtlMs: 86_400_000,
+  /** Tool calls, resource reads and prompt gets in flight per router, both doors together. */
+  maxConcurrentCalls: 256,
+  /** The longest call the router runs, whatever deadline a client asks for; HAProxy's timeouts derive from it. */
+  maxCallMs: 3_600_000,
+  listingMaxPages: 100,
+  listingMaxItems: 10_000,
+  listingMaxBytes: 8 * MiB,
+  listingTimeoutMs: 30_000,
+  /**
+   * Address ranges a backend discovered in Consul may be at: loopback and the
+   * private ranges (RFC 1918, IPv6 ULA). Link-local (169.254.0.0/16 holds every
+   * cloud's metadata service), public, multicast and unspecified addresses are
+   * refused unless listed.
+   */
+  backendAllowedCidrs: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7',
+  consulTimeoutMs: 5_000,
 } as const;
 
 /** Environment variables of the demo MCP server (examples/demo-mcp-server). */

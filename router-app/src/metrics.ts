@@ -4,8 +4,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome of one request to a backend, as counted in mcp_router_backend_calls_total. */
-export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open';
-export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'mcp_error', 'too_large', 'timeout', 'cancelled', 'unavailable', 'circuit_open'];
+export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open' | 'over_limit';
+export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'mcp_error', 'too_large', 'timeout', 'cancelled', 'unavailable', 'circuit_open', 'over_limit'];
+/** Bounds of a backend's listing, as labelled in mcp_router_backend_listings_refused_total. */
+export const LISTING_LIMITS = ['pages', 'items', 'bytes', 'timeout'] as const;
+/** Why a Consul registration was refused, as labelled in mcp_router_registrations_refused_total. */
+export const REFUSAL_KINDS = ['invalid', 'address', 'namespace'] as const;
 
 export class RouterMetrics {
   readonly registry = new Registry();
@@ -15,6 +19,10 @@ export class RouterMetrics {
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
   readonly consulState: Gauge<'state'>;
+  readonly listingsRefused: Counter<'backend' | 'limit'>;
+  readonly registrationsRefused: Counter<'reason'>;
+  readonly callsInFlight: Gauge;
+  readonly callsRefused: Counter;
   readonly mcpRequests: Counter<'method' | 'status'>;
 
   constructor() {
@@ -41,6 +49,20 @@ export class RouterMetrics {
       labelNames: ['state'],
       registers: [this.registry],
     });
+    this.listingsRefused = new Counter({
+      name: 'mcp_router_backend_listings_refused_total',
+      help: `Backend listings refused for going over a bound (${LISTING_LIMITS.join(', ')}); the backend keeps its last good listing`,
+      labelNames: ['backend', 'limit'],
+      registers: [this.registry],
+    });
+    this.registrationsRefused = new Counter({
+      name: 'mcp_router_registrations_refused_total',
+      help: `MCP server registrations from Consul refused (${REFUSAL_KINDS.join(', ')}), each distinct one counted once`,
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.callsInFlight = new Gauge({ name: 'mcp_router_calls_in_flight', help: 'Tool calls, resource reads and prompt gets in flight (both doors)', registers: [this.registry] });
+    this.callsRefused = new Counter({ name: 'mcp_router_calls_refused_total', help: 'Calls refused with RESOURCE_EXHAUSTED because MCP_ROUTER_MAX_CONCURRENT_CALLS were in flight', registers: [this.registry] });
     this.mcpRequests = new Counter({
       name: 'mcp_router_mcp_requests_total',
       help: 'Requests to the MCP front door by JSON-RPC method (GET/DELETE for those HTTP methods) and HTTP status',
@@ -64,6 +86,7 @@ export class RouterMetrics {
   forgetBackend(backend: string): void {
     this.backendUp.remove({ backend });
     for (const outcome of CALL_OUTCOMES) this.backendCalls.remove({ backend, outcome });
+    for (const limit of LISTING_LIMITS) this.listingsRefused.remove({ backend, limit });
   }
 
   /** Returns a function that records one call of `method` when called with its status code. */

@@ -11,16 +11,19 @@ import type { RouterConfig } from './config';
 import { consulClient } from './consul/client';
 import { ConsulClusterHealth, CONSUL_CLUSTER_STATES } from './consul/cluster-health';
 import { ConsulRegistration } from './consul/registration';
+import { BackendPolicy } from './discovery/backend-policy';
 import { ConsulDiscovery } from './discovery/consul-discovery';
 import { staticBackends } from './discovery/static';
 import { createHandlers } from './grpc/handlers';
 import { packageDefinition, SERVICE_NAME } from './grpc/proto';
+import { withRequestDecodeGuard } from './grpc/request-decoding';
 import { drain } from './lifecycle/shutdown';
 import { createLogger, Logger } from './logger';
 import type { Backend } from './mcp/backend';
 import { Catalog } from './mcp/catalog';
 import { CallOutcome, RouterMetrics } from './metrics';
 import { CallPath } from './routing/call-path';
+import { CallSlots } from './routing/call-slots';
 import { RouterPeer, RouterPeers } from './discovery/router-peers';
 import { InflightCalls } from './http/inflight';
 import { startMcpFrontDoor } from './http/mcp-front-door';
@@ -57,8 +60,10 @@ export interface RouterHandle {
   readonly catalog: Catalog;
   readonly logger: Logger;
   readonly health: HealthImplementation;
-  /** True while the router takes new work. */
+  /** True while the router takes new work: its catalogue was built once, and it is not draining. */
   readonly serving: () => boolean;
+  /** Resolves when the router is ready (first catalogue built from every backend source). */
+  readonly ready: Promise<void>;
   /** Graceful stop: NOT_SERVING, deregister, drain delay, finish in-flight calls (grace), close. */
   drain(): Promise<void>;
   /** Immediate stop (tests). */
@@ -101,6 +106,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
       breakerResetMs: config.breaker.resetMs,
       caPem: config.backends.caPem,
       maxResponseBytes: config.backends.maxResponseBytes,
+      listing: config.listing,
       logger,
     },
     config.timeouts.catalogTtlMs,
@@ -114,19 +120,33 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   catalog.on('backend-health', (b: Backend, up: boolean) => metrics.backendUp.set({ backend: b.id }, up ? 1 : 0));
   catalog.on('backend-call', (b: Backend, outcome: CallOutcome) => metrics.backendCalls.inc({ backend: b.id, outcome }));
   catalog.on('backend-removed', (b: Backend) => metrics.forgetBackend(b.id));
+  catalog.on('listing-refused', (b: Backend, limit: string) => metrics.listingsRefused.inc({ backend: b.id, limit }));
 
-  // Every Consul call carries the router's ACL token when it has one (CONSUL_HTTP_TOKEN[_FILE]).
+  // Every Consul call carries the router's ACL token when it has one (CONSUL_HTTP_TOKEN[_FILE]),
+  // and a timeout (the blocking queries set their own: their wait and a margin).
   const consul = consulClient(config);
+  const policy = new BackendPolicy(config.backends.allowedCidrs, config.backends.allowedNamespaces);
+  if (config.discovery.enabled && policy.allows('169.254.169.254')) {
+    logger.warn({ variable: ROUTER_ENV.backendAllowedCidrs }, 'the allowed backend ranges include 169.254.169.254, the cloud metadata address: a registration in Consul can make this router call it');
+  }
   const statics = staticBackends(config.staticBackends);
   let discovered: typeof statics = [];
   const publish = () => catalog.setBackends([...statics, ...discovered]);
   publish();
   catalog.start();
   const discovery = config.discovery.enabled
-    ? new ConsulDiscovery(consul, config.discovery.tag, (list) => {
-        discovered = list;
-        publish();
-      }, logger, [config.serviceName])
+    ? new ConsulDiscovery(
+        consul,
+        config.discovery.tag,
+        (list) => {
+          discovered = list;
+          publish();
+        },
+        logger,
+        policy,
+        (kind) => metrics.registrationsRefused.inc({ reason: kind }),
+        [config.serviceName],
+      )
     : undefined;
   discovery?.start();
   // The cluster's health as the router's agent sees it: a lost majority is logged and in the metrics.
@@ -144,9 +164,11 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
-  const def = withSerializationCache(pkg[SERVICE_NAME] as grpc.ServiceDefinition, ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
-  const calls = new CallPath(catalog);
-  server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs }));
+  const def = withSerializationCache(withRequestDecodeGuard(pkg[SERVICE_NAME] as grpc.ServiceDefinition), ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
+  const slots = new CallSlots(config.limits.maxConcurrentCalls, { inFlight: (n) => metrics.callsInFlight.set(n), refused: () => metrics.callsRefused.inc() });
+  const calls = new CallPath(catalog, slots);
+  server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs, maxCallMs: config.limits.maxCallMs }));
+  // NOT_SERVING until the first catalogue is built (see `ready` below).
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(pkg).addToServer(server);
@@ -154,12 +176,13 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.bindAddress}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  let serving = true;
+  let isReady = false;
+  let draining = false;
+  const serving = () => isReady && !draining;
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', s);
     health.setStatus(SERVICE_NAME, s);
   };
-  setHealth('SERVING');
 
   // The MCP front door: session IDs signed with the deployment's keys (any router answers any request).
   const tokens = new SessionTokens(config.mcp.sessionKeys, config.mcp.sessionTtlMs);
@@ -184,16 +207,31 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   });
 
   // Port 0 picks a free port (tests); the "router started" line and the handle report it.
-  const admin: http.Server | undefined = await startAdminServer(config.bindAddress, config.metricsPort, metrics, () => serving, (body) => {
+  const admin: http.Server | undefined = await startAdminServer(config.bindAddress, config.metricsPort, metrics, serving, (body) => {
     const state = typeof body.session === 'string' ? tokens.verify(body.session) : 'malformed';
     if (typeof state === 'string') return { status: 403, cancelled: false, error: `session ${state}` };
     return { status: 200, cancelled: inflight.cancel(state.nonce, body.requestId, new CallCancelledError()) };
   });
   const metricsPort = (admin.address() as { port: number }).port;
 
+  // Registration runs in the background: a Consul that is down or hung never holds up the start.
   const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger, { admin: metricsPort, mcp: frontDoor.port }) : undefined;
-  await registration?.start();
+  registration?.start();
   logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, mcpPort: frontDoor.port, instanceId: config.instanceId }, 'router started');
+
+  // Ready (gRPC SERVING, /readyz 200) once the router can really serve: its listeners are up and
+  // its first catalogue is built from every source it has (static backends, and Consul's first
+  // answer when discovery is on), each backend's listing settled within the listing bounds.
+  const startedAt = Date.now();
+  const ready = (async () => {
+    if (discovery) await discovery.initialized;
+    await catalog.settled();
+  })().then(() => {
+    if (draining) return;
+    isReady = true;
+    setHealth('SERVING');
+    logger.info({ ms: Date.now() - startedAt, tools: catalog.snapshot.tools.size, backends: catalog.allBackends().length }, 'router ready');
+  });
 
   let stopping: Promise<void> | undefined;
   const finish = async () => {
@@ -215,7 +253,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     catalog,
     logger,
     health,
-    serving: () => serving,
+    serving,
+    ready,
     drain() {
       stopping ??= drain({
         server,
@@ -223,7 +262,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
         drainDelayMs: config.timeouts.drainDelayMs,
         graceMs: config.timeouts.shutdownGraceMs,
         stopAdvertising: () => {
-          serving = false;
+          draining = true;
           setHealth('NOT_SERVING');
         },
         deregister: async () => registration?.deregister(),
@@ -233,7 +272,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
       return stopping;
     },
     async close() {
-      serving = false;
+      draining = true;
       stopping ??= (async () => {
         await registration?.deregister();
         server.forceShutdown();

@@ -1,10 +1,17 @@
 /**
  * A child process the local platform owns: output captured (last lines kept
  * for diagnostics), readiness awaited, and stopped by signal with a bounded
- * wait. Every process started here is killed when the parent exits, so a
- * crashed test never leaves routers or HAProxy behind.
+ * wait.
+ *
+ * No process started here outlives its parent, however the parent ends:
+ * - each runs in its own process group, so a terminal's Ctrl-C (SIGINT to the
+ *   foreground group) reaches only the parent, which stops them in order;
+ * - each gets the kernel's parent-death signal (SIGKILL, set by util-linux
+ *   `setpriv --pdeathsig` before it execs the program), so even a parent
+ *   killed with SIGKILL leaves none behind;
+ * - and the parent's 'exit' kills whatever still runs.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 export interface ManagedProcessOptions {
   /** Name used in logs and errors, e.g. "router-2". */
@@ -17,6 +24,22 @@ export interface ManagedProcessOptions {
   readonly keepLines?: number;
   /** Called for each output line (stdout and stderr). */
   readonly onLine?: (line: string) => void;
+  /** Own process group and the parent-death signal (see above). @default true */
+  readonly isolate?: boolean;
+}
+
+let setprivPath: string | null | undefined;
+/** util-linux's setpriv, when it is installed and knows --pdeathsig (null otherwise). */
+function setpriv(): string | null {
+  if (setprivPath === undefined) {
+    try {
+      const bin = execFileSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).trim();
+      setprivPath = bin && execFileSync(bin, ['--help'], { encoding: 'utf8' }).includes('--pdeathsig') ? bin : null;
+    } catch {
+      setprivPath = null;
+    }
+  }
+  return setprivPath;
 }
 
 const live = new Set<ChildProcess>();
@@ -48,10 +71,14 @@ export class ManagedProcess {
     installExitHook();
     this.name = options.name;
     this.keep = options.keepLines ?? 200;
-    this.child = spawn(options.command, [...(options.args ?? [])], {
+    const isolate = options.isolate ?? true;
+    const wrapper = isolate ? setpriv() : null;
+    const [command, args] = wrapper ? [wrapper, ['--pdeathsig', 'KILL', '--', options.command, ...(options.args ?? [])]] : [options.command, [...(options.args ?? [])]];
+    this.child = spawn(command, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: isolate,
     });
     live.add(this.child);
     const onData = (stream: NodeJS.ReadableStream) => {

@@ -4,7 +4,7 @@
  * addresses and ports moved to the loopback plan.
  */
 import { renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
-import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig, resolveHaproxyConfigOptions, TimeoutOptions } from '../../haproxy-templates';
 import { PORTS } from '../../router-app/src/contract';
 
 export interface PlatformPorts {
@@ -54,6 +54,10 @@ export interface HaproxyConfigFor {
   readonly mode: HaproxyMode;
   readonly balance: BalanceAlgorithm;
   readonly maxInstances: number;
+  /** The routers' MCP_ROUTER_MAX_CALL_MS: HAProxy's server and tunnel timeouts derive from it. @default the router's default */
+  readonly maxCallMs?: number;
+  /** @default the renderer's (server and tunnel derived from maxCallMs) */
+  readonly timeouts?: TimeoutOptions;
 }
 
 export function haproxyConfigFor(o: HaproxyConfigFor): string {
@@ -68,6 +72,8 @@ export function haproxyConfigFor(o: HaproxyConfigFor): string {
       routerMcpPort: o.ports.routerMcp,
       nameservers: [{ address: o.address, port: o.ports.consulDns }],
       healthCheck: { port: o.ports.routerAdmin },
+      maxCallMs: o.maxCallMs,
+      timeouts: o.timeouts,
       // A host shell's file-descriptor limit is often lower than a container's.
       maxconn: 4000,
     }),

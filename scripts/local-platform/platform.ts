@@ -15,6 +15,8 @@ import * as path from 'node:path';
 import { LoopbackBlock, loopbackBlock, randomFreeBlock } from './loopback';
 import { ManagedProcess, waitUntil } from './managed-process';
 import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from './platform-config';
+import type { TimeoutOptions } from '../../haproxy-templates';
+import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -44,12 +46,33 @@ export interface LocalPlatformOptions {
   readonly backends?: readonly string[];
   /** Start HAProxy before any router exists. @default false */
   readonly haproxyFirst?: boolean;
-  /** Extra router environment. */
+  /** Extra router environment (its MCP_ROUTER_MAX_CALL_MS also sets HAProxy's server and tunnel timeouts). */
   readonly routerEnv?: Readonly<Record<string, string>>;
+  /** HAProxy timeouts (tests shorten them). @default the renderer's, derived from the routers' maximum call time */
+  readonly haproxyTimeouts?: TimeoutOptions;
   /** Where process logs and generated configs go. @default a new temp dir */
   readonly workDir?: string;
   /** Print process output lines (prefixed) to this stream. */
   readonly echo?: NodeJS.WritableStream;
+  /**
+   * Wait, at the end of start(), until every router is UP in HAProxy's stats
+   * and passing in Consul (`upMs` says how long the whole start took).
+   * @default true
+   */
+  readonly waitUntilUp?: boolean;
+  /** Aborts a start in progress: what was started is stopped (in order) and start() rejects. */
+  readonly signal?: AbortSignal;
+}
+
+/** One process stopped by close(), in the order they ended. */
+export interface StopRecord {
+  readonly name: string;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** ms from the start of close() */
+  readonly atMs: number;
+  /** It ended as it should on the signal it was sent (see close()). */
+  readonly clean: boolean;
 }
 
 export interface HaproxyServerState {
@@ -69,6 +92,9 @@ export class LocalPlatform {
   readonly backends = new Map<string, ManagedProcess>();
   consul?: ManagedProcess;
   haproxy?: ManagedProcess;
+  /** ms from start() until every router was UP in HAProxy and passing in Consul (undefined when not waited for). */
+  upMs?: number;
+  private closing?: Promise<StopRecord[]>;
   /** The key every router signs MCP session IDs with (random per platform). */
   private readonly sessionKey = randomBytes(32).toString('base64url');
 
@@ -80,6 +106,7 @@ export class LocalPlatform {
   }
 
   static async start(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+    const t0 = Date.now();
     for (const entry of [ROUTER_ENTRY, DEMO_BACKEND_ENTRY]) {
       if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
     }
@@ -89,18 +116,59 @@ export class LocalPlatform {
         : (options.block ?? loopbackBlock('127.0.0'));
     const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-local-platform-'));
     const platform = new LocalPlatform(options, block, workDir);
+    // Each step races the abort signal: a Ctrl-C during start stops what has started, at once.
+    const step = <T>(p: Promise<T>): Promise<T> => {
+      const signal = options.signal;
+      if (!signal) return p;
+      if (signal.aborted) return Promise.reject(new Error('start aborted'));
+      return new Promise<T>((resolve, reject) => {
+        const onAbort = () => reject(new Error('start aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    };
     try {
-      await platform.startConsul();
-      if (options.haproxyFirst) await platform.startHaproxy();
-      for (const name of options.backends ?? ['demo']) await platform.startBackend(name);
+      await step(platform.startConsul());
+      if (options.haproxyFirst) await step(platform.startHaproxy());
+      for (const name of options.backends ?? ['demo']) await step(platform.startBackend(name));
       const n = options.instances ?? 1;
-      await Promise.all(Array.from({ length: n }, (_, i) => platform.startRouter(i + 1)));
-      if (!options.haproxyFirst) await platform.startHaproxy();
+      await step(Promise.all(Array.from({ length: n }, (_, i) => platform.startRouter(i + 1))));
+      if (!options.haproxyFirst) await step(platform.startHaproxy());
+      if (options.waitUntilUp ?? true) {
+        await step(platform.waitUntilUp());
+        platform.upMs = Date.now() - t0;
+      }
     } catch (err) {
       await platform.close();
       throw err;
     }
     return platform;
+  }
+
+  /**
+   * Waits until every running router is UP in HAProxy's stats and its checks
+   * pass in Consul (HAProxy resolves only passing routers). Resolves to the
+   * ms it waited.
+   */
+  async waitUntilUp(timeoutMs = 60_000): Promise<number> {
+    const want = this.runningRouters().map((i) => this.block.routerAddress(i)).sort();
+    const ids = this.runningRouters().map((i) => `mcp-router-mcp-router-${i}`).sort();
+    return waitUntil(
+      `${want.length} router(s) UP in HAProxy and passing in Consul`,
+      async () => {
+        const [up, passing] = await Promise.all([this.haproxyUpAddresses(), this.passingRouterIds()]);
+        return want.every((a) => up.includes(a)) && ids.every((id) => passing.includes(id));
+      },
+      timeoutMs,
+      200,
+      this.haproxy,
+    );
+  }
+
+  /** The routers' maximum call time, when their environment sets it (HAProxy's timeouts derive from it). */
+  get maxCallMs(): number | undefined {
+    const raw = this.options.routerEnv?.[ROUTER_ENV.maxCallMs];
+    return raw === undefined || raw === '' ? undefined : Number(raw);
   }
 
   // ---- endpoints ---------------------------------------------------------
@@ -159,6 +227,8 @@ export class LocalPlatform {
         mode: this.mode,
         balance: this.options.balance ?? 'roundrobin',
         maxInstances: this.options.maxInstances ?? 10,
+        maxCallMs: this.maxCallMs,
+        timeouts: this.options.haproxyTimeouts,
       }),
     );
     this.haproxy = this.spawn('haproxy', locateTool('haproxy'), ['-db', '-f', cfgPath]);
@@ -269,11 +339,33 @@ export class LocalPlatform {
   }
 
   // ---- teardown ----------------------------------------------------------
-  async close(): Promise<void> {
-    await Promise.all([...this.routers.values()].map((p) => p.stop('SIGTERM', 15_000)));
-    await this.haproxy?.stop('SIGTERM', 5_000);
-    await Promise.all([...this.backends.values()].map((p) => p.stop('SIGTERM', 5_000)));
-    await this.consul?.stop('SIGINT', 10_000);
+  /**
+   * Stops everything, in order: the routers drain (SIGTERM: NOT_SERVING,
+   * deregister from Consul, finish their calls) and exit; then the MCP
+   * backends (they deregister too); then HAProxy and Consul, which the others
+   * needed until then. Each wait is bounded (SIGKILL after it). Resolves to
+   * the processes in the order they ended; a second call returns the same.
+   *
+   * Clean ends: routers and backends exit 0; HAProxy exits 0 after a soft
+   * stop (SIGUSR1); Consul 1.8 exits 0, or 1 when it stops without leaving
+   * the cluster, which a server does by default on a signal (its normal stop).
+   */
+  close(): Promise<StopRecord[]> {
+    this.closing ??= (async () => {
+      const t0 = Date.now();
+      const stopped: StopRecord[] = [];
+      const stop = async (p: ManagedProcess | undefined, signal: NodeJS.Signals, timeoutMs: number, cleanCodes: readonly number[] = [0]) => {
+        if (!p?.running) return;
+        const exit = await p.stop(signal, timeoutMs);
+        stopped.push({ name: p.name, ...exit, atMs: Date.now() - t0, clean: exit.code !== null && cleanCodes.includes(exit.code) });
+      };
+      // A router drains for its drain delay plus its grace period (7 s + 10 s by default).
+      await Promise.all([...this.routers.values()].map((p) => stop(p, 'SIGTERM', 30_000)));
+      await Promise.all([...this.backends.values()].map((p) => stop(p, 'SIGTERM', 10_000)));
+      await Promise.all([stop(this.haproxy, 'SIGUSR1', 10_000), stop(this.consul, 'SIGINT', 10_000, [0, 1])]);
+      return stopped;
+    })();
+    return this.closing;
   }
 
   private spawn(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ManagedProcess {

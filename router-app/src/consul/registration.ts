@@ -4,6 +4,10 @@
  * instance:<hostname>, a TCP check every 10 s and a gRPC health check every
  * 2 s — and keeps it registered: if Consul loses the registration (restart,
  * wiped state) the router registers again by itself. Deregisters on drain.
+ *
+ * Nothing here holds up the router: registration runs in the background
+ * (start() returns at once), every Consul request has a timeout (the client's
+ * defaults, CONSUL_TIMEOUT_MS), and one attempt runs at a time.
  */
 import Consul from 'consul';
 import type { RouterConfig } from '../config';
@@ -15,6 +19,8 @@ export class ConsulRegistration {
   private timer?: NodeJS.Timeout;
   private registered = false;
   private stopped = false;
+  private attempt?: Promise<void>;
+  private failures = 0;
 
   constructor(
     private readonly consul: Consul,
@@ -48,16 +54,23 @@ export class ConsulRegistration {
     };
   }
 
-  /** Registers now (retrying in the background if Consul is down) and starts the keep-registered loop. */
-  async start(): Promise<void> {
-    await this.ensure();
+  /** Starts registering in the background (retrying while Consul is down or hung) and the keep-registered loop; returns at once. */
+  start(): void {
+    void this.ensure();
     this.timer = setInterval(() => void this.ensure(), this.config.checks.reregisterIntervalMs);
     this.timer.unref();
   }
 
-  /** Registers when Consul does not know this instance. */
-  async ensure(): Promise<void> {
-    if (this.stopped) return;
+  /** Registers when Consul does not know this instance (joins the attempt in flight, if any). */
+  ensure(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.attempt ??= this.tryOnce().finally(() => {
+      this.attempt = undefined;
+    });
+    return this.attempt;
+  }
+
+  private async tryOnce(): Promise<void> {
     try {
       const services = (await this.consul.agent.service.list()) as Record<string, unknown>;
       if (services && services[this.config.instanceId]) {
@@ -67,14 +80,18 @@ export class ConsulRegistration {
       await this.consul.agent.service.register(this.definition() as never);
       this.logger.info({ id: this.config.instanceId, reregistration: this.registered }, this.registered ? 'registration lost; re-registered in Consul' : 'registered in Consul');
       this.registered = true;
+      this.failures = 0;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'Consul registration failed; will retry');
+      // Said at the first failure, then every 10th, not at every interval.
+      if (this.failures++ % 10 === 0) this.logger.warn({ err: (err as Error).message, failures: this.failures }, 'Consul registration failed; will retry');
     }
   }
 
   async deregister(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // An attempt in flight ends first (bounded by the request timeout), so it cannot register after this.
+    await this.attempt;
     try {
       await this.consul.agent.service.deregister(this.config.instanceId);
       this.logger.info({ id: this.config.instanceId }, 'deregistered from Consul');

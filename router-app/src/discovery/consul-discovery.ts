@@ -1,19 +1,22 @@
 /**
  * Discovers MCP backends in Consul: passing instances of services tagged
  * `tag` (default "mcp-server"), kept current with blocking queries. Each
- * registration is checked before it becomes a backend (address, port, meta);
- * one that fails is refused and logged, never called. While Consul is
- * unreachable the last known set is kept. Queries are `stale` reads: any
- * Consul server answers them, so discovery goes on while the cluster elects a
- * leader (or has none: ConsulClusterHealth reports that). Services named in
- * `excludeServices` (the routers' own service, which a router token may write)
- * are never taken as backends, whatever their tags.
+ * registration is checked before it becomes a backend: its shape (address,
+ * port, meta) and the backend policy (allowed address ranges and namespaces,
+ * backend-policy.ts); one that fails is refused, logged once and counted,
+ * never called. While Consul is unreachable the last known set is kept.
+ * Queries are `stale` reads: any Consul server answers them, so discovery
+ * goes on while the cluster elects a leader (or has none: ConsulClusterHealth
+ * reports that). Services named in `excludeServices` (the routers' own
+ * service, which a router token may write) are never taken as backends,
+ * whatever their tags.
  */
 import { isIP } from 'node:net';
 import type Consul from 'consul';
 import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
 import type { Logger } from '../logger';
 import type { BackendDescriptor } from '../mcp/backend';
+import { BackendPolicy, Refusal, RefusalKind } from './backend-policy';
 import { BlockingQuery } from './blocking-query';
 
 export interface HealthEntry {
@@ -27,8 +30,12 @@ const PATH_RE = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,511}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
-/** The backend a passing registration describes, or why it is refused. */
-export function descriptorOf(e: HealthEntry): BackendDescriptor | string {
+/**
+ * The backend a passing registration describes, or why it is refused: a
+ * string for a malformed registration, a Refusal when the policy (if given)
+ * does not allow its address or namespace.
+ */
+export function descriptorOf(e: HealthEntry, policy?: BackendPolicy): BackendDescriptor | string | Refusal {
   const meta = e.Service.Meta ?? {};
   const address = e.Service.Address || e.Node.Address;
   if (typeof address !== 'string' || !(isIP(address) !== 0 || PATTERNS.host.test(address))) {
@@ -44,12 +51,15 @@ export function descriptorOf(e: HealthEntry): BackendDescriptor | string {
   if (namespace.length > 128 || CONTROL_RE.test(namespace)) return `${META.namespace} must be 1-128 characters without control characters; received ${JSON.stringify(namespace)}`;
   const serverName = meta[META.tlsServerName];
   if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
+  const addressGuard = policy?.admit(address, namespace);
+  if (addressGuard instanceof Refusal) return addressGuard;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,
     namespace,
     url: `${scheme}://${host}:${port}${path}`,
     ...(serverName ? { tlsServerName: serverName } : {}),
+    ...(addressGuard ? { addressGuard } : {}),
   };
 }
 
@@ -60,12 +70,20 @@ export class ConsulDiscovery {
   /** Refusals already logged (by service ID and reason), so a bad registration is logged once, not per update. */
   private readonly refused = new Set<string>();
   private stopped = false;
+  /** Services whose first health answer is still awaited (undefined until the service list has answered). */
+  private awaiting?: Set<string>;
+  private resolveInitialized!: () => void;
+  /** Resolves once Consul has answered the service list and each tagged service's instances. */
+  readonly initialized = new Promise<void>((resolve) => (this.resolveInitialized = resolve));
 
   constructor(
     private readonly consul: Consul,
     private readonly tag: string,
     private readonly onChange: (backends: BackendDescriptor[]) => void,
     private readonly logger: Logger,
+    private readonly policy?: BackendPolicy,
+    /** Told of each distinct refusal (the one that is logged). */
+    private readonly onRefused?: (kind: RefusalKind) => void,
     private readonly excludeServices: readonly string[] = [],
   ) {}
 
@@ -81,13 +99,16 @@ export class ConsulDiscovery {
   private onServices(services: Record<string, string[]>): void {
     if (this.stopped) return;
     const tagged = new Set(Object.entries(services ?? {}).filter(([name, tags]) => (tags ?? []).includes(this.tag) && !this.excludeServices.includes(name)).map(([name]) => name));
+    this.awaiting ??= new Set(tagged);
     for (const [name, q] of this.serviceQueries) {
       if (!tagged.has(name)) {
         q.stop();
         this.serviceQueries.delete(name);
         this.instances.delete(name);
+        this.awaiting?.delete(name);
       }
     }
+    this.checkInitialized();
     for (const name of tagged) {
       if (this.serviceQueries.has(name)) continue;
       const q = new BlockingQuery<HealthEntry[]>(
@@ -95,6 +116,8 @@ export class ConsulDiscovery {
         (entries) => {
           this.instances.set(name, (entries ?? []).filter((e) => (e.Service.Tags ?? []).includes(this.tag)).flatMap((e) => this.accept(name, e)));
           this.emit();
+          this.awaiting?.delete(name);
+          this.checkInitialized();
         },
         (err) => this.logger.warn({ service: name, err: err.message }, 'consul health query failed; keeping last known instances'),
       );
@@ -104,13 +127,21 @@ export class ConsulDiscovery {
     this.emit();
   }
 
+  private checkInitialized(): void {
+    if (this.awaiting && this.awaiting.size === 0) this.resolveInitialized();
+  }
+
   private accept(service: string, e: HealthEntry): BackendDescriptor[] {
-    const d = descriptorOf(e);
-    if (typeof d !== 'string') return [d];
-    const key = `${e.Service.ID}\u0000${d}`;
+    const d = descriptorOf(e, this.policy);
+    if (typeof d !== 'string' && !(d instanceof Refusal)) return [d];
+    const refusal = typeof d === 'string' ? new Refusal('invalid', d) : d;
+    const key = `${e.Service.ID}\u0000${refusal.reason}`;
     if (!this.refused.has(key)) {
+      // Bounded: a registration flapping through endless reasons is not remembered without end.
+      if (this.refused.size >= 10_000) this.refused.clear();
       this.refused.add(key);
-      this.logger.warn({ service, id: e.Service.ID, reason: d }, 'MCP server registration refused');
+      this.logger.warn({ service, id: e.Service.ID, kind: refusal.kind, reason: refusal.reason }, 'MCP server registration refused');
+      this.onRefused?.(refusal.kind);
     }
     return [];
   }

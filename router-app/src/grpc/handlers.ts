@@ -9,9 +9,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CallToolResult, Prompt, Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
-import { CallCancelledError } from '../mcp/errors';
+import { CallCancelledError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
 import { CallOptions, CallPath } from '../routing/call-path';
+import { decodeError } from './request-decoding';
 import { statusName, toGrpcError } from './status';
 import { fromStruct, ProtoStruct, toListValue, toStruct } from './struct';
 
@@ -21,16 +22,18 @@ export interface HandlerContext {
   readonly metrics: RouterMetrics;
   readonly instanceId: string;
   readonly defaultTimeoutMs: number;
+  /** The longest call the router runs, whatever the client's deadline. @default no bound */
+  readonly maxCallMs?: number;
 }
 
 type AnyCall = grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>;
 
-/** Remaining time of the call's deadline, else the default. */
-function timeoutFor(call: AnyCall, fallback: number): number {
+/** Remaining time of the call's deadline, else the default; never more than the router's maximum. */
+function timeoutFor(call: AnyCall, fallback: number, max = Infinity): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : typeof d === 'number' ? d : Infinity;
-  if (!Number.isFinite(at)) return fallback;
-  return Math.max(1, at - Date.now() - 5);
+  if (!Number.isFinite(at)) return Math.min(fallback, max);
+  return Math.min(Math.max(1, at - Date.now() - 5), max);
 }
 
 /**
@@ -42,7 +45,7 @@ async function withCallOptions<T>(call: AnyCall, ctx: HandlerContext, fn: (o: Ca
   const onCancel = () => abort.abort(new CallCancelledError());
   call.once('cancelled', onCancel);
   try {
-    return await fn({ timeoutMs: timeoutFor(call, ctx.defaultTimeoutMs), signal: abort.signal, onprogress });
+    return await fn({ timeoutMs: timeoutFor(call, ctx.defaultTimeoutMs, ctx.maxCallMs), signal: abort.signal, onprogress });
   } finally {
     call.removeListener('cancelled', onCancel);
   }
@@ -109,6 +112,8 @@ function unary(metrics: RouterMetrics, method: string, fn: (req: any, call: grpc
     };
     let result: Promise<object> | object;
     try {
+      const undecodable = decodeError(call.request);
+      if (undecodable) throw undecodable;
       result = fn(call.request, call);
     } catch (err) {
       return fail(err);
@@ -146,7 +151,8 @@ function listServers(ctx: HandlerContext) {
       resourceCount: b.listing.resources.length,
       promptCount: b.listing.prompts.length,
       serverInfo: toStruct(b.serverInfo),
-      lastError: b.lastError,
+      // A refused listing is reported until a good one replaces it (a call's success does not hide it).
+      lastError: b.lastError || b.listingError,
     })),
   };
 }
@@ -157,7 +163,8 @@ function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any
     const progress: CallOptions['onprogress'] = (p) => {
       if (!call.cancelled) call.write({ progress: { progress: p.progress, total: p.total ?? 0, hasTotal: p.total !== undefined, message: p.message ?? '' } });
     };
-    callTool(ctx, call, progress).then(
+    const undecodable = decodeError(call.request);
+    (undecodable ? Promise.reject(undecodable) : callTool(ctx, call, progress)).then(
       (result) => {
         done('OK');
         call.write({ result });
@@ -178,6 +185,8 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
   const cache = new ListingCache();
   const listing = (kind: string, req: { server?: string } | undefined, build: (server: string) => object) => {
     const server = req?.server ?? '';
+    // A filter naming no server is a mistake to report, not an empty catalogue.
+    if (server !== '' && !calls.hasServer(server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
     return cache.get(ctx.catalog.snapshot, `${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
   };
   return {

@@ -22,6 +22,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 import type { CallOptions, CallPath } from '../routing/call-path';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { ROUTER_VERSION } from '../version';
 
 export interface McpHandlerContext {
@@ -67,18 +68,54 @@ function listing<K extends string, T>(key: K, items: T[], cursor: string | undef
   return { [key]: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) } as { [P in K]: T[] } & { nextCursor?: string };
 }
 
+/** The listing methods: their results depend only on the catalogue and the cursor. */
+export type ListingMethod = 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list';
+
+/** One page of a listing method's result (both the SDK handlers and the front door's listing cache answer with it). */
+export function listingResult(calls: CallPath, method: ListingMethod, cursor: string | undefined, pageSize: number): Record<string, unknown> {
+  switch (method) {
+    case 'tools/list': {
+      const tools: Tool[] = calls.tools().map((t) => ({ ...t.tool, name: t.name })).sort(byName);
+      return listing('tools', tools, cursor, pageSize);
+    }
+    case 'prompts/list': {
+      const prompts: Prompt[] = calls.prompts().map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
+      return listing('prompts', prompts, cursor, pageSize);
+    }
+    case 'resources/list': {
+      const resources: Resource[] = calls.resources().map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+      return listing('resources', resources, cursor, pageSize);
+    }
+    case 'resources/templates/list':
+      return listing('resourceTemplates', calls.resourceTemplates().map((t) => t.template), cursor, pageSize);
+  }
+}
+
+/**
+ * The JSON Schema validator every per-request Server shares. Left to itself, the
+ * SDK's Server builds its own Ajv instance (every keyword and format compiled)
+ * in its constructor: about 10 % of the CPU of an MCP tools/list (bench item
+ * 9a, bench/FINDINGS.md). A Server uses it only to check elicitation answers,
+ * which this router never asks for, so the Ajv instance is made on first use.
+ */
+let ajvValidator: jsonSchemaValidator | undefined;
+const sharedValidator: jsonSchemaValidator = {
+  getValidator(schema) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ajvValidator ??= new (require('@modelcontextprotocol/sdk/validation/ajv-provider.js') as typeof import('@modelcontextprotocol/sdk/validation/ajv-provider.js')).AjvJsonSchemaValidator();
+    return ajvValidator.getValidator(schema);
+  },
+};
+
 /** A new SDK Server answering from the catalogue (one per HTTP request: the front door keeps no session). */
 export function createMcpServer(ctx: McpHandlerContext): Server {
   const server = new Server(
     { name: 'mcp-router', version: ROUTER_VERSION },
-    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } } },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } }, jsonSchemaValidator: sharedValidator },
   );
   const { calls } = ctx;
 
-  server.setRequestHandler(ListToolsRequestSchema, (req) => {
-    const tools: Tool[] = calls.tools().map((t) => ({ ...t.tool, name: t.name })).sort(byName);
-    return listing('tools', tools, req.params?.cursor, ctx.pageSize);
-  });
+  server.setRequestHandler(ListToolsRequestSchema, (req) => listingResult(calls, 'tools/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     try {
@@ -96,14 +133,9 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
     }
   });
 
-  server.setRequestHandler(ListResourcesRequestSchema, (req) => {
-    const resources: Resource[] = calls.resources().map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-    return listing('resources', resources, req.params?.cursor, ctx.pageSize);
-  });
+  server.setRequestHandler(ListResourcesRequestSchema, (req) => listingResult(calls, 'resources/list', req.params?.cursor, ctx.pageSize));
 
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => {
-    return listing('resourceTemplates', calls.resourceTemplates().map((t) => t.template), req.params?.cursor, ctx.pageSize);
-  });
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => listingResult(calls, 'resources/templates/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
     try {
@@ -116,10 +148,7 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
     }
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, (req) => {
-    const prompts: Prompt[] = calls.prompts().map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
-    return listing('prompts', prompts, req.params?.cursor, ctx.pageSize);
-  });
+  server.setRequestHandler(ListPromptsRequestSchema, (req) => listingResult(calls, 'prompts/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
     try {

@@ -25,7 +25,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable, Transform } from 'node:stream';
+import type * as net from 'node:net';
 import * as tls from 'node:tls';
+import { ADDRESS_REFUSED } from '../discovery/backend-policy';
 import { TransportError } from './errors';
 import { hasResponseTo, parseSseBody } from './sse-body';
 
@@ -53,6 +55,8 @@ export interface BackendFetchOptions {
    * call) fails at the connection level, whatever the SDK makes of it.
    */
   readonly onStreamFailure?: (err: TransportError) => void;
+  /** Resolves the backend's host name (a guarded lookup refuses addresses outside the allowed ranges). @default dns.lookup */
+  readonly lookup?: net.LookupFunction;
 }
 
 const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -117,7 +121,7 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 /** Connection errors that mean the request never reached the backend. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', ADDRESS_REFUSED]);
 
 function requestError(err: Error & { code?: string }, url: URL): TransportError {
   const code = err.code ?? 'ERR_REQUEST';
@@ -242,6 +246,7 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       path: `${url.pathname}${url.search}`,
       method: (init.method ?? 'GET').toUpperCase(),
       headers,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     };
     return new Promise<Response>((resolve, reject) => {
       let settled = false;

@@ -22,10 +22,12 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
+import { ROUTER_DEFAULTS } from '../contract';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
-import { BackendUnavailableError, CallCancelledError, ResourceExhaustedError, TransportError } from './errors';
+import { BackendUnavailableError, CallCancelledError, ListingLimitError, ResourceExhaustedError, TransportError } from './errors';
+import { AddressGuard, guardedLookup } from '../discovery/backend-policy';
 
 export interface BackendDescriptor {
   /** Instance ID (Consul service ID or "static:<name>"). */
@@ -35,7 +37,26 @@ export interface BackendDescriptor {
   readonly url: string;
   /** Name for SNI and certificate verification when the URL's host is an IP address. */
   readonly tlsServerName?: string;
+  /** Addresses a host name may resolve to (backends from Consul); unchecked when absent. */
+  readonly addressGuard?: AddressGuard;
 }
+
+/** Bounds of one listing of a backend (tools, resources, templates and prompts together). */
+export interface ListingLimits {
+  readonly maxPages: number;
+  readonly maxItems: number;
+  /** Bytes of the listed items, as JSON. */
+  readonly maxBytes: number;
+  /** The whole listing, every page of every kind. */
+  readonly timeoutMs: number;
+}
+
+export const DEFAULT_LISTING_LIMITS: ListingLimits = {
+  maxPages: ROUTER_DEFAULTS.listingMaxPages,
+  maxItems: ROUTER_DEFAULTS.listingMaxItems,
+  maxBytes: ROUTER_DEFAULTS.listingMaxBytes,
+  timeoutMs: ROUTER_DEFAULTS.listingTimeoutMs,
+};
 
 export interface BackendOptions {
   readonly connectTimeoutMs: number;
@@ -45,6 +66,8 @@ export interface BackendOptions {
   readonly caPem?: string;
   /** Largest response body read from a backend, in bytes. */
   readonly maxResponseBytes: number;
+  /** @default DEFAULT_LISTING_LIMITS */
+  readonly listing?: ListingLimits;
   readonly logger: Logger;
 }
 
@@ -55,13 +78,36 @@ export interface BackendListing {
   readonly prompts: Prompt[];
 }
 
-/** Follows `nextCursor` until the last page. */
-async function allPages<R extends { nextCursor?: string }, T>(list: (params?: { cursor: string }) => Promise<R>, items: (r: R) => T[]): Promise<T[]> {
+/** What one listing has cost so far, against its limits (shared by its kinds). */
+class ListingBudget {
+  private pages = 0;
+  private items = 0;
+  private bytes = 0;
+  constructor(
+    private readonly limits: ListingLimits,
+    private readonly backend: string,
+  ) {}
+
+  /** Counts one page; throws ListingLimitError when a bound is passed. */
+  take(kind: string, items: readonly unknown[]): void {
+    const l = this.limits;
+    if (++this.pages > l.maxPages) throw new ListingLimitError('pages', `listing of ${this.backend} refused: more than ${l.maxPages} pages (MCP_ROUTER_LISTING_MAX_PAGES), the last of ${kind}`);
+    this.items += items.length;
+    if (this.items > l.maxItems) throw new ListingLimitError('items', `listing of ${this.backend} refused: more than ${l.maxItems} items (MCP_ROUTER_LISTING_MAX_ITEMS)`);
+    this.bytes += Buffer.byteLength(JSON.stringify(items));
+    if (this.bytes > l.maxBytes) throw new ListingLimitError('bytes', `listing of ${this.backend} refused: more than ${l.maxBytes} bytes of items (MCP_ROUTER_LISTING_MAX_BYTES)`);
+  }
+}
+
+/** Follows `nextCursor` until the last page, within the listing's budget. */
+async function allPages<R extends { nextCursor?: string }, T>(kind: string, budget: ListingBudget, list: (params?: { cursor: string }) => Promise<R>, items: (r: R) => T[]): Promise<T[]> {
   const out: T[] = [];
   let cursor: string | undefined;
   do {
     const r = await list(cursor ? { cursor } : undefined);
-    out.push(...items(r));
+    const page = items(r) ?? [];
+    budget.take(kind, page);
+    out.push(...page);
     cursor = r.nextCursor;
   } while (cursor);
   return out;
@@ -84,10 +130,13 @@ type Failure =
   /** The client cancelled. */
   | 'cancelled'
   /** The backend answered (an MCP error, or a response over the size bound). */
-  | 'answered';
+  | 'answered'
+  /** The backend answered, but its listing went over a bound: refused, not retried. */
+  | 'over-limit';
 
 function classify(err: unknown, hadSession: boolean): Failure {
   if (err instanceof CallCancelledError) return 'cancelled';
+  if (err instanceof ListingLimitError) return 'over-limit';
   if (err instanceof TransportError) {
     if (err.code === 'RESPONSE_TOO_LARGE') return 'answered';
     if (err.code === 'REQUEST_DROPPED') return 'cancelled';
@@ -110,7 +159,7 @@ function classify(err: unknown, hadSession: boolean): Failure {
   return 'connection';
 }
 
-const OUTCOME: Record<Failure, Outcome> = { 'session-lost': 'failure', connection: 'failure', timeout: 'timeout', cancelled: 'release', answered: 'success' };
+const OUTCOME: Record<Failure, Outcome> = { 'session-lost': 'failure', connection: 'failure', timeout: 'timeout', cancelled: 'release', answered: 'success', 'over-limit': 'success' };
 
 
 /** One MCP session with the backend, and the requests in flight on it. */
@@ -130,6 +179,8 @@ export class Backend extends EventEmitter {
   listing: BackendListing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
   /** A listing has been received (it may be empty); the last one is kept while the backend is down. */
   listed = false;
+  /** Why the last listing was refused (a bound passed); cleared by the next good listing. */
+  listingError = '';
   private closed = false;
   /** Calls in flight whose response is streamed (progress), see onStreamFailure. */
   private streamingCalls = 0;
@@ -155,26 +206,49 @@ export class Backend extends EventEmitter {
     return this.breaker.state;
   }
 
-  /** Lists tools, resources and prompts (all pages). */
+  /**
+   * Lists tools, resources, resource templates and prompts (all pages),
+   * within the listing limits: more pages, items or bytes than allowed, or
+   * more time, refuses the listing (ListingLimitError) and the backend keeps
+   * its last good one.
+   */
   async refreshListing(): Promise<BackendListing> {
-    const opts = { timeout: this.options.connectTimeoutMs * 2 };
-    const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout }, async () => {
-      const caps = c.getServerCapabilities() ?? {};
-      const [tools, resources, resourceTemplates, prompts] = await Promise.all([
-        caps.tools ? allPages((cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
-        caps.resources ? allPages((cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
-        // Templates are optional for a server with resources: a server without them answers "method not found".
-        caps.resources ? allPages((cursor) => c.listResourceTemplates(cursor, opts), (r) => r.resourceTemplates).catch((err: unknown) => {
-          if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return [];
-          throw err;
-        }) : [],
-        caps.prompts ? allPages((cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
-      ]);
-      return { tools, resources, resourceTemplates, prompts };
-    }), { isListing: true });
-    this.listing = listing;
-    this.listed = true;
-    return listing;
+    const limits = this.options.listing ?? DEFAULT_LISTING_LIMITS;
+    const budget = new ListingBudget(limits, `${this.descriptor.namespace} (${this.id})`);
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new ListingLimitError('timeout', `listing of ${this.descriptor.namespace} (${this.id}) refused: not complete within ${limits.timeoutMs} ms (MCP_ROUTER_LISTING_TIMEOUT_MS)`)),
+      limits.timeoutMs,
+    );
+    timer.unref();
+    const opts = { timeout: Math.min(this.options.connectTimeoutMs * 2, limits.timeoutMs), signal: deadline.signal };
+    try {
+      const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout, signal: deadline.signal }, async () => {
+        const caps = c.getServerCapabilities() ?? {};
+        const [tools, resources, resourceTemplates, prompts] = await Promise.all([
+          caps.tools ? allPages('tools', budget, (cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
+          caps.resources ? allPages('resources', budget, (cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
+          // Templates are optional for a server with resources: a server without them answers "method not found".
+          caps.resources ? allPages('resource templates', budget, (cursor) => c.listResourceTemplates(cursor, opts), (r) => r.resourceTemplates).catch((err: unknown) => {
+            if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return [];
+            throw err;
+          }) : [],
+          caps.prompts ? allPages('prompts', budget, (cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
+        ]);
+        return { tools, resources, resourceTemplates, prompts };
+      }), { isListing: true, signal: deadline.signal });
+      this.listing = listing;
+      this.listed = true;
+      this.listingError = '';
+      return listing;
+    } catch (err) {
+      if (err instanceof ListingLimitError) this.listingError = err.message;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      // The other kinds' pages still in flight stop here too.
+      if (!deadline.signal.aborted) deadline.abort(new CallCancelledError());
+    }
   }
 
   /**
@@ -243,12 +317,12 @@ export class Backend extends EventEmitter {
       }
       return result;
     } catch (caught) {
-      // The SDK turns an abort into an McpError "request timeout"; the caller's signal tells a cancel apart.
-      const err = signal?.aborted && signal.reason instanceof CallCancelledError ? signal.reason : caught;
+      // The SDK turns an abort into an McpError "request timeout"; the caller's signal tells a cancel (or a listing's deadline) apart.
+      const err = signal?.aborted && (signal.reason instanceof CallCancelledError || signal.reason instanceof ListingLimitError) ? signal.reason : caught;
       const failure = classify(err, false);
       outcome = OUTCOME[failure];
       const tooLarge = err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE';
-      counted = tooLarge ? 'too_large' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
+      counted = tooLarge ? 'too_large' : failure === 'over-limit' ? 'over_limit' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
       if (failure !== 'connection') {
         if (tooLarge) throw new ResourceExhaustedError(err.message);
         throw err;
@@ -332,6 +406,7 @@ export class Backend extends EventEmitter {
       tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
       maxResponseBytes: this.options.maxResponseBytes,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
+      lookup: this.descriptor.addressGuard ? guardedLookup(this.descriptor.addressGuard) : undefined,
     });
     const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
     const changed = () => {

@@ -12,9 +12,9 @@ import addFormats from 'ajv-formats';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../logger';
-import { Backend, BackendDescriptor, BackendOptions } from './backend';
+import { Backend, BackendDescriptor, BackendOptions, DEFAULT_LISTING_LIMITS } from './backend';
 import type { CallOutcome } from '../metrics';
-import { NotFoundError } from './errors';
+import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 
 export interface ToolEntry {
@@ -63,6 +63,10 @@ export class Catalog extends EventEmitter {
   /** Instances per namespace, rebuilt when the backend set changes (pick() is on the call path). */
   private byNamespace = new Map<string, Backend[]>();
   private readonly ajv: Ajv;
+  /** Backends whose listing is in flight. */
+  private readonly listing = new Set<Backend>();
+  /** The refusal last logged per backend (a listing refused again for the same reason is not logged again). */
+  private readonly refusedLogged = new Map<string, string>();
 
   constructor(
     private readonly backendOptions: BackendOptions,
@@ -103,6 +107,7 @@ export class Catalog extends EventEmitter {
       if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName) {
         this.backends.delete(id);
         void b.close();
+        this.refusedLogged.delete(id);
         // Gone for good, unless re-added just below: its metric series go too.
         if (!d) this.emit('backend-removed', b);
         changed = true;
@@ -115,8 +120,8 @@ export class Catalog extends EventEmitter {
       b.on('call', (outcome: CallOutcome) => this.emit('backend-call', b, outcome));
       b.on('health', (up: boolean) => {
         this.emit('backend-health', b, up);
-        // A backend that comes back may have a different catalogue.
-        if (up) void this.refresh(`backend ${d.id} up`);
+        // A backend that comes back may have a different catalogue (unless its session came up for a listing, which reads it anyway).
+        if (up && !this.listing.has(b)) void this.refresh(`backend ${d.id} up`);
       });
       this.backends.set(d.id, b);
       changed = true;
@@ -131,6 +136,19 @@ export class Catalog extends EventEmitter {
       this.byNamespace = byNs;
       void this.refresh('backend set changed');
     }
+  }
+
+  /**
+   * Resolves when the rebuild running now, and the one queued behind it if
+   * any, have finished (each is bounded by the listing deadline); later ones
+   * (a TTL, a backend's list_changed) are not waited for.
+   */
+  async settled(): Promise<void> {
+    const running = this.refreshing;
+    if (!running) return;
+    await running;
+    // A pending run starts as the running one ends (refresh's finally): wait for that one too, no more.
+    if (this.refreshing && this.refreshing !== running) await this.refreshing;
   }
 
   /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
@@ -149,15 +167,60 @@ export class Catalog extends EventEmitter {
     return this.refreshing;
   }
 
+  /**
+   * Lists every backend again and rebuilds the snapshot from each one's
+   * settled result: a backend that fails, goes over a listing bound or takes
+   * too long costs only its own entries (it keeps its last good listing).
+   * Snapshots are assembled as listings settle (at most one per 50 ms), so a
+   * slow backend does not hold back the others' entries; a last one follows
+   * when every listing has settled.
+   */
   private async rebuild(reason: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const assembleSoon = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        this.assemble(`${reason} (partial)`);
+      }, 50);
+    };
+    await Promise.allSettled([...this.backends.values()].map((b) => this.listWithin(b).finally(assembleSoon)));
+    if (timer) clearTimeout(timer);
+    this.assemble(reason);
+  }
+
+  /** One backend's listing, bounded by the listing deadline even if a request ignores its abort. */
+  private async listWithin(b: Backend): Promise<void> {
+    const timeoutMs = (this.backendOptions.listing ?? DEFAULT_LISTING_LIMITS).timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ListingLimitError('timeout', `listing of ${b.descriptor.namespace} (${b.id}) refused: not complete within ${timeoutMs} ms (MCP_ROUTER_LISTING_TIMEOUT_MS)`)), timeoutMs + 1_000);
+      timer.unref();
+    });
+    this.listing.add(b);
+    try {
+      await Promise.race([b.refreshListing(), late]);
+      this.refusedLogged.delete(b.id);
+    } catch (err) {
+      if (err instanceof ListingLimitError) {
+        b.listingError = err.message;
+        this.emit('listing-refused', b, err.limit);
+        // Said once per backend and message, not at every refresh.
+        if (this.refusedLogged.get(b.id) !== err.message) {
+          this.refusedLogged.set(b.id, err.message);
+          this.logger.warn({ backend: b.id, limit: err.limit, err: err.message }, 'listing refused; the backend keeps its last good listing');
+        }
+      } else {
+        this.logger.warn({ backend: b.id, err: (err as Error).message }, 'listing failed');
+      }
+    } finally {
+      this.listing.delete(b);
+      clearTimeout(timer);
+    }
+  }
+
+  /** A new snapshot from the backends' current listings. */
+  private assemble(reason: string): void {
     const backends = [...this.backends.values()];
-    await Promise.all(
-      backends.map((b) =>
-        b.refreshListing().catch((err: Error) => {
-          this.logger.warn({ backend: b.id, err: err.message }, 'listing failed');
-        }),
-      ),
-    );
     // One listing per namespace: the first instance (by id) that answered.
     const byNs = new Map<string, Backend>();
     for (const b of backends.sort((x, y) => (x.id < y.id ? -1 : 1))) {

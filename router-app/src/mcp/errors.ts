@@ -17,6 +17,24 @@ export class InvalidArgumentError extends Error {
 export class ResourceExhaustedError extends Error {
   override readonly name = 'ResourceExhaustedError';
 }
+/** Which bound of one backend's listing was hit. */
+export type ListingLimit = 'pages' | 'items' | 'bytes' | 'timeout';
+
+/**
+ * A backend's listing went over a bound (MCP_ROUTER_LISTING_MAX_PAGES, _ITEMS,
+ * _BYTES, _TIMEOUT_MS): it is refused, and the backend keeps its last good
+ * listing, if any.
+ */
+export class ListingLimitError extends Error {
+  override readonly name = 'ListingLimitError';
+  constructor(
+    readonly limit: ListingLimit,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The client cancelled the call (the abort reason the router gives the SDK). */
 export class CallCancelledError extends Error {
   override readonly name = 'CallCancelledError';

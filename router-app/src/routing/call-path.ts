@@ -10,6 +10,7 @@ import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resou
 import type { Backend } from '../mcp/backend';
 import type { Catalog, PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEntry } from '../mcp/catalog';
 import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
+import { CallSlots } from './call-slots';
 
 /** What a caller brings to one call. */
 export interface CallOptions {
@@ -29,7 +30,16 @@ export interface RoutedResult<T> {
 }
 
 export class CallPath {
-  constructor(private readonly catalog: Catalog) {}
+  constructor(
+    private readonly catalog: Catalog,
+    /** Calls in flight (both doors); unbounded when not given. */
+    readonly slots: CallSlots = new CallSlots(Number.MAX_SAFE_INTEGER),
+  ) {}
+
+  /** True when `server` names an MCP server the router has (listed or not). */
+  hasServer(server: string): boolean {
+    return this.catalog.instancesOf(server).length > 0;
+  }
 
   tools(server = ''): ToolEntry[] {
     const all = [...this.catalog.snapshot.tools.values()];
@@ -85,12 +95,12 @@ export class CallPath {
 
   async callTool(entry: ToolEntry, args: Record<string, unknown>, o: CallOptions): Promise<RoutedResult<CallToolResult>> {
     const valid = this.validateArgs(entry, args);
-    const result = await this.withFailover(entry.namespace, (b) => b.callTool(entry.tool.name, valid, { timeout: o.timeoutMs, signal: o.signal, onprogress: o.onprogress }));
+    const result = await this.slots.run(() => this.withFailover(entry.namespace, (b) => b.callTool(entry.tool.name, valid, { timeout: o.timeoutMs, signal: o.signal, onprogress: o.onprogress })));
     return { result: result as CallToolResult, server: entry.namespace };
   }
 
   async readResource(entry: ResourceEntry, o: CallOptions): Promise<RoutedResult<ReadResourceResult>> {
-    const result = await this.withFailover(entry.namespace, (b) => b.readResource(entry.resource.uri, { timeout: o.timeoutMs, signal: o.signal }));
+    const result = await this.slots.run(() => this.withFailover(entry.namespace, (b) => b.readResource(entry.resource.uri, { timeout: o.timeoutMs, signal: o.signal })));
     return { result, server: entry.namespace };
   }
 
@@ -103,7 +113,7 @@ export class CallPath {
     for (const a of entry.prompt.arguments ?? []) {
       if (a.required && !(a.name in strings)) throw new InvalidArgumentError(`prompt ${entry.name} needs argument ${JSON.stringify(a.name)}`);
     }
-    const result = await this.withFailover(entry.namespace, (b) => b.getPrompt(entry.prompt.name, strings, { timeout: o.timeoutMs, signal: o.signal }));
+    const result = await this.slots.run(() => this.withFailover(entry.namespace, (b) => b.getPrompt(entry.prompt.name, strings, { timeout: o.timeoutMs, signal: o.signal })));
     return { result, server: entry.namespace };
   }
 
