@@ -6,6 +6,10 @@
  * two routers and a demo MCP server, each with its own client agent and the
  * token its container gets; HAProxy asking every server for DNS; and an
  * external MCP server (HTTPS, private CA) declared in the plan's catalogue.
+ * Then: what is denied without a token or with a backend's token, the token
+ * on every Consul call, the README's registration with the operator token,
+ * the leader SIGKILLed under load, and the majority lost and back (in that
+ * order: the last two change the cluster).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
