@@ -23,7 +23,8 @@
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps, resolveDockerHost } from './constructs';
+import { BalanceAlgorithm, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps } from './constructs';
+import { resolveDockerHost } from './constructs/docker-host';
 
 export interface McpConsulStackProps {
   /** Docker endpoint. @default DOCKER_HOST, else unix:///var/run/docker.sock */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchContext } from './context';
 import { BenchProcess } from './procs';
-import type { HaproxyConfigOptions } from '../haproxy-templates';
+import type { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode } from '../haproxy-templates';
 import type { LocalPlatform } from '../scripts/local-platform/platform';
 
 export interface BenchHaproxyOptions {
@@ -41,10 +41,10 @@ export function benchHaproxyConfig(platform: Pick<LocalPlatform, 'ports' | 'bloc
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { renderHaproxyConfig, resolveHaproxyConfigOptions } = require('../haproxy-templates') as typeof import('../haproxy-templates');
   const text = renderHaproxyConfig(resolveHaproxyConfigOptions({
-    // The gRPC listener alone, unless an item asks for the MCP listener (options.mcpFrontend).
-    mcpFrontend: false,
-    mode: 'http',
-    balance: 'roundrobin',
+    // The gRPC listener alone, unless an item asks for the MCP listener (options.enableMcp + mcpFrontend).
+    enableMcp: false,
+    mode: 'http' as HaproxyMode,
+    balance: 'roundrobin' as BalanceAlgorithm,
     maxInstances: 10,
     frontend: { address: o.address, port: o.frontendPort },
     stats: { address: o.address, port: o.statsPort },

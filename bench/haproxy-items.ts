@@ -16,6 +16,7 @@ import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } fro
 import { statsServers, upAddresses } from './haproxy-stats';
 import { H2Side, h2Measured } from './single-router';
 import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
+import type { HaproxyMode } from '../haproxy-templates';
 import { pinPid, sleep } from './procs';
 import { fmt, Row } from './report';
 import { median, spread } from './stats';
@@ -76,8 +77,8 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     const infra = platform.block.infraAddress;
     const tcpAddress = `${platform.block.prefix}.254`;
     // Both HAProxys are the bench's own, started pinned (see bench-haproxy.ts); the platform's is idle.
-    http = await startBenchHaproxy(ctx, platform, { name: 'http', address: infra, frontendPort: ports.haproxyFrontend + 1, statsPort: ports.haproxyStats + 1, options: { mode: 'http' } });
-    tcp = await startBenchHaproxy(ctx, platform, { name: 'tcp', address: tcpAddress, frontendPort: ports.haproxyFrontend, statsPort: ports.haproxyStats, options: { mode: 'tcp' } });
+    http = await startBenchHaproxy(ctx, platform, { name: 'http', address: infra, frontendPort: ports.haproxyFrontend + 1, statsPort: ports.haproxyStats + 1, options: { mode: 'http' as HaproxyMode } });
+    tcp = await startBenchHaproxy(ctx, platform, { name: 'tcp', address: tcpAddress, frontendPort: ports.haproxyFrontend, statsPort: ports.haproxyStats, options: { mode: 'tcp' as HaproxyMode } });
     const routerAddr = (i: number) => platform.block.routerAddress(i);
     const metricsUrl = (i: number) => `http://${routerAddr(i)}:${ports.routerAdmin}/metrics`;
     const pinAll = () => {

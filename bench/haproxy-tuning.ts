@@ -35,7 +35,7 @@ import { fmt } from './report';
 import { adaptiveRounds } from './rounds';
 import { H2Run, H2Side, h2Measured } from './single-router';
 import { median, roundSpread } from './stats';
-import type { HaproxyConfigOptions } from '../haproxy-templates';
+import type { HaproxyConfigOptions, HaproxyMode } from '../haproxy-templates';
 
 const TOOL = 'demo__echo';
 
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       const name = v?.name ?? 'shipped';
       const front = 21000 + 2 * i;
       const stats = front + 1;
-      const lb = await startBenchHaproxy(ctx, platform, { name, address: infra, frontendPort: front, statsPort: stats, options: { mode: 'http', ...v?.options }, edit: v?.edit });
+      const lb = await startBenchHaproxy(ctx, platform, { name, address: infra, frontendPort: front, statsPort: stats, options: { mode: 'http' as HaproxyMode, ...v?.options }, edit: v?.edit });
       const { proc, statsUrl } = lb;
       procs.push(proc);
       launched.push({ name, front, statsUrl, proc });

@@ -25,6 +25,7 @@ import { scrapeCalls } from './checks';
 import { compareRounds, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
+import type { HaproxyMode } from '../haproxy-templates';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { runH2load } from './h2load';
 import { cpuSecondsOf } from './machine-load';
@@ -150,7 +151,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
       address,
       frontendPort: ports.haproxyFrontend,
       statsPort: ports.haproxyStats,
-      options: { mode: 'http', mcpFrontend: { address, port: ports.haproxyMcp } },
+      options: { mode: 'http' as HaproxyMode, enableMcp: true, mcpFrontend: { address, port: ports.haproxyMcp } },
     });
     const mcpUrl = lb.mcpUrl!;
     const routerAddr = (i: number) => platform.block.routerAddress(i);

@@ -29,6 +29,7 @@ import { runH2load } from './h2load';
 import { cpuSecondsOf } from './machine-load';
 import { ScalingPoint, scalingPlotSpec, renderSvg, SEED_SCALING } from './plot/scaling-plot';
 import { startBenchHaproxy } from './bench-haproxy';
+import type { BalanceAlgorithm, HaproxyMode } from '../haproxy-templates';
 import { BenchProcess, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { fmt, Row } from './report';
 import type { Figure } from './rounds';
@@ -97,7 +98,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       address: infra,
       frontendPort: ports.haproxyFrontend + 1,
       statsPort: ports.haproxyStats + 1,
-      options: { mode: 'http', balance: 'roundrobin' },
+      options: { mode: 'http' as HaproxyMode, balance: 'roundrobin' as BalanceAlgorithm },
       edit: (cfg) => cfg.replace(/^global\n/m, `global\n    stats socket ${socket} mode 600 level admin\n`),
     });
     haproxy = lb.proc;

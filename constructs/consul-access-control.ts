@@ -27,6 +27,22 @@ import { propError, validateName, validateRequiredString } from './validation';
 /** Accessor ID of Consul's built-in anonymous token (what DNS queries without a token use). */
 export const CONSUL_ANONYMOUS_TOKEN_ACCESSOR = '00000000-0000-0000-0000-000000000002';
 
+/** Client agents with a count: how many, and their node name template. */
+export interface ConsulAgentNodes {
+  /** How many agents (a number or a token, e.g. the router count). */
+  readonly count: number;
+  /** Node name template with `${count.index}`, e.g. `mcp-router-agent-${count.index + 1}`. */
+  readonly nodeName: string;
+}
+
+/** An MCP server that registers itself, with its client agent's node name. */
+export interface SelfRegisteringMcpServer {
+  /** Its Consul service name. */
+  readonly name: string;
+  /** Node name of its client agent. */
+  readonly agentNodeName: string;
+}
+
 export interface ConsulAccessControlProps {
   /** Prefix of policy names and token descriptions (several platforms may share a Consul). @default 'mcp' */
   readonly namePrefix?: string;
@@ -38,11 +54,13 @@ export interface ConsulAccessControlProps {
    * The routers' client agents: how many (the router count, a number or a token) and their node
    * name, a template with `${count.index}` (e.g. `mcp-router-agent-${count.index + 1}`).
    */
-  readonly routerAgents: { readonly count: number; readonly nodeName: string };
+  readonly routerAgents: ConsulAgentNodes;
   /** Prefix shared by the routers' agent node names (the DNS policy reads those nodes). */
   readonly routerNodePrefix: string;
   /** MCP servers that register themselves, each with its client agent's node name. @default [] */
-  readonly mcpServers?: ReadonlyArray<{ readonly name: string; readonly agentNodeName: string }>;
+  readonly mcpServers?: SelfRegisteringMcpServer[];
+  /** KV keys the routers read (e.g. their auth rules' key). @default [] (no KV access) */
+  readonly routerReadKeys?: string[];
   /** Declare an operator token. @default true */
   readonly operatorToken?: boolean;
 }
@@ -50,6 +68,9 @@ export interface ConsulAccessControlProps {
 const ID = 'ConsulAccessControl';
 
 export class ConsulAccessControl extends Construct {
+  /** Accessor ID of Consul's built-in anonymous token (what DNS queries without a token use). */
+  public static readonly ANONYMOUS_TOKEN_ACCESSOR: string = CONSUL_ANONYMOUS_TOKEN_ACCESSOR;
+
   public readonly routerPolicy: AclPolicy;
   public readonly routerToken: AclToken;
   /** The router token's secret, a Terraform reference (for a file in the router containers). */
@@ -83,7 +104,7 @@ export class ConsulAccessControl extends Construct {
         : data.secretId;
     };
 
-    this.routerPolicy = new AclPolicy(this, 'RouterPolicy', { name: `${prefix}-router`, description: `MCP routers (${prefix}): write their service ${service}, read services and nodes`, rules: routerPolicyRules(service) });
+    this.routerPolicy = new AclPolicy(this, 'RouterPolicy', { name: `${prefix}-router`, description: `MCP routers (${prefix}): write their service ${service}, read services and nodes`, rules: routerPolicyRules(service, props.routerReadKeys ?? []) });
     this.routerToken = new AclToken(this, 'RouterToken', { description: `MCP routers (${prefix})`, policies: [this.routerPolicy.name] });
     this.routerTokenSecret = secretOf('RouterToken', this.routerToken, false);
 

@@ -15,10 +15,10 @@ const block = (kind: string, name: string, policy: 'read' | 'write') => `${kind}
 /**
  * Routers: register (and deregister, re-register) their own service; read every service
  * (discovery of MCP servers by tag, the peers' registrations) and every node (health queries
- * return nodes).
+ * return nodes); read exactly the KV keys named (their auth rules' key, when in Consul).
  */
-export function routerPolicyRules(routerServiceName: string): string {
-  return [block('service', routerServiceName, 'write'), block('service_prefix', '', 'read'), block('node_prefix', '', 'read')].join('');
+export function routerPolicyRules(routerServiceName: string, readKeys: readonly string[] = []): string {
+  return [block('service', routerServiceName, 'write'), block('service_prefix', '', 'read'), block('node_prefix', '', 'read'), ...readKeys.map((k) => block('key', k, 'read'))].join('');
 }
 
 /** An MCP server that registers itself: write exactly its own service name, nothing else. */
@@ -42,4 +42,29 @@ export function dnsPolicyRules(routerServiceName: string, routerNodePrefix: stri
  */
 export function operatorPolicyRules(): string {
   return ['operator = "read"\n', block('agent_prefix', '', 'read'), block('node_prefix', '', 'read'), block('service_prefix', '', 'write')].join('');
+}
+
+/** The platform's ACL policy rules (HCL), as the package exports them (static methods). */
+export class ConsulAclPolicies {
+  /** Routers: write their service, read services and nodes, read the KV keys named. */
+  public static router(routerServiceName: string, readKeys?: string[]): string {
+    return routerPolicyRules(routerServiceName, readKeys ?? []);
+  }
+
+  /** A self-registering MCP server: write exactly its service. */
+  public static mcpServer(serviceName: string): string {
+    return mcpServerPolicyRules(serviceName);
+  }
+
+  /** DNS (the anonymous token): read the routers' service and their agents' nodes. */
+  public static dns(routerServiceName: string, routerNodePrefix: string): string {
+    return dnsPolicyRules(routerServiceName, routerNodePrefix);
+  }
+
+  /** An operator: read everything, register MCP servers by hand; no ACL administration, no KV. */
+  public static operator(): string {
+    return operatorPolicyRules();
+  }
+
+  private constructor() {}
 }

@@ -26,20 +26,30 @@ export interface ConsulAgentPorts {
   readonly server?: number;
 }
 
-export interface ConsulAgentConfigOptions {
+/** Consul's log levels. */
+export enum ConsulLogLevel {
+  TRACE = 'TRACE',
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERR = 'ERR',
+}
+
+/**
+ * The agent settings ConsulServer lets through (its `agentConfig` prop): all
+ * but the ports and the data dir, which stay the image's.
+ */
+export interface ConsulAgentSettings {
   /** @default 'dc1' */
   readonly datacenter?: string;
-  /** @default 'consul-server' for a server; for a client agent none (Consul takes the host name, or `-node`) */
+  /** @default 'consul-server' for a server (ConsulServer: its container name); for a client agent none (Consul takes the host name, or `-node`) */
   readonly nodeName?: string;
-  /** @default '/consul/data' */
-  readonly dataDir?: string;
   /** Cluster (serf/RPC) bind address. @default '0.0.0.0' */
   readonly bindAddress?: string;
   /** Address the HTTP API and DNS listen on. @default '0.0.0.0' (inside the container; host publishing decides exposure) */
   readonly clientAddress?: string;
   /** Address advertised to the cluster. @default Consul's choice (the bind interface) */
   readonly advertiseAddress?: string;
-  readonly ports?: ConsulAgentPorts;
   /** Serve the web UI. @default true */
   readonly ui?: boolean;
   /** A server (true) or a client agent that forwards to the servers (false). @default true */
@@ -50,26 +60,50 @@ export interface ConsulAgentConfigOptions {
    * Agents to join at start and retry until one answers (`retry_join`): the servers'
    * host names or IPs, optionally `:port`. @default [] (a lone server)
    */
-  readonly retryJoin?: readonly string[];
+  readonly retryJoin?: string[];
   /** ACLs. Tokens are not options here: they never enter the rendered text. @default off */
   readonly acl?: ConsulAclOptions;
-  /** @default 'INFO' */
-  readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERR';
+  /** @default ConsulLogLevel.INFO */
+  readonly logLevel?: ConsulLogLevel;
   /** Most records in one DNS answer; must cover every router. @default 100 */
   readonly dnsAnswerLimit?: number;
+}
+
+/** Consul's `acl.default_policy`: what a request no rule allows gets. */
+export enum ConsulAclPolicy {
+  ALLOW = 'allow',
+  DENY = 'deny',
+}
+
+/** Consul's `acl.down_policy`: what happens when the servers cannot resolve a token. */
+export enum ConsulAclDownPolicy {
+  ALLOW = 'allow',
+  DENY = 'deny',
+  /** Keep using cached decisions (Consul's default). */
+  EXTEND_CACHE = 'extend-cache',
+  ASYNC_CACHE = 'async-cache',
 }
 
 /** Access control of an agent (`acl` stanza, without tokens). */
 export interface ConsulAclOptions {
   /** @default true */
   readonly enabled?: boolean;
-  /** What a request no rule allows gets. @default 'deny' */
-  readonly defaultPolicy?: 'allow' | 'deny';
-  /** What happens when the servers cannot resolve a token. @default 'extend-cache' (keep using cached decisions) */
-  readonly downPolicy?: 'allow' | 'deny' | 'extend-cache' | 'async-cache';
+  /** What a request no rule allows gets. @default ConsulAclPolicy.DENY */
+  readonly defaultPolicy?: ConsulAclPolicy;
+  /** What happens when the servers cannot resolve a token. @default ConsulAclDownPolicy.EXTEND_CACHE */
+  readonly downPolicy?: ConsulAclDownPolicy;
   /** Tokens set through the agent API (`consul acl set-agent-token`) survive a restart. @default true */
   readonly enableTokenPersistence?: boolean;
   /** How long a resolved token is cached, as a Consul duration. @default '30s' (Consul's) */
+  readonly tokenTtl?: string;
+}
+
+/** The ACL options, resolved. */
+export interface ResolvedConsulAclOptions {
+  readonly enabled: boolean;
+  readonly defaultPolicy: ConsulAclPolicy;
+  readonly downPolicy: ConsulAclDownPolicy;
+  readonly enableTokenPersistence: boolean;
   readonly tokenTtl?: string;
 }
 
@@ -83,25 +117,29 @@ export const CONSUL_AGENT_PATHS = {
   tokenFile: '/consul/secrets/agent-token',
 } as const;
 
-export const CONSUL_ACL_DOWN_POLICIES = ['allow', 'deny', 'extend-cache', 'async-cache'] as const;
+export const CONSUL_ACL_POLICIES: readonly ConsulAclPolicy[] = Object.values(ConsulAclPolicy);
+export const CONSUL_ACL_DOWN_POLICIES: readonly ConsulAclDownPolicy[] = Object.values(ConsulAclDownPolicy);
 
-export const CONSUL_DEFAULT_PORTS = { http: PORTS.consulHttp, dns: PORTS.consulDns, serfLan: PORTS.consulSerfLan, serfWan: -1, server: PORTS.consulServer } as const;
+/** Options of the Consul agent config renderer (`ConsulAgentConfig.resolve`). */
+export interface ConsulAgentConfigOptions extends ConsulAgentSettings {
+  /** @default '/consul/data' */
+  readonly dataDir?: string;
+  /** @default http 8500, dns 8600, serfLan 8301, serfWan -1 (off), server 8300 */
+  readonly ports?: ConsulAgentPorts;
+}
 
-export const CONSUL_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERR'] as const;
+/** The agent's ports, resolved (-1: disabled). */
+export interface ResolvedConsulAgentPorts {
+  readonly http: number;
+  readonly dns: number;
+  readonly serfLan: number;
+  readonly serfWan: number;
+  readonly server: number;
+}
 
-/** Defaults of renderConsulAgentConfig's options. */
-export const CONSUL_AGENT_DEFAULTS = {
-  datacenter: 'dc1',
-  nodeName: 'consul-server',
-  dataDir: '/consul/data',
-  bindAddress: '0.0.0.0',
-  clientAddress: '0.0.0.0',
-  ui: true,
-  server: true,
-  bootstrapExpect: 1,
-  logLevel: 'INFO',
-  dnsAnswerLimit: 100,
-} as const;
+export const CONSUL_DEFAULT_PORTS: ResolvedConsulAgentPorts = Object.freeze({ http: PORTS.consulHttp, dns: PORTS.consulDns, serfLan: PORTS.consulSerfLan, serfWan: -1, server: PORTS.consulServer });
+
+export const CONSUL_LOG_LEVELS: readonly ConsulLogLevel[] = Object.values(ConsulLogLevel);
 
 /** Every option resolved. */
 export interface ResolvedConsulAgentConfig {
@@ -112,16 +150,32 @@ export interface ResolvedConsulAgentConfig {
   readonly bindAddress: string;
   readonly clientAddress: string;
   readonly advertiseAddress?: string;
-  readonly ports: Required<ConsulAgentPorts>;
+  readonly ports: ResolvedConsulAgentPorts;
   readonly ui: boolean;
   readonly server: boolean;
   /** Servers only (undefined for a client agent). */
   readonly bootstrapExpect?: number;
-  readonly retryJoin: readonly string[];
-  readonly acl?: Required<Omit<ConsulAclOptions, 'tokenTtl'>> & { readonly tokenTtl?: string };
-  readonly logLevel: (typeof CONSUL_LOG_LEVELS)[number];
+  readonly retryJoin: string[];
+  readonly acl?: ResolvedConsulAclOptions;
+  readonly logLevel: ConsulLogLevel;
   readonly dnsAnswerLimit: number;
 }
+
+/** Defaults of the renderer's options. */
+export const CONSUL_AGENT_DEFAULTS: ResolvedConsulAgentConfig = Object.freeze({
+  datacenter: 'dc1',
+  nodeName: 'consul-server',
+  dataDir: '/consul/data',
+  bindAddress: '0.0.0.0',
+  clientAddress: '0.0.0.0',
+  ports: CONSUL_DEFAULT_PORTS,
+  ui: true,
+  server: true,
+  bootstrapExpect: 1,
+  retryJoin: [],
+  logLevel: ConsulLogLevel.INFO,
+  dnsAnswerLimit: 100,
+});
 
 /** Who reports an option's error. */
 const R = 'renderConsulAgentConfig';
@@ -187,7 +241,7 @@ export function resolveConsulAgentConfig(options: ConsulAgentConfigOptions = {})
   };
 }
 
-function resolveAcl(acl: unknown): NonNullable<ResolvedConsulAgentConfig['acl']> {
+function resolveAcl(acl: unknown): ResolvedConsulAclOptions {
   checkObject(R, 'acl', acl, 'an object { enabled?, defaultPolicy?, downPolicy?, enableTokenPersistence?, tokenTtl? }');
   const a = acl as ConsulAclOptions;
   for (const key of Object.keys(a)) {
@@ -196,8 +250,8 @@ function resolveAcl(acl: unknown): NonNullable<ResolvedConsulAgentConfig['acl']>
   if (a.tokenTtl !== undefined && (typeof a.tokenTtl !== 'string' || !/^\d+(ms|s|m|h)$/.test(a.tokenTtl))) throw propError(R, 'acl.tokenTtl', a.tokenTtl, 'a duration such as 30s');
   return {
     enabled: checkBoolean(R, 'acl.enabled', a.enabled ?? true),
-    defaultPolicy: checkOneOf(R, 'acl.defaultPolicy', a.defaultPolicy ?? 'deny', ['allow', 'deny'] as const),
-    downPolicy: checkOneOf(R, 'acl.downPolicy', a.downPolicy ?? 'extend-cache', CONSUL_ACL_DOWN_POLICIES),
+    defaultPolicy: checkOneOf(R, 'acl.defaultPolicy', a.defaultPolicy ?? ConsulAclPolicy.DENY, CONSUL_ACL_POLICIES),
+    downPolicy: checkOneOf(R, 'acl.downPolicy', a.downPolicy ?? ConsulAclDownPolicy.EXTEND_CACHE, CONSUL_ACL_DOWN_POLICIES),
     enableTokenPersistence: checkBoolean(R, 'acl.enableTokenPersistence', a.enableTokenPersistence ?? true),
     ...(a.tokenTtl !== undefined ? { tokenTtl: a.tokenTtl } : {}),
   };
@@ -248,4 +302,27 @@ export function renderConsulAgentConfig(o: ResolvedConsulAgentConfig): string {
       : {}),
   };
   return JSON.stringify(config, null, 2) + '\n';
+}
+
+/**
+ * The Consul agent config renderer as the package exports it: static methods and
+ * constants, the form every jsii language can call.
+ */
+export class ConsulAgentConfig {
+  /** The options the renderer uses for what is not given. */
+  public static readonly DEFAULTS: ResolvedConsulAgentConfig = CONSUL_AGENT_DEFAULTS;
+  /** The agent's ports inside its container. */
+  public static readonly DEFAULT_PORTS: ResolvedConsulAgentPorts = CONSUL_DEFAULT_PORTS;
+
+  /** Fills in the defaults and validates; throws a PropError naming the option. */
+  public static resolve(options?: ConsulAgentConfigOptions): ResolvedConsulAgentConfig {
+    return resolveConsulAgentConfig(options);
+  }
+
+  /** The agent configuration (JSON) for options from `resolve`. */
+  public static render(options: ResolvedConsulAgentConfig): string {
+    return renderConsulAgentConfig(options);
+  }
+
+  private constructor() {}
 }

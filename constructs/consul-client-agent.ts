@@ -32,7 +32,7 @@ export interface ConsulClientAgentProps {
   /** Consul image (the servers'). */
   readonly image: string;
   /** Server host names to join. */
-  readonly servers: readonly string[];
+  readonly servers: string[];
   /** @default 'dc1' */
   readonly datacenter?: string;
   /** The cluster's ACL settings; undefined when the cluster has none. */

@@ -64,6 +64,9 @@ export interface ConsulClusterProps {
 const ID = 'ConsulCluster';
 
 export class ConsulCluster extends Construct {
+  /** Server counts a cluster may have (1, 3, 5). */
+  public static readonly SERVER_COUNTS: number[] = [...CONSUL_SERVER_COUNTS];
+
   public readonly servers: ConsulServer[];
   /** Server container names, in order (their DNS names on the network). */
   public readonly serverNames: string[];

@@ -14,7 +14,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
 import { consulAclTokensFile } from './consul-acl-files';
-import { ConsulAgentConfigOptions, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { ConsulAgentSettings, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
 import { isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
@@ -37,7 +37,7 @@ export interface ConsulServerProps {
    * Ports and data dir inside the container stay the defaults.
    * @default renderConsulAgentConfig's defaults (datacenter dc1, node name = containerName)
    */
-  readonly agentConfig?: Omit<ConsulAgentConfigOptions, 'ports' | 'dataDir' | 'server'>;
+  readonly agentConfig?: ConsulAgentSettings;
   /**
    * The initial management token, as a Terraform reference (a random_uuid's `result`, or a
    * `file()` expression): it becomes the server's `acl.tokens.master` (Consul 1.11+ reads it as
@@ -47,7 +47,7 @@ export interface ConsulServerProps {
    */
   readonly aclManagementToken?: string;
   /** Network aliases of the container (every server of a cluster answers as `consul`). @default ['consul'] */
-  readonly networkAliases?: readonly string[];
+  readonly networkAliases?: string[];
   /** Service whose UI page `uiUrl` points at. @default 'mcp-router' */
   readonly uiServiceName?: string;
   /**
@@ -67,9 +67,9 @@ export class ConsulServer extends Construct {
   /** Host name of the server on the Docker network. */
   public readonly address: string;
   /** HTTP API port on the network. */
-  public readonly httpPort = CONSUL_DEFAULT_PORTS.http;
+  public readonly httpPort: number = CONSUL_DEFAULT_PORTS.http;
   /** DNS port on the network. */
-  public readonly dnsPort = CONSUL_DEFAULT_PORTS.dns;
+  public readonly dnsPort: number = CONSUL_DEFAULT_PORTS.dns;
   /** URL of the Consul UI's router service page, as published on the host. */
   public readonly uiUrl: string;
   /** Base URL of the HTTP API / UI as published on the host, e.g. http://127.0.0.1:8500. */

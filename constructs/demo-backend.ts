@@ -9,34 +9,36 @@ import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
-import { contextDirAtSynth } from './router-image';
+import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { isUnresolved, propError } from './validation';
 
 /** Where a demo server's Consul ACL token file is uploaded. */
 const DEMO_CONSUL_TOKEN_PATH = '/run/mcp-demo/consul-token';
 
-const DEFAULT_DEMO_CONTEXT = '../../../examples/demo-mcp-server';
-/** examples/demo-mcp-server of this package. */
-const DEMO_SERVER_DIR = path.resolve(__dirname, '..', 'examples', 'demo-mcp-server');
+/** examples/demo-mcp-server/ of this package, the default build context. */
+const DEMO_SERVER_DIR = path.join(PACKAGE_DIR, 'examples', 'demo-mcp-server');
 
 export interface DemoBackendsProps {
   /** Server names; one container each, its tools appear as `<name>__echo`, ... */
-  readonly names: readonly string[];
+  readonly names: string[];
   readonly networkName: string;
   /** Consul agent address on the network. */
   readonly consulHost: string;
   /** Per server: its own Consul agent's address (a client agent next to it), instead of `consulHost`. @default consulHost for every server */
-  readonly consulHosts?: Readonly<Record<string, string>>;
+  readonly consulHosts?: { [name: string]: string };
   /**
    * Per server: its Consul ACL token, a Terraform reference (uploaded at apply time into a file,
    * CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default no token
    */
-  readonly consulTokens?: Readonly<Record<string, string>>;
+  readonly consulTokens?: { [name: string]: string };
   /** @default 8500 */
   readonly consulPort?: number;
   /** Container name prefix. @default 'mcp-demo' */
   readonly containerPrefix?: string;
-  /** Build context, relative to the synthesized stack dir. @default '../../../examples/demo-mcp-server' */
+  /**
+   * Build context, relative to the synthesized stack dir or absolute.
+   * @default the examples/demo-mcp-server/ shipped in this package (see RouterImageProps.contextPath)
+   */
   readonly contextPath?: string;
 }
 
@@ -50,9 +52,13 @@ export class DemoBackends extends Construct {
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(n)) || new Set(names).size !== names.length) {
       throw propError('DemoBackends', 'names', names, 'distinct names matching ^[a-z][a-z0-9-]{0,30}$');
     }
-    const contextPath = props.contextPath ?? DEFAULT_DEMO_CONTEXT;
-    const context = `\${path.module}/${contextPath}`;
-    const globs = dockerfileTriggerGlobs(contextDirAtSynth(this, contextPath, DEMO_SERVER_DIR, DEFAULT_DEMO_CONTEXT)) ?? ['src/**', 'package.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
+    const contextPath = props.contextPath;
+    if (contextPath !== undefined && (typeof contextPath !== 'string' || contextPath.trim() === '' || contextPath.includes('"') || contextPath.includes('${'))) {
+      throw propError('DemoBackends', 'contextPath', contextPath, 'a non-empty directory path without quotes or ${');
+    }
+    const context =
+      contextPath === undefined ? shippedContext(this, 'Context', DEMO_SERVER_DIR) : path.isAbsolute(contextPath) ? contextPath : `\${path.module}/${contextPath}`;
+    const globs = dockerfileTriggerGlobs(contextPath === undefined ? DEMO_SERVER_DIR : contextDirAtSynth(this, contextPath)) ?? ['src/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,

@@ -16,3 +16,20 @@ export function resolveDockerHost(host: string | undefined, env: NodeJS.ProcessE
   }
   return value;
 }
+
+/** Where a DockerProvider connects, as the package exports it (static methods, for every jsii language). */
+export class DockerHost {
+  /** The local engine's socket. */
+  public static readonly DEFAULT: string = DEFAULT_DOCKER_HOST;
+
+  /**
+   * `host` when given (validated: unix://, ssh://, tcp:// or npipe://), else the
+   * DOCKER_HOST environment variable, else the local socket; throws a PropError
+   * naming the bad value.
+   */
+  public static resolve(host?: string): string {
+    return resolveDockerHost(host);
+  }
+
+  private constructor() {}
+}

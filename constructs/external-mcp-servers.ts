@@ -18,9 +18,23 @@ import { Construct } from 'constructs';
 import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../router-app/src/contract';
 import { checkObject, checkOneOf, isUnresolved, propError } from './validation';
 
+/** How an external MCP server is checked. */
+export enum ExternalCheckType {
+  /** Connect to host:port (an MCP endpoint answers a plain GET with 4xx). */
+  TCP = 'tcp',
+  /** GET a health path (2xx passes). */
+  HTTP = 'http',
+}
+
+/** A check's status until a prober (consul-esm) runs it. */
+export enum ExternalCheckStatus {
+  PASSING = 'passing',
+  CRITICAL = 'critical',
+}
+
 export interface ExternalMcpServerCheck {
-  /** `tcp`: connect to host:port (an MCP endpoint answers a plain GET with 4xx). `http`: GET `path` (2xx passes). @default 'tcp' */
-  readonly type?: 'tcp' | 'http';
+  /** `TCP`: connect to host:port (an MCP endpoint answers a plain GET with 4xx). `HTTP`: GET `path` (2xx passes). @default ExternalCheckType.TCP */
+  readonly type?: ExternalCheckType;
   /** Path of the health endpoint for an `http` check (same scheme, host and port as the URL). @default '/healthz' */
   readonly path?: string;
   /** @default 10 */
@@ -42,13 +56,13 @@ export interface ExternalMcpServer {
   readonly check?: ExternalMcpServerCheck;
   /**
    * The check's status until a prober (consul-esm) runs it: `passing` lets the routers use the
-   * server at once, `critical` keeps it out until probed. @default 'passing'
+   * server at once, `CRITICAL` keeps it out until probed. @default ExternalCheckStatus.PASSING
    */
-  readonly initialStatus?: 'passing' | 'critical';
+  readonly initialStatus?: ExternalCheckStatus;
 }
 
 export interface ExternalMcpServersProps {
-  readonly servers: readonly ExternalMcpServer[];
+  readonly servers: ExternalMcpServer[];
   /** Prefix of the Consul node names (`<prefix>-external-<name>`). @default 'mcp' */
   readonly namePrefix?: string;
   /** @default 'dc1' */
@@ -116,7 +130,7 @@ export class ExternalMcpServers extends Construct {
       if (s.tlsServerName !== undefined && url.scheme !== 'https') throw propError(ID, `${at}.tlsServerName`, s.tlsServerName, 'left unset for an http URL');
       const check = s.check ?? {};
       checkObject(ID, `${at}.check`, check, 'an object { type?, path?, intervalSeconds?, timeoutSeconds? }');
-      const type = checkOneOf(ID, `${at}.check.type`, check.type ?? 'tcp', ['tcp', 'http'] as const);
+      const type = checkOneOf(ID, `${at}.check.type`, check.type ?? ExternalCheckType.TCP, Object.values(ExternalCheckType));
       const healthPath = check.path ?? PATHS.healthz;
       if (type === 'http' && (typeof healthPath !== 'string' || !PATH_RE.test(healthPath))) throw propError(ID, `${at}.check.path`, check.path, 'an absolute path such as /healthz');
       if (type === 'tcp' && check.path !== undefined) throw propError(ID, `${at}.check.path`, check.path, 'left unset for a tcp check');
@@ -124,7 +138,7 @@ export class ExternalMcpServers extends Construct {
       const timeout = check.timeoutSeconds ?? 5;
       if (!Number.isInteger(interval) || interval < 1 || interval > 3600) throw propError(ID, `${at}.check.intervalSeconds`, interval, 'an integer from 1 to 3600');
       if (!Number.isInteger(timeout) || timeout < 1 || timeout > interval) throw propError(ID, `${at}.check.timeoutSeconds`, timeout, `an integer from 1 to the interval (${interval})`);
-      const status = checkOneOf(ID, `${at}.initialStatus`, s.initialStatus ?? 'passing', ['passing', 'critical'] as const);
+      const status = checkOneOf(ID, `${at}.initialStatus`, s.initialStatus ?? ExternalCheckStatus.PASSING, Object.values(ExternalCheckStatus));
 
       const node = new Node(this, `Node-${s.name}`, {
         name: `${prefix}-external-${s.name}`,

@@ -7,9 +7,9 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
-import { HaproxyConfigOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions } from '../haproxy-templates';
+import { HaproxyRoutingOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
-import { checkObject, isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
+import { checkObject, isUnresolved, propError, resolveAs, resolveEnableMcp, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
   /** Docker network shared with the routers and Consul. */
@@ -20,7 +20,7 @@ export interface HaproxyLoadBalancerProps {
    * Further Consul DNS servers (the other servers of a cluster): HAProxy's `resolvers` section
    * lists `consulDnsAddress` and these, and asks them all. @default none
    */
-  readonly consulDnsAddresses?: readonly string[];
+  readonly consulDnsAddresses?: string[];
   /** @default 8600 */
   readonly consulDnsPort?: number;
   /** Container name. @default 'mcp-haproxy' */
@@ -37,10 +37,12 @@ export interface HaproxyLoadBalancerProps {
   readonly statsPort?: number;
   /**
    * Host port of the public MCP endpoint (Streamable HTTP at /mcp, balanced per
-   * request over the routers' MCP front doors); `false` leaves it out. It is
-   * published on `publicBindAddress`. @default 8080
+   * request over the routers' MCP front doors), published on `publicBindAddress`.
+   * @default 8080
    */
-  readonly mcpPort?: number | false;
+  readonly mcpPort?: number;
+  /** `false` leaves the public MCP endpoint out (then `mcpPort` must be unset). @default true */
+  readonly enableMcp?: boolean;
   /**
    * TLS termination: absolute path of a PEM file (certificate + key) on the Docker
    * host, mounted read-only into the container; the public listener then speaks TLS
@@ -49,16 +51,29 @@ export interface HaproxyLoadBalancerProps {
    */
   readonly tlsCertificateHostPath?: string;
   /**
+   * Basic authentication of the stats page and its Prometheus /metrics: absolute path of a
+   * file on the Docker host holding an HAProxy userlist named `mcp_stats_users`, e.g.
+   * `userlist mcp_stats_users` / `    user admin password $6$…` (a crypt(3) hash; `npm run auth --
+   * stats-user admin` writes one). Mounted read-only and loaded before haproxy.cfg, so no
+   * credential is in the plan; HAProxy does not start without it.
+   * @default undefined (no authentication: the stats page is only on `adminBindAddress`)
+   */
+  readonly statsAuthHostPath?: string;
+  /**
    * Renderer options (mode, balance, health check, timeouts, maxInstances, sticky
    * sessions, rate limit, TLS...). Listener addresses/ports and nameservers are
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
    */
-  readonly config?: Omit<HaproxyConfigOptions, 'frontend' | 'stats' | 'nameservers' | 'mcpFrontend'>;
+  readonly config?: HaproxyRoutingOptions;
 }
+
+/** The userlist a `statsAuthHostPath` file defines. */
+export const STATS_USERLIST = 'mcp_stats_users';
 
 const ID = 'HaproxyLoadBalancer';
 const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
 const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
+const STATS_USERS_PATH = '/usr/local/etc/haproxy/stats-users.cfg';
 /** Linux's default nr_open: the most file descriptors a container can be given. */
 const MAX_NOFILE = 1_048_576;
 
@@ -72,6 +87,15 @@ export function haproxyNofile(maxconn: number, maxInstances: number): number {
 }
 
 export class HaproxyLoadBalancer extends Construct {
+  /**
+   * File descriptors HAProxy needs for `maxconn` and `maxInstances` (the container's
+   * `nofile` ulimit): two per proxied connection, two per server slot, 1024 spare;
+   * at most 1048576.
+   */
+  public static nofileFor(maxconn: number, maxInstances: number): number {
+    return haproxyNofile(maxconn, maxInstances);
+  }
+
   public readonly container: Container;
   public readonly image: Image;
   /** The rendered haproxy.cfg. */
@@ -80,7 +104,7 @@ export class HaproxyLoadBalancer extends Construct {
   public readonly options: ResolvedHaproxyConfigOptions;
   /** Client endpoint on the host, e.g. 127.0.0.1:50051. */
   public readonly endpoint: string;
-  /** MCP URL on the host, e.g. http://127.0.0.1:8080/mcp (undefined when mcpPort is false). */
+  /** MCP URL on the host, e.g. http://127.0.0.1:8080/mcp (undefined when enableMcp is false). */
   public readonly mcpUrl?: string;
   /** Stats page URL on the host. */
   public readonly statsUrl: string;
@@ -92,11 +116,12 @@ export class HaproxyLoadBalancer extends Construct {
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
     const publicPort = props.publicPort ?? PORTS.grpc;
     const statsPort = props.statsPort ?? PORTS.haproxyStats;
-    const mcpPort = props.mcpPort ?? PORTS.mcp;
+    const enableMcp = resolveEnableMcp(ID, props.enableMcp, props.mcpPort);
+    const mcpPort = enableMcp ? (props.mcpPort ?? PORTS.mcp) : undefined;
     validateContainerPublishing(ID, {
       containerName,
       addresses: { publicBindAddress: publicBind, adminBindAddress: adminBind },
-      ports: { publicPort, statsPort, ...(mcpPort !== false ? { mcpPort } : {}) },
+      ports: { publicPort, statsPort, ...(mcpPort !== undefined ? { mcpPort } : {}) },
     });
     validatePort(ID, 'consulDnsPort', props.consulDnsPort);
     validateRequiredString(ID, 'networkName', props.networkName, 'a Docker network name (or a docker_network resource\'s name)');
@@ -119,14 +144,20 @@ export class HaproxyLoadBalancer extends Construct {
     if (tlsHostPath !== undefined && !isUnresolved(tlsHostPath) && (typeof tlsHostPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tlsHostPath))) {
       throw propError(ID, 'tlsCertificateHostPath', tlsHostPath, 'an absolute path of a PEM file on the Docker host');
     }
+    const statsAuthPath = props.statsAuthHostPath;
+    if (statsAuthPath !== undefined && !isUnresolved(statsAuthPath) && (typeof statsAuthPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(statsAuthPath))) {
+      throw propError(ID, 'statsAuthHostPath', statsAuthPath, `an absolute path of a file on the Docker host holding the HAProxy userlist ${STATS_USERLIST}`);
+    }
     // Inside the container HAProxy listens on the contract's ports; the host ports are Docker's.
     this.options = resolveAs(ID, 'config', () =>
       resolveHaproxyConfigOptions({
         ...props.config,
+        ...(statsAuthPath !== undefined ? { statsAuthUserlist: STATS_USERLIST } : {}),
         ...(tlsHostPath !== undefined ? { tlsCertificatePath: TLS_PATH } : {}),
         frontend: { address: '0.0.0.0', port: PORTS.grpc },
         stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
-        mcpFrontend: mcpPort === false ? false : { address: '0.0.0.0', port: PORTS.mcp },
+        enableMcp,
+        mcpFrontend: enableMcp ? { address: '0.0.0.0', port: PORTS.mcp } : undefined,
         nameservers: [props.consulDnsAddress, ...extraDns].map((address) => ({ address, port: props.consulDnsPort ?? PORTS.consulDns })),
       }),
     );
@@ -141,7 +172,16 @@ export class HaproxyLoadBalancer extends Construct {
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
       upload: [{ file: CONFIG_PATH, content: this.configText }],
-      ...(tlsHostPath !== undefined ? { volumes: [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] } : {}),
+      // The userlist file is loaded first: haproxy.cfg refers to it.
+      ...(statsAuthPath !== undefined ? { command: ['haproxy', '-f', STATS_USERS_PATH, '-f', CONFIG_PATH] } : {}),
+      ...(tlsHostPath !== undefined || statsAuthPath !== undefined
+        ? {
+            volumes: [
+              ...(tlsHostPath !== undefined ? [{ hostPath: tlsHostPath, containerPath: TLS_PATH, readOnly: true }] : []),
+              ...(statsAuthPath !== undefined ? [{ hostPath: statsAuthPath, containerPath: STATS_USERS_PATH, readOnly: true }] : []),
+            ],
+          }
+        : {}),
       // HAProxy exits at start when it cannot raise its descriptor limit to what maxconn needs
       // (found on a real engine whose default was 20000: "Cannot raise FD limit to 20039"), then
       // restarts forever. The container asks for the limit instead, so an engine that cannot
@@ -150,11 +190,12 @@ export class HaproxyLoadBalancer extends Construct {
       ports: [
         { internal: PORTS.grpc, external: publicPort, ip: publicBind, protocol: 'tcp' },
         { internal: PORTS.haproxyStats, external: statsPort, ip: adminBind, protocol: 'tcp' },
-        ...(mcpPort !== false ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
+        ...(mcpPort !== undefined ? [{ internal: PORTS.mcp, external: mcpPort, ip: publicBind, protocol: 'tcp' }] : []),
       ],
       healthcheck: {
-        // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs.
-        test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}/`],
+        // busybox wget ships in the alpine image; the stats listener answers while HAProxy runs
+        // (its health path needs no credentials, whether or not the stats page does).
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}${STATS_HEALTH_PATH}`],
         interval: '15s',
         timeout: '5s',
         retries: 3,
@@ -162,7 +203,7 @@ export class HaproxyLoadBalancer extends Construct {
     });
     const hostFor = (a: string) => (a === '0.0.0.0' ? '127.0.0.1' : a);
     this.endpoint = `${hostFor(publicBind)}:${publicPort}`;
-    this.mcpUrl = mcpPort === false ? undefined : `http://${hostFor(publicBind)}:${mcpPort}${PATHS.mcp}`;
+    this.mcpUrl = mcpPort === undefined ? undefined : `http://${hostFor(publicBind)}:${mcpPort}${PATHS.mcp}`;
     this.statsUrl = `http://${hostFor(adminBind)}:${statsPort}/`;
   }
 }

@@ -1,19 +1,50 @@
 /**
- * Public API of the package: the composite platform and each part on its own.
+ * Public API of the package: the composite platform, each part on its own, the
+ * config renderers, their props and options. Every name here is also the
+ * Python module's (jsii): classes, interfaces and enums only, no free functions
+ * or module constants (those are static members of a class).
  */
-export * from './mcp-router-platform';
-export * from './consul-server';
-export * from './consul-cluster';
-export * from './consul-client-agent';
-export * from './consul-access-control';
-export * from './consul-acl-policies';
-export * from './consul-acl-files';
-export * from './external-mcp-servers';
-export * from './router-fleet';
-export * from './router-image';
-export * from './haproxy-load-balancer';
-export * from './demo-backend';
-export * from './consul-agent-config';
-export * from './docker-host';
+export { McpRouterPlatform, type McpRouterPlatformProps, type ExistingConsul, type PlatformHaproxyOptions } from './mcp-router-platform';
+export { ConsulServer, type ConsulServerProps } from './consul-server';
+export { ConsulCluster, type ConsulClusterProps, type ConsulClusterAclProps } from './consul-cluster';
+export { ConsulClientAgent, type ConsulClientAgentProps } from './consul-client-agent';
+export { ConsulAccessControl, type ConsulAccessControlProps, type ConsulAgentNodes, type SelfRegisteringMcpServer } from './consul-access-control';
+export { ConsulAclPolicies } from './consul-acl-policies';
+export { ExternalMcpServers, ExternalCheckType, ExternalCheckStatus, type ExternalMcpServersProps, type ExternalMcpServer, type ExternalMcpServerCheck } from './external-mcp-servers';
+export { RouterFleet, type RouterFleetProps, RestartPolicy } from './router-fleet';
+export { JwtAlgorithm, InternalsVisibility, RateLimitScope, type JwtAuthProps, type RateLimitProps, type RouterAuthProps } from './router-auth';
+export { RouterImage, type RouterImageProps } from './router-image';
+export { HaproxyLoadBalancer, type HaproxyLoadBalancerProps } from './haproxy-load-balancer';
+export { DemoBackends, type DemoBackendsProps } from './demo-backend';
+export {
+  ConsulAgentConfig,
+  ConsulLogLevel,
+  ConsulAclPolicy,
+  ConsulAclDownPolicy,
+  type ConsulAclOptions,
+  type ResolvedConsulAclOptions,
+  type ConsulAgentConfigOptions,
+  type ConsulAgentSettings,
+  type ConsulAgentPorts,
+  type ResolvedConsulAgentConfig,
+  type ResolvedConsulAgentPorts,
+} from './consul-agent-config';
+export { DockerHost } from './docker-host';
 export { PropError } from './validation';
-export * from '../haproxy-templates';
+export {
+  HaproxyConfig,
+  HaproxyMode,
+  BalanceAlgorithm,
+  RetryCondition,
+  HealthCheckType,
+  type HaproxyConfigOptions,
+  type HaproxyRoutingOptions,
+  type HaproxyTuningOptions,
+  type Endpoint,
+  type HealthCheckOptions,
+  type PlatformHealthCheckOptions,
+  type TimeoutOptions,
+  type ResolvedHaproxyConfigOptions,
+  type ResolvedHealthCheckOptions,
+  type ResolvedTimeoutOptions,
+} from '../haproxy-templates';

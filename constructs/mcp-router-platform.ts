@@ -20,9 +20,9 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
-import { TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
+import { Annotations, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyConfigOptions, HaproxyMode, HealthCheckOptions } from '../haproxy-templates';
+import { BalanceAlgorithm, HaproxyMode, HaproxyTuningOptions, PlatformHealthCheckOptions } from '../haproxy-templates';
 import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulAccessControl } from './consul-access-control';
 import { ConsulClientAgent } from './consul-client-agent';
@@ -32,7 +32,8 @@ import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
-import { asOwnProps, checkObject, isUnresolved, propError, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
+import { RateLimitProps, RouterAuthProps } from './router-auth';
+import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
 function ensureRandomProvider(scope: Construct): void {
@@ -56,14 +57,16 @@ export interface ExistingConsul {
   readonly routerTokenHostPath?: string;
 }
 
-/** Renderer options the platform lets through (the rest must agree with the other parts, so it sets them). */
-export type PlatformHaproxyOptions = Omit<
-  HaproxyConfigOptions,
-  'mode' | 'balance' | 'maxInstances' | 'frontend' | 'stats' | 'nameservers' | 'serviceName' | 'consulDomain' | 'healthCheck' | 'tlsCertificatePath' | 'maxCallMs'
-> & {
-  /** Health check; its port and path are the router's admin port and /readyz. @default type 'readyz', inter 2000 ms, rise 2, fall 3 */
-  readonly healthCheck?: Omit<HealthCheckOptions, 'port' | 'path'>;
-};
+/**
+ * Renderer options the platform lets through: the tuning, and the health check
+ * but for its port and path. (Mode and balance are props of their own; the
+ * routers' longest call comes from routerEnvironment; the rest must agree with
+ * the other parts, so the platform sets them.)
+ */
+export interface PlatformHaproxyOptions extends HaproxyTuningOptions {
+  /** Health check; its port and path are the router's admin port and /readyz. @default type READYZ, interMs 2000, rise 2, fall 3 */
+  readonly healthCheck?: PlatformHealthCheckOptions;
+}
 
 export interface McpRouterPlatformProps {
   /**
@@ -76,9 +79,9 @@ export interface McpRouterPlatformProps {
   readonly maxInstances?: number;
   /** Prefix for container and network names. @default 'mcp' */
   readonly namePrefix?: string;
-  /** HAProxy proxy mode: `http` balances each gRPC call over HTTP/2; `tcp` balances connections (the seed's). @default 'http' */
+  /** HAProxy proxy mode: `HTTP` balances each gRPC call over HTTP/2; `TCP` balances connections (the seed's). @default HaproxyMode.HTTP */
   readonly mode?: HaproxyMode;
-  /** @default 'roundrobin' */
+  /** @default BalanceAlgorithm.ROUND_ROBIN */
   readonly balance?: BalanceAlgorithm;
   /**
    * Further HAProxy renderer options (health check type/interval/rise/fall, timeouts,
@@ -90,8 +93,34 @@ export interface McpRouterPlatformProps {
   readonly haproxy?: PlatformHaproxyOptions;
   /** Consul service name of the routers (their registration and HAProxy's SRV lookup). @default 'mcp-router' */
   readonly serviceName?: string;
-  /** Host address the public gRPC endpoint is published on. @default '0.0.0.0' */
+  /**
+   * Host address the public endpoints (gRPC, MCP) are published on. Without `auth` the default
+   * keeps them on the Docker host itself; with `auth` they are open to the network.
+   * An unauthenticated platform on a non-loopback address is warned about at synth.
+   * @default '0.0.0.0' with `auth`, '127.0.0.1' without
+   */
   readonly publicBindAddress?: string;
+  /**
+   * Who may call what, the same on the gRPC and MCP doors: JWT and/or API key
+   * authentication, authorization rules (file or Consul KV), who sees internals, and a
+   * per-identity rate limit (default 100 requests/s, burst 200, platform-wide).
+   * @default undefined: no authentication (and the public endpoints on 127.0.0.1)
+   */
+  readonly auth?: RouterAuthProps;
+  /**
+   * Basic authentication of the HAProxy stats page and its /metrics: absolute path of a file
+   * on the Docker host with the HAProxy userlist `mcp_stats_users` (`npm run auth --
+   * stats-user <name>` writes one). No credential enters the plan.
+   * @default undefined (no authentication; the stats page is on `adminBindAddress` only)
+   */
+  readonly statsAuthHostPath?: string;
+  /**
+   * Absolute path of a directory on the Docker host with per-backend credential files
+   * (`<name>.json`), mounted read-only into the routers; a backend names its file in
+   * MCP_BACKENDS (`credentials`) or Consul meta `mcp_credentials`.
+   * @default none
+   */
+  readonly backendCredentialsHostDir?: string;
   /** Host port of the public gRPC endpoint. @default 50051 */
   readonly publicPort?: number;
   /** Host address of the admin endpoints (HAProxy stats, Consul UI/API/DNS). Set '0.0.0.0' to open them. @default '127.0.0.1' */
@@ -100,10 +129,11 @@ export interface McpRouterPlatformProps {
   readonly statsPort?: number;
   /**
    * Host port of the public MCP endpoint (Streamable HTTP at /mcp), on
-   * `publicBindAddress`; `false` leaves the MCP front door out of HAProxy.
-   * @default 8080
+   * `publicBindAddress`. @default 8080
    */
-  readonly mcpPort?: number | false;
+  readonly mcpPort?: number;
+  /** `false` leaves the public MCP endpoint out of HAProxy (then `mcpPort` must be unset). @default true */
+  readonly enableMcp?: boolean;
   /**
    * Absolute path on the Docker host of a file with the keys that sign MCP
    * session IDs (`<id>=<secret>` per line; the first signs, all verify: put a new
@@ -157,13 +187,17 @@ export interface McpRouterPlatformProps {
    * MCP servers outside the platform (SaaS endpoints), put in the Consul catalogue with an HTTP
    * or TCP check; the routers call them like any other backend. Needs `consulStack`. @default []
    */
-  readonly externalMcpServers?: readonly ExternalMcpServer[];
+  readonly externalMcpServers?: ExternalMcpServer[];
   /** Run this router image instead of building router-app/. @default built from router-app/ */
   readonly routerImage?: string;
-  /** Build context for the router image, relative to the synthesized stack dir. @default '../../../router-app' */
+  /**
+   * Build context for the router image: relative to the synthesized stack dir
+   * (`cdktf.out/stacks/<stack>`), or absolute.
+   * @default the router-app/ shipped in this package (see RouterImageProps.contextPath)
+   */
   readonly routerAppPath?: string;
   /** Extra router environment (e.g. MCP_BACKENDS, LOG_LEVEL). @default {} */
-  readonly routerEnvironment?: Readonly<Record<string, string>>;
+  readonly routerEnvironment?: { [name: string]: string };
   /** CPUs per router (vertical scaling). @default no limit */
   readonly routerCpus?: number;
   /** Memory per router in MiB (vertical scaling). @default no limit */
@@ -175,7 +209,7 @@ export interface McpRouterPlatformProps {
    * registers itself in Consul so its tools appear behind the router.
    * @default [] (none)
    */
-  readonly demoBackends?: readonly string[];
+  readonly demoBackends?: string[];
   /** @default 'hashicorp/consul:1.20' */
   readonly consulImage?: string;
   /** @default 'haproxy:2.8-alpine' */
@@ -183,6 +217,9 @@ export interface McpRouterPlatformProps {
 }
 
 const ID = 'McpRouterPlatform';
+
+/** The per-identity rate limit of a new deployment with authentication. */
+export const DEFAULT_RATE_LIMIT: RateLimitProps = { requestsPerSecond: 100, burst: 200 };
 
 /**
  * Terraform `depends_on`: `resource` is created after (and destroyed before) `on`.
@@ -206,7 +243,7 @@ export class McpRouterPlatform extends Construct {
   /** The routers' Consul client agents, one per router (undefined with one server and no ACLs, or existingConsul). */
   public readonly routerAgents?: ConsulClientAgent;
   /** The demo servers' Consul client agents, by server name. */
-  public readonly demoAgents: Record<string, ConsulClientAgent> = {};
+  public readonly demoAgents: { [name: string]: ConsulClientAgent } = {};
   /** External MCP servers in the catalogue (undefined without `externalMcpServers`). */
   public readonly externalServers?: ExternalMcpServers;
   /** The router image build (undefined when `routerImage` is given). */
@@ -217,7 +254,7 @@ export class McpRouterPlatform extends Construct {
   public readonly loadBalancer: HaproxyLoadBalancer;
   /** gRPC endpoint for clients (host:port). */
   public readonly routerEndpoint: string;
-  /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `mcpPort` is false. */
+  /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `enableMcp` is false. */
   public readonly mcpUrl?: string;
   /** The random key that signs MCP session IDs (undefined when `sessionKeysHostPath` is given). */
   public readonly sessionKey?: Password;
@@ -239,11 +276,12 @@ export class McpRouterPlatform extends Construct {
     validateLiteral(ID, 'maxInstances', props.maxInstances);
     const maxInstances = props.maxInstances ?? LIMITS.maxInstances.default;
     const instanceCount = props.instanceCount ?? 1;
-    const mcpPort = props.mcpPort ?? PORTS.mcp;
+    const enableMcp = resolveEnableMcp(ID, props.enableMcp, props.mcpPort);
+    const mcpPort = enableMcp ? (props.mcpPort ?? PORTS.mcp) : undefined;
     const ports = {
       publicPort: props.publicPort ?? PORTS.grpc,
       statsPort: props.statsPort ?? PORTS.haproxyStats,
-      ...(mcpPort !== false ? { mcpPort } : {}),
+      ...(mcpPort !== undefined ? { mcpPort } : {}),
       ...(props.existingConsul ? {} : { consulHttpPort: props.consulHttpPort ?? PORTS.consulHttp, consulDnsPort: props.consulDnsPort ?? PORTS.consulDns }),
     };
     for (const [prop, port] of Object.entries(ports)) validatePort(ID, prop, port);
@@ -314,6 +352,14 @@ export class McpRouterPlatform extends Construct {
         throw propError(ID, `routerEnvironment.${ROUTER_ENV.maxCallMs}`, maxCallRaw, 'an integer from 1000 to 86400000 (ms; HAProxy\'s timeouts derive from it)');
       }
     }
+    // Secure by default: without authentication the public doors stay on the Docker host.
+    const publicBind = props.publicBindAddress ?? (props.auth ? '0.0.0.0' : '127.0.0.1');
+    if (props.auth === undefined && typeof publicBind === 'string' && !isUnresolved(publicBind) && !publicBind.startsWith('127.')) {
+      Annotations.of(this).addWarning(
+        `${ID}: NO AUTHENTICATION on a public address: publicBindAddress is ${publicBind} and auth is not set, so anyone who can reach ${publicBind} may call every tool of every MCP server behind this platform. Set auth (jwt and/or apiKeysHostPath), or bind to 127.0.0.1.`,
+      );
+    }
+    const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
 
     if (props.existingNetworkName !== undefined) {
       if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
@@ -394,6 +440,8 @@ export class McpRouterPlatform extends Construct {
         routerNodePrefix: `${prefix}-router-agent-`,
         // Valid, distinct demo names only: DemoBackends refuses the others, naming demoBackends.
         mcpServers: [...new Set(props.demoBackends ?? [])].filter((name) => typeof name === 'string' && /^[a-z][a-z0-9-]{0,30}$/.test(name)).map((name) => ({ name, agentNodeName: `${prefix}-demo-agent-${name}` })),
+        // Auth rules kept in Consul KV: the routers' token reads exactly that key.
+        routerReadKeys: typeof props.auth?.rulesConsulKey === 'string' ? [props.auth.rulesConsulKey] : [],
       });
     }
     if (externals.length > 0) {
@@ -445,11 +493,13 @@ export class McpRouterPlatform extends Construct {
       hostPortBase: props.routerHostPortBase,
       sessionKeys,
       sessionKeysHostPath: props.sessionKeysHostPath,
+      auth,
+      backendCredentialsHostDir: props.backendCredentialsHostDir,
     };
     this.routers = asOwnProps(
       ID,
       'RouterFleet',
-      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
       () => new RouterFleet(this, 'Routers', fleetProps),
     );
     if (useAgents) this.routerAgents = agent('RouterAgents', `${prefix}-router-agent-\${count.index + 1}`, this.accessControl?.routerAgentTokenSecret, instanceCount);
@@ -467,7 +517,9 @@ export class McpRouterPlatform extends Construct {
         adminBindAddress: 'adminBindAddress',
         statsPort: 'statsPort',
         mcpPort: 'mcpPort',
+        enableMcp: 'enableMcp',
         tlsCertificateHostPath: 'tlsCertificateHostPath',
+        statsAuthHostPath: 'statsAuthHostPath',
         config: 'haproxy',
         'config.mode': 'mode',
         'config.balance': 'balance',
@@ -482,12 +534,14 @@ export class McpRouterPlatform extends Construct {
           consulDnsPort,
           containerName: `${prefix}-haproxy`,
           image: props.haproxyImage,
-          publicBindAddress: props.publicBindAddress,
+          publicBindAddress: publicBind,
           publicPort: ports.publicPort,
           adminBindAddress: adminBind,
           statsPort: ports.statsPort,
           mcpPort,
+          enableMcp,
           tlsCertificateHostPath: props.tlsCertificateHostPath,
+          statsAuthHostPath: props.statsAuthHostPath,
           config: {
             ...props.haproxy,
             mode: props.mode,

@@ -7,18 +7,27 @@ import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container
 import { Op, TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
+import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from './router-auth';
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
 
 /** Ports of the router process (router-app's contract). */
-export const ROUTER_GRPC_PORT = PORTS.grpc;
-export const ROUTER_ADMIN_PORT = PORTS.routerAdmin;
-export const ROUTER_MCP_PORT = PORTS.mcp;
+export const ROUTER_GRPC_PORT: number = PORTS.grpc;
+export const ROUTER_ADMIN_PORT: number = PORTS.routerAdmin;
+export const ROUTER_MCP_PORT: number = PORTS.mcp;
 /** Where the session-keys file is mounted in a router container. */
 const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
 /** Where a router's Consul ACL token file is (uploaded at apply time, or mounted from the host). */
 export const ROUTER_CONSUL_TOKEN_PATH = '/run/mcp-router/consul-token';
 /** CFS period for the CPU limit (Docker's default, 100 ms). */
 const CPU_PERIOD_US = 100_000;
+
+/** Docker restart policy of the router containers. */
+export enum RestartPolicy {
+  NO = 'no',
+  ON_FAILURE = 'on-failure',
+  ALWAYS = 'always',
+  UNLESS_STOPPED = 'unless-stopped',
+}
 
 export interface RouterFleetProps {
   /** How many routers: a number from 1 to `maxInstances`, or a token (e.g. a TerraformVariable's `numberValue`). */
@@ -44,7 +53,7 @@ export interface RouterFleetProps {
   /** Container name and hostname prefix. @default 'mcp-router' */
   readonly hostnamePrefix?: string;
   /** Extra environment for every router (e.g. MCP_BACKENDS, LOG_LEVEL). Keys must not override the platform's own. @default {} */
-  readonly environment?: Readonly<Record<string, string>>;
+  readonly environment?: { [name: string]: string };
   /** CPU limit per router, in CPUs (the seed's `limits.cpus`). @default no limit */
   readonly cpus?: number;
   /** Memory limit per router in MiB (the seed's `limits.memory`). @default no limit */
@@ -73,8 +82,8 @@ export interface RouterFleetProps {
    * mounted read-only into every router (e.g. for an existing Consul with ACLs). @default none
    */
   readonly consulTokenHostPath?: string;
-  /** Docker restart policy. @default 'unless-stopped' */
-  readonly restartPolicy?: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /** Docker restart policy. @default RestartPolicy.UNLESS_STOPPED */
+  readonly restartPolicy?: RestartPolicy;
   /**
    * Publish router i's gRPC port on the host at `hostPortBase + i - 1` (debugging;
    * clients should use HAProxy). @default not published
@@ -84,22 +93,45 @@ export interface RouterFleetProps {
   readonly hostPortAddress?: string;
   /** Seconds Docker waits after SIGTERM before SIGKILL; covers drain delay + grace. @default 20 */
   readonly stopTimeoutSeconds?: number;
+  /**
+   * Who may call what: JWT and/or API key authentication, authorization rules, who sees
+   * internals, per-identity rate limits (the same on the gRPC and MCP doors).
+   * @default undefined: no authentication (MCP_ROUTER_AUTH=none)
+   */
+  readonly auth?: RouterAuthProps;
+  /**
+   * Absolute path of a directory on the Docker host with per-backend credential files
+   * (`<name>.json`: static headers such as a backend's own API key), mounted read-only; a
+   * backend names its file in `MCP_BACKENDS` (`credentials`) or Consul meta `mcp_credentials`.
+   * @default none (no backend gets credentials)
+   */
+  readonly backendCredentialsHostDir?: string;
 }
 
 const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
-const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile];
-const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile, ...AUTH_ENV];
+const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 export class RouterFleet extends Construct {
   /** The router containers (one resource with `count`). */
   public readonly containers: Container;
   /** Terraform expression: list of router container names. */
   public readonly instanceNames: string;
-  public readonly grpcPort = ROUTER_GRPC_PORT;
-  public readonly adminPort = ROUTER_ADMIN_PORT;
-  public readonly mcpPort = ROUTER_MCP_PORT;
+  /** The routers' gRPC port (router-app's contract): 50051. */
+  public static readonly GRPC_PORT: number = ROUTER_GRPC_PORT;
+  /** The routers' admin port (/metrics, /healthz, /readyz): 9464. */
+  public static readonly ADMIN_PORT: number = ROUTER_ADMIN_PORT;
+  /** The routers' MCP front-door port: 8080. */
+  public static readonly MCP_PORT: number = ROUTER_MCP_PORT;
+
+  /** The routers' gRPC port on the network. */
+  public readonly grpcPort: number = ROUTER_GRPC_PORT;
+  /** The routers' admin port on the network. */
+  public readonly adminPort: number = ROUTER_ADMIN_PORT;
+  /** The routers' MCP front-door port on the network. */
+  public readonly mcpPort: number = ROUTER_MCP_PORT;
 
   constructor(scope: Construct, id: string, props: RouterFleetProps) {
     super(scope, id);
@@ -149,6 +181,17 @@ export class RouterFleet extends Construct {
     }
     if (props.consulToken !== undefined && tokenPath !== undefined) throw propError(ID, 'consulTokenHostPath', tokenPath, 'left unset when consulToken is given (one source of the token)');
     const hasToken = props.consulToken !== undefined || tokenPath !== undefined;
+    validateRouterAuth(ID, 'auth', props.auth);
+    const credsDir = props.backendCredentialsHostDir;
+    if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
+      throw propError(ID, 'backendCredentialsHostDir', credsDir, 'an absolute path of a directory on the Docker host');
+    }
+    const auth = routerAuthSettings(props.auth, credsDir);
+    const volumes = [
+      ...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []),
+      ...(tokenPath !== undefined ? [{ hostPath: tokenPath, containerPath: ROUTER_CONSUL_TOKEN_PATH, readOnly: true }] : []),
+      ...auth.volumes,
+    ];
 
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
@@ -158,7 +201,7 @@ export class RouterFleet extends Construct {
       name,
       hostname: name,
       image: props.image,
-      restart: props.restartPolicy ?? 'unless-stopped',
+      restart: props.restartPolicy ?? RestartPolicy.UNLESS_STOPPED,
       stopSignal: 'SIGTERM',
       stopTimeout: stopSeconds,
       // The provider's destroy (scale-down, replacement) stops with destroy_grace_seconds,
@@ -176,6 +219,7 @@ export class RouterFleet extends Construct {
         ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
         ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
         ...(hasToken ? [`${E.consulTokenFile}=${ROUTER_CONSUL_TOKEN_PATH}`] : []),
+        ...auth.env,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${v}`),
@@ -185,14 +229,7 @@ export class RouterFleet extends Construct {
       // on `cpus` (its create asserts the string to float32; fixed in 3.7.0).
       ...(props.cpus !== undefined ? { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(props.cpus * CPU_PERIOD_US) } : {}),
       ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
-      ...(keysPath !== undefined || tokenPath !== undefined
-        ? {
-            volumes: [
-              ...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []),
-              ...(tokenPath !== undefined ? [{ hostPath: tokenPath, containerPath: ROUTER_CONSUL_TOKEN_PATH, readOnly: true }] : []),
-            ],
-          }
-        : {}),
+      ...(volumes.length > 0 ? { volumes } : {}),
       // The token file's content is a Terraform reference: the value exists at apply time only.
       ...(props.consulToken !== undefined ? { upload: [{ file: ROUTER_CONSUL_TOKEN_PATH, content: props.consulToken }] } : {}),
       ...(props.hostPortBase !== undefined

@@ -6,16 +6,18 @@
  */
 import * as path from 'node:path';
 import { Image } from '@cdktf/provider-docker/lib/image';
-import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { propError } from './validation';
 
 export interface RouterImageProps {
   /**
-   * Build context (router-app/), relative to the synthesized stack directory
-   * (where Terraform runs) or absolute.
-   * @default '../../../router-app' (the repo's router-app from cdktf.out/stacks/<stack>)
+   * Build context: a directory with a Dockerfile, relative to the synthesized
+   * stack directory (`cdktf.out/stacks/<stack>`, where Terraform runs) or absolute.
+   * @default the router-app/ shipped in this package, by a path relative from the
+   * stack directory computed at synth (under a jsii host such as Python: a copy in
+   * the stack's assets)
    */
   readonly contextPath?: string;
   /** Image name and tag. @default 'mcp-router:local' */
@@ -24,25 +26,14 @@ export interface RouterImageProps {
    * Files (globs, relative to the context) whose contents trigger a rebuild.
    * @default the files the context's Dockerfile copies (read at synth), plus the Dockerfile and .dockerignore
    */
-  readonly sourceGlobs?: readonly string[];
+  readonly sourceGlobs?: string[];
 }
 
 /** The router's build inputs when its Dockerfile can't be read at synth. */
-export const DEFAULT_ROUTER_SOURCE_GLOBS = ['src/**', 'proto/**', 'package.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'] as const;
+export const DEFAULT_ROUTER_SOURCE_GLOBS: readonly string[] = ['src/**', 'proto/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
 
-/** router-app/ of this package, where the default build context points. */
-export const ROUTER_APP_DIR = path.resolve(__dirname, '..', 'router-app');
-
-/**
- * Where a build context given relative to the synthesized stack directory is
- * on this machine at synth (cdktf writes stack `<id>` to `<outdir>/stacks/<id>`).
- */
-export function contextDirAtSynth(scope: Construct, contextPath: string, packageDir: string, defaultPath: string): string {
-  if (path.isAbsolute(contextPath)) return contextPath;
-  if (contextPath === defaultPath) return packageDir;
-  const app = App.of(scope) as App & { outdir?: string };
-  return path.resolve(app.outdir ?? 'cdktf.out', 'stacks', TerraformStack.of(scope).node.id, contextPath);
-}
+/** router-app/ of this package, the default build context. */
+export const ROUTER_APP_DIR = path.join(PACKAGE_DIR, 'router-app');
 
 export class RouterImage extends Construct {
   public readonly image: Image;
@@ -53,15 +44,15 @@ export class RouterImage extends Construct {
 
   constructor(scope: Construct, id: string, props: RouterImageProps = {}) {
     super(scope, id);
-    const context = props.contextPath ?? '../../../router-app';
-    if (typeof context !== 'string' || context.trim() === '' || context.includes('"') || context.includes('${')) {
+    const context = props.contextPath;
+    if (context !== undefined && (typeof context !== 'string' || context.trim() === '' || context.includes('"') || context.includes('${'))) {
       throw propError('RouterImage', 'contextPath', context, 'a non-empty directory path without quotes or ${');
     }
-    const globs = props.sourceGlobs ?? dockerfileTriggerGlobs(contextDirAtSynth(this, context, ROUTER_APP_DIR, '../../../router-app')) ?? DEFAULT_ROUTER_SOURCE_GLOBS;
+    const globs = props.sourceGlobs ?? dockerfileTriggerGlobs(context === undefined ? ROUTER_APP_DIR : contextDirAtSynth(this, context)) ?? [...DEFAULT_ROUTER_SOURCE_GLOBS];
     if (!Array.isArray(globs) || globs.length === 0 || globs.some((g) => typeof g !== 'string' || g === '' || g.includes('"'))) {
       throw propError('RouterImage', 'sourceGlobs', globs, 'a non-empty list of glob patterns');
     }
-    const dir = context.startsWith('/') ? context : `\${path.module}/${context}`;
+    const dir = context === undefined ? shippedContext(this, 'Context', ROUTER_APP_DIR) : path.isAbsolute(context) ? context : `\${path.module}/${context}`;
     this.sourceHash = sourceHashExpression(dir, globs);
     this.image = new Image(this, 'Image', {
       name: props.imageName ?? 'mcp-router:local',

@@ -23,6 +23,16 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/**
+ * The error every invalid prop or option throws: `<construct>: <prop> must be
+ * <allowed>; received <value>`.
+ *
+ * TypeScript and JavaScript only: a jsii class cannot extend Error, and a jsii
+ * host (Python) receives every JavaScript error as its own error type with
+ * this message.
+ *
+ * @jsii ignore
+ */
 export class PropError extends Error {
   override readonly name = 'PropError';
   constructor(
@@ -30,7 +40,7 @@ export class PropError extends Error {
     readonly construct: string,
     /** The prop (a path for nested options, e.g. `healthCheck.interMs`). */
     readonly prop: string,
-    readonly value: unknown,
+    readonly value: any,
     /** What is allowed, as a phrase after "must be". */
     readonly allowed: string,
   ) {
@@ -156,6 +166,18 @@ export function validateImage(scope: string, prop: string, value: unknown, examp
 /** Props that become construct IDs, names of outputs or other synth-time strings cannot be tokens. */
 export function validateLiteral(scope: string, prop: string, value: unknown): void {
   if (isUnresolved(value)) throw propError(scope, prop, value, 'a literal value known at synth (not a Terraform token)');
+}
+
+/**
+ * `enableMcp` (default true) with `mcpPort`: a port only while the MCP endpoint
+ * is on. `mcpPort: false` (the form before enableMcp) is refused with the way to
+ * say it now.
+ */
+export function resolveEnableMcp(scope: string, enableMcp: boolean | undefined, mcpPort: number | undefined): boolean {
+  if ((mcpPort as unknown) === false) throw propError(scope, 'mcpPort', false, 'a port from 1 to 65535; to leave the MCP endpoint out, set enableMcp: false');
+  if (enableMcp !== undefined && typeof enableMcp !== 'boolean') throw propError(scope, 'enableMcp', enableMcp, 'true or false');
+  if (enableMcp === false && mcpPort !== undefined) throw propError(scope, 'mcpPort', mcpPort, 'left unset when enableMcp is false');
+  return enableMcp ?? true;
 }
 
 /**

@@ -1,2 +1,3 @@
 export * from './options';
-export { renderHaproxyConfig, routerARecord, routerSrvRecord } from './render-haproxy-config';
+export { renderHaproxyConfig, routerARecord, routerSrvRecord, STATS_HEALTH_PATH } from './render-haproxy-config';
+export { HaproxyConfig } from './haproxy-config';

@@ -179,11 +179,17 @@ function mcpBackend(o: ResolvedHaproxyConfigOptions): string {
   );
 }
 
+/** Path of the stats listener that answers 200 without credentials (the container's health check). */
+export const STATS_HEALTH_PATH = '/healthz';
+
 function stats(o: ResolvedHaproxyConfigOptions): string {
   return lines(
     'frontend stats',
     '    mode http',
     `    bind ${o.stats.address}:${o.stats.port}`,
+    `    http-request return status 200 content-type text/plain string "ok" if { path ${STATS_HEALTH_PATH} }`,
+    // The userlist comes from a file of its own, never from this config (nothing secret in the plan).
+    o.statsAuthUserlist !== undefined && `    http-request auth realm "MCP router platform" unless { http_auth(${o.statsAuthUserlist}) }`,
     o.prometheusExporter && '    http-request use-service prometheus-exporter if { path /metrics }',
     '    stats enable',
     '    stats uri /',

@@ -4,7 +4,8 @@
 #   consul 1.8.7 from Debian's bullseye suite and HAProxy 3.0 from trixie,
 #   unpacked into a cache dir without touching the system's apt configuration;
 #   a Node 22 binary for the MCP conformance suite (scripts/provision-node22.sh,
-#   from the npm registry), and the MCP Inspector run on it (provision-mcp-inspector.sh).
+#   from the npm registry), the MCP Inspector run on it (provision-mcp-inspector.sh),
+#   and Debian's python3 (it reads the Python package jsii-pacmak generates).
 # Idempotent; prints where each tool is. Exits non-zero saying what failed.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ command -v dig     >/dev/null 2>&1 || need_apt+=(dnsutils)
 # `ip` brings up loopback in the network namespace the MCP conformance suite runs in.
 command -v ip      >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+# Debian's own Python parses the Python package jsii-pacmak generates (no PyPI here).
+[ -x /usr/bin/python3 ] || need_apt+=(python3-minimal)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -125,3 +128,4 @@ echo "unshare=$(command -v unshare)"
 echo "$node22_line"
 echo "$inspector_line"
 echo "haproxy30=$HAPROXY30_BIN"
+echo "python3=/usr/bin/python3"

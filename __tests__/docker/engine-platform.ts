@@ -12,7 +12,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
@@ -114,18 +113,16 @@ export class EnginePlatform {
     return new EnginePlatform(options, { public: pub, stats, consulHttp, consulDns });
   }
 
-  /** Writes the plan file with the real App synthesis (the same JSON `cdktf synth` writes). */
+  /**
+   * Writes the plan file with the real App synthesis (the same JSON `cdktf synth` writes), into
+   * PLANS_DIR itself: the build contexts' relative paths are computed from where the stack is written.
+   */
   synth(): void {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-plan-synth-'));
-    try {
-      const app = new App({ outdir: out });
-      new McpRouterStack(app, this.prefix, this.props);
-      app.synth();
-      fs.mkdirSync(path.dirname(this.planFile), { recursive: true });
-      fs.copyFileSync(path.join(out, 'stacks', this.prefix, 'cdk.tf.json'), this.planFile);
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true });
-    }
+    // Made first: App and its manifest create them without `recursive`, which races with parallel workers.
+    fs.mkdirSync(path.join(PLANS_DIR, 'stacks'), { recursive: true });
+    const app = new App({ outdir: PLANS_DIR });
+    new McpRouterStack(app, this.prefix, this.props);
+    app.synth();
   }
 
   get plan(): any {

@@ -5,9 +5,9 @@
  * the instanceCount variable's validation, the image trigger's functions.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'cdktf';
+import { HaproxyMode } from '../../constructs';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 import { DockerPlanApplier } from '../support/docker-plan/docker-plan-applier';
 import { checkPlan, PlanApplierError } from '../support/docker-plan/plan-schema';
@@ -16,22 +16,21 @@ import { TerraformEvaluator } from '../support/docker-plan/terraform-eval';
 const REPO = path.resolve(__dirname, '..', '..');
 const NO_ENGINE = 'unix:///nonexistent/docker.sock';
 
-/** The plan as `cdktf synth` writes it, in a stack dir three levels below the repo (its path.module). */
+/**
+ * The plan as `cdktf synth` writes it, in a stack dir three levels below the repo (its path.module):
+ * synthesized there, since the build contexts' relative paths are computed from where the stack is written.
+ */
 function synth(props: McpRouterStackProps = {}): { plan: any; file: string } {
   const id = `applier${process.pid}${Math.random().toString(36).slice(2, 7)}`;
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'applier-synth-'));
-  try {
-    const app = new App({ outdir: out });
-    // One stack (acl: false): this applier runs docker_* resources; the ACL layout is proven by the consul-acl suite.
-    new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, acl: false, ...props });
-    app.synth();
-    const file = path.join(REPO, 'cdktf.out.docker-tests', 'stacks', id, 'cdk.tf.json');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.copyFileSync(path.join(out, 'stacks', id, 'cdk.tf.json'), file);
-    return { plan: JSON.parse(fs.readFileSync(file, 'utf8')), file };
-  } finally {
-    fs.rmSync(out, { recursive: true, force: true });
-  }
+  const outdir = path.join(REPO, 'cdktf.out.docker-tests');
+  // Made first: App and its manifest create them without `recursive`, which races with parallel workers.
+  fs.mkdirSync(path.join(outdir, 'stacks'), { recursive: true });
+  const app = new App({ outdir });
+  // One stack (acl: false): this applier runs docker_* resources; the ACL layout is proven by the consul-acl suite.
+  new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, acl: false, ...props });
+  app.synth();
+  const file = path.join(REPO, 'cdktf.out.docker-tests', 'stacks', id, 'cdk.tf.json');
+  return { plan: JSON.parse(fs.readFileSync(file, 'utf8')), file };
 }
 
 const files: string[] = [];
@@ -92,7 +91,7 @@ describe('refuses what it does not understand, naming the resource and the attri
   });
 
   test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers)', () => {
-    for (const props of [{}, { mode: 'tcp' as const }, { demoBackends: ['a', 'b'] }, { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 }, { tlsCertificateHostPath: '/etc/mcp/server.pem' }]) {
+    for (const props of [{}, { mode: HaproxyMode.TCP }, { demoBackends: ['a', 'b'] }, { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 }, { tlsCertificateHostPath: '/etc/mcp/server.pem' }]) {
       const { plan, file } = synth(props);
       files.push(file);
       expect(() => checkPlan(plan)).not.toThrow();

@@ -65,6 +65,10 @@ describe('invalid props throw at synth with prop, value and what is allowed', ()
     ['an external server TLS name for an http URL', { externalMcpServers: [{ name: 's', url: 'http://10.0.0.7/mcp', tlsServerName: 'mcp.internal' }] }, /externalMcpServers\[0\]\.tlsServerName must be left unset for an http URL/],
     ['external servers with existingConsul', { existingConsul: { host: 'c' }, externalMcpServers: [{ name: 's', url: 'https://a.example/mcp' }] }, /McpRouterPlatform: externalMcpServers must be empty with existingConsul/],
     ['a relative router token path', { acl: false, existingConsul: { host: 'c', routerTokenHostPath: 'token' } }, /McpRouterPlatform: existingConsul\.routerTokenHostPath must be an absolute path of a file on the Docker host; received "token"/],
+    ['mcpPort false (the form before enableMcp)', { mcpPort: false as any }, /^McpRouterPlatform: mcpPort must be a port from 1 to 65535; to leave the MCP endpoint out, set enableMcp: false; received false$/],
+    ['mcpPort with enableMcp false', { enableMcp: false, mcpPort: 8081 }, /^McpRouterPlatform: mcpPort must be left unset when enableMcp is false; received 8081$/],
+    ['enableMcp not a boolean', { enableMcp: 'no' as any }, /^McpRouterPlatform: enableMcp must be true or false; received "no"$/],
+    ['mcpPort clashing with statsPort', { mcpPort: 8404 }, /McpRouterPlatform: mcpPort must be different from statsPort \(8404\).*received 8404/],
   ])('%s', (_name, props, message) => {
     expect(() => synth(props as McpRouterStackProps)).toThrow(message);
   });
@@ -85,6 +89,8 @@ describe('property: no input crashes synth without a prop-naming message', () =>
       balance: anyString,
       publicPort: port,
       statsPort: port,
+      mcpPort: port,
+      enableMcp: anyValue,
       consulHttpPort: port,
       consulDnsPort: port,
       adminBindAddress: anyString,
@@ -128,7 +134,7 @@ describe('property: no input crashes synth without a prop-naming message', () =>
     },
     { requiredKeys: [] },
   );
-  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy', 'consulServers', 'acl', 'externalMcpServers'];
+  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'mcpPort', 'enableMcp', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy', 'consulServers', 'acl', 'externalMcpServers'];
   // A few props at a time, so that some inputs get through to the later stages of synth.
   const someProps = fc
     .tuple(props, fc.shuffledSubarray(PROP_KEYS, { minLength: 1, maxLength: 4 }))

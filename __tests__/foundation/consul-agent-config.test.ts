@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConsulAgentConfigOptions, PropError, renderConsulAgentConfig as renderResolved, resolveConsulAgentConfig } from '../../constructs';
+import { ConsulAgentConfigOptions, ConsulLogLevel, PropError } from '../../constructs';
+import { renderConsulAgentConfig as renderResolved, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
 
 /** Options in, text out: resolve (validate, fill defaults), then render. */
 const renderConsulAgentConfig = (o: ConsulAgentConfigOptions = {}) => renderResolved(resolveConsulAgentConfig(o));
@@ -90,7 +91,7 @@ describe('consul validate accepts it', () => {
       ports: { http: 18500, dns: 18600, serfLan: 18301, serfWan: 18302, server: 18300 },
       ui: false,
       bootstrapExpect: 3,
-      logLevel: 'WARN',
+      logLevel: ConsulLogLevel.WARN,
       dnsAnswerLimit: 50,
     });
     const r = consulValidate(text);

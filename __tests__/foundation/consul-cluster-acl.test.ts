@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, TerraformStack, Testing } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { ConsulAccessControl, ConsulCluster, dnsPolicyRules, ExternalMcpServers, McpRouterPlatform, mcpServerPolicyRules, operatorPolicyRules, PropError, RouterFleet, routerPolicyRules } from '../../constructs';
+import { ConsulAccessControl, ConsulAclPolicies, ConsulCluster, ExternalCheckStatus, ExternalCheckType, ExternalMcpServers, McpRouterPlatform, PropError, RouterFleet } from '../../constructs';
+import { dnsPolicyRules, mcpServerPolicyRules, operatorPolicyRules, routerPolicyRules } from '../../constructs/consul-acl-policies';
 import { McpRouterStack } from '../../main';
 import { byPath, synthApp, synthStack } from './synth-helpers';
 
@@ -26,7 +27,7 @@ describe('snapshots of both stacks', () => {
     ['default app: ACL on, 1 server, two stacks', {}],
     ['ACL on, 3 servers, a demo server', { consulServers: 3, demoBackends: ['demo'] }],
     ['ACL on, 5 servers, 3 routers', { consulServers: 5, instanceCount: 3 }],
-    ['ACL on, external MCP servers', { externalMcpServers: [{ name: 'search', url: 'https://search.example.com/mcp' }, { name: 'docs', url: 'http://10.0.0.7:3000/v1/mcp', namespace: 'kb', check: { type: 'http' as const, path: '/health' } }] }],
+    ['ACL on, external MCP servers', { externalMcpServers: [{ name: 'search', url: 'https://search.example.com/mcp' }, { name: 'docs', url: 'http://10.0.0.7:3000/v1/mcp', namespace: 'kb', check: { type: ExternalCheckType.HTTP, path: '/health' } }] }],
   ])('%s', (_name, props) => {
     const { consul, platform, consulText, platformText } = synthApp(props);
     for (const t of [consulText, platformText]) {
@@ -235,7 +236,7 @@ describe('external MCP servers in the catalogue', () => {
     acl: false,
     externalMcpServers: [
       { name: 'search', url: 'https://10.0.0.9:8443/mcp', tlsServerName: 'search.internal' },
-      { name: 'docs', url: 'http://docs.example.com/v1/mcp', namespace: 'kb', check: { type: 'http', path: '/health', intervalSeconds: 30, timeoutSeconds: 3 }, initialStatus: 'critical' },
+      { name: 'docs', url: 'http://docs.example.com/v1/mcp', namespace: 'kb', check: { type: ExternalCheckType.HTTP, path: '/health', intervalSeconds: 30, timeoutSeconds: 3 }, initialStatus: ExternalCheckStatus.CRITICAL },
     ],
   });
 
@@ -323,4 +324,26 @@ describe('the management token for the operator', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('the policy rules as the package exports them', () => {
+  test('ConsulAclPolicies statics give the rules the constructs declare; a KV key the routers read is read-only and exact', () => {
+    expect(ConsulAclPolicies.router('mcp-router')).toBe(routerPolicyRules('mcp-router'));
+    expect(ConsulAclPolicies.mcpServer('demo')).toBe(mcpServerPolicyRules('demo'));
+    expect(ConsulAclPolicies.dns('mcp-router', 'mcp-router-agent-')).toBe(dnsPolicyRules('mcp-router', 'mcp-router-agent-'));
+    expect(ConsulAclPolicies.operator()).toBe(operatorPolicyRules());
+    expect(ConsulAclPolicies.router('mcp-router', ['mcp-router/auth-rules'])).toBe(`${routerPolicyRules('mcp-router')}key "mcp-router/auth-rules" {\n  policy = "read"\n}\n`);
+    expect(ConsulCluster.SERVER_COUNTS).toEqual([1, 3, 5]);
+    expect(ConsulAccessControl.ANONYMOUS_TOKEN_ACCESSOR).toBe(ANONYMOUS);
+  });
+});
+
+test('auth rules in Consul KV: the routers\' policy reads exactly that key, nothing else of KV', () => {
+  const { platform } = synthApp({ auth: { jwt: { jwksUrl: 'https://idp.example.com/.well-known/jwks.json', issuer: 'https://idp.example.com/', audience: ['mcp-router'] }, publicUrl: 'https://mcp.example.com', rulesConsulKey: 'mcp-router/auth-rules' } } as any);
+  const router = named(platform, 'consul_acl_policy', 'RouterPolicy')[0];
+  expect(router.rules).toBe(routerPolicyRules('mcp-router', ['mcp-router/auth-rules']));
+  expect(router.rules).toContain('key "mcp-router/auth-rules" {\n  policy = "read"\n}');
+  expect(router.rules).not.toMatch(/key_prefix/);
+  const { platform: without } = synthApp({});
+  expect(named(without, 'consul_acl_policy', 'RouterPolicy')[0].rules).not.toMatch(/key/);
 });

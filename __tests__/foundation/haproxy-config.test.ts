@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import { PropError } from '../../constructs/validation';
-import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigOptions, HaproxyMode, HealthCheckType, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions, RetryCondition } from '../../haproxy-templates';
 /** One section of a rendered config: from its header line to the next blank line. */
 const section = (cfg: string, header: string) => {
   const at = cfg.indexOf(`\n${header}\n`);
@@ -47,9 +47,9 @@ describe('haproxy -c accepts the rendered config', () => {
     }
   }
   test.each([
-    ['tcp health check', { healthCheck: { type: 'tcp' as const } }],
+    ['tcp health check', { healthCheck: { type: HealthCheckType.TCP } }],
     ['sticky sessions + rate limit + nbthread', { stickySessions: true, rateLimitConnectionsPer10s: 100, nbthread: 2 }],
-    ['tcp mode with sticky sessions', { mode: 'tcp' as const, stickySessions: true }],
+    ['tcp mode with sticky sessions', { mode: HaproxyMode.TCP, stickySessions: true }],
     ['100 slots', { maxInstances: 100 }],
   ])('%s', (name, extra) => {
     expect(haproxyCheck(renderHaproxyConfig({ ...base, ...extra }), name.replace(/\W+/g, '-'))).toMatch(/Configuration file is valid/);
@@ -65,7 +65,7 @@ describe('haproxy -c accepts the rendered config', () => {
 
 describe('rendered config content', () => {
   const http = renderHaproxyConfig(base);
-  const tcp = renderHaproxyConfig({ ...base, mode: 'tcp' });
+  const tcp = renderHaproxyConfig({ ...base, mode: HaproxyMode.TCP });
 
   test('seed defaults: health checks inter 2000 rise 2 fall 3, 10 slots from the SRV record, init-addr none', () => {
     expect(http).toMatch(/server-template mcp-router 10 _mcp-router\._tcp\.service\.consul resolvers consul resolve-prefer ipv4 init-addr none check inter 2000 rise 2 fall 3/);
@@ -90,7 +90,7 @@ describe('rendered config content', () => {
     expect(tcp).toContain('http-check send meth GET uri /readyz');
   });
   test('tcp health check option uses tcp-check on the gRPC port', () => {
-    const t = renderHaproxyConfig({ ...base, healthCheck: { type: 'tcp' } });
+    const t = renderHaproxyConfig({ ...base, healthCheck: { type: HealthCheckType.TCP } });
     expect(t).toContain('option tcp-check');
     expect(t).not.toContain('port 9464');
   });
@@ -109,12 +109,12 @@ describe('rendered config content', () => {
 describe('options', () => {
   test('retryOn: the default retries refused and empty calls; [] turns L7 retries off; tcp mode has none', () => {
     expect(renderHaproxyConfig(base)).toContain('    retry-on conn-failure empty-response\n');
-    expect(renderHaproxyConfig({ ...base, retryOn: ['conn-failure'] })).toContain('    retry-on conn-failure\n');
+    expect(renderHaproxyConfig({ ...base, retryOn: [RetryCondition.CONN_FAILURE] })).toContain('    retry-on conn-failure\n');
     expect(section(renderHaproxyConfig({ ...base, retryOn: [] }), 'backend mcp_router_backend')).not.toContain('retry-on');
-    expect(section(renderHaproxyConfig({ ...base, mode: 'tcp' }), 'backend mcp_router_backend')).not.toContain('retry-on');
+    expect(section(renderHaproxyConfig({ ...base, mode: HaproxyMode.TCP }), 'backend mcp_router_backend')).not.toContain('retry-on');
     // The MCP backend always retries only what never reached a router.
     expect(section(renderHaproxyConfig({ ...base, retryOn: [] }), 'backend mcp_http_backend')).toContain('    retry-on conn-failure\n');
-    expect(haproxyCheck(renderHaproxyConfig({ ...base, retryOn: ['conn-failure', 'response-timeout', 'junk-response'] }), 'retry-on')).toMatch(/Configuration file is valid/);
+    expect(haproxyCheck(renderHaproxyConfig({ ...base, retryOn: [RetryCondition.CONN_FAILURE, RetryCondition.RESPONSE_TIMEOUT, RetryCondition.JUNK_RESPONSE] }), 'retry-on')).toMatch(/Configuration file is valid/);
   });
 
   test('TLS termination: ssl crt with ALPN h2 on the public listener, accepted by haproxy -c with a real PEM', () => {
@@ -246,7 +246,7 @@ describe('property: the renderer either refuses an option by name or emits a con
 
 describe('the MCP listener', () => {
   test('http mode whatever the gRPC mode, balanced per request over the routers\' MCP ports from the A record, same readiness check; passes haproxy -c', () => {
-    for (const mode of ['http', 'tcp'] as const) {
+    for (const mode of HAPROXY_MODES) {
       const cfg = renderHaproxyConfig({ ...base, mode, mcpFrontend: { address: '127.0.0.1', port: 18080 }, routerMcpPort: 8123 });
       const fe = section(cfg, 'frontend mcp_http_frontend');
       expect(fe).toContain('    mode http\n');
@@ -260,8 +260,10 @@ describe('the MCP listener', () => {
       expect(haproxyCheck(cfg, `mcp-${mode}`)).toMatch(/Configuration file is valid/);
     }
   });
-  test('false leaves it out; a port clash with another listener is refused by name', () => {
-    expect(renderHaproxyConfig({ ...base, mcpFrontend: false })).not.toContain('mcp_http');
+  test('enableMcp: false leaves it out (false as the listener names the new way; a listener with it is refused); a port clash with another listener is refused by name', () => {
+    expect(renderHaproxyConfig({ ...base, enableMcp: false })).not.toContain('mcp_http');
+    expect(() => renderHaproxyConfig({ ...base, mcpFrontend: false as any })).toThrow(/^renderHaproxyConfig: mcpFrontend must be an object \{ address, port \}; to leave the MCP listener out, set enableMcp: false; received false$/);
+    expect(() => renderHaproxyConfig({ ...base, enableMcp: false, mcpFrontend: { address: '0.0.0.0', port: 8080 } })).toThrow(/^renderHaproxyConfig: mcpFrontend must be left unset when enableMcp is false/);
     expect(() => renderHaproxyConfig({ ...base, mcpFrontend: { address: '0.0.0.0', port: 8404 } })).toThrow(/^renderHaproxyConfig: mcpFrontend\.port must be different from stats\.port \(8404\)/);
   });
 });

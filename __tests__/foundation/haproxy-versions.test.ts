@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, HaproxyMode, HealthCheckType, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 /** Options in, text out: resolve (validate, fill defaults), then render. */
 const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
 
@@ -40,13 +40,13 @@ const base: HaproxyConfigOptions = { nameservers: [{ address: '127.0.0.1', port:
 
 const shipped: Array<[string, () => string]> = [
   ...HAPROXY_MODES.flatMap((mode) => BALANCE_ALGORITHMS.map((balance) => [`${mode} / ${balance}`, () => renderHaproxyConfig({ ...base, mode, balance })] as [string, () => string])),
-  ['tcp health check', () => renderHaproxyConfig({ ...base, healthCheck: { type: 'tcp' } })],
+  ['tcp health check', () => renderHaproxyConfig({ ...base, healthCheck: { type: HealthCheckType.TCP } })],
   ['sticky sessions + rate limit + nbthread 2', () => renderHaproxyConfig({ ...base, stickySessions: true, rateLimitConnectionsPer10s: 100, nbthread: 2 })],
-  ['tcp mode with sticky sessions', () => renderHaproxyConfig({ ...base, mode: 'tcp', stickySessions: true })],
+  ['tcp mode with sticky sessions', () => renderHaproxyConfig({ ...base, mode: HaproxyMode.TCP, stickySessions: true })],
   ['no L7 retries, no Prometheus exporter', () => renderHaproxyConfig({ ...base, retryOn: [], prometheusExporter: false })],
   ['100 slots', () => renderHaproxyConfig({ ...base, maxInstances: 100 })],
   ['TLS termination, http', () => renderHaproxyConfig({ ...base, tlsCertificatePath: pem })],
-  ['TLS termination, tcp', () => renderHaproxyConfig({ ...base, mode: 'tcp', tlsCertificatePath: pem })],
+  ['TLS termination, tcp', () => renderHaproxyConfig({ ...base, mode: HaproxyMode.TCP, tlsCertificatePath: pem })],
   // The exact file the HAProxy container gets; "mcp-consul" (Docker DNS) made resolvable as localhost.
   ['the synthesized container config', () => (byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').upload[0].content as string).replace('mcp-consul:8600', 'localhost:8600')],
 ];

@@ -10,7 +10,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TerraformOutput, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import * as index from '../../constructs';
-import { ConsulServer, HaproxyLoadBalancer, McpRouterPlatform, RouterFleet, RouterImage } from '../../constructs';
+import { BalanceAlgorithm, ConsulLogLevel, ConsulServer, HaproxyLoadBalancer, HaproxyMode, McpRouterPlatform, RestartPolicy, RouterFleet, RouterImage } from '../../constructs';
 
 Testing.setupJest();
 
@@ -30,16 +30,23 @@ const only = (json: any, type: string) => {
 };
 
 test('constructs/index.ts exports the composite, every part and both renderers', () => {
-  for (const name of ['McpRouterPlatform', 'ConsulServer', 'RouterFleet', 'RouterImage', 'HaproxyLoadBalancer', 'renderHaproxyConfig', 'renderConsulAgentConfig', 'resolveDockerHost', 'HAPROXY_DEFAULTS', 'PropError']) {
+  for (const name of ['McpRouterPlatform', 'ConsulServer', 'RouterFleet', 'RouterImage', 'HaproxyLoadBalancer', 'DemoBackends', 'HaproxyConfig', 'ConsulAgentConfig', 'DockerHost', 'PropError']) {
     expect(index).toHaveProperty(name);
   }
+  expect(index.HaproxyConfig.render(index.HaproxyConfig.resolve({ maxInstances: 3 }))).toContain('server-template mcp-router 3 _mcp-router._tcp.service.consul');
+  expect(index.HaproxyConfig.DEFAULTS.mode).toBe(index.HaproxyMode.HTTP);
+  expect(JSON.parse(index.ConsulAgentConfig.render(index.ConsulAgentConfig.resolve({ datacenter: 'eu1' }))).datacenter).toBe('eu1');
+  expect(index.ConsulAgentConfig.DEFAULT_PORTS.dns).toBe(8600);
+  expect(index.DockerHost.resolve('ssh://deploy@docker-1')).toBe('ssh://deploy@docker-1');
+  expect(index.HaproxyLoadBalancer.nofileFor(10000, 10)).toBe(2 * 10000 + 2 * 10 + 1024);
+  expect(index.RouterFleet.GRPC_PORT).toBe(50051);
 });
 
 describe('ConsulServer on a network the caller owns', () => {
   let server!: ConsulServer;
   const { text, json } = stackWith((s) => {
     const net = new Network(s, 'net', { name: 'shared-net' });
-    server = new ConsulServer(s, 'Consul', { networkName: net.name, containerName: 'registry', agentConfig: { datacenter: 'eu1', logLevel: 'WARN' } });
+    server = new ConsulServer(s, 'Consul', { networkName: net.name, containerName: 'registry', agentConfig: { datacenter: 'eu1', logLevel: ConsulLogLevel.WARN } });
   });
 
   test('one container on that network, config uploaded, admin ports on 127.0.0.1', () => {
@@ -81,7 +88,7 @@ describe('RouterFleet with the caller\'s image, Consul and network', () => {
       serviceName: 'mcp-edge',
       hostnamePrefix: 'edge',
       environment: { LOG_LEVEL: 'debug', MCP_BACKENDS: '[{"name":"a","url":"http://a:3000/mcp"}]' },
-      restartPolicy: 'always',
+      restartPolicy: RestartPolicy.ALWAYS,
     });
     new TerraformOutput(s, 'names', { value: fleet.instanceNames });
   });
@@ -97,6 +104,7 @@ describe('RouterFleet with the caller\'s image, Consul and network', () => {
       'MCP_ROUTER_METRICS_PORT=9464',
       'MCP_ROUTER_MCP_PORT=8080',
       'MCP_ROUTER_SERVICE_NAME=mcp-edge',
+      'MCP_ROUTER_AUTH=none',
       'LOG_LEVEL=debug',
       'MCP_BACKENDS=[{"name":"a","url":"http://a:3000/mcp"}]',
     ]);
@@ -135,7 +143,7 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
       containerName: 'edge-lb',
       publicPort: 443,
       statsPort: 9000,
-      config: { mode: 'tcp', balance: 'leastconn', maxInstances: 20, serviceName: 'mcp-edge' },
+      config: { mode: HaproxyMode.TCP, balance: BalanceAlgorithm.LEAST_CONN, maxInstances: 20, serviceName: 'mcp-edge' },
     });
   });
 
@@ -167,6 +175,18 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
   test('renderer errors are reported as this construct\'s config prop', () => {
     expect(() => stackWith((s) => new HaproxyLoadBalancer(s, 'Lb', { networkName: 'n', consulDnsAddress: 'c', config: { balance: 'random' as any } }))).toThrow(
       /^HaproxyLoadBalancer: config\.balance must be one of roundrobin, leastconn, source; received "random"$/,
+    );
+  });
+
+  test('enableMcp: false: no MCP listener, port or URL; an mcpPort with it is refused by name', () => {
+    let off!: HaproxyLoadBalancer;
+    const { json } = stackWith((s) => (off = new HaproxyLoadBalancer(s, 'Lb', { networkName: 'n', consulDnsAddress: '10.0.0.5', enableMcp: false })));
+    expect(off.mcpUrl).toBeUndefined();
+    expect(off.options.mcpFrontend).toBeUndefined();
+    expect(off.configText).not.toContain('mcp_http');
+    expect(only(json, 'docker_container').ports.map((p: any) => p.internal)).toEqual([50051, 8404]);
+    expect(() => stackWith((s) => new HaproxyLoadBalancer(s, 'Lb', { networkName: 'n', consulDnsAddress: 'c', enableMcp: false, mcpPort: 8081 }))).toThrow(
+      /^HaproxyLoadBalancer: mcpPort must be left unset when enableMcp is false; received 8081$/,
     );
   });
 

@@ -1,4 +1,5 @@
 /** Snapshots of the synthesized plans: default app (variable count), fixed counts, both modes. */
+import { BalanceAlgorithm, HaproxyMode } from '../../constructs';
 import { synthString } from './synth-helpers';
 
 describe('synthesized cdk.tf.json snapshots', () => {
@@ -7,8 +8,8 @@ describe('synthesized cdk.tf.json snapshots', () => {
     ['instanceCount 1', { instanceCount: 1 }],
     ['instanceCount 3', { instanceCount: 3 }],
     ['instanceCount 10', { instanceCount: 10 }],
-    ['tcp mode', { mode: 'tcp' as const }],
-    ['http mode, leastconn', { mode: 'http' as const, balance: 'leastconn' as const }],
+    ['tcp mode', { mode: HaproxyMode.TCP }],
+    ['http mode, leastconn', { mode: HaproxyMode.HTTP, balance: BalanceAlgorithm.LEAST_CONN }],
   ])('%s', (_name, props) => {
     const text = synthString(props);
     expect(text).not.toMatch(/\/(home|root|tmp|work|Users)\//); // no absolute paths

@@ -1,8 +1,12 @@
 /** Structural assertions on the synthesized plan: every promise of the foundation issue. */
-import { Testing } from 'cdktf';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Testing } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Image } from '@cdktf/provider-docker/lib/image';
+import { HaproxyMode } from '../../constructs';
 import { McpRouterStack } from '../../main';
 import { byPath, synthStack, synthString } from './synth-helpers';
 
@@ -70,7 +74,7 @@ describe('default app', () => {
     expect(consul.ports.every((p: any) => p.ip === '127.0.0.1')).toBe(true);
   });
 
-  test('haproxy: generated haproxy.cfg uploaded; 50051 public, 8404 stats on 127.0.0.1', () => {
+  test('haproxy: generated haproxy.cfg uploaded; without auth the public 50051 and 8080 stay on 127.0.0.1, as does 8404 stats', () => {
     expect(haproxy.upload[0].file).toBe('/usr/local/etc/haproxy/haproxy.cfg');
     const cfg: string = haproxy.upload[0].content;
     expect(cfg).toContain('bind 0.0.0.0:50051 proto h2');
@@ -78,9 +82,9 @@ describe('default app', () => {
     expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
     expect(cfg).toContain('init-addr none');
     expect(haproxy.ports).toEqual([
-      expect.objectContaining({ internal: 50051, external: 50051, ip: '0.0.0.0' }),
+      expect.objectContaining({ internal: 50051, external: 50051, ip: '127.0.0.1' }),
       expect.objectContaining({ internal: 8404, external: 8404, ip: '127.0.0.1' }),
-      expect.objectContaining({ internal: 8080, external: 8080, ip: '0.0.0.0' }),
+      expect.objectContaining({ internal: 8080, external: 8080, ip: '127.0.0.1' }),
     ]);
   });
 
@@ -177,7 +181,7 @@ describe('props', () => {
   });
 
   test('tcp mode renders a tcp frontend and backend', () => {
-    const cfg: string = byPath(synthStack({ mode: 'tcp' }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = byPath(synthStack({ mode: HaproxyMode.TCP }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
     expect(cfg).toContain('mode tcp');
     expect(cfg).not.toContain('proto h2');
   });
@@ -250,6 +254,21 @@ describe('props', () => {
   });
 });
 
+describe('the MCP endpoint', () => {
+  test('enableMcp: false leaves it out: no MCP listener in haproxy.cfg, no published MCP port, no mcp_url output', () => {
+    const json = synthStack({ enableMcp: false });
+    const lb = byPath(json, 'docker_container', 'LoadBalancer/Container');
+    expect(lb.upload[0].content).not.toContain('mcp_http');
+    expect(lb.ports.map((p: any) => p.internal)).toEqual([50051, 8404]);
+    expect(json.output.mcp_url).toBeUndefined();
+    expect(json.output.router_endpoint.value).toBe('127.0.0.1:50051');
+  });
+  test('mcpPort moves the published port; the listener inside stays 8080 (on 127.0.0.1 without auth)', () => {
+    const lb = byPath(synthStack({ mcpPort: 18080 }), 'docker_container', 'LoadBalancer/Container');
+    expect(lb.ports).toEqual(expect.arrayContaining([expect.objectContaining({ internal: 8080, external: 18080, ip: '127.0.0.1' })]));
+  });
+});
+
 describe('demo backends', () => {
   test('demoBackends deploys the example MCP server per name, registering itself in Consul', () => {
     const json = synthStack({ demoBackends: ['demo', 'tools'] });
@@ -267,5 +286,57 @@ describe('demo backends', () => {
   });
   test('bad names are refused', () => {
     expect(() => synthStack({ demoBackends: ['Bad Name'] })).toThrow(/McpRouterPlatform: demoBackends must be distinct names matching .*received \["Bad Name"\]/);
+  });
+});
+
+describe('default build contexts: the package\'s own router-app/ and examples/demo-mcp-server/', () => {
+  const REPO = path.resolve(__dirname, '..', '..');
+  const contexts = (json: any) => ({ router: byPath(json, 'docker_image', 'RouterImage').build.context as string, demo: byPath(json, 'docker_image', 'DemoBackends_Image').build.context as string });
+  const dirs = { router: path.join(REPO, 'router-app'), demo: path.join(REPO, 'examples', 'demo-mcp-server') };
+
+  test.each([
+    ['a temporary directory', () => fs.mkdtempSync(path.join(os.tmpdir(), 'ctx-out-'))],
+    ['a deeper directory in the repo', () => path.join(fs.mkdtempSync(path.join(REPO, 'cdktf.out.ctx-')), 'nested', 'out')],
+  ])('relative from the stack dir, computed at synth: written to %s, the plan still names them', (_name, outdirOf) => {
+    const outdir = outdirOf();
+    fs.mkdirSync(outdir, { recursive: true });
+    try {
+      const stack = new McpRouterStack(Testing.app({ outdir }), 'ctx', { dockerHost: 'unix:///var/run/docker.sock', demoBackends: ['demo'] });
+      const text = Testing.synth(stack);
+      const stackDir = path.join(outdir, 'stacks', 'ctx');
+      for (const [which, context] of Object.entries(contexts(JSON.parse(text)))) {
+        expect(context).toMatch(/^\$\{path\.module\}\/\.\.\//);
+        expect(path.resolve(context.replace('${path.module}', stackDir))).toBe(dirs[which as keyof typeof dirs]);
+      }
+      expect(text).not.toMatch(/"\/(home|root|work|tmp)\//);
+    } finally {
+      fs.rmSync(outdir.includes('cdktf.out.ctx-') ? path.dirname(path.dirname(outdir)) : outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('under a jsii host (JSII_AGENT set: Python), whose package copy does not outlive the synth, they are copied into the stack\'s assets', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctx-jsii-'));
+    const saved = process.env.JSII_AGENT;
+    process.env.JSII_AGENT = 'Python/3.12.3';
+    try {
+      const app = new App({ outdir });
+      new McpRouterStack(app, 'py', { dockerHost: 'unix:///var/run/docker.sock', demoBackends: ['demo'] });
+      app.synth();
+      const stackDir = path.join(outdir, 'stacks', 'py');
+      const json = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+      for (const [which, context] of Object.entries(contexts(json))) {
+        expect(context).toMatch(/^\$\{path\.module\}\/assets\/[^./][^"]*$/);
+        const copy = context.replace('${path.module}', stackDir);
+        for (const f of ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'src/main.ts']) {
+          expect({ which, file: f, same: fs.readFileSync(path.join(copy, f), 'utf8') === fs.readFileSync(path.join(dirs[which as keyof typeof dirs], f), 'utf8') }).toEqual({ which, file: f, same: true });
+        }
+      }
+      // The rebuild trigger hashes the copy.
+      expect(byPath(json, 'docker_image', 'RouterImage').triggers.source_sha1).toContain(`fileset("${contexts(json).router}", "src/**")`);
+    } finally {
+      if (saved === undefined) delete process.env.JSII_AGENT;
+      else process.env.JSII_AGENT = saved;
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,30 +1,38 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Testing } from 'cdktf';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 
 /**
+ * The app's output directory as `cdktf synth` has it: cdktf.out at the repo
+ * root. The build contexts' paths in the plan are relative from the stack dir
+ * to the package, so they read `${path.module}/../../../router-app` here, as
+ * in the plans cdktf writes. (Testing.synth writes no file.)
+ */
+export const REPO_OUTDIR = path.resolve(__dirname, '..', '..', 'cdktf.out');
+
+/**
  * Synthesizes the one-stack layout (ACLs off unless `acl: true` is passed, when the platform
- * stack is returned and its Consul stack synthesized beside it), with a fixed Docker host so
- * snapshots do not depend on DOCKER_HOST.
+ * stack is returned), with a fixed Docker host so snapshots do not depend on DOCKER_HOST.
  */
 export function synthStack(props: McpRouterStackProps = {}): any {
   return JSON.parse(synthString(props));
 }
 
 export function synthString(props: McpRouterStackProps = {}): string {
-  const app: App = Testing.app();
+  const app: App = Testing.app({ outdir: REPO_OUTDIR });
   const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', acl: false, ...props });
   return Testing.synth(stack);
 }
 
 /**
  * Both plans of the two-stack layout (ACLs on by default), as the app's synthesis writes them
- * (cross-stack outputs and remote state included): the Consul stack's and the platform's.
+ * (cross-stack outputs and remote state included): the Consul stack's and the platform's. The
+ * app is written beside cdktf.out (same depth, so the build contexts read as in cdktf.out) and
+ * removed.
  */
 export function synthApp(props: McpRouterStackProps = {}): { consul: any; platform: any; consulText: string; platformText: string } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-app-'));
+  const outdir = fs.mkdtempSync(`${REPO_OUTDIR}.synth-app-`);
   try {
     const app = new App({ outdir, skipValidation: false });
     const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', ...props });

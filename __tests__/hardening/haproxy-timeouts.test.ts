@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
+import { HaproxyMode, renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { LocalPlatform } from '../../scripts/local-platform/platform';
 import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
@@ -82,7 +82,7 @@ describe.each(['http', 'tcp'] as const)('%s mode', (mode) => {
     fs.writeFileSync(
       cfg,
       renderHaproxyConfig(resolveHaproxyConfigOptions({
-        mode,
+        mode: mode as HaproxyMode,
         frontend: { address: platform.block.infraAddress, port },
         stats: { address: platform.block.infraAddress, port: statsPort },
         nameservers: [{ address: platform.block.infraAddress, port: platform.ports.consulDns }],
@@ -90,7 +90,7 @@ describe.each(['http', 'tcp'] as const)('%s mode', (mode) => {
         maxconn: 1000,
         maxCallMs: 1_000,
         timeouts: { clientMs: SHORT, serverMs: SHORT, tunnelMs: SHORT },
-        mcpFrontend: false,
+        enableMcp: false,
       })),
     );
     control = new ManagedProcess({ name: 'haproxy-control', command: locateTool('haproxy'), args: ['-db', '-f', cfg] });

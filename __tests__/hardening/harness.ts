@@ -88,6 +88,8 @@ export async function startRouterProcess(env: Record<string, string>, host = '12
       MCP_ROUTER_HOSTNAME: name,
       MCP_ROUTER_DRAIN_DELAY_MS: '0',
       LOG_LEVEL: 'info',
+      // These tests read the router as its operator does: backend addresses and raw reasons in ListServers.
+      MCP_ROUTER_INTERNALS: 'everyone',
       ...env,
     },
     keepLines: 2000,

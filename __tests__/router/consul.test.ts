@@ -30,6 +30,8 @@ beforeAll(async () => {
       MCP_ROUTER_METRICS_PORT: '0',
       MCP_ROUTER_MCP_PORT: '0',
       MCP_ROUTER_HOSTNAME: 'router-under-test',
+      // This test reads ListServers as the operator does (backend URLs).
+      MCP_ROUTER_INTERNALS: 'everyone',
       CONSUL_REREGISTER_INTERVAL_MS: '500',
       MCP_ROUTER_DRAIN_DELAY_MS: '0',
       LOG_LEVEL: 'silent',

@@ -19,7 +19,10 @@ test('multi-stage, production dependencies only, non-root user', () => {
   expect(stage).toBeDefined();
   expect(runtime).toContain(`--from=${stage}`);
   expect(runtime).not.toMatch(/^COPY src /m); // sources stay in the build stage
-  expect(runtime).toContain('npm install --omit=dev');
+  // Both stages install from the shipped lockfile: the versions the tests ran against.
+  expect(runtime).toMatch(/^COPY package\.json package-lock\.json \.\/$/m);
+  expect(runtime).toContain('npm ci --omit=dev');
+  expect(dockerfile.slice(0, dockerfile.lastIndexOf('\nFROM '))).toMatch(/^COPY package\.json package-lock\.json tsconfig\.json \.\/\nRUN npm ci /m);
   expect(runtime).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
   expect(runtime).toMatch(/^COPY proto \.\/proto$/m);
   const user = /^USER (\S+)$/m.exec(runtime)?.[1];

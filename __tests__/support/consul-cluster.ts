@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConsulAclOptions, renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
+import { ConsulAclOptions, ConsulLogLevel, renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
 import { canBind } from '../../scripts/local-platform/loopback';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { PORTS } from '../../router-app/src/contract';
@@ -89,9 +89,9 @@ export class ConsulProcess {
           clientAddress: options.address,
           advertiseAddress: options.address,
           ...(options.server ? { bootstrapExpect: options.bootstrapExpect ?? 1 } : { ports: { dns: -1 } }),
-          retryJoin: options.retryJoin,
+          retryJoin: [...options.retryJoin],
           ...(options.acl ? { acl: options.acl } : {}),
-          logLevel: options.logLevel ?? 'WARN',
+          logLevel: (options.logLevel ?? 'WARN') as ConsulLogLevel,
         }),
       ),
     );

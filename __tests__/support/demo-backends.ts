@@ -34,6 +34,8 @@ export async function routerFor(backends: Array<{ name: string; url: string }>, 
     MCP_BACKENDS: JSON.stringify(backends),
     LOG_LEVEL: 'silent',
     MCP_ROUTER_DRAIN_DELAY_MS: '0',
+    // These routers run without authentication, and the tests look at backend URLs and raw errors.
+    MCP_ROUTER_INTERNALS: 'everyone',
     ...env,
   });
   const router = await startRouter(config);
@@ -67,6 +69,7 @@ export function discoveringRouterEnv(consul: { address: string; httpPort: number
       MCP_ROUTER_MCP_PORT: '0',
     MCP_ROUTER_HOSTNAME: 'discovering',
     LOG_LEVEL: 'silent',
+    MCP_ROUTER_INTERNALS: 'everyone',
     ...env,
   };
 }

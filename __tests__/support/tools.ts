@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
-export type ToolName = 'haproxy' | 'haproxy30' | 'consul' | 'h2load' | 'dig' | 'node22' | 'ip' | 'unshare' | 'inspector';
+export type ToolName = 'haproxy' | 'haproxy30' | 'consul' | 'h2load' | 'dig' | 'node22' | 'ip' | 'unshare' | 'inspector' | 'python3';
 
 let cache: Record<string, string> | undefined;
 

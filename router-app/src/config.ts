@@ -7,8 +7,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { z } from 'zod';
-import { PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
+import { AUTH, PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
+import { ApiKeySet } from './auth/api-keys';
+import { staticKeyLookup } from './auth/jwks';
+import { Policy } from './auth/policy';
+import type { AuthConfig, AuthMethodName } from './auth/setup';
+import { BACKEND_CREDENTIAL_NAME } from './mcp/backend-credentials';
 
 const MiB = 1024 * 1024;
 
@@ -58,6 +63,7 @@ const backendList = z
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, { message: 'backend name must be 1-64 letters, digits, "_" or "-"' }),
         url: z.string().url({ message: 'backend url must be an http(s) URL' }).refine((u) => /^https?:\/\//.test(u), { message: 'backend url must be http(s)' }),
         tlsServerName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { message: 'backend tlsServerName must be a host name' }).optional(),
+        credentials: z.string().regex(BACKEND_CREDENTIAL_NAME, { message: 'backend credentials must name a file <name>.json in MCP_BACKEND_CREDENTIALS_DIR: 1-64 letters, digits, "_" or "-"' }).optional(),
       }).strict(),
     ),
   );
@@ -74,6 +80,39 @@ const parsed = <T>(parse: (s: string) => T) =>
   });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** An absolute http(s) URL without a fragment (OAuth resource and issuer identifiers, JWKS URLs). */
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '' && url.username === '' && url.password === '';
+    } catch {
+      return false;
+    }
+  }, { message: 'must be an absolute http(s) URL without a fragment or credentials' });
+
+const commaList = z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** MCP_ROUTER_AUTH: `none`, or a comma list of `jwt` and `apiKeys`. */
+const authMethods = commaList.pipe(
+  z.array(z.string()).superRefine((list, ctx) => {
+    const ok = (list.length === 1 && list[0] === 'none') || (list.length > 0 && list.every((m) => (AUTH.methods as readonly string[]).includes(m)) && new Set(list).size === list.length);
+    if (!ok) ctx.addIssue({ code: 'custom', message: `must be none, jwt, apiKeys or jwt,apiKeys` });
+  }),
+);
+
+const algorithms = commaList.pipe(
+  z.array(z.string()).min(1, { message: 'must name at least one algorithm' }).superRefine((list, ctx) => {
+    for (const a of list) {
+      if (/^none$/i.test(a)) ctx.addIssue({ code: 'custom', message: 'none (unsigned tokens) is never accepted' });
+      else if (/^HS\d+$/i.test(a)) ctx.addIssue({ code: 'custom', message: `${a} is refused: a shared-secret algorithm lets whoever verifies also sign; use ${AUTH.algorithms.join(', ')}` });
+      else if (!(AUTH.algorithms as readonly string[]).includes(a)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(a)} is not one of ${AUTH.algorithms.join(', ')}` });
+    }
+  }),
+);
 
 const E = ROUTER_ENV;
 const D = ROUTER_DEFAULTS;
@@ -135,6 +174,29 @@ const schema = {
   [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
   [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
   [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
+  // --- who may call what ---
+  [E.auth]: authMethods.default(['none']),
+  [E.publicUrl]: httpUrl.optional(),
+  [E.authJwtIssuer]: z.string().trim().min(1).max(1024).optional(),
+  [E.authJwtAudience]: commaList.pipe(z.array(z.string().min(1).max(1024)).min(1, { message: 'must name at least one audience' })).optional(),
+  [E.authJwtJwksUrl]: httpUrl.optional(),
+  [E.authJwtPublicKeyFile]: z.string().trim().min(1).optional(),
+  [E.authJwtAlgorithms]: algorithms.default(D.authJwtAlgorithms.split(',')),
+  [E.authJwtClockToleranceS]: int(0, AUTH.maxClockToleranceS).default(D.authJwtClockToleranceS),
+  [E.authJwksRefreshMs]: int(10_000, 86_400_000).default(D.authJwksRefreshMs),
+  [E.authJwksCooldownMs]: int(100, 3_600_000).default(D.authJwksCooldownMs),
+  [E.authJwksTimeoutMs]: int(100, 60_000).default(D.authJwksTimeoutMs),
+  [E.authApiKeysFile]: z.string().trim().min(1).optional(),
+  [E.authRulesFile]: z.string().trim().min(1).optional(),
+  [E.authRulesConsulKey]: z.string().trim().regex(/^[A-Za-z0-9_.\/-]{1,512}$/, { message: 'must be a Consul KV key such as mcp-router/auth-rules' }).refine((k) => !k.startsWith('/') && !k.split('/').includes('..'), { message: 'must be a relative Consul KV key without ".." segments' }).optional(),
+  [E.authAdminScope]: z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, { message: 'must be a scope of 1-128 printable characters without spaces' }).default(D.authAdminScope),
+  [E.authReloadMs]: int(100, 600_000).default(D.authReloadMs),
+  [E.authCacheEntries]: int(1, 10_000_000).default(D.authCacheEntries),
+  [E.internals]: z.enum(AUTH.internals, { message: `must be one of ${AUTH.internals.join(', ')}` }).default(D.internals),
+  [E.rateLimitRps]: z.string().trim().regex(/^\d+(\.\d+)?$/, { message: 'must be a number of requests per second (0 = off)' }).transform(Number).pipe(z.number().min(0).max(1_000_000, { message: 'must be at most 1000000' })).default(D.rateLimitRps),
+  [E.rateLimitBurst]: int(1, 10_000_000).optional(),
+  [E.rateLimitScope]: z.enum(AUTH.rateLimitScopes, { message: `must be one of ${AUTH.rateLimitScopes.join(', ')}` }).default(D.rateLimitScope),
+  [E.backendCredentialsDir]: z.string().trim().min(1).optional(),
 } as const;
 
 export const ENV_VARIABLES = Object.keys(schema);
@@ -156,7 +218,7 @@ export interface RouterConfig {
   readonly instanceId: string;
   readonly serviceName: string;
   readonly metricsPort: number;
-  readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string }>;
+  readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string; credentials?: string }>;
   readonly discovery: { readonly enabled: boolean; readonly tag: string };
   /** The MCP front door (Streamable HTTP on its own port). */
   readonly mcp: {
@@ -204,6 +266,10 @@ export interface RouterConfig {
     readonly consulHealthIntervalMs: number;
   };
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Who may call what: authentication, authorization rules, internals, rate limits (auth/). */
+  readonly auth: AuthConfig;
+  /** Directory of per-backend credential files (`<name>.json`); unset: no backend may name credentials. */
+  readonly backendCredentialsDir?: string;
 }
 
 export class ConfigError extends Error {
@@ -234,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     if (env[E.defaultTimeoutMs] === undefined || env[E.defaultTimeoutMs] === '') out[E.defaultTimeoutMs] = maxMs;
     else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
   }
+  const auth = authConfig(out, env, problems);
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
@@ -296,7 +363,106 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       consulHealthIntervalMs: p.CONSUL_HEALTH_INTERVAL_MS,
     },
     logLevel: p.LOG_LEVEL,
+    auth: auth!,
+    ...(p.MCP_BACKEND_CREDENTIALS_DIR !== undefined ? { backendCredentialsDir: p.MCP_BACKEND_CREDENTIALS_DIR } : {}),
   };
+}
+
+/**
+ * The auth section, with the checks across variables: what each method
+ * needs, files that must read and parse at start (API keys, rules, a static
+ * key), one rules source at most.
+ */
+function authConfig(out: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): AuthConfig | undefined {
+  const get = <T>(name: string) => out[name] as T;
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  const raw = get<string[] | undefined>(E.auth);
+  if (raw === undefined) return undefined;
+  const methods = (raw[0] === 'none' ? [] : raw) as AuthMethodName[];
+  const publicUrl = get<string | undefined>(E.publicUrl);
+  const adminScope = get<string>(E.authAdminScope);
+  const before = problems.length;
+  const need = (name: string, why: string) => {
+    if (!set(name)) problems.push(`${name} is required ${why}`);
+  };
+
+  let jwt: AuthConfig['jwt'];
+  if (methods.includes('jwt')) {
+    need(E.authJwtIssuer, 'when MCP_ROUTER_AUTH has jwt (the issuer every token must name in iss)');
+    need(E.publicUrl, "when MCP_ROUTER_AUTH has jwt (the platform's public MCP URL: the resource clients get tokens for, the default audience, what the MCP door's 401 points to)");
+    const jwksUrl = get<string | undefined>(E.authJwtJwksUrl);
+    const keyFile = get<string | undefined>(E.authJwtPublicKeyFile);
+    if ((jwksUrl === undefined) === (keyFile === undefined)) problems.push(`give exactly one of ${E.authJwtJwksUrl} and ${E.authJwtPublicKeyFile} when MCP_ROUTER_AUTH has jwt`);
+    if (keyFile !== undefined) {
+      try {
+        staticKeyLookup(keyFile);
+      } catch (err) {
+        problems.push(`${E.authJwtPublicKeyFile}=${JSON.stringify(keyFile)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    const audience = get<string[] | undefined>(E.authJwtAudience) ?? (publicUrl !== undefined ? [publicUrl] : undefined);
+    jwt = {
+      issuer: get<string>(E.authJwtIssuer),
+      audience: audience ?? [],
+      ...(jwksUrl !== undefined ? { jwksUrl } : {}),
+      ...(keyFile !== undefined ? { publicKeyFile: keyFile } : {}),
+      algorithms: get<string[]>(E.authJwtAlgorithms),
+      clockToleranceS: get<number>(E.authJwtClockToleranceS),
+      jwksRefreshMs: get<number>(E.authJwksRefreshMs),
+      jwksCooldownMs: get<number>(E.authJwksCooldownMs),
+      jwksTimeoutMs: get<number>(E.authJwksTimeoutMs),
+    };
+  } else {
+    for (const name of [E.authJwtIssuer, E.authJwtAudience, E.authJwtJwksUrl, E.authJwtPublicKeyFile]) {
+      if (set(name)) problems.push(`${name} is set but MCP_ROUTER_AUTH has no jwt: add jwt, or leave it unset`);
+    }
+  }
+
+  const apiKeysFile = get<string | undefined>(E.authApiKeysFile);
+  if (methods.includes('apiKeys')) {
+    need(E.authApiKeysFile, 'when MCP_ROUTER_AUTH has apiKeys (a JSON file of key hashes)');
+    if (apiKeysFile !== undefined) fileProblem(E.authApiKeysFile, apiKeysFile, (t) => ApiKeySet.parse(t, adminScope), problems);
+  } else if (apiKeysFile !== undefined) {
+    problems.push(`${E.authApiKeysFile} is set but MCP_ROUTER_AUTH has no apiKeys: add apiKeys, or leave it unset`);
+  }
+
+  const rulesFile = get<string | undefined>(E.authRulesFile);
+  const rulesKey = get<string | undefined>(E.authRulesConsulKey);
+  if (rulesFile !== undefined && rulesKey !== undefined) problems.push(`${E.authRulesFile} and ${E.authRulesConsulKey} are both set: give the rules one way`);
+  if (rulesFile !== undefined) fileProblem(E.authRulesFile, rulesFile, (t) => Policy.parse(t, 0), problems);
+
+  const rps = get<number>(E.rateLimitRps);
+  const burst = get<number | undefined>(E.rateLimitBurst);
+  if (rps > 0 && methods.length === 0) problems.push(`${E.rateLimitRps}=${JSON.stringify(env[E.rateLimitRps])}: a per-identity rate limit needs authentication (MCP_ROUTER_AUTH); limit anonymous callers per address in HAProxy (rateLimitConnectionsPer10s)`);
+  if (problems.length > before) return undefined;
+  return {
+    methods,
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
+    ...(jwt ? { jwt } : {}),
+    ...(apiKeysFile !== undefined ? { apiKeysFile } : {}),
+    ...(rulesFile !== undefined || rulesKey !== undefined ? { rules: { ...(rulesFile !== undefined ? { file: rulesFile } : {}), ...(rulesKey !== undefined ? { consulKey: rulesKey } : {}) } } : {}),
+    adminScope,
+    reloadMs: get<number>(E.authReloadMs),
+    cacheEntries: get<number>(E.authCacheEntries),
+    internals: get<'admin' | 'everyone'>(E.internals),
+    ...(rps > 0 ? { rateLimit: { rps, burst: burst ?? Math.max(1, Math.ceil(rps * 2)), scope: get<'platform' | 'router'>(E.rateLimitScope) } } : {}),
+  };
+}
+
+/** Reads and parses a file named by a variable; a problem names the variable, the path and what is wrong (never the content). */
+function fileProblem(name: string, file: string, parse: (text: string) => unknown, problems: string[]): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`${name}=${JSON.stringify(file)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return;
+  }
+  try {
+    parse(text);
+  } catch (err) {
+    problems.push(`${name}=${JSON.stringify(file)}: ${(err as Error).message}`);
+  }
 }
 
 /**

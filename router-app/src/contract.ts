@@ -44,6 +44,10 @@ export const PATHS = {
   mcp: '/mcp',
   /** Admin port: a peer router asks this router to cancel a front-door call it runs. */
   peerCancel: '/internal/cancel',
+  /** Admin port: the backends with their URLs and raw errors (what ListServers shows only to the admin scope). */
+  servers: '/internal/servers',
+  /** OAuth 2.0 Protected Resource Metadata (RFC 9728), as the MCP authorization spec requires. */
+  protectedResourceMetadata: '/.well-known/oauth-protected-resource',
 } as const;
 
 /** How a router registers in Consul (the seed's scheme). */
@@ -84,6 +88,8 @@ export const MCP_SERVER_DISCOVERY = {
     scheme: 'mcp_scheme',
     /** Name for SNI and certificate verification when the address is an IP. Default: the address. */
     tlsServerName: 'mcp_tls_server_name',
+    /** Name of the router-side credentials (static headers) to send it: `<MCP_BACKEND_CREDENTIALS_DIR>/<name>.json`. */
+    credentials: 'mcp_credentials',
   },
 } as const;
 
@@ -142,6 +148,33 @@ export const ROUTER_ENV = {
   backendAllowedCidrs: 'MCP_ROUTER_BACKEND_ALLOWED_CIDRS',
   backendAllowedNamespaces: 'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES',
   consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
+  // --- who may call what (router-app/src/auth/) ---
+  /** `none`, `jwt`, `apiKeys` or `jwt,apiKeys`: how callers of both front doors authenticate. */
+  auth: 'MCP_ROUTER_AUTH',
+  /** The platform's public MCP URL (the OAuth resource; the default JWT audience). */
+  publicUrl: 'MCP_ROUTER_PUBLIC_URL',
+  authJwtIssuer: 'MCP_ROUTER_AUTH_JWT_ISSUER',
+  authJwtAudience: 'MCP_ROUTER_AUTH_JWT_AUDIENCE',
+  authJwtJwksUrl: 'MCP_ROUTER_AUTH_JWT_JWKS_URL',
+  authJwtPublicKeyFile: 'MCP_ROUTER_AUTH_JWT_PUBLIC_KEY_FILE',
+  authJwtAlgorithms: 'MCP_ROUTER_AUTH_JWT_ALGORITHMS',
+  authJwtClockToleranceS: 'MCP_ROUTER_AUTH_JWT_CLOCK_TOLERANCE_S',
+  authJwksRefreshMs: 'MCP_ROUTER_AUTH_JWKS_REFRESH_MS',
+  authJwksCooldownMs: 'MCP_ROUTER_AUTH_JWKS_COOLDOWN_MS',
+  authJwksTimeoutMs: 'MCP_ROUTER_AUTH_JWKS_TIMEOUT_MS',
+  authApiKeysFile: 'MCP_ROUTER_AUTH_API_KEYS_FILE',
+  authRulesFile: 'MCP_ROUTER_AUTH_RULES_FILE',
+  authRulesConsulKey: 'MCP_ROUTER_AUTH_RULES_CONSUL_KEY',
+  authAdminScope: 'MCP_ROUTER_AUTH_ADMIN_SCOPE',
+  authReloadMs: 'MCP_ROUTER_AUTH_RELOAD_MS',
+  authCacheEntries: 'MCP_ROUTER_AUTH_CACHE_ENTRIES',
+  /** Who sees backend URLs, raw errors and gRPC reflection: `admin` (the admin scope; the admin port) or `everyone`. */
+  internals: 'MCP_ROUTER_INTERNALS',
+  rateLimitRps: 'MCP_ROUTER_RATE_LIMIT_RPS',
+  rateLimitBurst: 'MCP_ROUTER_RATE_LIMIT_BURST',
+  rateLimitScope: 'MCP_ROUTER_RATE_LIMIT_SCOPE',
+  /** Directory of per-backend credential files (`<name>.json`), named by MCP_BACKENDS or Consul meta. */
+  backendCredentialsDir: 'MCP_BACKEND_CREDENTIALS_DIR',
 } as const;
 
 export type RouterEnvKey = keyof typeof ROUTER_ENV;
@@ -202,6 +235,20 @@ export const ROUTER_DEFAULTS = {
    */
   backendAllowedCidrs: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7',
   consulTimeoutMs: 5_000,
+  auth: 'none',
+  /** Asymmetric algorithms only: a shared-secret (HS*) key would let anyone who verifies also sign; `none` is never accepted. */
+  authJwtAlgorithms: 'RS256,PS256,ES256,EdDSA',
+  authJwtClockToleranceS: 30,
+  authJwksRefreshMs: 600_000,
+  authJwksCooldownMs: 30_000,
+  authJwksTimeoutMs: 5_000,
+  authAdminScope: 'mcp:admin',
+  authReloadMs: 2_000,
+  authCacheEntries: 10_000,
+  internals: 'admin',
+  /** 0: no per-identity rate limit. */
+  rateLimitRps: 0,
+  rateLimitScope: 'platform',
 } as const;
 
 /** Environment variables of the demo MCP server (examples/demo-mcp-server). */
@@ -234,4 +281,18 @@ export const PATTERNS = {
 export const LIMITS = {
   /** HAProxy server-template slots: the most routers one deployment can route to. */
   maxInstances: { min: 1, max: 1000, default: 10 },
+} as const;
+
+/** Authentication and authorization (router-app/src/auth/): the values every layer checks. */
+export const AUTH = {
+  /** Ways a caller authenticates; MCP_ROUTER_AUTH is `none` or a comma list of these. */
+  methods: ['jwt', 'apiKeys'] as const,
+  /** JWT signature algorithms the router can be told to accept: asymmetric only (never `none`, never HS*). */
+  algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const,
+  /** MCP_ROUTER_INTERNALS values. */
+  internals: ['admin', 'everyone'] as const,
+  /** MCP_ROUTER_RATE_LIMIT_SCOPE values: the limit holds for the whole platform (shared by the routers serving) or per router. */
+  rateLimitScopes: ['platform', 'router'] as const,
+  /** Longest clock tolerance for exp/nbf, in seconds. */
+  maxClockToleranceS: 300,
 } as const;

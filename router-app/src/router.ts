@@ -30,6 +30,11 @@ import { startMcpFrontDoor } from './http/mcp-front-door';
 import { SessionTokens } from './http/session-token';
 import { CallCancelledError } from './mcp/errors';
 import { PATHS, ROUTER_ENV } from './contract';
+import { admit } from './grpc/handlers';
+import { startAuth } from './auth/setup';
+import { AuthorizedCalls } from './routing/authorized';
+import { toGrpcError } from './grpc/status';
+import { BackendCredentialStore } from './mcp/backend-credentials';
 
 /** Passes a front-door cancellation to every peer router; resolves to how many cancelled a call. */
 async function cancelOnPeers(peers: readonly RouterPeer[], session: string, requestId: unknown): Promise<number> {
@@ -99,6 +104,7 @@ function withSerializationCache(def: grpc.ServiceDefinition, methods: string[]):
 export async function startRouter(config: RouterConfig, options: StartOptions = {}): Promise<RouterHandle> {
   const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
   const metrics = new RouterMetrics();
+  const backendCredentials = new BackendCredentialStore(config.backendCredentialsDir, config.auth.reloadMs, logger);
   const catalog = new Catalog(
     {
       connectTimeoutMs: config.timeouts.connectMs,
@@ -108,6 +114,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
       maxResponseBytes: config.backends.maxResponseBytes,
       listing: config.listing,
       logger,
+      credentials: backendCredentials,
     },
     config.timeouts.catalogTtlMs,
     logger,
@@ -167,11 +174,33 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const def = withSerializationCache(withRequestDecodeGuard(pkg[SERVICE_NAME] as grpc.ServiceDefinition), ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
   const slots = new CallSlots(config.limits.maxConcurrentCalls, { inFlight: (n) => metrics.callsInFlight.set(n), refused: () => metrics.callsRefused.inc() });
   const calls = new CallPath(catalog, slots);
-  server.addService(def, createHandlers({ catalog, calls, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs, maxCallMs: config.limits.maxCallMs }));
+  // Who may call what: the same identity and rules at both doors.
+  const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger) : undefined;
+  const auth = startAuth(config.auth, { consul, registry: metrics.registry, logger, routersServing: () => 1 + (peers?.list().length ?? 0) });
+  const authorized = new AuthorizedCalls(calls, auth.access);
+  server.addService(def, createHandlers({ catalog, calls, access: auth.access, authorized, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs, maxCallMs: config.limits.maxCallMs }));
   // NOT_SERVING until the first catalogue is built (see `ready` below).
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  // Health stays open: HAProxy, Consul and Docker check it without credentials; it tells SERVING or not, nothing else.
   health.addToServer(server);
-  new ReflectionService(pkg).addToServer(server);
+  // Reflection describes the API to callers that may see internals only (the admin scope, or everyone).
+  new ReflectionService(pkg).addToServer({
+    addService: (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => {
+      const gated: grpc.UntypedServiceImplementation = {};
+      for (const [name, handler] of Object.entries(impl)) {
+        gated[name] = ((call: grpc.ServerDuplexStream<unknown, unknown>) => {
+          Promise.resolve()
+            .then(() => admit(auth.access, call))
+            .then((a) => {
+              if (!a.internals) throw auth.access.denyInternals();
+              (handler as grpc.handleBidiStreamingCall<unknown, unknown>)(call);
+            })
+            .catch((err: unknown) => call.emit('error', toGrpcError(err)));
+        }) as grpc.handleBidiStreamingCall<unknown, unknown>;
+      }
+      server.addService(service, gated);
+    },
+  } as unknown as grpc.Server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.bindAddress}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -188,12 +217,14 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const tokens = new SessionTokens(config.mcp.sessionKeys, config.mcp.sessionTtlMs);
   if (tokens.ephemeral) logger.warn({ variable: ROUTER_ENV.sessionKeys }, 'no session keys given: MCP sessions of this router are valid on this router only; give every router the same keys');
   const inflight = new InflightCalls();
-  const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger) : undefined;
   peers?.start();
   const frontDoor = await startMcpFrontDoor({
     address: config.bindAddress,
     port: config.mcp.port,
     calls,
+    authorized,
+    access: auth.access,
+    protectedResource: auth.protectedResource,
     catalog,
     tokens,
     inflight,
@@ -211,7 +242,10 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     const state = typeof body.session === 'string' ? tokens.verify(body.session) : 'malformed';
     if (typeof state === 'string') return { status: 403, cancelled: false, error: `session ${state}` };
     return { status: 200, cancelled: inflight.cancel(state.nonce, body.requestId, new CallCancelledError()) };
-  });
+  }, () => ({
+    routerInstanceId: config.instanceId,
+    servers: catalog.allBackends().map((b) => ({ name: b.descriptor.namespace, instanceId: b.id, url: b.descriptor.url, healthy: b.healthy, circuitState: b.circuitState, lastError: b.lastError })),
+  }));
   const metricsPort = (admin.address() as { port: number }).port;
 
   // Registration runs in the background: a Consul that is down or hung never holds up the start.
@@ -238,6 +272,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     clusterHealth?.stop();
     discovery?.stop();
     peers?.stop();
+    auth.close();
+    backendCredentials.close();
     await frontDoor.close();
     await catalog.close();
     await new Promise<void>((r) => (admin ? admin.close(() => r()) : r()));

@@ -3,7 +3,7 @@
  * constructs use (renderConsulAgentConfig, renderHaproxyConfig), with only
  * addresses and ports moved to the loopback plan.
  */
-import { renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
+import { ConsulLogLevel, renderConsulAgentConfig, resolveConsulAgentConfig } from '../../constructs/consul-agent-config';
 import { BalanceAlgorithm, HaproxyMode, renderHaproxyConfig, resolveHaproxyConfigOptions, TimeoutOptions } from '../../haproxy-templates';
 import { PORTS } from '../../router-app/src/contract';
 
@@ -43,7 +43,7 @@ export function consulConfigFor(address: string, dataDir: string, ports: Platfor
     bindAddress: address,
     clientAddress: address,
     advertiseAddress: address,
-    logLevel: 'WARN',
+    logLevel: ConsulLogLevel.WARN,
     ports: { http: ports.consulHttp, dns: ports.consulDns, serfLan: ports.consulSerfLan, server: ports.consulServer },
   }));
 }

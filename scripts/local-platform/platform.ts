@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { LoopbackBlock, loopbackBlock, randomFreeBlock } from './loopback';
 import { ManagedProcess, waitUntil } from './managed-process';
 import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from './platform-config';
-import type { TimeoutOptions } from '../../haproxy-templates';
+import type { BalanceAlgorithm, HaproxyMode, TimeoutOptions } from '../../haproxy-templates';
 import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
 
@@ -224,8 +224,9 @@ export class LocalPlatform {
       haproxyConfigFor({
         address: this.block.infraAddress,
         ports: this.ports,
-        mode: this.mode,
-        balance: this.options.balance ?? 'roundrobin',
+        // The options are the renderer's enum values as strings.
+        mode: this.mode as HaproxyMode,
+        balance: (this.options.balance ?? 'roundrobin') as BalanceAlgorithm,
         maxInstances: this.options.maxInstances ?? 10,
         maxCallMs: this.maxCallMs,
         timeouts: this.options.haproxyTimeouts,
@@ -271,6 +272,8 @@ export class LocalPlatform {
       // Every router of the platform signs MCP session IDs with the same key.
       MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
+      // Loopback only: without authentication every caller here is the developer (set admin to try the rule).
+      MCP_ROUTER_INTERNALS: 'everyone',
       ...this.options.routerEnv,
       ...extraEnv,
     });

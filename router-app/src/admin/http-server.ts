@@ -12,9 +12,18 @@ export type PeerCancelHandler = (body: { session?: unknown; requestId?: unknown 
 
 const MAX_PEER_BODY = 8 * 1024;
 
-export function startAdminServer(address: string, port: number, metrics: RouterMetrics, ready: () => boolean, onPeerCancel?: PeerCancelHandler): Promise<http.Server> {
+/**
+ * The admin port is on the internal network only (never published by the
+ * platform): it serves what the public doors show only to the admin scope,
+ * e.g. GET /internal/servers, the backends with their URLs and raw errors.
+ */
+export function startAdminServer(address: string, port: number, metrics: RouterMetrics, ready: () => boolean, onPeerCancel?: PeerCancelHandler, servers?: () => object): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === PATHS.servers && req.method === 'GET' && servers) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(servers()));
+      return;
+    }
     if (path === PATHS.peerCancel && req.method === 'POST' && onPeerCancel) {
       const chunks: Buffer[] = [];
       let size = 0;

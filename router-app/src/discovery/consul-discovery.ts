@@ -17,6 +17,7 @@ import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
 import type { Logger } from '../logger';
 import type { BackendDescriptor } from '../mcp/backend';
 import { BackendPolicy, Refusal, RefusalKind } from './backend-policy';
+import { BACKEND_CREDENTIAL_NAME } from '../mcp/backend-credentials';
 import { BlockingQuery } from './blocking-query';
 
 export interface HealthEntry {
@@ -53,6 +54,8 @@ export function descriptorOf(e: HealthEntry, policy?: BackendPolicy): BackendDes
   if (serverName !== undefined && serverName !== '' && !PATTERNS.host.test(serverName)) return `${META.tlsServerName} must be a host name; received ${JSON.stringify(serverName)}`;
   const addressGuard = policy?.admit(address, namespace);
   if (addressGuard instanceof Refusal) return addressGuard;
+  const credentials = meta[META.credentials];
+  if (credentials !== undefined && credentials !== '' && !BACKEND_CREDENTIAL_NAME.test(credentials)) return `${META.credentials} must name credentials (1-64 letters, digits, "_" or "-"); received ${JSON.stringify(credentials)}`;
   const host = isIP(address) === 6 ? `[${address}]` : address;
   return {
     id: e.Service.ID,
@@ -60,6 +63,7 @@ export function descriptorOf(e: HealthEntry, policy?: BackendPolicy): BackendDes
     url: `${scheme}://${host}:${port}${path}`,
     ...(serverName ? { tlsServerName: serverName } : {}),
     ...(addressGuard ? { addressGuard } : {}),
+    ...(credentials ? { credentials } : {}),
   };
 }
 

@@ -11,6 +11,9 @@ import type { CallToolResult, Prompt, Resource } from '@modelcontextprotocol/sdk
 import type { Catalog, CatalogSnapshot, ToolEntry } from '../mcp/catalog';
 import { CallCancelledError, NotFoundError } from '../mcp/errors';
 import type { RouterMetrics } from '../metrics';
+import type { Access, AccessControl } from '../auth/access';
+import type { AuthorizedCalls } from '../routing/authorized';
+import { forCaller } from '../routing/caller-errors';
 import { CallOptions, CallPath } from '../routing/call-path';
 import { decodeError } from './request-decoding';
 import { statusName, toGrpcError } from './status';
@@ -19,6 +22,10 @@ import { fromStruct, ProtoStruct, toListValue, toStruct } from './struct';
 export interface HandlerContext {
   readonly catalog: Catalog;
   readonly calls: CallPath;
+  /** Who may call what (auth/): every call is admitted here first. */
+  readonly access: AccessControl;
+  /** The call path through the caller's rights. */
+  readonly authorized: AuthorizedCalls;
   readonly metrics: RouterMetrics;
   readonly instanceId: string;
   readonly defaultTimeoutMs: number;
@@ -101,50 +108,78 @@ class ListingCache {
   }
 }
 
-/** A unary handler from a function of the request: metrics and status mapping around it. */
-function unary(metrics: RouterMetrics, method: string, fn: (req: any, call: grpc.ServerUnaryCall<any, any>) => Promise<object> | object): grpc.handleUnaryCall<any, any> {
+/** The caller's credential (`authorization: Bearer …` metadata), admitted: synchronous when cached. */
+export function admit(access: AccessControl, call: AnyCall | grpc.ServerDuplexStream<any, any>): Access | Promise<Access> {
+  return access.admit(call.metadata.get('authorization'));
+}
+
+/**
+ * A unary handler from a function of the request and the caller's access:
+ * admission (authentication, rate limit), metrics and status mapping around
+ * it; errors carry internals only for callers that may see them.
+ */
+function unary(ctx: HandlerContext, method: string, fn: (req: any, call: grpc.ServerUnaryCall<any, any>, access: Access) => Promise<object> | object): grpc.handleUnaryCall<any, any> {
+  const { metrics } = ctx;
   return (call, cb) => {
     const done = metrics.startCall(method);
+    let internals = false;
     const fail = (err: unknown) => {
-      const e = toGrpcError(err);
+      const e = toGrpcError(forCaller(err, internals));
       done(statusName(e.code));
       cb(e);
     };
-    let result: Promise<object> | object;
+    const run = (access: Access) => {
+      internals = access.internals;
+      let result: Promise<object> | object;
+      try {
+        // Who is asking first: an undecodable request from a stranger is UNAUTHENTICATED, like any other.
+        const undecodable = decodeError(call.request);
+        if (undecodable) throw undecodable;
+        result = fn(call.request, call, access);
+      } catch (err) {
+        return fail(err);
+      }
+      if (result instanceof Promise) {
+        result.then((res) => {
+          done('OK');
+          cb(null, res);
+        }, fail);
+      } else {
+        done('OK');
+        cb(null, result);
+      }
+    };
+    let admitted: Access | Promise<Access>;
     try {
-      const undecodable = decodeError(call.request);
-      if (undecodable) throw undecodable;
-      result = fn(call.request, call);
+      admitted = admit(ctx.access, call);
     } catch (err) {
       return fail(err);
     }
-    if (result instanceof Promise) {
-      result.then((res) => {
-        done('OK');
-        cb(null, res);
-      }, fail);
-    } else {
-      done('OK');
-      cb(null, result);
-    }
+    if (admitted instanceof Promise) admitted.then(run, fail);
+    else run(admitted);
   };
 }
 
-async function callTool(ctx: HandlerContext, call: AnyCall, onprogress?: CallOptions['onprogress']) {
-  const found = ctx.calls.lookupTool(call.request?.name);
+async function callTool(ctx: HandlerContext, call: AnyCall, access: Access, onprogress?: CallOptions['onprogress']) {
+  const found = ctx.authorized.lookupTool(access, call.request?.name);
   const entry = found instanceof Promise ? await found : found;
   const args = call.request?.arguments ? fromStruct(call.request.arguments as ProtoStruct) : {};
   const { result, server } = await withCallOptions(call, ctx, (o) => ctx.calls.callTool(entry, args, o), onprogress);
   return resultMessage(result, server, ctx.instanceId);
 }
 
-function listServers(ctx: HandlerContext) {
+/**
+ * The MCP servers the caller may use something of. Backend URLs and raw
+ * errors are internals: other callers get an empty URL and, for a server in
+ * trouble, a generic reason.
+ */
+function listServers(ctx: HandlerContext, access: Access) {
   return {
     routerInstanceId: ctx.instanceId,
-    servers: ctx.catalog.allBackends().map((b) => ({
+    servers: ctx.authorized.servers(access, ctx.catalog.allBackends()).map((b) => ({
       name: b.descriptor.namespace,
       instanceId: b.id,
-      url: b.descriptor.url,
+      url: access.internals ? b.descriptor.url : '',
       healthy: b.healthy,
       circuitState: b.circuitState,
       toolCount: b.listing.tools.length,
@@ -152,9 +187,14 @@ function listServers(ctx: HandlerContext) {
       promptCount: b.listing.prompts.length,
       serverInfo: toStruct(b.serverInfo),
       // A refused listing is reported until a good one replaces it (a call's success does not hide it).
-      lastError: b.lastError || b.listingError,
+      lastError: lastErrorFor(access, b.lastError || b.listingError),
     })),
   };
+}
+
+/** A server's trouble as the caller may see it: the raw text for internals, a generic word for the rest. */
+function lastErrorFor(access: Access, error: string): string {
+  return access.internals ? error : error ? 'unavailable' : '';
 }
 
 function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any, any> {
@@ -163,15 +203,21 @@ function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any
     const progress: CallOptions['onprogress'] = (p) => {
       if (!call.cancelled) call.write({ progress: { progress: p.progress, total: p.total ?? 0, hasTotal: p.total !== undefined, message: p.message ?? '' } });
     };
-    const undecodable = decodeError(call.request);
-    (undecodable ? Promise.reject(undecodable) : callTool(ctx, call, progress)).then(
+    let internals = false;
+    (async () => {
+      const access = await admit(ctx.access, call);
+      internals = access.internals;
+      const undecodable = decodeError(call.request);
+      if (undecodable) throw undecodable;
+      return callTool(ctx, call, access, progress);
+    })().then(
       (result) => {
         done('OK');
         call.write({ result });
         call.end();
       },
       (err) => {
-        const e = toGrpcError(err);
+        const e = toGrpcError(forCaller(err, internals));
         done(statusName(e.code));
         // grpc-js sends a server stream's status on 'error' (destroy() would drop it).
         call.emit('error', e);
@@ -181,23 +227,24 @@ function callToolStream(ctx: HandlerContext): grpc.handleServerStreamingCall<any
 }
 
 export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplementation {
-  const { metrics, calls, instanceId } = ctx;
+  const { authorized: calls, instanceId } = ctx;
   const cache = new ListingCache();
-  const listing = (kind: string, req: { server?: string } | undefined, build: (server: string) => object) => {
+  // Built once per catalogue version and set of rights (callers with the same rights share the bytes).
+  const listing = (kind: string, req: { server?: string } | undefined, access: Access, build: (server: string) => object) => {
     const server = req?.server ?? '';
-    // A filter naming no server is a mistake to report, not an empty catalogue.
-    if (server !== '' && !calls.hasServer(server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
-    return cache.get(ctx.catalog.snapshot, `${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
+    // A filter naming no server (or none the caller may see) is a mistake to report, not an empty catalogue.
+    if (server !== '' && !calls.hasServer(access, server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
+    return cache.get(ctx.catalog.snapshot, `${access.grant.key}|${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
   };
   return {
-    ListServers: unary(metrics, 'ListServers', () => listServers(ctx)),
-    ListTools: unary(metrics, 'ListTools', (req) => listing('tools', req, (s) => ({ tools: calls.tools(s).map(toolMessage) }))),
-    CallTool: unary(metrics, 'CallTool', (_req, call) => callTool(ctx, call)),
+    ListServers: unary(ctx, 'ListServers', (_req, _call, a) => listServers(ctx, a)),
+    ListTools: unary(ctx, 'ListTools', (req, _call, a) => listing('tools', req, a, (s) => ({ tools: calls.tools(a, s).map(toolMessage) }))),
+    CallTool: unary(ctx, 'CallTool', (_req, call, a) => callTool(ctx, call, a)),
     CallToolStream: callToolStream(ctx),
-    ListResources: unary(metrics, 'ListResources', (req) => listing('resources', req, (s) => ({ resources: calls.resources(s).map((r) => resourceMessage(r.namespace, r.resource)) }))),
-    ListResourceTemplates: unary(metrics, 'ListResourceTemplates', (req) =>
-      listing('templates', req, (s) => ({
-        resourceTemplates: calls.resourceTemplates(s).map((t) => ({
+    ListResources: unary(ctx, 'ListResources', (req, _call, a) => listing('resources', req, a, (s) => ({ resources: calls.resources(a, s).map((r) => resourceMessage(r.namespace, r.resource)) }))),
+    ListResourceTemplates: unary(ctx, 'ListResourceTemplates', (req, _call, a) =>
+      listing('templates', req, a, (s) => ({
+        resourceTemplates: calls.resourceTemplates(a, s).map((t) => ({
           uriTemplate: t.template.uriTemplate,
           name: t.template.name,
           server: t.namespace,
@@ -207,15 +254,15 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
         })),
       })),
     ),
-    ReadResource: unary(metrics, 'ReadResource', async (req, call) => {
-      const entry = calls.lookupResource(req?.uri);
-      const { result, server } = await withCallOptions(call, ctx, (o) => calls.readResource(entry, o));
+    ReadResource: unary(ctx, 'ReadResource', async (req, call, a) => {
+      const entry = calls.lookupResource(a, req?.uri);
+      const { result, server } = await withCallOptions(call, ctx, (o) => ctx.calls.readResource(entry, o));
       return { contents: toListValue(result.contents as unknown[]), server, routerInstanceId: instanceId };
     }),
-    ListPrompts: unary(metrics, 'ListPrompts', (req) => listing('prompts', req, (s) => ({ prompts: calls.prompts(s).map((p) => promptMessage(p.name, p.namespace, p.prompt)) }))),
-    GetPrompt: unary(metrics, 'GetPrompt', async (req, call) => {
-      const entry = await calls.lookupPrompt(req?.name);
-      const { result, server } = await withCallOptions(call, ctx, (o) => calls.getPrompt(entry, { ...(req?.arguments ?? {}) }, o));
+    ListPrompts: unary(ctx, 'ListPrompts', (req, _call, a) => listing('prompts', req, a, (s) => ({ prompts: calls.prompts(a, s).map((p) => promptMessage(p.name, p.namespace, p.prompt)) }))),
+    GetPrompt: unary(ctx, 'GetPrompt', async (req, call, a) => {
+      const entry = await calls.lookupPrompt(a, req?.name);
+      const { result, server } = await withCallOptions(call, ctx, (o) => ctx.calls.getPrompt(entry, { ...(req?.arguments ?? {}) }, o));
       return { description: result.description ?? '', messages: toListValue(result.messages as unknown[]), server, routerInstanceId: instanceId };
     }),
   };

@@ -14,8 +14,12 @@
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
+import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from '../auth/errors';
 
 function codeFor(err: unknown): status {
+  if (err instanceof UnauthenticatedError) return status.UNAUTHENTICATED;
+  if (err instanceof PermissionDeniedError) return status.PERMISSION_DENIED;
+  if (err instanceof RateLimitedError) return status.RESOURCE_EXHAUSTED;
   if (err instanceof NotFoundError) return status.NOT_FOUND;
   if (err instanceof InvalidArgumentError) return status.INVALID_ARGUMENT;
   if (err instanceof BackendUnavailableError) return status.UNAVAILABLE;
@@ -43,7 +47,10 @@ function codeFor(err: unknown): status {
 
 export function toGrpcError(err: unknown): Partial<ServiceError> & { code: status; details: string } {
   const message = err instanceof Error ? err.message : String(err);
-  return { code: codeFor(err), details: message, metadata: new Metadata() };
+  const metadata = new Metadata();
+  // The gRPC counterpart of HTTP's Retry-After (seconds), in the trailers.
+  if (err instanceof RateLimitedError) metadata.set('retry-after', String(err.retryAfterSeconds));
+  return { code: codeFor(err), details: message, metadata };
 }
 
 /** gRPC status name for metrics labels. */

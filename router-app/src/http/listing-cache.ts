@@ -11,7 +11,8 @@
  * the headers the SDK's transport requires (Accept with both types, a JSON
  * content type); anything else goes the SDK's way, which answers the proper
  * error. The answers are the same objects the SDK handlers return
- * (listingResult), so both paths list alike.
+ * (listingResult), so both paths list alike, filtered by the caller's rights
+ * (pages are kept per set of rights, `grant.key`).
  */
 import type * as http from 'node:http';
 import {
@@ -22,7 +23,8 @@ import {
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../mcp/catalog';
-import type { CallPath } from '../routing/call-path';
+import type { Access } from '../auth/access';
+import type { AuthorizedCalls } from '../routing/authorized';
 import { ListingMethod, listingResult } from './mcp-handlers';
 
 const SCHEMAS = {
@@ -41,12 +43,12 @@ export class McpListingCache {
 
   constructor(
     private readonly catalog: Catalog,
-    private readonly calls: CallPath,
+    private readonly authorized: AuthorizedCalls,
     private readonly pageSize: number,
   ) {}
 
-  /** Answers `body` when it is a valid listing request; false when the SDK path must answer it. */
-  tryAnswer(req: http.IncomingMessage, res: http.ServerResponse, body: unknown): boolean {
+  /** Answers `body` for the caller `access` when it is a valid listing request; false when the SDK path must answer it. */
+  tryAnswer(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, access: Access): boolean {
     const method = (body as { method?: unknown }).method;
     if (typeof method !== 'string' || !(method in SCHEMAS)) return false;
     const accept = String(req.headers.accept ?? '');
@@ -56,7 +58,7 @@ export class McpListingCache {
     const cursor = (body.params as { cursor?: string } | undefined)?.cursor;
     let result: string;
     try {
-      result = this.page(method as ListingMethod, cursor);
+      result = this.page(access, method as ListingMethod, cursor);
     } catch {
       return false; // e.g. an invalid cursor: the SDK path answers the JSON-RPC error
     }
@@ -64,16 +66,17 @@ export class McpListingCache {
     return true;
   }
 
-  private page(method: ListingMethod, cursor: string | undefined): string {
+  private page(access: Access, method: ListingMethod, cursor: string | undefined): string {
     const version = this.catalog.snapshot.version;
     if (version !== this.version || this.pages.size >= MAX_ENTRIES) {
       this.pages.clear();
       this.version = version;
     }
-    const key = `${method}\u0000${cursor ?? ''}`;
+    // Callers with the same rights share a page; a caller never sees another's.
+    const key = `${access.grant.key}\u0000${method}\u0000${cursor ?? ''}`;
     let json = this.pages.get(key);
     if (json === undefined) {
-      json = JSON.stringify(listingResult(this.calls, method, cursor, this.pageSize));
+      json = JSON.stringify(listingResult(this.authorized, access, method, cursor, this.pageSize));
       this.pages.set(key, json);
     }
     return json;

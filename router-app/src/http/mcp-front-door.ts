@@ -16,11 +16,20 @@
  *   response stream the client closes cancels its call (2026-07-28).
  * - GET: a notification stream; the catalogue's list changes are sent there.
  * - DELETE: accepted (there is nothing to remove on the server).
+ * - Authentication (MCP authorization spec, 2025-11-25): every request carries
+ *   `Authorization: Bearer …` (when MCP_ROUTER_AUTH is on); without a valid
+ *   one it gets 401 with `WWW-Authenticate: Bearer resource_metadata=…`, and
+ *   the OAuth protected resource metadata (RFC 9728) is served at
+ *   /.well-known/oauth-protected-resource[/mcp]. A call the caller's rights
+ *   do not cover gets 403 with `error="insufficient_scope"` and the scopes that
+ *   would grant it; over its rate limit, 429 with Retry-After. Listings hold
+ *   only what the caller may call. A session belongs to the caller who opened it.
  * - Bad input gets a JSON-RPC error: a body over the limit (413), invalid JSON
  *   (-32700), a batch (-32600), an unknown method (-32601), a missing or
  *   unsupported MCP-Protocol-Version (400), a wrong Accept (406), an Origin
  *   outside the allow-list (403, DNS-rebinding protection).
  */
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -33,13 +42,25 @@ import { RouterMetrics } from '../metrics';
 import type { CallPath } from '../routing/call-path';
 import { InflightCalls } from './inflight';
 import { McpListingCache } from './listing-cache';
-import { createMcpServer } from './mcp-handlers';
+import { createMcpServer, JSONRPC_REFUSED } from './mcp-handlers';
 import { SessionState, SessionTokens } from './session-token';
+import type { Access, AccessControl } from '../auth/access';
+import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from '../auth/errors';
+import type { Identity } from '../auth/identity';
+import type { ProtectedResource } from '../auth/setup';
+import type { AuthorizedCalls } from '../routing/authorized';
+import { forCaller } from '../routing/caller-errors';
 
 export interface McpFrontDoorOptions {
   readonly address: string;
   readonly port: number;
   readonly calls: CallPath;
+  /** The call path through a caller's rights. */
+  readonly authorized: AuthorizedCalls;
+  /** Admits each request (authentication, rate limit). */
+  readonly access: AccessControl;
+  /** OAuth protected resource metadata to serve (JWT authentication with a public URL). */
+  readonly protectedResource?: ProtectedResource;
   readonly catalog: Catalog;
   readonly tokens: SessionTokens;
   readonly inflight: InflightCalls;
@@ -72,6 +93,32 @@ const HEADER_REQUIRED_FROM = '2025-06-18';
 function jsonRpcError(res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/** A `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3) from its parameters. */
+function bearerChallenge(params: Record<string, string | undefined>): string {
+  const list = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  return list.length ? `Bearer ${list.map(([k, v]) => `${k}="${v.replace(/["\\]/g, '\\$&')}"`).join(', ')}` : 'Bearer';
+}
+
+/** The RFC 9728 well-known URL of a resource: `/.well-known/oauth-protected-resource` inserted before its path. */
+export function resourceMetadataUrl(resource: string): string {
+  const u = new URL(resource);
+  const path = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
+  return `${u.origin}${PATHS.protectedResourceMetadata}${path}`;
+}
+
+/** Who a session belongs to (undefined: authentication off). */
+function principalOf(identity: Identity): string | undefined {
+  return identity.method === 'anonymous' ? undefined : createHash('sha256').update(identity.key).digest('base64url').slice(0, 22);
+}
+
+/** What a JSON-RPC request asks to use: the kind and name the authorization rules judge. */
+function askedFor(body: { method?: unknown; params?: { name?: unknown; uri?: unknown } }): { kind: 'tool' | 'prompt' | 'resource'; name: unknown } | undefined {
+  if (body.method === 'tools/call') return { kind: 'tool', name: body.params?.name };
+  if (body.method === 'prompts/get') return { kind: 'prompt', name: body.params?.name };
+  if (body.method === 'resources/read') return { kind: 'resource', name: body.params?.uri };
+  return undefined;
 }
 
 /** Reads the body up to `max` bytes; undefined when it is larger. */
@@ -123,16 +170,18 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     }
   };
   o.catalog.on('updated', onUpdate);
-  const listings = new McpListingCache(o.catalog, o.calls, o.pageSize);
+  const listings = new McpListingCache(o.catalog, o.authorized, o.pageSize);
 
   /** Verifies a request's session ID; answers the error itself and returns undefined when it is not valid. */
-  const sessionOf = (req: http.IncomingMessage, res: http.ServerResponse): { id: string; state: SessionState } | undefined => {
+  const sessionOf = (req: http.IncomingMessage, res: http.ServerResponse, access: Access): { id: string; state: SessionState } | undefined => {
     const id = req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
       return undefined;
     }
-    const state = o.tokens.verify(id);
+    const verified = o.tokens.verify(id);
+    // Another caller's session is no session of this caller's.
+    const state = typeof verified !== 'string' && verified.principal !== principalOf(access.identity) ? 'malformed' : verified;
     if (typeof state === 'string') {
       // 404 tells the client to start a new session (spec: session management).
       jsonRpcError(res, 404, -32001, state === 'expired' ? 'Session expired' : 'Session not found');
@@ -156,13 +205,15 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
   };
 
   /** One SDK server and stateless transport for this request; `track` ties calls to cancellation. */
-  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, onServer?: (s: Server) => void): Promise<void> => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, access: Access, onServer?: (s: Server) => void): Promise<void> => {
     const closedEarly = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) closedEarly.abort(new CallCancelledError());
     });
     const server = createMcpServer({
       calls: o.calls,
+      access,
+      authorized: o.authorized,
       pageSize: o.pageSize,
       defaultTimeoutMs: o.defaultTimeoutMs,
       track: async (requestId, fn) => {
@@ -188,8 +239,40 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     await transport.handleRequest(req, res, body);
   };
 
+  const pr = o.protectedResource;
+  const metadataUrl = pr ? resourceMetadataUrl(pr.resource) : undefined;
+  const metadataPaths = pr ? new Set([PATHS.protectedResourceMetadata, new URL(metadataUrl!).pathname]) : new Set<string>();
+
+  /** Answers a refusal of the router's (401, 403, 429) with its challenge; false when `err` is none of them. */
+  const refuse = (res: http.ServerResponse, err: unknown, id: unknown = null): boolean => {
+    if (res.headersSent) return err instanceof UnauthenticatedError || err instanceof PermissionDeniedError || err instanceof RateLimitedError;
+    const send = (status: number, message: string, headers: Record<string, string>) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: JSONRPC_REFUSED, message }, id }));
+    if (err instanceof UnauthenticatedError) {
+      send(401, `Unauthorized: ${err.message}`, {
+        'www-authenticate': bearerChallenge({ ...(err.reason !== 'missing' ? { error: 'invalid_token' } : {}), resource_metadata: metadataUrl }),
+      });
+      return true;
+    }
+    if (err instanceof PermissionDeniedError) {
+      const scope = err.grantingScopes.length ? err.grantingScopes.join(' ') : undefined;
+      send(403, `Forbidden: ${err.message}`, { 'www-authenticate': bearerChallenge({ error: 'insufficient_scope', scope, resource_metadata: metadataUrl }) });
+      return true;
+    }
+    if (err instanceof RateLimitedError) {
+      send(429, `Too Many Requests: ${err.message}`, { 'retry-after': String(err.retryAfterSeconds) });
+      return true;
+    }
+    return false;
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = (req.url ?? '/').split('?')[0];
+    if (metadataPaths.has(url) && (req.method === 'GET' || req.method === 'HEAD')) {
+      // RFC 9728 protected resource metadata: where to get a token for this platform.
+      const doc = { resource: pr!.resource, authorization_servers: pr!.authorizationServers, bearer_methods_supported: ['header'], scopes_supported: pr!.scopes(), resource_name: 'MCP router platform' };
+      return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(req.method === 'HEAD' ? undefined : JSON.stringify(doc));
+    }
     if (url !== PATHS.mcp) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     const origin = req.headers.origin;
     if (origin !== undefined && !o.allowedOrigins.includes(origin)) {
@@ -198,16 +281,29 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     // While draining, requests are still answered until the listener closes (drain()):
     // HAProxy keeps sending them until its readiness check sees the router leave.
 
+    // Every request is authenticated (the spec: even those of one session).
+    let access: Access;
+    try {
+      const admitted = o.access.admit(req.headersDistinct.authorization ?? []);
+      access = admitted instanceof Promise ? await admitted : admitted;
+    } catch (err) {
+      if (refuse(res, err)) {
+        req.resume();
+        return;
+      }
+      throw err;
+    }
+
     if (req.method === 'DELETE') {
       // Sessions live in their IDs: there is nothing to remove here.
-      if (sessionOf(req, res)) res.writeHead(200).end();
+      if (sessionOf(req, res, access)) res.writeHead(200).end();
       return;
     }
     if (req.method === 'GET') {
-      const session = sessionOf(req, res);
+      const session = sessionOf(req, res, access);
       if (!session) return;
       if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
-      await serve(req, res, undefined, undefined, (server) => {
+      await serve(req, res, undefined, undefined, access, (server) => {
         streams.add(server);
         res.on('close', () => streams.delete(server));
       });
@@ -232,13 +328,25 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     if (method === 'initialize' && isInitializeRequest(body)) {
       const requested = body.params.protocolVersion;
       const negotiated = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
-      const { id } = o.tokens.issue(negotiated);
+      const { id } = o.tokens.issue(negotiated, principalOf(access.identity));
       res.setHeader('mcp-session-id', id);
-      await serve(req, res, body, undefined);
+      await serve(req, res, body, undefined, access);
       return;
     }
-    const session = sessionOf(req, res);
+    const session = sessionOf(req, res, access);
     if (!session) return;
+    // A call outside the caller's rights: 403 with the scopes that would grant it (the spec's
+    // insufficient_scope challenge), before the request reaches an MCP server.
+    const asked = askedFor(body as { method?: unknown; params?: { name?: unknown; uri?: unknown } });
+    if (asked && !access.grant.all) {
+      try {
+        const found = asked.kind === 'tool' ? o.authorized.lookupTool(access, asked.name) : asked.kind === 'prompt' ? o.authorized.lookupPrompt(access, asked.name) : o.authorized.lookupResource(access, asked.name);
+        if (found instanceof Promise) await found;
+      } catch (err) {
+        if (refuse(res, forCaller(err, access.internals), (body as { id?: unknown }).id ?? null)) return;
+        // Anything else (unknown name, …) is answered by the MCP handler as a JSON-RPC error.
+      }
+    }
     const msg = body as { method?: unknown; params?: { requestId?: unknown } };
     if (msg.method === 'notifications/cancelled') {
       const requestId = msg.params?.requestId;
@@ -249,9 +357,9 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
       }
       return;
     }
-    // Listings answer from the catalogue's cached JSON (listing-cache.ts); everything else through the SDK.
-    if (listings.tryAnswer(req, res, body)) return;
-    await serve(req, res, body, session.state.nonce);
+    // Listings answer from the catalogue's cached JSON, per set of rights (listing-cache.ts); everything else through the SDK.
+    if (listings.tryAnswer(req, res, body, access)) return;
+    await serve(req, res, body, session.state.nonce, access);
   };
 
   let inflight = 0;

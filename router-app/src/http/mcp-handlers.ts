@@ -23,10 +23,20 @@ import {
 import { BackendUnavailableError, CallCancelledError, InvalidArgumentError, MCP_RESOURCE_NOT_FOUND, NotFoundError, ResourceExhaustedError, TransportError } from '../mcp/errors';
 import type { CallOptions, CallPath } from '../routing/call-path';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { Access } from '../auth/access';
+import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from '../auth/errors';
+import type { AuthorizedCalls } from '../routing/authorized';
+import { forCaller } from '../routing/caller-errors';
 import { ROUTER_VERSION } from '../version';
+
+/** JSON-RPC code of the router's refusals (authentication, authorization, rate limit): an implementation-defined server error. */
+export const JSONRPC_REFUSED = -32000;
 
 export interface McpHandlerContext {
   readonly calls: CallPath;
+  /** The caller's rights (every request was admitted before it reached here). */
+  readonly access: Access;
+  readonly authorized: AuthorizedCalls;
   readonly pageSize: number;
   readonly defaultTimeoutMs: number;
   /**
@@ -36,9 +46,11 @@ export interface McpHandlerContext {
   readonly track: <T>(requestId: unknown, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
-/** The router's answer to a call it could not complete, as a JSON-RPC error. */
-export function toMcpError(err: unknown): McpError {
+/** The router's answer to a call it could not complete, as a JSON-RPC error (internals only for callers that may see them). */
+export function toMcpError(caught: unknown, internals = true): McpError {
+  const err = forCaller(caught, internals);
   if (err instanceof McpError) return err;
+  if (err instanceof PermissionDeniedError || err instanceof UnauthenticatedError || err instanceof RateLimitedError) return new McpError(JSONRPC_REFUSED, err.message);
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof NotFoundError) return new McpError(ErrorCode.InvalidParams, message);
   if (err instanceof InvalidArgumentError) return new McpError(ErrorCode.InvalidParams, message);
@@ -68,26 +80,26 @@ function listing<K extends string, T>(key: K, items: T[], cursor: string | undef
   return { [key]: p.items, ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) } as { [P in K]: T[] } & { nextCursor?: string };
 }
 
-/** The listing methods: their results depend only on the catalogue and the cursor. */
+/** The listing methods: their results depend only on the catalogue, the caller's rights and the cursor. */
 export type ListingMethod = 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list';
 
 /** One page of a listing method's result (both the SDK handlers and the front door's listing cache answer with it). */
-export function listingResult(calls: CallPath, method: ListingMethod, cursor: string | undefined, pageSize: number): Record<string, unknown> {
+export function listingResult(authorized: AuthorizedCalls, access: Access, method: ListingMethod, cursor: string | undefined, pageSize: number): Record<string, unknown> {
   switch (method) {
     case 'tools/list': {
-      const tools: Tool[] = calls.tools().map((t) => ({ ...t.tool, name: t.name })).sort(byName);
+      const tools: Tool[] = authorized.tools(access).map((t) => ({ ...t.tool, name: t.name })).sort(byName);
       return listing('tools', tools, cursor, pageSize);
     }
     case 'prompts/list': {
-      const prompts: Prompt[] = calls.prompts().map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
+      const prompts: Prompt[] = authorized.prompts(access).map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
       return listing('prompts', prompts, cursor, pageSize);
     }
     case 'resources/list': {
-      const resources: Resource[] = calls.resources().map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+      const resources: Resource[] = authorized.resources(access).map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
       return listing('resources', resources, cursor, pageSize);
     }
     case 'resources/templates/list':
-      return listing('resourceTemplates', calls.resourceTemplates().map((t) => t.template), cursor, pageSize);
+      return listing('resourceTemplates', authorized.resourceTemplates(access).map((t) => t.template), cursor, pageSize);
   }
 }
 
@@ -113,13 +125,14 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
     { name: 'mcp-router', version: ROUTER_VERSION },
     { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } }, jsonSchemaValidator: sharedValidator },
   );
-  const { calls } = ctx;
+  const { calls, access, authorized } = ctx;
+  const internals = access.internals;
 
-  server.setRequestHandler(ListToolsRequestSchema, (req) => listingResult(calls, 'tools/list', req.params?.cursor, ctx.pageSize));
+  server.setRequestHandler(ListToolsRequestSchema, (req) => listingResult(authorized, access, 'tools/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     try {
-      const found = calls.lookupTool(req.params.name);
+      const found = authorized.lookupTool(access, req.params.name);
       const entry = found instanceof Promise ? await found : found;
       const token = req.params._meta?.progressToken;
       const onprogress: CallOptions['onprogress'] =
@@ -129,34 +142,34 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
       const { result } = await ctx.track(extra.requestId, (signal) => calls.callTool(entry, req.params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal, onprogress }));
       return result;
     } catch (err) {
-      throw toMcpError(err);
+      throw toMcpError(err, internals);
     }
   });
 
-  server.setRequestHandler(ListResourcesRequestSchema, (req) => listingResult(calls, 'resources/list', req.params?.cursor, ctx.pageSize));
+  server.setRequestHandler(ListResourcesRequestSchema, (req) => listingResult(authorized, access, 'resources/list', req.params?.cursor, ctx.pageSize));
 
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => listingResult(calls, 'resources/templates/list', req.params?.cursor, ctx.pageSize));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) => listingResult(authorized, access, 'resources/templates/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
     try {
-      const entry = calls.lookupResource(req.params.uri);
+      const entry = authorized.lookupResource(access, req.params.uri);
       const { result } = await ctx.track(extra.requestId, (signal) => calls.readResource(entry, { timeoutMs: ctx.defaultTimeoutMs, signal }));
       return result;
     } catch (err) {
       if (err instanceof NotFoundError) throw new McpError(MCP_RESOURCE_NOT_FOUND, err.message, { uri: req.params.uri });
-      throw toMcpError(err);
+      throw toMcpError(err, internals);
     }
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, (req) => listingResult(calls, 'prompts/list', req.params?.cursor, ctx.pageSize));
+  server.setRequestHandler(ListPromptsRequestSchema, (req) => listingResult(authorized, access, 'prompts/list', req.params?.cursor, ctx.pageSize));
 
   server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
     try {
-      const entry = await calls.lookupPrompt(req.params.name);
+      const entry = await authorized.lookupPrompt(access, req.params.name);
       const { result } = await ctx.track(extra.requestId, (signal) => calls.getPrompt(entry, req.params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal }));
       return result;
     } catch (err) {
-      throw toMcpError(err);
+      throw toMcpError(err, internals);
     }
   });
 

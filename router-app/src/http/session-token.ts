@@ -22,6 +22,12 @@ export interface SessionState {
   readonly iat: number;
   /** Expires at (ms since the epoch). */
   readonly exp: number;
+  /**
+   * Who opened the session (a hash of the caller's identity), when
+   * authentication is on: a session ID is no credential, and a request
+   * with another caller's session ID is answered as an unknown session.
+   */
+  readonly principal?: string;
 }
 
 export interface SessionKey {
@@ -50,9 +56,9 @@ export class SessionTokens {
     this.keys = new Map(all.map((k) => [k.id, Buffer.from(k.secret, 'utf8')]));
   }
 
-  issue(protocolVersion: string): { id: string; state: SessionState } {
+  issue(protocolVersion: string, principal?: string): { id: string; state: SessionState } {
     const iat = this.now();
-    const state: SessionState = { protocolVersion, nonce: b64(randomBytes(12)), iat, exp: iat + this.ttlMs };
+    const state: SessionState = { protocolVersion, nonce: b64(randomBytes(12)), iat, exp: iat + this.ttlMs, ...(principal !== undefined ? { principal } : {}) };
     const head = `v1.${this.signer.id}.${b64(Buffer.from(JSON.stringify(state)))}`;
     return { id: `${head}.${this.mac(this.signer.id, head)}`, state };
   }

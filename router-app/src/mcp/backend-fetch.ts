@@ -57,6 +57,12 @@ export interface BackendFetchOptions {
   readonly onStreamFailure?: (err: TransportError) => void;
   /** Resolves the backend's host name (a guarded lookup refuses addresses outside the allowed ranges). @default dns.lookup */
   readonly lookup?: net.LookupFunction;
+  /**
+   * Static headers of this backend (its own credentials, backend-credentials.ts),
+   * read per request so a rotated file takes effect at once; throws when they
+   * cannot be used. A client's own credentials are never among them.
+   */
+  readonly headers?: () => Readonly<Record<string, string>>;
 }
 
 const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -137,6 +143,12 @@ function headerRecord(h: RequestInit['headers']): Record<string, string> {
   else if (Array.isArray(h)) for (const [k, v] of h) headers[k.toLowerCase()] = v;
   else if (h) for (const k of Object.keys(h)) headers[k.toLowerCase()] = (h as Record<string, string>)[k];
   return headers;
+}
+
+function lowerCaseKeys(h: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const k of Object.keys(h)) out[k.toLowerCase()] = h[k];
+  return out;
 }
 
 function responseHeaders(raw: http.IncomingHttpHeaders, contentType?: string): Headers {
@@ -236,7 +248,12 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
 
   const request = (url: URL, init: RequestInit, body: string | undefined, ctx: CallContext | undefined, buffered: boolean, rpc?: { id?: unknown; isRequest: boolean }): Promise<Response> => {
     const secure = url.protocol === 'https:';
-    const headers = headerRecord(init.headers);
+    let headers: Record<string, string>;
+    try {
+      headers = { ...lowerCaseKeys(options.headers?.()), ...headerRecord(init.headers) };
+    } catch (err) {
+      return Promise.reject(new TransportError('CREDENTIALS', (err as Error).message, true, err as Error));
+    }
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const reqOptions: http.RequestOptions = {
       agent: secure ? httpsAgentFor(options.tls) : httpAgent,

@@ -22,9 +22,10 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
-import { ROUTER_DEFAULTS } from '../contract';
+import { ROUTER_DEFAULTS, ROUTER_ENV } from '../contract';
 import { ROUTER_VERSION } from '../version';
 import { callContext, createBackendFetch } from './backend-fetch';
+import { BackendCredentialStore, CredentialsUnavailableError } from './backend-credentials';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
 import { BackendUnavailableError, CallCancelledError, ListingLimitError, ResourceExhaustedError, TransportError } from './errors';
 import { AddressGuard, guardedLookup } from '../discovery/backend-policy';
@@ -39,6 +40,8 @@ export interface BackendDescriptor {
   readonly tlsServerName?: string;
   /** Addresses a host name may resolve to (backends from Consul); unchecked when absent. */
   readonly addressGuard?: AddressGuard;
+  /** Credentials (static headers) to send it, by name (backend-credentials.ts). */
+  readonly credentials?: string;
 }
 
 /** Bounds of one listing of a backend (tools, resources, templates and prompts together). */
@@ -69,6 +72,8 @@ export interface BackendOptions {
   /** @default DEFAULT_LISTING_LIMITS */
   readonly listing?: ListingLimits;
   readonly logger: Logger;
+  /** Where a backend's named credentials are read from. */
+  readonly credentials?: BackendCredentialStore;
 }
 
 export interface BackendListing {
@@ -324,7 +329,7 @@ export class Backend extends EventEmitter {
       const tooLarge = err instanceof TransportError && err.code === 'RESPONSE_TOO_LARGE';
       counted = tooLarge ? 'too_large' : failure === 'over-limit' ? 'over_limit' : failure === 'answered' ? 'mcp_error' : failure === 'timeout' ? 'timeout' : failure === 'cancelled' ? 'cancelled' : 'unavailable';
       if (failure !== 'connection') {
-        if (tooLarge) throw new ResourceExhaustedError(err.message);
+        if (tooLarge) throw new ResourceExhaustedError(err.message, `the MCP server's answer exceeded ${this.options.maxResponseBytes} bytes (${ROUTER_ENV.maxBackendResponseBytes})`);
         throw err;
       }
       this.lastError = err instanceof Error ? err.message : String(err);
@@ -407,6 +412,7 @@ export class Backend extends EventEmitter {
       maxResponseBytes: this.options.maxResponseBytes,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
       lookup: this.descriptor.addressGuard ? guardedLookup(this.descriptor.addressGuard) : undefined,
+      ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),
     });
     const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
     const changed = () => {
@@ -432,6 +438,11 @@ export class Backend extends EventEmitter {
     this.options.logger.info({ backend: this.id, url: this.descriptor.url, server: this.serverInfo, protocolVersion: transport.protocolVersion }, 'MCP session established');
     this.emit('health', true);
     return session;
+  }
+
+  private credentialHeaders(name: string): Readonly<Record<string, string>> {
+    if (!this.options.credentials) throw new CredentialsUnavailableError(`credentials ${JSON.stringify(name)} are named but MCP_BACKEND_CREDENTIALS_DIR is not set`);
+    return this.options.credentials.headersFor(name, this.descriptor.namespace, this.descriptor.url);
   }
 
   /** Closes the current session now (its requests in flight fail with ConnectionClosed). */

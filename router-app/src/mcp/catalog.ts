@@ -104,7 +104,7 @@ export class Catalog extends EventEmitter {
     let changed = false;
     for (const [id, b] of this.backends) {
       const d = wanted.get(id);
-      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName) {
+      if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName || d.credentials !== b.descriptor.credentials) {
         this.backends.delete(id);
         void b.close();
         this.refusedLogged.delete(id);

@@ -16,6 +16,13 @@ export class InvalidArgumentError extends Error {
 /** A bound was hit: a backend's response too large, too many calls in flight. */
 export class ResourceExhaustedError extends Error {
   override readonly name = 'ResourceExhaustedError';
+  constructor(
+    message: string,
+    /** The text for callers that may not see internals (no backend address). @default message */
+    readonly publicMessage: string = message,
+  ) {
+    super(message);
+  }
 }
 /** Which bound of one backend's listing was hit. */
 export type ListingLimit = 'pages' | 'items' | 'bytes' | 'timeout';
