@@ -47,22 +47,22 @@ export function operatorPolicyRules(): string {
 /** The platform's ACL policy rules (HCL), as the package exports them (static methods). */
 export class ConsulAclPolicies {
   /** Routers: write their service, read services and nodes, read the KV keys named. */
-  public static router(routerServiceName: string, readKeys?: string[]): string {
+  public static routerRules(routerServiceName: string, readKeys?: string[]): string {
     return routerPolicyRules(routerServiceName, readKeys ?? []);
   }
 
   /** A self-registering MCP server: write exactly its service. */
-  public static mcpServer(serviceName: string): string {
+  public static mcpServerRules(serviceName: string): string {
     return mcpServerPolicyRules(serviceName);
   }
 
   /** DNS (the anonymous token): read the routers' service and their agents' nodes. */
-  public static dns(routerServiceName: string, routerNodePrefix: string): string {
+  public static dnsRules(routerServiceName: string, routerNodePrefix: string): string {
     return dnsPolicyRules(routerServiceName, routerNodePrefix);
   }
 
   /** An operator: read everything, register MCP servers by hand; no ACL administration, no KV. */
-  public static operator(): string {
+  public static operatorRules(): string {
     return operatorPolicyRules();
   }
 

@@ -33,7 +33,11 @@ export enum ExternalCheckStatus {
 }
 
 export interface ExternalMcpServerCheck {
-  /** `TCP`: connect to host:port (an MCP endpoint answers a plain GET with 4xx). `HTTP`: GET `path` (2xx passes). @default ExternalCheckType.TCP */
+  /**
+   * `TCP`: connect to host:port (an MCP endpoint answers a plain GET with 4xx). `HTTP`: GET `path` (2xx passes).
+   * @default ExternalCheckType.TCP
+   * @jsii suppress JSII5018 (the name every check option of this package uses)
+   */
   readonly type?: ExternalCheckType;
   /** Path of the health endpoint for an `http` check (same scheme, host and port as the URL). @default '/healthz' */
   readonly path?: string;
@@ -48,7 +52,11 @@ export interface ExternalMcpServer {
   readonly name: string;
   /** The Streamable HTTP endpoint: `http(s)://host[:port]/path`, no credentials, query or fragment. */
   readonly url: string;
-  /** Prefix of its tools and prompts (`<namespace>__<tool>`). @default name */
+  /**
+   * Prefix of its tools and prompts (`<namespace>__<tool>`); the Consul meta key of the same name.
+   * @default name
+   * @jsii suppress JSII5018 (the platform's word for it: the registration meta key)
+   */
   readonly namespace?: string;
   /** Name for SNI and certificate verification when the URL's host is an IP. @default none (the host) */
   readonly tlsServerName?: string;

@@ -328,11 +328,11 @@ describe('the management token for the operator', () => {
 
 describe('the policy rules as the package exports them', () => {
   test('ConsulAclPolicies statics give the rules the constructs declare; a KV key the routers read is read-only and exact', () => {
-    expect(ConsulAclPolicies.router('mcp-router')).toBe(routerPolicyRules('mcp-router'));
-    expect(ConsulAclPolicies.mcpServer('demo')).toBe(mcpServerPolicyRules('demo'));
-    expect(ConsulAclPolicies.dns('mcp-router', 'mcp-router-agent-')).toBe(dnsPolicyRules('mcp-router', 'mcp-router-agent-'));
-    expect(ConsulAclPolicies.operator()).toBe(operatorPolicyRules());
-    expect(ConsulAclPolicies.router('mcp-router', ['mcp-router/auth-rules'])).toBe(`${routerPolicyRules('mcp-router')}key "mcp-router/auth-rules" {\n  policy = "read"\n}\n`);
+    expect(ConsulAclPolicies.routerRules('mcp-router')).toBe(routerPolicyRules('mcp-router'));
+    expect(ConsulAclPolicies.mcpServerRules('demo')).toBe(mcpServerPolicyRules('demo'));
+    expect(ConsulAclPolicies.dnsRules('mcp-router', 'mcp-router-agent-')).toBe(dnsPolicyRules('mcp-router', 'mcp-router-agent-'));
+    expect(ConsulAclPolicies.operatorRules()).toBe(operatorPolicyRules());
+    expect(ConsulAclPolicies.routerRules('mcp-router', ['mcp-router/auth-rules'])).toBe(`${routerPolicyRules('mcp-router')}key "mcp-router/auth-rules" {\n  policy = "read"\n}\n`);
     expect(ConsulCluster.SERVER_COUNTS).toEqual([1, 3, 5]);
     expect(ConsulAccessControl.ANONYMOUS_TOKEN_ACCESSOR).toBe(ANONYMOUS);
   });
