@@ -163,7 +163,9 @@ export class RouterService extends Construct {
           env: Object.fromEntries(pairs),
           stopSignal: 'SIGTERM',
           stopGracePeriod: `${props.stopGraceSeconds ?? 20}s`,
-          healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '5s', timeout: '3s', retries: 3, startPeriod: '10s' },
+          // Swarm kills a task whose check fails `retries` times in a row (one host only marks it), so
+          // the check is patient: a busy node must not lose routers to slow `node` start-ups.
+          healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '10s', retries: 3, startPeriod: '30s' },
           ...(binds.length ? { mounts: binds.map((b) => ({ type: 'bind', source: b.hostPath, target: b.containerPath, readOnly: b.readOnly })) } : {}),
         },
         networksAdvanced: [{ name: props.networkName }],
