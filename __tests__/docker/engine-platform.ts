@@ -86,6 +86,9 @@ export class EnginePlatform {
     this.ports = ports;
     this.props = {
       publicBindAddress: '127.0.0.1',
+      // One stack: the Docker plan applier runs docker_* resources only; the ACL layout (two stacks,
+      // the Consul provider's resources) runs against real Consul in __tests__/platform/consul-acl.test.ts.
+      acl: false,
       ...options.props,
       // This sandbox's engine gives a container at most 20000 file descriptors (the sandbox
       // withholds CAP_SYS_RESOURCE), and the plan asks for what maxconn needs

@@ -73,7 +73,7 @@ describe('rendered agent config', () => {
 
 describe('consul validate accepts it', () => {
   test('the exact file uploaded into the Consul container', () => {
-    const container = byPath(synthStack(), 'docker_container', 'Consul/Container');
+    const container = byPath(synthStack(), 'docker_container', 'Consul/Server/Container');
     expect(container.upload[0].file).toBe('/consul/config/agent.json');
     const r = consulValidate(container.upload[0].content);
     expect(r.out).toContain('Configuration is valid');

@@ -46,8 +46,8 @@ describe('Swarm plan snapshots', () => {
         routerStopGraceSeconds: 30,
         haproxyReplicas: 2,
         haproxyPlacement: { constraints: ['node.labels.edge==true'] },
-        consulServers: 3,
       },
+      consulServers: 3,
     }],
   ])('%s', (_name, props) => {
     const text = synthString(props as McpRouterStackProps);
@@ -140,8 +140,8 @@ describe('Swarm plan structure', () => {
         routerResources: { limitMemoryMb: 512, reserveCpus: 0.25, reserveMemoryMb: 128 },
         routerPlacement: { constraints: ['node.role==worker', 'node.labels.mcp!=no'], spreadOver: ['node.labels.zone', 'node.labels.rack'] },
         haproxyReplicas: 2,
-        consulServers: 3,
       },
+      consulServers: 3,
     });
     const r = service(j, 'Routers');
     expect(r.mode.replicated.replicas).toBe(3);
@@ -234,7 +234,9 @@ describe('Swarm props are refused by name, with the value and what is allowed', 
     ['stop grace', { ...SWARM, swarm: { routerStopGraceSeconds: 0 } }, /swarm\.routerStopGraceSeconds must be an integer from 1 to 3600; received 0/],
     ['haproxy replicas', { ...SWARM, swarm: { haproxyReplicas: 0 } }, /swarm\.haproxyReplicas must be an integer from 1 to 100; received 0/],
     ['haproxy placement', { ...SWARM, swarm: { haproxyPlacement: { constraints: ['zone'] } } }, /swarm\.haproxyPlacement\.constraints\[0\] must be constraint expressions/],
-    ['consul servers', { ...SWARM, swarm: { consulServers: 2 } }, /swarm\.consulServers must be 1, 3 or 5 \(a Raft quorum\); received 2/],
+    ['consul servers', { ...SWARM, consulServers: 2 }, /McpRouterPlatform: consulServers must be 1, 3 or 5 \(a Raft quorum\); received 2/],
+    ['Consul ACLs (not built for Swarm yet)', { ...SWARM, acl: true }, /McpRouterPlatform: acl must be false or unset with target SWARM \(Consul ACLs, the Consul stack and external MCP servers are built for target HOST only so far\); received true/],
+    ['external MCP servers', { ...SWARM, externalMcpServers: [{ name: 'x', url: 'https://x.example/mcp' }] } as any, /McpRouterPlatform: externalMcpServers must be empty or unset with target SWARM .*received "1 server\(s\)"/],
     ['consul placement', { ...SWARM, swarm: { consulPlacement: { maxReplicasPerNode: 0.5 } } }, /swarm\.consulPlacement\.maxReplicasPerNode must be an integer from 0 to 1000; received 0\.5/],
     ['the parts\' errors as platform props', { ...SWARM, routerEnvironment: { MCP_ROUTER_ADVERTISE_CIDR: '10.0.0.0/8' } }, /McpRouterPlatform: routerEnvironment\.MCP_ROUTER_ADVERTISE_CIDR must be left unset/],
     ['the parts\' errors as platform props (image)', { ...SWARM, haproxyImage: ' ' }, /McpRouterPlatform: haproxyImage must be a non-empty image reference/],

@@ -5,7 +5,7 @@
  * prop name (`swarm.routerUpdate.parallelism`), tokens are let through.
  */
 import { Fn, Op } from 'cdktf';
-import { checkObject, isUnresolved, propError, validateInteger, validateLiteral, validateNumber, validateOneOf } from '../validation';
+import { checkObject, isUnresolved, propError, validateInteger, validateNumber, validateOneOf } from '../validation';
 
 /** Where the platform runs. */
 export enum DeploymentTarget {
@@ -134,9 +134,7 @@ export interface SwarmProps {
   readonly haproxyReplicas?: number;
   /** Where HAProxy runs (with publishMode HOST, at most one task per node). @default anywhere */
   readonly haproxyPlacement?: SwarmPlacementProps;
-  /** Consul servers: 1, 3 or 5 (more than one: one per node, and the nodes must be there). @default 1 */
-  readonly consulServers?: number;
-  /** Where the Consul servers run. @default anywhere (one per node when consulServers > 1) */
+  /** Where the Consul servers run (the platform's `consulServers`; more than one: one per node). @default anywhere */
   readonly consulPlacement?: SwarmPlacementProps;
 }
 
@@ -144,7 +142,6 @@ export const SWARM_DEFAULTS = {
   subnet: '10.213.0.0/20',
   routerStopGraceSeconds: 20,
   haproxyReplicas: 1,
-  consulServers: 1,
 } as const;
 
 const UPDATE_DEFAULTS = { parallelism: 1, delaySeconds: 5, order: SwarmUpdateOrder.START_FIRST, failureAction: SwarmFailureAction.ROLLBACK, monitorSeconds: 15, maxFailureRatio: 0 };
@@ -291,9 +288,5 @@ export function validateSwarmProps(scope: string, prop: string, s: SwarmProps | 
   validateInteger(scope, `${prop}.routerStopGraceSeconds`, s.routerStopGraceSeconds, 1, 3600);
   validateInteger(scope, `${prop}.haproxyReplicas`, s.haproxyReplicas, 1, 100);
   validatePlacement(scope, `${prop}.haproxyPlacement`, s.haproxyPlacement);
-  if (s.consulServers !== undefined && !isUnresolved(s.consulServers) && ![1, 3, 5].includes(s.consulServers)) {
-    throw propError(scope, `${prop}.consulServers`, s.consulServers, '1, 3 or 5 (a Raft quorum)');
-  }
-  validateLiteral(scope, `${prop}.consulServers`, s.consulServers);
   validatePlacement(scope, `${prop}.consulPlacement`, s.consulPlacement);
 }

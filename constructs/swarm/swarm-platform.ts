@@ -5,7 +5,7 @@
  * from the package.
  */
 import { Network } from '@cdktf/provider-docker/lib/network';
-import { TerraformResource } from 'cdktf';
+import { TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { HaproxyRoutingOptions } from '../../haproxy-templates';
 import { CONSUL_DOMAIN, PATHS, PORTS } from '../../router-app/src/contract';
@@ -27,6 +27,11 @@ export interface SwarmPlatformInput {
   readonly routerCpus?: number;
   readonly routerMemoryMb?: number;
   readonly existingNetworkName?: string;
+  readonly acl?: boolean;
+  readonly consulStack?: TerraformStack;
+  readonly externalMcpServers?: unknown[];
+  readonly consulManagementTokenFile?: string;
+  readonly consulProviderAddress?: string;
 }
 
 /**
@@ -56,6 +61,13 @@ export function checkSwarmPlatformProps(scope: string, p: SwarmPlatformInput): v
   if (p.demoBackends !== undefined && p.demoBackends.length > 0) {
     throw propError(scope, 'demoBackends', p.demoBackends, 'unset with target SWARM (run your MCP servers as services that register in Consul)');
   }
+  // Not built for Swarm yet: the Consul ACLs (client agents, tokens), a separate Consul stack, external servers.
+  const notYet = 'unset with target SWARM (Consul ACLs, the Consul stack and external MCP servers are built for target HOST only so far)';
+  if (p.acl === true) throw propError(scope, 'acl', p.acl, `false or ${notYet}`);
+  if (p.externalMcpServers !== undefined && p.externalMcpServers.length > 0) throw propError(scope, 'externalMcpServers', `${p.externalMcpServers.length} server(s)`, `empty or ${notYet}`);
+  if (p.consulStack !== undefined) throw propError(scope, 'consulStack', p.consulStack.node.path, notYet);
+  if (p.consulManagementTokenFile !== undefined) throw propError(scope, 'consulManagementTokenFile', p.consulManagementTokenFile, notYet);
+  if (p.consulProviderAddress !== undefined) throw propError(scope, 'consulProviderAddress', p.consulProviderAddress, notYet);
   const limits = p.swarm?.routerResources;
   if (p.routerCpus !== undefined && limits?.limitCpus !== undefined) throw propError(scope, 'swarm.routerResources.limitCpus', limits.limitCpus, 'unset when routerCpus is set (one CPU limit)');
   if (p.routerMemoryMb !== undefined && limits?.limitMemoryMb !== undefined) {
@@ -70,6 +82,8 @@ export interface SwarmPartsInput {
   readonly maxInstances: number;
   readonly routerImage: string;
   readonly swarm?: SwarmProps;
+  /** Consul servers (the platform's consulServers). */
+  readonly consulServers: number;
   readonly existingNetworkName?: string;
   /** When given, no Consul service is deployed. */
   readonly existingConsul?: { readonly host: string; readonly httpPort: number; readonly dnsPort: number };
@@ -126,13 +140,13 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
   if (p.existingConsul) {
     ({ host: consulHost, httpPort: consulHttpPort, dnsPort: consulDnsPort } = p.existingConsul);
   } else {
-    consul = asOwnProps(ID, 'ConsulService', { image: 'consulImage', httpPublishedPort: 'consulHttpPort', dnsPublishedPort: 'consulDnsPort', servers: 'swarm.consulServers', placement: 'swarm.consulPlacement' }, () =>
+    consul = asOwnProps(ID, 'ConsulService', { image: 'consulImage', httpPublishedPort: 'consulHttpPort', dnsPublishedPort: 'consulDnsPort', servers: 'consulServers', placement: 'swarm.consulPlacement' }, () =>
       new ConsulService(scope, 'Consul', {
         networkName,
         subnet,
         serviceName: `${p.prefix}-consul`,
         image: p.consulImage,
-        servers: s.consulServers,
+        servers: p.consulServers,
         publishAdmin: p.publishAdmin,
         publishMode: s.publishMode,
         httpPublishedPort: p.ports.consulHttpPort,
