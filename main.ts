@@ -23,7 +23,7 @@
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps } from './constructs';
+import { BalanceAlgorithm, DeploymentTarget, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps } from './constructs';
 import { resolveDockerHost } from './constructs/docker-host';
 
 export interface McpConsulStackProps {
@@ -102,7 +102,8 @@ export class McpRouterStack extends TerraformStack {
       });
       instanceCount = this.instanceCountVariable.numberValue;
     }
-    const acl = props.acl ?? props.existingConsul === undefined;
+    // ACLs are on by default for a Consul this stack deploys; the Swarm target has none yet (refused there).
+    const acl = props.acl ?? (props.existingConsul === undefined && props.target !== DeploymentTarget.SWARM);
     if (acl || (props.externalMcpServers ?? []).length > 0) {
       this.consulStack = new McpConsulStack(scope, props.consulStackId ?? `${id}-consul`, { dockerHost: props.dockerHost, localStatePath: props.localStatePath });
       // Applied first (cross-stack references add this too; explicit, since it is the point).

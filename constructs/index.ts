@@ -30,6 +30,21 @@ export {
   type ResolvedConsulAgentPorts,
 } from './consul-agent-config';
 export { DockerHost } from './docker-host';
+export {
+  DeploymentTarget,
+  SwarmUpdateOrder,
+  SwarmFailureAction,
+  SwarmRestartCondition,
+  SwarmPublishMode,
+  type SwarmProps,
+  type SwarmUpdateProps,
+  type SwarmRestartProps,
+  type SwarmResourcesProps,
+  type SwarmPlacementProps,
+} from './swarm/swarm-options';
+export { RouterService, type RouterServiceProps } from './swarm/router-service';
+export { ConsulService, type ConsulServiceProps } from './swarm/consul-service';
+export { HaproxyService, type HaproxyServiceProps } from './swarm/haproxy-service';
 export { PropError } from './validation';
 export {
   HaproxyConfig,

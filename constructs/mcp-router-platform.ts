@@ -33,7 +33,12 @@ import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
 import { RateLimitProps, RouterAuthProps } from './router-auth';
-import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
+import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validateOneOf, validatePort } from './validation';
+import { ConsulService } from './swarm/consul-service';
+import { HaproxyService } from './swarm/haproxy-service';
+import { RouterService } from './swarm/router-service';
+import { DeploymentTarget, SwarmProps } from './swarm/swarm-options';
+import { buildSwarmParts, checkSwarmPlatformProps } from './swarm/swarm-platform';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
 function ensureRandomProvider(scope: Construct): void {
@@ -69,6 +74,18 @@ export interface PlatformHaproxyOptions extends HaproxyTuningOptions {
 }
 
 export interface McpRouterPlatformProps {
+  /**
+   * Where the platform runs: containers on one Docker host, or services on a Docker
+   * Swarm (applied through a manager node; see `swarm`).
+   * @default DeploymentTarget.HOST
+   */
+  readonly target?: DeploymentTarget;
+  /**
+   * Swarm settings (only with `target: DeploymentTarget.SWARM`): overlay subnet, rolling
+   * update and rollback, restart policy, resources, placement, publish mode.
+   * @default see SwarmProps
+   */
+  readonly swarm?: SwarmProps;
   /**
    * Number of routers: an integer from 1 to `maxInstances`, or a token such as a
    * TerraformVariable's `numberValue` (then validated by the variable at plan time).
@@ -248,10 +265,18 @@ export class McpRouterPlatform extends Construct {
   public readonly externalServers?: ExternalMcpServers;
   /** The router image build (undefined when `routerImage` is given). */
   public readonly routerImage?: RouterImage;
-  public readonly routers: RouterFleet;
+  /** The router containers (undefined with target SWARM: see `routerService`). */
+  public readonly routers?: RouterFleet;
+  /** The router service (target SWARM only). */
+  public readonly routerService?: RouterService;
+  /** The Consul service (target SWARM only, unless `existingConsul` is given). */
+  public readonly consulService?: ConsulService;
+  /** The HAProxy service (target SWARM only). */
+  public readonly haproxyService?: HaproxyService;
   /** Demo MCP servers (undefined unless `demoBackends` is given). */
   public readonly demoBackends?: DemoBackends;
-  public readonly loadBalancer: HaproxyLoadBalancer;
+  /** The HAProxy container (undefined with target SWARM: see `haproxyService`). */
+  public readonly loadBalancer?: HaproxyLoadBalancer;
   /** gRPC endpoint for clients (host:port). */
   public readonly routerEndpoint: string;
   /** MCP endpoint for MCP clients (http://host:port/mcp); undefined when `enableMcp` is false. */
@@ -266,6 +291,10 @@ export class McpRouterPlatform extends Construct {
     // The platform checks what it owns (names, literals, host ports across parts,
     // existingConsul); each part validates its own props, and its errors are
     // reported here under the platform prop the user set (asOwnProps).
+    const target = props.target ?? DeploymentTarget.HOST;
+    validateOneOf(ID, 'target', target, Object.values(DeploymentTarget));
+    if (target === DeploymentTarget.HOST && props.swarm !== undefined) throw propError(ID, 'swarm', props.swarm, 'unset unless target is DeploymentTarget.SWARM');
+    if (target === DeploymentTarget.SWARM) checkSwarmPlatformProps(ID, props);
     const prefix = props.namePrefix ?? 'mcp';
     validateLiteral(ID, 'namePrefix', prefix);
     validateName(ID, 'namePrefix', prefix);
@@ -360,11 +389,69 @@ export class McpRouterPlatform extends Construct {
       );
     }
     const auth: RouterAuthProps | undefined = props.auth ? { ...props.auth, rateLimit: props.auth.rateLimit ?? DEFAULT_RATE_LIMIT } : undefined;
+    if (props.existingNetworkName !== undefined && (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '')) {
+      throw propError(ID, 'existingNetworkName', props.existingNetworkName, 'a Docker network name');
+    }
+
+    if (target === DeploymentTarget.SWARM) {
+      let swarmImage = props.routerImage;
+      if (swarmImage === undefined) {
+        this.routerImage = new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local` });
+        swarmImage = this.routerImage.imageRef;
+      }
+      if (props.sessionKeysHostPath === undefined) {
+        ensureRandomProvider(this);
+        this.sessionKey = new Password(this, 'SessionKey', { length: 48, special: false });
+      }
+      const parts = buildSwarmParts(this, {
+        prefix,
+        serviceName,
+        instanceCount,
+        maxInstances,
+        routerImage: swarmImage,
+        swarm: props.swarm,
+        consulServers,
+        existingNetworkName: props.existingNetworkName,
+        existingConsul: props.existingConsul
+          ? { host: props.existingConsul.host, httpPort: props.existingConsul.httpPort ?? PORTS.consulHttp, dnsPort: props.existingConsul.dnsPort ?? PORTS.consulDns }
+          : undefined,
+        consulImage: props.consulImage,
+        haproxyImage: props.haproxyImage,
+        publishAdmin: adminBind === '0.0.0.0',
+        ports,
+        enableMcp,
+        routerEnvironment: props.routerEnvironment,
+        routerCpus: props.routerCpus,
+        routerMemoryMb: props.routerMemoryMb,
+        sessionKeys: this.sessionKey ? `k1=${this.sessionKey.result}` : undefined,
+        sessionKeysHostPath: props.sessionKeysHostPath,
+        auth,
+        backendCredentialsHostDir: props.backendCredentialsHostDir,
+        tlsCertificateHostPath: props.tlsCertificateHostPath,
+        statsAuthHostPath: props.statsAuthHostPath,
+        haproxyConfig: { ...props.haproxy, mode: props.mode, balance: props.balance, maxInstances, serviceName, maxCallMs },
+      });
+      this.network = parts.network;
+      this.networkName = parts.networkName;
+      this.consulService = parts.consul;
+      this.routerService = parts.routers;
+      this.haproxyService = parts.haproxy;
+      this.routerEndpoint = parts.haproxy.endpoint;
+      this.mcpUrl = parts.haproxy.mcpUrl;
+      this.statsUrl = parts.haproxy.statsUrl;
+      this.consulUiUrl = props.existingConsul ? (props.existingConsul.uiUrl ?? '') : parts.consul!.uiUrl;
+      const out = (name: string) => (prefix === 'mcp' ? name : `${prefix.replace(/-/g, '_')}_${name}`);
+      const output = (id: string, name: string, value: string, description: string) =>
+        new TerraformOutput(this, id, { value, description }).overrideLogicalId(out(name));
+      output('RouterEndpoint', 'router_endpoint', this.routerEndpoint, 'gRPC endpoint of the MCP router (HAProxy, published by Swarm on every node), host:port on the manager');
+      if (this.mcpUrl) output('McpUrl', 'mcp_url', this.mcpUrl, 'MCP endpoint (Streamable HTTP) of the platform, for MCP clients');
+      output('StatsUrl', 'stats_url', this.statsUrl, "HAProxy stats page ('' unless adminBindAddress is 0.0.0.0)");
+      output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, `Consul UI page of the ${serviceName} service ('' unless adminBindAddress is 0.0.0.0)`);
+      output('RouterServiceName', 'router_service_name', parts.routers.serviceName, 'Swarm service of the routers (docker service ps / scale)');
+      return;
+    }
 
     if (props.existingNetworkName !== undefined) {
-      if (typeof props.existingNetworkName !== 'string' || props.existingNetworkName === '') {
-        throw propError(ID, 'existingNetworkName', props.existingNetworkName, 'a Docker network name');
-      }
       this.networkName = props.existingNetworkName;
     } else {
       this.network = new Network(infra, infraId('Network'), { name: `${prefix}-net`, driver: 'bridge', attachable: true });
@@ -496,7 +583,7 @@ export class McpRouterPlatform extends Construct {
       auth,
       backendCredentialsHostDir: props.backendCredentialsHostDir,
     };
-    this.routers = asOwnProps(
+    const routers = asOwnProps(
       ID,
       'RouterFleet',
       { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
@@ -505,9 +592,10 @@ export class McpRouterPlatform extends Construct {
     if (useAgents) this.routerAgents = agent('RouterAgents', `${prefix}-router-agent-\${count.index + 1}`, this.accessControl?.routerAgentTokenSecret, instanceCount);
     // In one stack, the routers start after the servers (in two, the stacks are ordered).
     const sameStack = this.consul !== undefined && props.consulStack === undefined;
-    if (sameStack) dependOn(this.routers.containers, this.consul!.container);
+    this.routers = routers;
+    if (sameStack) dependOn(routers.containers, this.consul!.container);
 
-    this.loadBalancer = asOwnProps(
+    const loadBalancer = asOwnProps(
       ID,
       'HaproxyLoadBalancer',
       {
@@ -557,7 +645,8 @@ export class McpRouterPlatform extends Construct {
         }),
     );
     // HAProxy resolves the nameservers' names at start: in one stack, it starts after every server.
-    if (sameStack) for (const c of this.consul!.containers) dependOn(this.loadBalancer.container, c);
+    this.loadBalancer = loadBalancer;
+    if (sameStack) for (const c of this.consul!.containers) dependOn(loadBalancer.container, c);
 
     if (props.demoBackends && props.demoBackends.length > 0) {
       const names = props.demoBackends;
@@ -585,9 +674,9 @@ export class McpRouterPlatform extends Construct {
       if (sameStack) for (const c of this.demoBackends.containers) dependOn(c, this.consul!.container);
     }
 
-    this.routerEndpoint = this.loadBalancer.endpoint;
-    this.mcpUrl = this.loadBalancer.mcpUrl;
-    this.statsUrl = this.loadBalancer.statsUrl;
+    this.routerEndpoint = loadBalancer.endpoint;
+    this.mcpUrl = loadBalancer.mcpUrl;
+    this.statsUrl = loadBalancer.statsUrl;
 
     // Output names are part of the contract (`terraform output router_endpoint`);
     // a second platform in the same stack gets its prefix in front.
@@ -598,7 +687,7 @@ export class McpRouterPlatform extends Construct {
     if (this.mcpUrl) output('McpUrl', 'mcp_url', this.mcpUrl, 'MCP endpoint (Streamable HTTP) of the platform, for MCP clients');
     output('StatsUrl', 'stats_url', this.statsUrl, 'HAProxy stats page');
     output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, `Consul UI page of the ${serviceName} service`);
-    output('RouterInstanceNames', 'router_instance_names', this.routers.instanceNames, 'Router container names (hostnames)');
+    output('RouterInstanceNames', 'router_instance_names', routers.instanceNames, 'Router container names (hostnames)');
     if (this.accessControl?.operatorToken) {
       output('ConsulOperatorToken', 'consul_operator_token_accessor', this.accessControl.operatorToken.id, 'Accessor ID of the operator token (read its secret with the management token: consul acl token read -id <accessor>)');
     }

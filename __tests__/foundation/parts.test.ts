@@ -235,8 +235,8 @@ describe('the composite with everything brought', () => {
     expect(p.consul).toBeUndefined();
     expect(p.network).toBeUndefined();
     expect(p.routerImage).toBeUndefined();
-    expect(p.routers.containers).toBeInstanceOf(Container);
-    const cfg = p.loadBalancer.configText;
+    expect(p.routers!.containers).toBeInstanceOf(Container);
+    const cfg = p.loadBalancer!.configText;
     expect(cfg).toContain('nameserver consul1 consul.internal:53');
     expect(cfg).toContain('_mcp-b._tcp.service.consul');
     const routers = Object.values(json.resource.docker_container).find((c: any) => c.count !== undefined) as any;

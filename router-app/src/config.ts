@@ -5,9 +5,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import { z } from 'zod';
-import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
+import { Cidr, NamespaceRule, parseCidr, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 import { AUTH, PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 import { ApiKeySet } from './auth/api-keys';
 import { staticKeyLookup } from './auth/jwks';
@@ -125,6 +126,13 @@ const schema = {
   [E.port]: int(0, 65535).default(D.port),
   [E.bindAddress]: ipv4.default(D.bindAddress),
   [E.advertiseAddress]: ipv4.optional(),
+  // Docker Swarm: a task has an address on each network it joins (overlay, ingress,
+  // docker_gwbridge), in an order no one promises; the overlay's range picks the right one.
+  [E.advertiseCidr]: parsed((s) => {
+    const c = parseCidr(s);
+    if (c.family !== 'ipv4' || !s.includes('/')) throw new Error('must be an IPv4 range such as 10.213.0.0/20 (the overlay network\'s subnet)');
+    return c;
+  }).optional(),
   [E.hostname]: name.optional(),
   [E.instanceId]: name.optional(),
   [E.serviceName]: z.string().regex(PATTERNS.dnsLabel, { message: 'must be a DNS label' }).default(D.serviceName),
@@ -280,7 +288,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment; throws ConfigError listing every bad variable with its value. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): RouterConfig {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(schema)) {
@@ -301,10 +309,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
   }
   const auth = authConfig(out, env, problems);
+  const advertiseCidr = out[E.advertiseCidr] as Cidr | undefined;
+  let advertiseInCidr: string | undefined;
+  if (advertiseCidr !== undefined && out[E.advertiseAddress] !== undefined) {
+    problems.push(`${E.advertiseCidr}=${JSON.stringify(env[E.advertiseCidr])}: set it or ${E.advertiseAddress}, not both`);
+  } else if (advertiseCidr !== undefined) {
+    advertiseInCidr = ipv4InRange(advertiseCidr, interfaces);
+    if (advertiseInCidr === undefined) {
+      const have = Object.entries(interfaces).flatMap(([n, list]) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => `${n} ${a.address}`));
+      problems.push(`${E.advertiseCidr}=${JSON.stringify(env[E.advertiseCidr])}: no interface of this container has an IPv4 address in that range (it has: ${have.join(', ') || 'none'}); is the router on that network?`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
-  const advertise = p.MCP_ROUTER_ADVERTISE_ADDRESS ?? (p.MCP_ROUTER_BIND_ADDRESS !== '0.0.0.0' ? p.MCP_ROUTER_BIND_ADDRESS : firstIpv4());
+  const advertise = p.MCP_ROUTER_ADVERTISE_ADDRESS ?? advertiseInCidr ?? (p.MCP_ROUTER_BIND_ADDRESS !== '0.0.0.0' ? p.MCP_ROUTER_BIND_ADDRESS : firstIpv4());
   const consul = { host: p.CONSUL_HOST, port: p.CONSUL_PORT, register: p.CONSUL_REGISTER };
   if (consulToken !== undefined) Object.defineProperty(consul, 'token', { value: consulToken, enumerable: false });
   return {
@@ -555,6 +574,16 @@ function readCaFile(file: string, problems: string[]): string | undefined {
     return undefined;
   }
   return pem;
+}
+
+/** The first IPv4 interface address inside `range` (sorted by interface name, so the choice is stable). */
+function ipv4InRange(range: Cidr, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]>): string | undefined {
+  const list = new net.BlockList();
+  list.addSubnet(range.address, range.prefix, 'ipv4');
+  for (const name of Object.keys(interfaces).sort()) {
+    for (const a of interfaces[name] ?? []) if (a.family === 'IPv4' && list.check(a.address, 'ipv4')) return a.address;
+  }
+  return undefined;
 }
 
 function firstIpv4(): string {

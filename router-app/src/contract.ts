@@ -101,6 +101,7 @@ export const ROUTER_ENV = {
   port: 'MCP_ROUTER_PORT',
   bindAddress: 'MCP_ROUTER_BIND_ADDRESS',
   advertiseAddress: 'MCP_ROUTER_ADVERTISE_ADDRESS',
+  advertiseCidr: 'MCP_ROUTER_ADVERTISE_CIDR',
   hostname: 'MCP_ROUTER_HOSTNAME',
   instanceId: 'MCP_ROUTER_INSTANCE_ID',
   serviceName: 'MCP_ROUTER_SERVICE_NAME',
