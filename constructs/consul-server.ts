@@ -8,6 +8,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulAgentSettings, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
 import { resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
@@ -31,6 +32,35 @@ export interface ConsulServerProps {
   readonly agentConfig?: ConsulAgentSettings;
   /** Service whose UI page `uiUrl` points at. @default 'mcp-router' */
   readonly uiServiceName?: string;
+  /**
+   * Lockdown of the Consul container: read-only root filesystem (its data in a volume at
+   * /consul/data, its config written by the entrypoint to a tmpfs on /consul/config), all
+   * capabilities dropped (it runs as the image's "consul" user from the start, and every port
+   * is above 1024), no-new-privileges, memory and CPU limits, log rotation. Set a field to relax it.
+   * @default every setting locked down; memory 256 MiB, 1 CPU (CONSUL_SECURITY_DEFAULTS)
+   */
+  readonly security?: ContainerSecurityProps;
+}
+
+/**
+ * Consul's lockdown defaults: a server with a few dozen services and checks needs well under
+ * 100 MiB (Consul's own guidance sizes servers by the catalogue); 256 MiB leaves room for
+ * raft snapshots, and 1 CPU for its DNS answers to HAProxy and the routers' checks.
+ * The config dir is a tmpfs: the entrypoint writes CONSUL_LOCAL_CONFIG there at start.
+ */
+export const CONSUL_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/consul/config': 'size=1m' } };
+
+/**
+ * What runs Consul locked down: its data dir as a volume (the image declares it; stated here so
+ * an image that does not still works read-only), the image's unprivileged user from the start
+ * (the entrypoint's switch from root needs SETUID/SETGID, which a container without
+ * capabilities lacks; CONSUL_DISABLE_PERM_MGMT tells the official entrypoint not to try),
+ * and the agent config handed over in CONSUL_LOCAL_CONFIG (the image's own mechanism:
+ * the entrypoint writes it to /consul/config/local.json), since a read-only container
+ * cannot take the provider's `upload`. One call for every Consul container (a cluster's too).
+ */
+export function consulContainerAttributes(agentConfig: string): { user: string; env: string[]; volumes: { containerPath: string }[] } {
+  return { user: 'consul', env: ['CONSUL_DISABLE_PERM_MGMT=true', `CONSUL_LOCAL_CONFIG=${agentConfig}`], volumes: [{ containerPath: '/consul/data' }] };
 }
 
 const ID = 'ConsulServer';
@@ -51,7 +81,7 @@ export class ConsulServer extends Construct {
   public readonly httpUrl: string;
   /** The agent's datacenter. */
   public readonly datacenter: string;
-  /** The rendered agent configuration (uploaded to /consul/config/agent.json). */
+  /** The rendered agent configuration (written by the entrypoint to /consul/config/local.json). */
   public readonly agentConfig: string;
 
   constructor(scope: Construct, id: string, props: ConsulServerProps) {
@@ -69,17 +99,19 @@ export class ConsulServer extends Construct {
     const agent = resolveAs(ID, 'agentConfig', () => resolveConsulAgentConfig({ ...props.agentConfig, nodeName: props.agentConfig?.nodeName ?? containerName }));
     this.agentConfig = renderConsulAgentConfig(agent);
     this.datacenter = agent.datacenter;
+    const lockdown = containerLockdown(ID, 'security', props.security, CONSUL_SECURITY_DEFAULTS);
     this.image = new Image(this, 'Image', { name: props.image ?? 'hashicorp/consul:1.20', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
       hostname: containerName,
       image: this.image.imageId,
       // The image's entrypoint turns `agent` into `consul agent -data-dir=/consul/data
-      // -config-dir=/consul/config` and drops to the unprivileged "consul" user (su-exec).
+      // -config-dir=/consul/config`; it runs as the unprivileged "consul" user.
       command: ['agent'],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName, aliases: ['consul'] }],
-      upload: [{ file: '/consul/config/agent.json', content: this.agentConfig }],
+      ...consulContainerAttributes(this.agentConfig),
+      ...lockdown.attributes,
       ports: [
         { internal: this.httpPort, external: httpHostPort, ip: bind, protocol: 'tcp' },
         { internal: this.dnsPort, external: dnsHostPort, ip: bind, protocol: 'udp' },

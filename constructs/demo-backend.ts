@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { NODE_BASE_IMAGE, validateBaseImage } from './router-image';
 import { propError } from './validation';
 
 /** examples/demo-mcp-server/ of this package, the default build context. */
@@ -30,7 +32,21 @@ export interface DemoBackendsProps {
    * @default the examples/demo-mcp-server/ shipped in this package (see RouterImageProps.contextPath)
    */
   readonly contextPath?: string;
+  /**
+   * Base image of the build (its NODE_IMAGE build argument): any Node 20 image with the
+   * `node` user, e.g. a mirror of node:20-slim. @default NODE_BASE_IMAGE (node:20-slim pinned by digest)
+   */
+  readonly baseImage?: string;
+  /**
+   * Lockdown of the demo server containers (read-only root filesystem with a tmpfs on /tmp,
+   * no capabilities, no-new-privileges, limits, log rotation). Set a field to relax it.
+   * @default every setting locked down; memory 256 MiB, 0.5 CPU
+   */
+  readonly security?: ContainerSecurityProps;
 }
+
+/** A demo server's lockdown defaults: a small Node service (~60 MiB RSS) answering test calls. */
+export const DEMO_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 0.5, tmpfs: { '/tmp': 'size=16m' } };
 
 export class DemoBackends extends Construct {
   public readonly image: Image;
@@ -49,10 +65,12 @@ export class DemoBackends extends Construct {
     const context =
       contextPath === undefined ? shippedContext(this, 'Context', DEMO_SERVER_DIR) : path.isAbsolute(contextPath) ? contextPath : `\${path.module}/${contextPath}`;
     const globs = dockerfileTriggerGlobs(contextPath === undefined ? DEMO_SERVER_DIR : contextDirAtSynth(this, contextPath)) ?? ['src/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
+    validateBaseImage('DemoBackends', props.baseImage);
+    const lockdown = containerLockdown('DemoBackends', 'security', props.security, DEMO_SECURITY_DEFAULTS);
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,
-      buildAttribute: { context, dockerfile: 'Dockerfile' },
+      buildAttribute: { context, dockerfile: 'Dockerfile', buildArgs: { NODE_IMAGE: props.baseImage ?? NODE_BASE_IMAGE } },
       triggers: { source_sha1: sourceHashExpression(context, globs) },
     });
     const prefix = props.containerPrefix ?? 'mcp-demo';
@@ -65,6 +83,7 @@ export class DemoBackends extends Construct {
           restart: 'unless-stopped',
           networksAdvanced: [{ name: props.networkName }],
           env: [`${DEMO_ENV.serverName}=${name}`, `${DEMO_ENV.port}=${PORTS.demoBackend}`, `${DEMO_ENV.consulHost}=${props.consulHost}`, `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`],
+          ...lockdown.attributes,
         }),
     );
   }

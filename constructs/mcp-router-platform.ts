@@ -17,6 +17,7 @@ import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
 import { RateLimitProps, RouterAuthProps } from './router-auth';
+import { ContainerSecurityProps, mergeContainerSecurity, validateContainerSecurity } from './container-security';
 import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validatePort } from './validation';
 
 /** Adds the random provider to the stack unless it has one (the session key needs it). */
@@ -143,10 +144,30 @@ export interface McpRouterPlatformProps {
   readonly routerAppPath?: string;
   /** Extra router environment (e.g. MCP_BACKENDS, LOG_LEVEL). @default {} */
   readonly routerEnvironment?: { [name: string]: string };
-  /** CPUs per router (vertical scaling). @default no limit */
+  /** CPUs per router (vertical scaling); 0 for no limit. The same as `routerSecurity.cpus`. @default 1 */
   readonly routerCpus?: number;
-  /** Memory per router in MiB (vertical scaling). @default no limit */
+  /** Memory per router in MiB (vertical scaling); 0 for no limit. The same as `routerSecurity.memoryMb`. @default 256 */
   readonly routerMemoryMb?: number;
+  /**
+   * Lockdown of every container of the platform (routers, HAProxy, Consul, demo servers):
+   * read-only root filesystem, all capabilities dropped, no-new-privileges, memory and CPU
+   * limits, log rotation. Set a field to relax it everywhere (e.g. `{ logMaxSizeMb: 50 }`);
+   * `routerSecurity`, `haproxySecurity` and `consulSecurity` override it field by field for one part.
+   * @default every setting locked down, limits sized per part (see ContainerSecurityProps)
+   */
+  readonly containerSecurity?: ContainerSecurityProps;
+  /** The routers' lockdown, over `containerSecurity`. @default containerSecurity (memory 256 MiB, 1 CPU) */
+  readonly routerSecurity?: ContainerSecurityProps;
+  /** HAProxy's lockdown, over `containerSecurity`. @default containerSecurity (memory 64 MiB + 48 KiB per maxconn, CPUs nbthread or 2) */
+  readonly haproxySecurity?: ContainerSecurityProps;
+  /** The Consul server's lockdown, over `containerSecurity`. @default containerSecurity (memory 256 MiB, 1 CPU) */
+  readonly consulSecurity?: ContainerSecurityProps;
+  /**
+   * Base image of the images the platform builds (router, demo servers): any Node 20 image
+   * with the `node` user, e.g. your registry's mirror of node:20-slim, best pinned by digest.
+   * @default node:20-slim pinned by digest (RouterImage's NODE_BASE_IMAGE)
+   */
+  readonly nodeBaseImage?: string;
   /** Publish router i on host port base+i-1 (debugging). @default not published */
   readonly routerHostPortBase?: number;
   /**
@@ -243,6 +264,9 @@ export class McpRouterPlatform extends Construct {
     if (props.routerImage !== undefined && (typeof props.routerImage !== 'string' || props.routerImage === '')) {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
     }
+    validateContainerSecurity(ID, 'containerSecurity', props.containerSecurity);
+    for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
+    const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
     // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
     const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
@@ -281,7 +305,7 @@ export class McpRouterPlatform extends Construct {
       consulDnsPort = props.existingConsul.dnsPort ?? PORTS.consulDns;
       this.consulUiUrl = props.existingConsul.uiUrl ?? '';
     } else {
-      this.consul = asOwnProps(ID, 'ConsulServer', { image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort' }, () =>
+      this.consul = asOwnProps(ID, 'ConsulServer', { image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort', security: 'consulSecurity' }, () =>
         new ConsulServer(this, 'Consul', {
           networkName: this.networkName,
           containerName: `${prefix}-consul`,
@@ -290,6 +314,7 @@ export class McpRouterPlatform extends Construct {
           httpHostPort: ports.consulHttpPort,
           dnsHostPort: ports.consulDnsPort,
           uiServiceName: serviceName,
+          security: security(props.consulSecurity),
         }),
       );
       consulHost = this.consul.address;
@@ -300,7 +325,9 @@ export class McpRouterPlatform extends Construct {
 
     let image = props.routerImage;
     if (image === undefined) {
-      this.routerImage = new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local` });
+      this.routerImage = asOwnProps(ID, 'RouterImage', { baseImage: 'nodeBaseImage', contextPath: 'routerAppPath' }, () =>
+        new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local`, baseImage: props.nodeBaseImage }),
+      );
       image = this.routerImage.imageRef;
     }
 
@@ -312,6 +339,11 @@ export class McpRouterPlatform extends Construct {
       this.sessionKey = new Password(this, 'SessionKey', { length: 48, special: false });
       sessionKeys = `k1=${this.sessionKey.result}`;
     }
+    // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
+    const routerSecurity = mergeContainerSecurity(
+      props.containerSecurity && { ...props.containerSecurity, ...(props.routerCpus !== undefined ? { cpus: undefined } : {}), ...(props.routerMemoryMb !== undefined ? { memoryMb: undefined } : {}) },
+      props.routerSecurity,
+    );
     const fleetProps: RouterFleetProps = {
       instanceCount,
       maxInstances,
@@ -324,6 +356,7 @@ export class McpRouterPlatform extends Construct {
       environment: props.routerEnvironment,
       cpus: props.routerCpus,
       memoryMb: props.routerMemoryMb,
+      security: routerSecurity,
       hostPortBase: props.routerHostPortBase,
       sessionKeys,
       sessionKeysHostPath: props.sessionKeysHostPath,
@@ -333,7 +366,7 @@ export class McpRouterPlatform extends Construct {
     this.routers = asOwnProps(
       ID,
       'RouterFleet',
-      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir' },
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', security: 'routerSecurity', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir' },
       () => new RouterFleet(this, 'Routers', fleetProps),
     );
     if (this.consul) dependOn(this.routers.containers, this.consul.container);
@@ -355,6 +388,7 @@ export class McpRouterPlatform extends Construct {
         'config.mode': 'mode',
         'config.balance': 'balance',
         'config.maxInstances': 'maxInstances',
+        security: 'haproxySecurity',
       },
       () =>
         new HaproxyLoadBalancer(this, 'LoadBalancer', {
@@ -371,6 +405,7 @@ export class McpRouterPlatform extends Construct {
           enableMcp,
           tlsCertificateHostPath: props.tlsCertificateHostPath,
           statsAuthHostPath: props.statsAuthHostPath,
+          security: security(props.haproxySecurity),
           config: {
             ...props.haproxy,
             mode: props.mode,
@@ -388,13 +423,15 @@ export class McpRouterPlatform extends Construct {
     if (this.consul) dependOn(this.loadBalancer.container, this.consul.container);
 
     if (props.demoBackends && props.demoBackends.length > 0) {
-      this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends' }, () =>
+      this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends', baseImage: 'nodeBaseImage', security: 'containerSecurity' }, () =>
         new DemoBackends(this, 'DemoBackends', {
           names: props.demoBackends!,
           networkName: this.networkName,
           consulHost,
           consulPort: consulHttpPort,
           containerPrefix: `${prefix}-demo`,
+          baseImage: props.nodeBaseImage,
+          security: props.containerSecurity,
         }),
       );
       if (this.consul) for (const c of this.demoBackends.containers) dependOn(c, this.consul.container);

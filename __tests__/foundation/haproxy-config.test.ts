@@ -19,7 +19,7 @@ const section = (cfg: string, header: string) => {
 const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
 
 import { requireTool } from '../support/tools';
-import { byPath, synthStack } from './synth-helpers';
+import { byPath, haproxyCfgOf, synthStack } from './synth-helpers';
 
 const haproxy = requireTool('haproxy');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'haproxy-cfg-'));
@@ -57,7 +57,7 @@ describe('haproxy -c accepts the rendered config', () => {
 
   test('the exact file the HAProxy container gets (nameserver by container name) is valid', () => {
     // The container resolves "mcp-consul" through Docker's DNS; here it is made resolvable as localhost.
-    const cfg: string = byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(synthStack(), 'docker_container', 'LoadBalancer/Container'));
     expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
     expect(haproxyCheck(cfg.replace('mcp-consul:8600', 'localhost:8600'), 'container')).toMatch(/Configuration file is valid/);
   });
