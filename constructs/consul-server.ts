@@ -46,9 +46,11 @@ export interface ConsulServerProps {
  * Consul's lockdown defaults: a server with a few dozen services and checks needs well under
  * 100 MiB (Consul's own guidance sizes servers by the catalogue); 256 MiB leaves room for
  * raft snapshots, and 1 CPU for its DNS answers to HAProxy and the routers' checks.
- * The config dir is a tmpfs: the entrypoint writes CONSUL_LOCAL_CONFIG there at start.
+ * The config dir is a tmpfs owned by the image's "consul" user (uid 100, gid 1000 in the official
+ * image), where the entrypoint writes CONSUL_LOCAL_CONFIG at start: a tmpfs over a directory of
+ * the image is root's, 0755, whatever its `mode` option says (found on the engine).
  */
-export const CONSUL_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/consul/config': 'size=1m' } };
+export const CONSUL_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/consul/config': 'size=1m,uid=100,gid=1000' } };
 
 /**
  * What runs Consul locked down: its data dir as a volume (the image declares it; stated here so

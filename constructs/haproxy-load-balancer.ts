@@ -101,12 +101,13 @@ export function haproxyNofile(maxconn: number, maxInstances: number): number {
  * HAProxy's lockdown defaults. Memory: 64 MiB for the process, its resolvers and stats, plus
  * 48 KiB per `maxconn` (two 16 KiB buffers per proxied connection, HTTP/2 and session state),
  * so a full `maxconn` fits (10000: 533 MiB); HAProxy allocates buffers as connections come,
- * so an idle one uses a small part of it. CPU: `nbthread` when set, else 2; the bench measured
+ * so an idle one uses a small part of it. /run/haproxy, where the entrypoint writes the config,
+ * is a tmpfs owned by the image's "haproxy" user (uid/gid 99 in the official images). CPU: `nbthread` when set, else 2; the bench measured
  * 25-60 ms of HAProxy CPU per 1,000 calls in http mode (bench/RESULTS.md item 8), so 2 CPUs
  * carry ~35-80k calls/s, the single-core rate of 4-8 routers; raise it with more routers.
  */
 export function haproxySecurityDefaults(maxconn: number, nbthread: number | undefined): ContainerSecurityDefaults {
-  return { memoryMb: 64 + Math.ceil((maxconn * 48) / 1024), cpus: nbthread ?? 2, tmpfs: { '/run/haproxy': 'size=4m' } };
+  return { memoryMb: 64 + Math.ceil((maxconn * 48) / 1024), cpus: nbthread ?? 2, tmpfs: { '/run/haproxy': 'size=4m,uid=99,gid=99' } };
 }
 
 export class HaproxyLoadBalancer extends Construct {
