@@ -61,7 +61,7 @@ export interface ContainerSecurityProps {
   readonly memoryMb?: number;
   /**
    * CPU limit in CPUs (a CFS quota, e.g. 1.5); 0 for no limit.
-   * @default per container: router 1, HAProxy its nbthread or 2, Consul 1, demo server 0.5
+   * @default per container: router 1, HAProxy its nbthread or 2, Consul 1, demo server 1
    */
   readonly cpus?: number;
   /** Rotate the container's json-file log at this size in MiB; 0 leaves logging to the engine's defaults. @default 10 */

@@ -40,13 +40,13 @@ export interface DemoBackendsProps {
   /**
    * Lockdown of the demo server containers (read-only root filesystem with a tmpfs on /tmp,
    * no capabilities, no-new-privileges, limits, log rotation). Set a field to relax it.
-   * @default every setting locked down; memory 256 MiB, 0.5 CPU
+   * @default every setting locked down; memory 256 MiB, 1 CPU
    */
   readonly security?: ContainerSecurityProps;
 }
 
-/** A demo server's lockdown defaults: a small Node service (~60 MiB RSS) answering test calls. */
-export const DEMO_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 0.5, tmpfs: { '/tmp': 'size=16m' } };
+/** A demo server's lockdown defaults: a small Node service (~60 MiB RSS) that answers every router's calls: one core, as a router. */
+export const DEMO_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' } };
 
 export class DemoBackends extends Construct {
   public readonly image: Image;

@@ -79,7 +79,7 @@ test('one router: the plan applies, every container is healthy by its own health
     [platform.routerName(1)]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
     [`${platform.prefix}-haproxy`]: { memoryMb: 64 + Math.ceil((4000 * 48) / 1024), cpus: 2, tmpfs: ['/run/haproxy'] },
     [`${platform.prefix}-consul`]: { memoryMb: 256, cpus: 1, tmpfs: ['/consul/config'] },
-    [`${platform.prefix}-demo-demo`]: { memoryMb: 256, cpus: 0.5, tmpfs: ['/tmp'] },
+    [`${platform.prefix}-demo-demo`]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
   };
   for (const [name, want] of Object.entries(expected)) {
     const host = (await platform.docker.getContainer(name).inspect()).HostConfig as any;

@@ -54,7 +54,7 @@ describe('the default plan: every container locked down', () => {
     expect(part(json, 'consul')).toMatchObject({ memory: 256, cpu_quota: 100000, tmpfs: { '/consul/config': 'size=1m,uid=100,gid=1000' }, user: 'consul' });
     expect(part(json, 'consul').volumes).toEqual([{ container_path: '/consul/data' }]);
     expect(part(json, 'consul').env).toContain('CONSUL_DISABLE_PERM_MGMT=true');
-    expect(part(json, 'demo')).toMatchObject({ memory: 256, cpu_quota: 50000, tmpfs: { '/tmp': 'size=16m' } });
+    expect(part(json, 'demo')).toMatchObject({ memory: 256, cpu_quota: 100000, tmpfs: { '/tmp': 'size=16m' } });
   });
 
   test('HAProxy gets its config in the environment; its entrypoint writes it to the tmpfs (0600) and runs the image\'s own', () => {
