@@ -78,6 +78,12 @@ export interface ContainerSecurityDefaults {
   readonly cpus: number;
   /** tmpfs mounts the container's process needs while the root filesystem is read-only. */
   readonly tmpfs?: { readonly [path: string]: string };
+  /**
+   * Set when this container cannot run with a read-only root (e.g. it takes the provider's
+   * `upload`, which the engine refuses for one): the root stays writable by default, and
+   * `readOnlyRootFilesystem: true` is refused with this reason.
+   */
+  readonly writableRootReason?: string;
 }
 
 /** The docker_container attributes of a lockdown, and what they resolved to. */
@@ -161,7 +167,10 @@ export function validateContainerSecurity(construct: string, prop: string, s: Co
 export function containerLockdown(construct: string, prop: string, security: ContainerSecurityProps | undefined, defaults: ContainerSecurityDefaults): ContainerLockdown {
   validateContainerSecurity(construct, prop, security);
   const s = security ?? {};
-  const readOnly = s.readOnlyRootFilesystem ?? true;
+  if (defaults.writableRootReason !== undefined && s.readOnlyRootFilesystem === true) {
+    throw propError(construct, `${at(prop)}readOnlyRootFilesystem`, true, `false or unset here: ${defaults.writableRootReason}`);
+  }
+  const readOnly = s.readOnlyRootFilesystem ?? defaults.writableRootReason === undefined;
   const dropAll = s.dropAllCapabilities ?? true;
   const add = (s.addCapabilities ?? []).map((c) => (isUnresolved(c) ? c : c.toUpperCase().replace(/^CAP_/, '')));
   const memoryMb = s.memoryMb ?? defaults.memoryMb;

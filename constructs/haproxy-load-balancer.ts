@@ -17,6 +17,11 @@ export interface HaproxyLoadBalancerProps {
   readonly networkName: string;
   /** Consul DNS server on the network (host name or IP). */
   readonly consulDnsAddress: string;
+  /**
+   * Further Consul DNS servers (the other servers of a cluster): HAProxy's `resolvers` section
+   * lists `consulDnsAddress` and these, and asks them all. @default none
+   */
+  readonly consulDnsAddresses?: string[];
   /** @default 8600 */
   readonly consulDnsPort?: number;
   /** Container name. @default 'mcp-haproxy' */
@@ -155,6 +160,12 @@ export class HaproxyLoadBalancer extends Construct {
     if (typeof props.consulDnsAddress !== 'string' || props.consulDnsAddress === '') {
       throw propError(ID, 'consulDnsAddress', props.consulDnsAddress, 'the Consul DNS host name or IP on the network');
     }
+    const extraDns = props.consulDnsAddresses ?? [];
+    if (!Array.isArray(extraDns)) throw propError(ID, 'consulDnsAddresses', extraDns, 'a list of Consul DNS host names or IPs');
+    extraDns.forEach((a, i) => {
+      validateLiteral(ID, `consulDnsAddresses[${i}]`, a);
+      if (typeof a !== 'string' || a === '') throw propError(ID, `consulDnsAddresses[${i}]`, a, 'a Consul DNS host name or IP on the network');
+    });
     validateImage(ID, 'image', props.image, 'haproxy:2.8-alpine');
     if (props.config !== undefined) checkObject(ID, 'config', props.config, 'an object of renderer options');
 
@@ -176,7 +187,7 @@ export class HaproxyLoadBalancer extends Construct {
         stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
         enableMcp,
         mcpFrontend: enableMcp ? { address: '0.0.0.0', port: PORTS.mcp } : undefined,
-        nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? PORTS.consulDns }],
+        nameservers: [props.consulDnsAddress, ...extraDns].map((address) => ({ address, port: props.consulDnsPort ?? PORTS.consulDns })),
       }),
     );
     this.configText = renderHaproxyConfig(this.options);

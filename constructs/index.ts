@@ -6,6 +6,11 @@
  */
 export { McpRouterPlatform, type McpRouterPlatformProps, type ExistingConsul, type PlatformHaproxyOptions } from './mcp-router-platform';
 export { ConsulServer, type ConsulServerProps } from './consul-server';
+export { ConsulCluster, type ConsulClusterProps, type ConsulClusterAclProps } from './consul-cluster';
+export { ConsulClientAgent, type ConsulClientAgentProps } from './consul-client-agent';
+export { ConsulAccessControl, type ConsulAccessControlProps, type ConsulAgentNodes, type SelfRegisteringMcpServer } from './consul-access-control';
+export { ConsulAclPolicies } from './consul-acl-policies';
+export { ExternalMcpServers, ExternalCheckType, ExternalCheckStatus, type ExternalMcpServersProps, type ExternalMcpServer, type ExternalMcpServerCheck } from './external-mcp-servers';
 export { RouterFleet, type RouterFleetProps, RestartPolicy } from './router-fleet';
 export { JwtAlgorithm, InternalsVisibility, RateLimitScope, type JwtAuthProps, type RateLimitProps, type RouterAuthProps } from './router-auth';
 export { RouterImage, type RouterImageProps } from './router-image';
@@ -15,6 +20,10 @@ export { DemoBackends, type DemoBackendsProps } from './demo-backend';
 export {
   ConsulAgentConfig,
   ConsulLogLevel,
+  ConsulAclPolicy,
+  ConsulAclDownPolicy,
+  type ConsulAclOptions,
+  type ResolvedConsulAclOptions,
   type ConsulAgentConfigOptions,
   type ConsulAgentSettings,
   type ConsulAgentPorts,

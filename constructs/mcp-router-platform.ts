@@ -1,9 +1,22 @@
 /**
- * The whole platform in one construct: a Docker network, a Consul server,
- * N MCP routers built from router-app/, and HAProxy in front of them, with
- * Terraform outputs for every endpoint a user needs. Bring your own network,
- * Consul or image to reuse what you already run.
+ * The whole platform in one construct: a Docker network, a Consul cluster
+ * (1, 3 or 5 servers), N MCP routers built from router-app/, and HAProxy in
+ * front of them, with Terraform outputs for every endpoint a user needs.
+ * Bring your own network, Consul or image to reuse what you already run.
+ *
+ * With more than one server, or with ACLs, every router and demo server gets
+ * a Consul client agent of its own (ConsulClientAgent): it registers there,
+ * and the agent reaches whichever server is alive.
+ *
+ * ACLs (default deny) and external MCP servers are declared with the Consul
+ * provider, which cannot plan against a Consul created in the same apply: the
+ * network and the Consul servers then go into `consulStack`, a stack applied
+ * before this one (McpRouterStack makes it), and this stack holds the
+ * policies, the tokens and everything that uses them.
  */
+import { ConsulProvider } from '@cdktf/provider-consul/lib/provider';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { Image } from '@cdktf/provider-docker/lib/image';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
@@ -11,7 +24,10 @@ import { Annotations, TerraformOutput, TerraformResource, TerraformStack } from 
 import { Construct } from 'constructs';
 import { BalanceAlgorithm, HaproxyMode, HaproxyTuningOptions, PlatformHealthCheckOptions } from '../haproxy-templates';
 import { CONSUL_DOMAIN, LIMITS, PATHS, PATTERNS, PORTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
-import { ConsulServer } from './consul-server';
+import { ConsulAccessControl } from './consul-access-control';
+import { ConsulClientAgent } from './consul-client-agent';
+import { ConsulCluster } from './consul-cluster';
+import { ExternalMcpServer, ExternalMcpServers } from './external-mcp-servers';
 import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
@@ -35,6 +51,11 @@ export interface ExistingConsul {
   readonly dnsPort?: number;
   /** UI URL reported in the outputs. @default none */
   readonly uiUrl?: string;
+  /**
+   * Absolute path, on the Docker host, of a file holding the routers' Consul ACL token (a Consul
+   * with ACLs): mounted read-only into every router. @default no token
+   */
+  readonly routerTokenHostPath?: string;
 }
 
 /**
@@ -132,8 +153,42 @@ export interface McpRouterPlatformProps {
   readonly consulDnsPort?: number;
   /** Use this Docker network instead of creating one. @default a new bridge network '<namePrefix>-net' */
   readonly existingNetworkName?: string;
-  /** Use this Consul instead of deploying a server. @default a Consul server container */
+  /** Use this Consul instead of deploying servers. @default a Consul cluster of `consulServers` containers */
   readonly existingConsul?: ExistingConsul;
+  /**
+   * Consul servers to run: 1, 3 or 5 (`bootstrap_expect`, `retry_join` of all). The first
+   * publishes the UI/API and DNS; HAProxy asks every one for DNS. @default 1
+   */
+  readonly consulServers?: number;
+  /**
+   * Consul ACLs, default deny: the initial management token is made at apply time, and the
+   * routers, their agents, the demo servers, DNS and an operator each get a token (or policy)
+   * with the least they need. Needs `consulStack`. @default false (McpRouterStack: true)
+   */
+  readonly acl?: boolean;
+  /**
+   * Path, on the machine that runs Terraform, of a file holding the initial management token
+   * (Terraform reads it with `file()`; the plan holds only that expression).
+   * @default a random_uuid made at apply time (its value lives in Terraform state)
+   */
+  readonly consulManagementTokenFile?: string;
+  /**
+   * A stack applied before this one, where the network and the Consul servers go; needed by
+   * `acl` and `externalMcpServers` (the Consul provider declares those, and it cannot plan
+   * against a Consul created in the same apply). It must have a DockerProvider.
+   * @default none (everything in this construct's stack)
+   */
+  readonly consulStack?: TerraformStack;
+  /**
+   * Where Terraform's Consul provider reaches the first server's HTTP API (host:port).
+   * @default `<adminBindAddress, 127.0.0.1 for 0.0.0.0>:<consulHttpPort>`
+   */
+  readonly consulProviderAddress?: string;
+  /**
+   * MCP servers outside the platform (SaaS endpoints), put in the Consul catalogue with an HTTP
+   * or TCP check; the routers call them like any other backend. Needs `consulStack`. @default []
+   */
+  readonly externalMcpServers?: ExternalMcpServer[];
   /** Run this router image instead of building router-app/. @default built from router-app/ */
   readonly routerImage?: string;
   /**
@@ -202,8 +257,16 @@ export class McpRouterPlatform extends Construct {
   public readonly networkName: string;
   /** The created network (undefined when `existingNetworkName` is given). */
   public readonly network?: Network;
-  /** The Consul server (undefined when `existingConsul` is given). */
-  public readonly consul?: ConsulServer;
+  /** The Consul cluster (undefined when `existingConsul` is given). */
+  public readonly consul?: ConsulCluster;
+  /** The Consul ACL policies and tokens (undefined without `acl`). */
+  public readonly accessControl?: ConsulAccessControl;
+  /** The routers' Consul client agents, one per router (undefined with one server and no ACLs, or existingConsul). */
+  public readonly routerAgents?: ConsulClientAgent;
+  /** The demo servers' Consul client agents, by server name. */
+  public readonly demoAgents: { [name: string]: ConsulClientAgent } = {};
+  /** External MCP servers in the catalogue (undefined without `externalMcpServers`). */
+  public readonly externalServers?: ExternalMcpServers;
   /** The router image build (undefined when `routerImage` is given). */
   public readonly routerImage?: RouterImage;
   public readonly routers: RouterFleet;
@@ -256,6 +319,42 @@ export class McpRouterPlatform extends Construct {
         throw propError(ID, 'existingConsul.uiUrl', props.existingConsul.uiUrl, 'a URL string');
       }
     }
+    // Where the network and the Consul servers go: this construct, or the stack applied before this one.
+    const infra: Construct = props.consulStack ?? this;
+    const infraId = (name: string) => (props.consulStack ? `${id}-${name}` : name);
+    const acl = props.acl ?? false;
+    if (typeof acl !== 'boolean') throw propError(ID, 'acl', acl, 'true or false');
+    const externals = props.externalMcpServers ?? [];
+    if (!Array.isArray(externals)) throw propError(ID, 'externalMcpServers', externals, 'a list of { name, url, ... }');
+    validateLiteral(ID, 'consulServers', props.consulServers);
+    const consulServers = props.consulServers ?? 1;
+    if (props.existingConsul !== undefined) {
+      const unset = 'left unset with existingConsul (this platform deploys no Consul then)';
+      if (props.consulServers !== undefined) throw propError(ID, 'consulServers', props.consulServers, unset);
+      if (acl) throw propError(ID, 'acl', acl, "false with existingConsul (the ACLs of a Consul you run are yours; give the routers a token with existingConsul.routerTokenHostPath)");
+      if (externals.length > 0) throw propError(ID, 'externalMcpServers', `${externals.length} server(s)`, 'empty with existingConsul (register them in your Consul)');
+      if (props.consulStack !== undefined) throw propError(ID, 'consulStack', props.consulStack.node.path, unset);
+      if (props.consulManagementTokenFile !== undefined) throw propError(ID, 'consulManagementTokenFile', props.consulManagementTokenFile, unset);
+    } else if (props.existingConsul === undefined && props.consulManagementTokenFile !== undefined && !acl) {
+      throw propError(ID, 'consulManagementTokenFile', props.consulManagementTokenFile, 'left unset without acl (the management token bootstraps ACLs)');
+    }
+    const ownStack = TerraformStack.of(this);
+    if (props.consulStack !== undefined) {
+      if (!(props.consulStack instanceof TerraformStack)) throw propError(ID, 'consulStack', props.consulStack, 'a TerraformStack');
+      if (props.consulStack === ownStack) throw propError(ID, 'consulStack', props.consulStack.node.path, "another stack than the platform's own (one applied before it)");
+      if (!props.consulStack.node.findAll().some((c) => c instanceof DockerProvider)) throw propError(ID, 'consulStack', props.consulStack.node.path, 'a stack with a DockerProvider (its network and Consul servers are Docker resources)');
+    }
+    const needsProvider = acl || externals.length > 0;
+    if (needsProvider && props.consulStack === undefined) {
+      const why = 'the Consul provider declares them, and it cannot plan against a Consul created in the same apply: pass consulStack, a stack applied before this one (McpRouterStack does)';
+      if (acl) throw propError(ID, 'acl', acl, `false, or true with consulStack (${why})`);
+      throw propError(ID, 'externalMcpServers', `${externals.length} server(s)`, `given with consulStack (${why})`);
+    }
+    if (props.consulProviderAddress !== undefined && (typeof props.consulProviderAddress !== 'string' || !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(props.consulProviderAddress))) {
+      throw propError(ID, 'consulProviderAddress', props.consulProviderAddress, 'host:port of the Consul HTTP API as the machine running Terraform reaches it');
+    }
+    // Client agents: with several servers (a router then never depends on one) and with ACLs (each agent has its own node identity).
+    const useAgents = props.existingConsul === undefined && (consulServers > 1 || acl);
     if (props.routerEnvironment !== undefined) checkObject(ID, 'routerEnvironment', props.routerEnvironment, 'a map of variable names to string values');
     if (props.haproxy !== undefined) checkObject(ID, 'haproxy', props.haproxy, 'an object of HAProxy renderer options');
     if (props.demoBackends !== undefined && !Array.isArray(props.demoBackends)) {
@@ -292,36 +391,102 @@ export class McpRouterPlatform extends Construct {
       }
       this.networkName = props.existingNetworkName;
     } else {
-      this.network = new Network(this, 'Network', { name: `${prefix}-net`, driver: 'bridge', attachable: true });
+      this.network = new Network(infra, infraId('Network'), { name: `${prefix}-net`, driver: 'bridge', attachable: true });
       this.networkName = this.network.name;
     }
 
     let consulHost: string;
     let consulHttpPort: number;
     let consulDnsPort: number;
+    let dnsServers: string[];
     if (props.existingConsul) {
       consulHost = props.existingConsul.host;
       consulHttpPort = props.existingConsul.httpPort ?? PORTS.consulHttp;
       consulDnsPort = props.existingConsul.dnsPort ?? PORTS.consulDns;
+      dnsServers = [consulHost];
       this.consulUiUrl = props.existingConsul.uiUrl ?? '';
     } else {
-      this.consul = asOwnProps(ID, 'ConsulServer', { image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort', security: 'consulSecurity' }, () =>
-        new ConsulServer(this, 'Consul', {
-          networkName: this.networkName,
-          containerName: `${prefix}-consul`,
-          image: props.consulImage,
-          adminBindAddress: adminBind,
-          httpHostPort: ports.consulHttpPort,
-          dnsHostPort: ports.consulDnsPort,
-          uiServiceName: serviceName,
-          security: security(props.consulSecurity),
-        }),
+      const cluster = asOwnProps(
+        ID,
+        'ConsulCluster',
+        { servers: 'consulServers', image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort', 'acl.managementTokenFile': 'consulManagementTokenFile', security: 'consulSecurity' },
+        () =>
+          new ConsulCluster(infra, infraId('Consul'), {
+            networkName: this.networkName,
+            servers: consulServers,
+            namePrefix: prefix,
+            image: props.consulImage,
+            adminBindAddress: adminBind,
+            httpHostPort: ports.consulHttpPort,
+            dnsHostPort: ports.consulDnsPort,
+            uiServiceName: serviceName,
+            ...(acl ? { acl: { managementTokenFile: props.consulManagementTokenFile } } : {}),
+            // A Consul provider in this stack plans against it: the apply of its stack waits for a leader.
+            waitHealthy: props.consulStack !== undefined,
+            security: security(props.consulSecurity),
+          }),
       );
-      consulHost = this.consul.address;
-      consulHttpPort = this.consul.httpPort;
-      consulDnsPort = this.consul.dnsPort;
-      this.consulUiUrl = this.consul.uiUrl;
+      this.consul = cluster;
+      if (cluster.managementTokenResource !== undefined) {
+        // For the operator: `terraform output -raw consul_management_token` in the stack that holds the
+        // servers. Sensitive: the plan holds the reference, Terraform state (already) the value.
+        new TerraformOutput(infra, infraId('ConsulManagementToken'), {
+          value: cluster.managementToken,
+          sensitive: true,
+          description: 'The initial Consul management token (made at apply time): ACL administration; keep it out of daily use',
+        }).overrideLogicalId(prefix === 'mcp' ? 'consul_management_token' : `${prefix.replace(/-/g, '_')}_consul_management_token`);
+      }
+      consulHost = cluster.address;
+      consulHttpPort = cluster.httpPort;
+      consulDnsPort = cluster.dnsPort;
+      dnsServers = cluster.serverNames;
+      this.consulUiUrl = cluster.uiUrl;
     }
+
+    if (needsProvider) {
+      const cluster = this.consul!;
+      const stack = ownStack;
+      if (!stack.node.findAll().some((c) => c instanceof ConsulProvider)) {
+        new ConsulProvider(stack, 'consul', {
+          address: props.consulProviderAddress ?? `${adminBind === '0.0.0.0' ? '127.0.0.1' : adminBind}:${ports.consulHttpPort}`,
+          scheme: 'http',
+          datacenter: cluster.datacenter,
+          // A reference into the Consul stack's state (a sensitive output), never a value in this plan.
+          ...(cluster.managementToken !== undefined ? { token: cluster.managementToken } : {}),
+        });
+      }
+    }
+    if (acl) {
+      this.accessControl = new ConsulAccessControl(this, 'Acl', {
+        namePrefix: prefix,
+        datacenter: this.consul!.datacenter,
+        routerServiceName: serviceName,
+        routerAgents: { count: instanceCount, nodeName: `${prefix}-router-agent-\${count.index + 1}` },
+        routerNodePrefix: `${prefix}-router-agent-`,
+        // Valid, distinct demo names only: DemoBackends refuses the others, naming demoBackends.
+        mcpServers: [...new Set(props.demoBackends ?? [])].filter((name) => typeof name === 'string' && /^[a-z][a-z0-9-]{0,30}$/.test(name)).map((name) => ({ name, agentNodeName: `${prefix}-demo-agent-${name}` })),
+        // Auth rules kept in Consul KV: the routers' token reads exactly that key.
+        routerReadKeys: typeof props.auth?.rulesConsulKey === 'string' ? [props.auth.rulesConsulKey] : [],
+      });
+    }
+    if (externals.length > 0) {
+      this.externalServers = asOwnProps(ID, 'ExternalMcpServers', { servers: 'externalMcpServers' }, () =>
+        new ExternalMcpServers(this, 'ExternalMcpServers', { servers: externals, namePrefix: prefix, datacenter: this.consul!.datacenter }),
+      );
+    }
+    const agentImage = useAgents ? new Image(this, 'ConsulAgentImage', { name: props.consulImage ?? 'hashicorp/consul:1.20', keepLocally: true }).imageId : undefined;
+    const agent = (scopeId: string, name: string, token: string | undefined, count?: number) =>
+      new ConsulClientAgent(this, scopeId, {
+        networkName: this.networkName,
+        name,
+        image: agentImage!,
+        servers: this.consul!.serverNames,
+        datacenter: this.consul!.datacenter,
+        acl: this.consul!.aclOptions,
+        agentToken: token,
+        count,
+        security: security(props.consulSecurity),
+      });
 
     let image = props.routerImage;
     if (image === undefined) {
@@ -349,8 +514,10 @@ export class McpRouterPlatform extends Construct {
       maxInstances,
       image,
       networkName: this.networkName,
-      consulHost,
+      consulHost: useAgents ? `${prefix}-router-agent-\${count.index + 1}` : consulHost,
       consulPort: consulHttpPort,
+      consulToken: this.accessControl?.routerTokenSecret,
+      consulTokenHostPath: props.existingConsul?.routerTokenHostPath,
       hostnamePrefix: `${prefix}-router`,
       serviceName,
       environment: props.routerEnvironment,
@@ -366,10 +533,13 @@ export class McpRouterPlatform extends Construct {
     this.routers = asOwnProps(
       ID,
       'RouterFleet',
-      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', security: 'routerSecurity', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir' },
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir', security: 'routerSecurity', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
       () => new RouterFleet(this, 'Routers', fleetProps),
     );
-    if (this.consul) dependOn(this.routers.containers, this.consul.container);
+    if (useAgents) this.routerAgents = agent('RouterAgents', `${prefix}-router-agent-\${count.index + 1}`, this.accessControl?.routerAgentTokenSecret, instanceCount);
+    // In one stack, the routers start after the servers (in two, the stacks are ordered).
+    const sameStack = this.consul !== undefined && props.consulStack === undefined;
+    if (sameStack) dependOn(this.routers.containers, this.consul!.container);
 
     this.loadBalancer = asOwnProps(
       ID,
@@ -393,7 +563,9 @@ export class McpRouterPlatform extends Construct {
       () =>
         new HaproxyLoadBalancer(this, 'LoadBalancer', {
           networkName: this.networkName,
-          consulDnsAddress: consulHost,
+          // Every Consul server answers DNS: HAProxy's resolvers section lists them all.
+          consulDnsAddress: dnsServers[0],
+          consulDnsAddresses: dnsServers.slice(1),
           consulDnsPort,
           containerName: `${prefix}-haproxy`,
           image: props.haproxyImage,
@@ -420,21 +592,35 @@ export class McpRouterPlatform extends Construct {
           },
         }),
     );
-    if (this.consul) dependOn(this.loadBalancer.container, this.consul.container);
+    // HAProxy resolves the nameservers' names at start: in one stack, it starts after every server.
+    if (sameStack) for (const c of this.consul!.containers) dependOn(this.loadBalancer.container, c);
 
     if (props.demoBackends && props.demoBackends.length > 0) {
+      const names = props.demoBackends;
+      const hosts: Record<string, string> = {};
+      const tokens: Record<string, string> = {};
+      if (useAgents) {
+        for (const name of names) {
+          if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(name) || this.demoAgents[name]) continue; // DemoBackends refuses it, by name
+          this.demoAgents[name] = agent(`DemoAgent-${name}`, `${prefix}-demo-agent-${name}`, this.accessControl?.mcpServerAgentTokenSecret(name));
+          hosts[name] = `${prefix}-demo-agent-${name}`;
+          if (this.accessControl) tokens[name] = this.accessControl.mcpServerTokenSecret(name);
+        }
+      }
       this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends', baseImage: 'nodeBaseImage', security: 'containerSecurity' }, () =>
         new DemoBackends(this, 'DemoBackends', {
-          names: props.demoBackends!,
+          names,
           networkName: this.networkName,
           consulHost,
           consulPort: consulHttpPort,
+          ...(useAgents ? { consulHosts: hosts } : {}),
+          ...(this.accessControl ? { consulTokens: tokens } : {}),
           containerPrefix: `${prefix}-demo`,
           baseImage: props.nodeBaseImage,
           security: props.containerSecurity,
         }),
       );
-      if (this.consul) for (const c of this.demoBackends.containers) dependOn(c, this.consul.container);
+      if (sameStack) for (const c of this.demoBackends.containers) dependOn(c, this.consul!.container);
     }
 
     this.routerEndpoint = this.loadBalancer.endpoint;
@@ -451,5 +637,8 @@ export class McpRouterPlatform extends Construct {
     output('StatsUrl', 'stats_url', this.statsUrl, 'HAProxy stats page');
     output('ConsulUiUrl', 'consul_ui_url', this.consulUiUrl, `Consul UI page of the ${serviceName} service`);
     output('RouterInstanceNames', 'router_instance_names', this.routers.instanceNames, 'Router container names (hostnames)');
+    if (this.accessControl?.operatorToken) {
+      output('ConsulOperatorToken', 'consul_operator_token_accessor', this.accessControl.operatorToken.id, 'Accessor ID of the operator token (read its secret with the management token: consul acl token read -id <accessor>)');
+    }
   }
 }

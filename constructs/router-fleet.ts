@@ -17,6 +17,8 @@ export const ROUTER_ADMIN_PORT: number = PORTS.routerAdmin;
 export const ROUTER_MCP_PORT: number = PORTS.mcp;
 /** Where the session-keys file is mounted in a router container. */
 const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
+/** Where a router's Consul ACL token file is (uploaded at apply time, or mounted from the host). */
+export const ROUTER_CONSUL_TOKEN_PATH = '/run/mcp-router/consul-token';
 /**
  * A router's lockdown defaults. Memory: the image runs node with --max-old-space-size=96, and
  * the bench measured a router's peak RSS under load at ~92 MiB with it (bench/FINDINGS.md §2,
@@ -44,7 +46,10 @@ export interface RouterFleetProps {
   readonly image: string;
   /** Docker network to join. */
   readonly networkName: string;
-  /** Consul agent address on the network (CONSUL_HOST). */
+  /**
+   * Consul agent address on the network (CONSUL_HOST); may be a template with `${count.index}`
+   * (each router's own client agent).
+   */
   readonly consulHost: string;
   /** Consul HTTP port (CONSUL_PORT). @default 8500 */
   readonly consulPort?: number;
@@ -86,6 +91,17 @@ export interface RouterFleetProps {
    * host, mounted read-only into every router. @default none
    */
   readonly sessionKeysHostPath?: string;
+  /**
+   * The routers' Consul ACL token, as a Terraform reference (e.g. a Consul token secret read by
+   * the Consul provider): written at apply time into a file in each router
+   * (CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default none (no token)
+   */
+  readonly consulToken?: string;
+  /**
+   * Instead of `consulToken`: absolute path of a file holding the token on the Docker host,
+   * mounted read-only into every router (e.g. for an existing Consul with ACLs). @default none
+   */
+  readonly consulTokenHostPath?: string;
   /** Docker restart policy. @default RestartPolicy.UNLESS_STOPPED */
   readonly restartPolicy?: RestartPolicy;
   /**
@@ -115,7 +131,7 @@ export interface RouterFleetProps {
 const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
-const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, ...AUTH_ENV];
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile, ...AUTH_ENV];
 const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 export class RouterFleet extends Construct {
@@ -156,7 +172,12 @@ export class RouterFleet extends Construct {
     // cpus and memoryMb are checked as the security settings they are, under their own names.
     const limit = (prop: 'cpus' | 'memoryMb') => (props[prop] === undefined ? {} : { [prop]: props[prop] });
     validateContainerSecurity(ID, '', { ...limit('cpus'), ...limit('memoryMb') });
-    const lockdown = containerLockdown(ID, 'security', { ...props.security, ...limit('cpus'), ...limit('memoryMb') }, ROUTER_SECURITY_DEFAULTS);
+    // A token given as a Terraform reference reaches the container by `upload`, which a read-only
+    // root filesystem cannot take (consulTokenHostPath mounts the file instead and keeps it read-only).
+    const lockdown = containerLockdown(ID, 'security', { ...props.security, ...limit('cpus'), ...limit('memoryMb') }, {
+      ...ROUTER_SECURITY_DEFAULTS,
+      ...(props.consulToken !== undefined ? { writableRootReason: "the Consul token (consulToken) reaches the container by the provider's upload, which the engine refuses for a read-only root filesystem; consulTokenHostPath keeps it read-only" } : {}),
+    });
     validateInteger(ID, 'stopTimeoutSeconds', props.stopTimeoutSeconds, 1, 3600);
     validateIpv4(ID, 'hostPortAddress', props.hostPortAddress);
     if (props.hostPortBase !== undefined) {
@@ -180,13 +201,26 @@ export class RouterFleet extends Construct {
       throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file on the Docker host');
     }
     if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    if (props.consulToken !== undefined && !isUnresolved(props.consulToken) && !/\$\{/.test(props.consulToken)) {
+      throw propError(ID, 'consulToken', '(a literal string)', "a Terraform reference such as a Consul token secret's secret_id (a literal would put the secret in the plan), or use consulTokenHostPath");
+    }
+    const tokenPath = props.consulTokenHostPath;
+    if (tokenPath !== undefined && !isUnresolved(tokenPath) && (typeof tokenPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tokenPath))) {
+      throw propError(ID, 'consulTokenHostPath', tokenPath, 'an absolute path of a file on the Docker host');
+    }
+    if (props.consulToken !== undefined && tokenPath !== undefined) throw propError(ID, 'consulTokenHostPath', tokenPath, 'left unset when consulToken is given (one source of the token)');
+    const hasToken = props.consulToken !== undefined || tokenPath !== undefined;
     validateRouterAuth(ID, 'auth', props.auth);
     const credsDir = props.backendCredentialsHostDir;
     if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
       throw propError(ID, 'backendCredentialsHostDir', credsDir, 'an absolute path of a directory on the Docker host');
     }
     const auth = routerAuthSettings(props.auth, credsDir);
-    const volumes = [...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []), ...auth.volumes];
+    const volumes = [
+      ...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []),
+      ...(tokenPath !== undefined ? [{ hostPath: tokenPath, containerPath: ROUTER_CONSUL_TOKEN_PATH, readOnly: true }] : []),
+      ...auth.volumes,
+    ];
 
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
@@ -213,6 +247,7 @@ export class RouterFleet extends Construct {
         `${E.serviceName}=${serviceName}`,
         ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
         ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
+        ...(hasToken ? [`${E.consulTokenFile}=${ROUTER_CONSUL_TOKEN_PATH}`] : []),
         ...auth.env,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
@@ -221,6 +256,8 @@ export class RouterFleet extends Construct {
       healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
       ...lockdown.attributes,
       ...(volumes.length > 0 ? { volumes } : {}),
+      // The token file's content is a Terraform reference: the value exists at apply time only.
+      ...(props.consulToken !== undefined ? { upload: [{ file: ROUTER_CONSUL_TOKEN_PATH, content: props.consulToken }] } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

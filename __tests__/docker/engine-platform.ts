@@ -85,6 +85,9 @@ export class EnginePlatform {
     this.prefix = `${options.stem ?? 'dt'}${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
     this.ports = ports;
     this.props = {
+      // One stack: the Docker plan applier runs docker_* resources only; the ACL layout (two stacks,
+      // the Consul provider's resources) runs against real Consul in __tests__/platform/consul-acl.test.ts.
+      acl: false,
       ...options.props,
       // This sandbox's engine gives a container at most 20000 file descriptors (the sandbox
       // withholds CAP_SYS_RESOURCE), and the plan asks for what maxconn needs

@@ -33,7 +33,7 @@ test('one router: the plan applies, every container is healthy by its own health
   timings.applyMs = Date.now() - t;
   expect(applied.created.filter((a) => a.startsWith('docker_container.')).sort()).toEqual(
     [
-      expect.stringMatching(/^docker_container\.Platform_Consul_Container_/),
+      expect.stringMatching(/^docker_container\.Platform_Consul_Server_Container_/),
       expect.stringMatching(/^docker_container\.Platform_DemoBackends_Server-demo_/),
       expect.stringMatching(/^docker_container\.Platform_LoadBalancer_Container_/),
       expect.stringMatching(/^docker_container\.Platform_Routers_Router_.*\[0\]$/),

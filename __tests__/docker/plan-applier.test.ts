@@ -26,7 +26,8 @@ function synth(props: McpRouterStackProps = {}): { plan: any; file: string } {
   // Made first: App and its manifest create them without `recursive`, which races with parallel workers.
   fs.mkdirSync(path.join(outdir, 'stacks'), { recursive: true });
   const app = new App({ outdir });
-  new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, ...props });
+  // One stack (acl: false): this applier runs docker_* resources; the ACL layout is proven by the consul-acl suite.
+  new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, acl: false, ...props });
   app.synth();
   const file = path.join(REPO, 'cdktf.out.docker-tests', 'stacks', id, 'cdk.tf.json');
   return { plan: JSON.parse(fs.readFileSync(file, 'utf8')), file };
@@ -56,9 +57,9 @@ const key = (plan: any, type: string, part: string) => Object.keys(plan.resource
 
 describe('refuses what it does not understand, naming the resource and the attribute', () => {
   test('an unknown container attribute', async () => {
-    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Consul_Container')].oom_kill_disable = true));
+    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Consul_Server_Container')].oom_kill_disable = true));
     expect(err).toBeInstanceOf(PlanApplierError);
-    expect(err.message).toMatch(/^docker_container\.Platform_Consul_Container_[A-Z0-9]+: attribute "oom_kill_disable" is not understood by the plan applier/);
+    expect(err.message).toMatch(/^docker_container\.Platform_Consul_Server_Container_[A-Z0-9]+: attribute "oom_kill_disable" is not understood by the plan applier/);
   });
 
   test('an unknown attribute inside a block', async () => {

@@ -22,9 +22,10 @@ const AUTH: McpRouterPlatformProps['auth'] = {
   rulesHostPath: '/etc/mcp/rules.json',
 };
 
+/** The one-stack layout (acl: false), as these props are about auth; auth with Consul ACLs: consul-cluster-acl.test.ts. */
 function synthWith(props: McpRouterStackProps): { json: any; text: string; warnings: string[] } {
   const app = Testing.app({ outdir: REPO_OUTDIR });
-  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', instanceCount: 2, ...props });
+  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', instanceCount: 2, acl: false, ...props });
   const text = Testing.synth(stack);
   const warnings = stack.platform.node.metadata.filter((m) => /warn/i.test(m.type)).map((m) => String(m.data));
   return { json: JSON.parse(text), text, warnings };

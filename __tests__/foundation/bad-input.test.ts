@@ -56,6 +56,26 @@ describe('invalid props throw at synth with prop, value and what is allowed', ()
     ['unknown retry condition', { haproxy: { retryOn: ['always'] as any } }, /McpRouterPlatform: haproxy\.retryOn must be a list of distinct conditions .*received \["always"\]/],
     ['relative TLS host path', { tlsCertificateHostPath: 'certs/server.pem' }, /tlsCertificateHostPath must be an absolute path of a PEM file on the Docker host; received "certs\/server.pem"/],
     ['clashing Consul DNS and stats ports', { consulDnsPort: 8404 }, /consulDnsPort must be different from statsPort \(8404\).*received 8404/],
+    ['an even Consul server count', { consulServers: 2 }, /McpRouterPlatform: consulServers must be one of 1, 3, 5 \(an odd number.*received 2/],
+    ['4 Consul servers', { consulServers: 4 }, /McpRouterPlatform: consulServers must be one of 1, 3, 5 .*received 4/],
+    ['7 Consul servers', { consulServers: 7 }, /McpRouterPlatform: consulServers must be one of 1, 3, 5 .*received 7/],
+    ['0 Consul servers', { consulServers: 0, acl: false }, /McpRouterPlatform: consulServers must be one of 1, 3, 5 .*received 0/],
+    ['Consul servers as a string', { consulServers: '3' as any }, /McpRouterPlatform: consulServers must be one of 1, 3, 5 .*received "3"/],
+    ['acl not a boolean', { acl: 'yes' as any }, /McpRouterPlatform: acl must be true or false; received "yes"/],
+    ['acl with existingConsul', { acl: true, existingConsul: { host: 'consul.internal' } }, /McpRouterPlatform: acl must be false with existingConsul .*received true/],
+    ['consulServers with existingConsul', { consulServers: 3, existingConsul: { host: 'consul.internal' } }, /McpRouterPlatform: consulServers must be left unset with existingConsul .*received 3/],
+    ['a management token file without ACLs', { acl: false, consulManagementTokenFile: '/etc/consul/mgmt' }, /McpRouterPlatform: consulManagementTokenFile must be left unset without acl .*received "\/etc\/consul\/mgmt"/],
+    ['a duplicate external server name', { externalMcpServers: [{ name: 'search', url: 'https://a.example/mcp' }, { name: 'search', url: 'https://b.example/mcp' }] }, /McpRouterPlatform: externalMcpServers\[1\]\.name must be distinct from the other external servers' names \("search" appears twice\); received "search"/],
+    ['an external server URL with another scheme', { externalMcpServers: [{ name: 'search', url: 'ftp://a.example/mcp' }] }, /McpRouterPlatform: externalMcpServers\[0\]\.url must be an http\(s\) URL .*received "ftp:\/\/a.example\/mcp"/],
+    ['an external server URL that is not a URL', { externalMcpServers: [{ name: 'search', url: 'search.example/mcp' }] }, /McpRouterPlatform: externalMcpServers\[0\]\.url must be an http\(s\) URL .*received "search.example\/mcp"/],
+    ['an external server URL with credentials', { externalMcpServers: [{ name: 'search', url: 'https://user:pw@a.example/mcp' }] }, /externalMcpServers\[0\]\.url must be an http\(s\) URL .*no credentials/],
+    ['an external server URL with a query', { externalMcpServers: [{ name: 'search', url: 'https://a.example/mcp?key=1' }] }, /externalMcpServers\[0\]\.url must be an http\(s\) URL .*received "https:\/\/a.example\/mcp\?key=1"/],
+    ['an external server URL with a dot segment', { externalMcpServers: [{ name: 'search', url: 'https://a.example/x/%2e%2e/mcp' }] }, /externalMcpServers\[0\]\.url must be an http\(s\) URL/],
+    ['an external server name that is no DNS label', { externalMcpServers: [{ name: 'Search Tool', url: 'https://a.example/mcp' }] }, /McpRouterPlatform: externalMcpServers\[0\]\.name must be a DNS label .*received "Search Tool"/],
+    ['an external server check of an unknown type', { externalMcpServers: [{ name: 's', url: 'https://a.example/mcp', check: { type: 'grpc' as any } }] }, /McpRouterPlatform: externalMcpServers\[0\]\.check\.type must be one of tcp, http; received "grpc"/],
+    ['an external server TLS name for an http URL', { externalMcpServers: [{ name: 's', url: 'http://10.0.0.7/mcp', tlsServerName: 'mcp.internal' }] }, /externalMcpServers\[0\]\.tlsServerName must be left unset for an http URL/],
+    ['external servers with existingConsul', { existingConsul: { host: 'c' }, externalMcpServers: [{ name: 's', url: 'https://a.example/mcp' }] }, /McpRouterPlatform: externalMcpServers must be empty with existingConsul/],
+    ['a relative router token path', { acl: false, existingConsul: { host: 'c', routerTokenHostPath: 'token' } }, /McpRouterPlatform: existingConsul\.routerTokenHostPath must be an absolute path of a file on the Docker host; received "token"/],
     ['mcpPort false (the form before enableMcp)', { mcpPort: false as any }, /^McpRouterPlatform: mcpPort must be a port from 1 to 65535; to leave the MCP endpoint out, set enableMcp: false; received false$/],
     ['mcpPort with enableMcp false', { enableMcp: false, mcpPort: 8081 }, /^McpRouterPlatform: mcpPort must be left unset when enableMcp is false; received 8081$/],
     ['enableMcp not a boolean', { enableMcp: 'no' as any }, /^McpRouterPlatform: enableMcp must be true or false; received "no"$/],
@@ -95,6 +115,12 @@ describe('property: no input crashes synth without a prop-naming message', () =>
       existingConsul: fc.oneof(fc.record({ host: fc.oneof(anyString, anyValue), httpPort: port, dnsPort: port, uiUrl: fc.oneof(anyString, anyValue) }, { requiredKeys: [] }), anyValue),
       demoBackends: fc.oneof(fc.array(anyString, { maxLength: 3 }), anyValue),
       tlsCertificateHostPath: anyString,
+      consulServers: fc.oneof(anyNumber, fc.constantFrom(1, 3, 5)),
+      acl: fc.oneof(fc.boolean(), anyValue),
+      externalMcpServers: fc.oneof(
+        fc.array(fc.record({ name: fc.oneof(anyString, fc.constantFrom('search', 'docs')), url: fc.oneof(anyString, fc.constantFrom('https://a.example/mcp', 'http://10.0.0.7:3000/mcp', 'https://x@y/mcp')), namespace: anyValue, check: anyValue, initialStatus: anyValue }, { requiredKeys: ['name', 'url'] }), { maxLength: 3 }),
+        anyValue,
+      ),
       consulImage: fc.oneof(anyString, anyValue),
       haproxyImage: fc.oneof(anyString, anyValue),
       dockerHost: fc.oneof(anyString, fc.constantFrom('unix:///var/run/docker.sock', 'ssh://u@h', 'tcp://h:2376')),
@@ -119,7 +145,7 @@ describe('property: no input crashes synth without a prop-naming message', () =>
     },
     { requiredKeys: [] },
   );
-  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'mcpPort', 'enableMcp', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy'];
+  const PROP_KEYS = ['instanceCount', 'maxInstances', 'namePrefix', 'serviceName', 'mode', 'balance', 'publicPort', 'statsPort', 'mcpPort', 'enableMcp', 'consulHttpPort', 'consulDnsPort', 'adminBindAddress', 'publicBindAddress', 'routerCpus', 'routerMemoryMb', 'routerHostPortBase', 'routerImage', 'routerEnvironment', 'existingNetworkName', 'existingConsul', 'demoBackends', 'tlsCertificateHostPath', 'consulImage', 'haproxyImage', 'dockerHost', 'haproxy', 'consulServers', 'acl', 'externalMcpServers'];
   // A few props at a time, so that some inputs get through to the later stages of synth.
   const someProps = fc
     .tuple(props, fc.shuffledSubarray(PROP_KEYS, { minLength: 1, maxLength: 4 }))

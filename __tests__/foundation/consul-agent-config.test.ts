@@ -73,7 +73,7 @@ describe('rendered agent config', () => {
 
 describe('consul validate accepts it', () => {
   test('the exact config the Consul container gets (CONSUL_LOCAL_CONFIG, written to /consul/config/local.json by the entrypoint)', () => {
-    const container = byPath(synthStack(), 'docker_container', 'Consul/Container');
+    const container = byPath(synthStack(), 'docker_container', 'Consul/Server/Container');
     expect(container.upload).toBeUndefined();
     const r = consulValidate(consulCfgOf(container));
     expect(r.out).toContain('Configuration is valid');

@@ -17,7 +17,7 @@ import { byPath, containers, synthStack } from './synth-helpers';
 const LOCKDOWN_KEYS = ['read_only', 'tmpfs', 'capabilities', 'security_opts', 'memory', 'cpu_period', 'cpu_quota', 'log_driver', 'log_opts', 'user'];
 const lockdownOf = (c: any) => Object.fromEntries(LOCKDOWN_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]]));
 
-const PARTS = { router: 'Routers/Router', haproxy: 'LoadBalancer/Container', consul: 'Consul/Container', demo: 'DemoBackends/Server-demo' } as const;
+const PARTS = { router: 'Routers/Router', haproxy: 'LoadBalancer/Container', consul: 'Consul/Server/Container', demo: 'DemoBackends/Server-demo' } as const;
 const part = (json: any, p: keyof typeof PARTS) => byPath(json, 'docker_container', PARTS[p]);
 
 const LOCKED = {

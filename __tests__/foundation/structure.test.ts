@@ -14,7 +14,7 @@ describe('default app', () => {
   const json = synthStack();
   const routers = byPath(json, 'docker_container', 'Routers/Router');
   const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
-  const consul = byPath(json, 'docker_container', 'Consul/Container');
+  const consul = byPath(json, 'docker_container', 'Consul/Server/Container');
 
   test('the docker provider targets the given host', () => {
     expect(json.provider.docker[0].host).toBe('unix:///var/run/docker.sock');
@@ -138,7 +138,7 @@ describe('props', () => {
     const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
     expect(haproxy.ports[0].ip).toBe('127.0.0.1');
     expect(haproxy.ports[1].ip).toBe('0.0.0.0');
-    expect(byPath(json, 'docker_container', 'Consul/Container').ports.every((p: any) => p.ip === '0.0.0.0')).toBe(true);
+    expect(byPath(json, 'docker_container', 'Consul/Server/Container').ports.every((p: any) => p.ip === '0.0.0.0')).toBe(true);
   });
 
   test('vertical scaling: routerCpus and routerMemoryMb become container limits', () => {
@@ -152,11 +152,11 @@ describe('props', () => {
 
   test('the containers that need Consul at start depend on its container (depends_on in the plan)', () => {
     const json = synthStack({ demoBackends: ['demo'] });
-    const consul = Object.keys(json.resource.docker_container).find((k) => k.includes('Consul_Container'));
+    const consul = Object.keys(json.resource.docker_container).find((k) => k.includes('Consul_Server_Container'));
     for (const part of ['LoadBalancer/Container', 'Routers/Router', 'DemoBackends/Server-demo']) {
       expect(byPath(json, 'docker_container', part).depends_on).toEqual([`${'$'}{docker_container.${consul}}`]);
     }
-    expect(byPath(json, 'docker_container', 'Consul/Container').depends_on).toBeUndefined();
+    expect(byPath(json, 'docker_container', 'Consul/Server/Container').depends_on).toBeUndefined();
     // With existingConsul there is no container to wait for.
     const own = synthStack({ existingConsul: { host: 'consul.internal' } });
     expect(byPath(own, 'docker_container', 'LoadBalancer/Container').depends_on).toBeUndefined();

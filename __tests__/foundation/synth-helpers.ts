@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Testing } from 'cdktf';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
@@ -10,15 +11,40 @@ import { McpRouterStack, McpRouterStackProps } from '../../main';
  */
 export const REPO_OUTDIR = path.resolve(__dirname, '..', '..', 'cdktf.out');
 
-/** Synthesizes a stack (with a fixed Docker host so snapshots do not depend on DOCKER_HOST). */
+/**
+ * Synthesizes the one-stack layout (ACLs off unless `acl: true` is passed, when the platform
+ * stack is returned), with a fixed Docker host so snapshots do not depend on DOCKER_HOST.
+ */
 export function synthStack(props: McpRouterStackProps = {}): any {
   return JSON.parse(synthString(props));
 }
 
 export function synthString(props: McpRouterStackProps = {}): string {
   const app: App = Testing.app({ outdir: REPO_OUTDIR });
-  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', ...props });
+  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', acl: false, ...props });
   return Testing.synth(stack);
+}
+
+/**
+ * Both plans of the two-stack layout (ACLs on by default), as the app's synthesis writes them
+ * (cross-stack outputs and remote state included): the Consul stack's and the platform's. The
+ * app is written beside cdktf.out (same depth, so the build contexts read as in cdktf.out) and
+ * removed.
+ */
+export function synthApp(props: McpRouterStackProps = {}): { consul: any; platform: any; consulText: string; platformText: string } {
+  const outdir = fs.mkdtempSync(`${REPO_OUTDIR}.synth-app-`);
+  try {
+    const app = new App({ outdir, skipValidation: false });
+    const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', ...props });
+    if (!stack.consulStack) throw new Error('synthApp: this layout has no Consul stack (acl: false and no external servers)');
+    app.synth();
+    const read = (id: string) => fs.readFileSync(path.join(outdir, 'stacks', id, 'cdk.tf.json'), 'utf8');
+    const platformText = read('test');
+    const consulText = read(stack.consulStack.node.id);
+    return { consul: JSON.parse(consulText), platform: JSON.parse(platformText), consulText, platformText };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 export const containers = (json: any) => json.resource.docker_container as Record<string, any>;
