@@ -134,3 +134,14 @@ test('one line locks down a container of a new construct (e.g. a Consul cluster 
     "ConsulCluster: security.memoryMb must be an integer from 6 to 1048576 (MiB; Docker's minimum is 6), or 0 for no limit; received 3",
   );
 });
+
+test('a container that takes an upload (an ACL token) keeps a writable root and the rest; a read-only one is refused with the reason', () => {
+  const writable = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' }, writableRootReason: 'its token reaches the container by upload' };
+  const lockdown = containerLockdown('RouterFleet', 'security', undefined, writable);
+  expect(lockdown.attributes).toMatchObject({ capabilities: { drop: ['ALL'] }, securityOpts: ['no-new-privileges:true'], memory: 256 });
+  expect(lockdown.attributes.readOnly).toBeUndefined();
+  expect(lockdown.attributes.tmpfs).toBeUndefined();
+  expect(() => containerLockdown('RouterFleet', 'security', { readOnlyRootFilesystem: true }, writable)).toThrow(
+    'RouterFleet: security.readOnlyRootFilesystem must be false or unset here: its token reaches the container by upload; received true',
+  );
+});
