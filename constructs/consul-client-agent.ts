@@ -19,6 +19,8 @@ import { TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
 import { consulAclTokensFile } from './consul-acl-files';
 import { ConsulAclOptions, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { CONSUL_SECURITY_DEFAULTS, CONSUL_TOKEN_UPLOAD_REASON, consulContainerAttributes } from './consul-server';
 import { isUnresolved, propError, resolveAs, validateRequiredString } from './validation';
 
 export interface ConsulClientAgentProps {
@@ -44,13 +46,22 @@ export interface ConsulClientAgentProps {
   readonly agentToken?: string;
   /** One agent per instance: a number or a token (e.g. the router count). @default one agent */
   readonly count?: number;
+  /**
+   * Lockdown of the agent containers, as ConsulServer's (with `agentToken` the root filesystem
+   * stays writable: the token files reach the container by `upload`).
+   * @default every setting locked down; memory 128 MiB, 0.5 CPU (CONSUL_AGENT_SECURITY_DEFAULTS)
+   */
+  readonly security?: ContainerSecurityProps;
 }
+
+/** A client agent's lockdown defaults: it holds its own node's services and checks only (~30-50 MiB RSS). */
+export const CONSUL_AGENT_SECURITY_DEFAULTS: ContainerSecurityDefaults = { ...CONSUL_SECURITY_DEFAULTS, memoryMb: 128, cpus: 0.5 };
 
 const ID = 'ConsulClientAgent';
 
 export class ConsulClientAgent extends Construct {
   public readonly container: Container;
-  /** The rendered client configuration (uploaded to /consul/config/agent.json). */
+  /** The rendered client configuration (in CONSUL_LOCAL_CONFIG; the entrypoint writes it to /consul/config/local.json). */
   public readonly agentConfig: string;
   /** Host name of the agent (a template with `count`); the container it serves sets CONSUL_HOST to it. */
   public readonly address: string;
@@ -76,6 +87,10 @@ export class ConsulClientAgent extends Construct {
     );
     this.agentConfig = renderConsulAgentConfig(agent);
     this.address = props.name;
+    const lockdown = containerLockdown(ID, 'security', props.security, {
+      ...CONSUL_AGENT_SECURITY_DEFAULTS,
+      ...(props.agentToken !== undefined ? { writableRootReason: CONSUL_TOKEN_UPLOAD_REASON } : {}),
+    });
     this.container = new Container(this, 'Container', {
       ...(props.count !== undefined ? { count: TerraformCount.of(props.count) } : {}),
       name: props.name,
@@ -84,8 +99,9 @@ export class ConsulClientAgent extends Construct {
       command: ['agent', `-node=${props.name}`],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
-      upload: [{ file: CONSUL_AGENT_PATHS.config, content: this.agentConfig }, ...(props.agentToken !== undefined ? consulAclTokensFile({ agent: props.agentToken }) : [])],
-      ...(props.agentToken !== undefined ? { env: [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] } : {}),
+      ...consulContainerAttributes(this.agentConfig, props.agentToken !== undefined ? [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] : []),
+      ...(props.agentToken !== undefined ? { upload: consulAclTokensFile({ agent: props.agentToken }) } : {}),
+      ...lockdown.attributes,
       // Healthy once it has joined: its member list shows a server.
       healthcheck: { test: ['CMD-SHELL', 'consul members -status=alive | grep -qw server'], interval: '10s', timeout: '5s', retries: 3, startPeriod: '30s' },
       // A client agent leaves the cluster on SIGTERM (its node and services go with it).

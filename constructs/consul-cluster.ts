@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { PORTS, ROUTER_SERVICE } from '../router-app/src/contract';
 import { ConsulAclOptions, CONSUL_DEFAULT_PORTS } from './consul-agent-config';
 import { ConsulServer } from './consul-server';
+import { ContainerSecurityProps } from './container-security';
 import { asOwnProps, isUnresolved, propError, validateLiteral } from './validation';
 
 /** Server counts a cluster may have: an odd number keeps a majority through a failure. */
@@ -59,6 +60,8 @@ export interface ConsulClusterProps {
   readonly acl?: ConsulClusterAclProps;
   /** Apply waits until every server is healthy (a later stack's Consul provider needs a leader). @default false */
   readonly waitHealthy?: boolean;
+  /** Lockdown of every server container (ConsulServerProps.security). @default every setting locked down (CONSUL_SECURITY_DEFAULTS) */
+  readonly security?: ContainerSecurityProps;
 }
 
 const ID = 'ConsulCluster';
@@ -113,7 +116,7 @@ export class ConsulCluster extends Construct {
     }
 
     this.servers = this.serverNames.map((name, i) =>
-      asOwnProps(ID, 'ConsulServer', { image: 'image', adminBindAddress: 'adminBindAddress', httpHostPort: 'httpHostPort', dnsHostPort: 'dnsHostPort', 'agentConfig.acl': 'acl.options', 'agentConfig.datacenter': 'datacenter' }, () =>
+      asOwnProps(ID, 'ConsulServer', { image: 'image', adminBindAddress: 'adminBindAddress', httpHostPort: 'httpHostPort', dnsHostPort: 'dnsHostPort', 'agentConfig.acl': 'acl.options', 'agentConfig.datacenter': 'datacenter', security: 'security' }, () =>
         new ConsulServer(this, count === 1 ? 'Server' : `Server${i + 1}`, {
           networkName: props.networkName,
           containerName: name,
@@ -132,6 +135,7 @@ export class ConsulCluster extends Construct {
           },
           aclManagementToken: this.managementToken,
           waitHealthy: props.waitHealthy,
+          security: props.security,
         }),
       ),
     );

@@ -1,7 +1,7 @@
 /**
  * One Consul server container (UI, HTTP API on 8500, DNS on 8600) whose agent
- * configuration is rendered by renderConsulAgentConfig and uploaded into the
- * container. Admin ports are published on 127.0.0.1 unless asked otherwise;
+ * configuration is rendered by renderConsulAgentConfig and handed to the
+ * container in CONSUL_LOCAL_CONFIG. Admin ports are published on 127.0.0.1 unless asked otherwise;
  * a server of a cluster may publish nothing (ConsulCluster publishes one).
  *
  * With ACLs, the initial management token reaches the server at apply time
@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
 import { consulAclTokensFile } from './consul-acl-files';
 import { ConsulAgentSettings, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
 import { isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
@@ -56,6 +57,42 @@ export interface ConsulServerProps {
    * what a Consul provider in a later stack needs. @default false
    */
   readonly waitHealthy?: boolean;
+  /**
+   * Lockdown of the Consul container: read-only root filesystem (its data in a volume at
+   * /consul/data, its config written by the entrypoint to a tmpfs on /consul/config), all
+   * capabilities dropped (it runs as the image's "consul" user from the start, and every port
+   * is above 1024), no-new-privileges, memory and CPU limits, log rotation. Set a field to relax it.
+   * With `aclManagementToken` the root filesystem stays writable: the token files reach the
+   * container by the provider's `upload`, which a read-only container cannot take.
+   * @default every setting locked down; memory 256 MiB, 1 CPU (CONSUL_SECURITY_DEFAULTS)
+   */
+  readonly security?: ContainerSecurityProps;
+}
+
+/**
+ * Consul's lockdown defaults: a server with a few dozen services and checks needs well under
+ * 100 MiB (Consul's own guidance sizes servers by the catalogue); 256 MiB leaves room for
+ * raft snapshots, and 1 CPU for its DNS answers to HAProxy and the routers' checks.
+ * The config dir is a tmpfs owned by the image's "consul" user (uid 100, gid 1000 in the official
+ * image), where the entrypoint writes CONSUL_LOCAL_CONFIG at start: a tmpfs over a directory of
+ * the image is root's, 0755, whatever its `mode` option says (found on the engine).
+ */
+export const CONSUL_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/consul/config': 'size=1m,uid=100,gid=1000' } };
+
+/** Why a Consul container with ACL token files keeps a writable root filesystem. */
+export const CONSUL_TOKEN_UPLOAD_REASON = 'the ACL token files reach the container by the provider\'s upload, which the engine refuses for a read-only root filesystem';
+
+/**
+ * What runs Consul locked down: its data dir as a volume (the image declares it; stated here so
+ * an image that does not still works read-only), the image's unprivileged user from the start
+ * (the entrypoint's switch from root needs SETUID/SETGID, which a container without
+ * capabilities lacks; CONSUL_DISABLE_PERM_MGMT tells the official entrypoint not to try),
+ * and the agent config handed over in CONSUL_LOCAL_CONFIG (the image's own mechanism:
+ * the entrypoint writes it to /consul/config/local.json), since a read-only container
+ * cannot take the provider's `upload`. One call for every Consul container (servers, client agents).
+ */
+export function consulContainerAttributes(agentConfig: string, extraEnv: string[] = []): { user: string; env: string[]; volumes: { containerPath: string }[] } {
+  return { user: 'consul', env: ['CONSUL_DISABLE_PERM_MGMT=true', `CONSUL_LOCAL_CONFIG=${agentConfig}`, ...extraEnv], volumes: [{ containerPath: '/consul/data' }] };
 }
 
 const ID = 'ConsulServer';
@@ -76,7 +113,7 @@ export class ConsulServer extends Construct {
   public readonly httpUrl: string;
   /** The agent's datacenter. */
   public readonly datacenter: string;
-  /** The rendered agent configuration (uploaded to /consul/config/agent.json). */
+  /** The rendered agent configuration (in CONSUL_LOCAL_CONFIG; the entrypoint writes it to /consul/config/local.json). */
   public readonly agentConfig: string;
 
   constructor(scope: Construct, id: string, props: ConsulServerProps) {
@@ -102,22 +139,21 @@ export class ConsulServer extends Construct {
     const agent = resolveAs(ID, 'agentConfig', () => resolveConsulAgentConfig({ ...props.agentConfig, server: true, nodeName: props.agentConfig?.nodeName ?? containerName }));
     this.agentConfig = renderConsulAgentConfig(agent);
     this.datacenter = agent.datacenter;
+    const lockdown = containerLockdown(ID, 'security', props.security, { ...CONSUL_SECURITY_DEFAULTS, ...(token !== undefined ? { writableRootReason: CONSUL_TOKEN_UPLOAD_REASON } : {}) });
     this.image = new Image(this, 'Image', { name: props.image ?? 'hashicorp/consul:1.20', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
       hostname: containerName,
       image: this.image.imageId,
       // The image's entrypoint turns `agent` into `consul agent -data-dir=/consul/data
-      // -config-dir=/consul/config` and drops to the unprivileged "consul" user (su-exec).
+      // -config-dir=/consul/config`; it runs as the unprivileged "consul" user.
       command: ['agent'],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName, aliases: [...(props.networkAliases ?? ['consul'])] }],
-      upload: [
-        { file: CONSUL_AGENT_PATHS.config, content: this.agentConfig },
-        // The server uses the management token as its own agent token: it holds that token anyway.
-        ...(token !== undefined ? consulAclTokensFile({ initialManagement: token, agent: token }) : []),
-      ],
-      ...(token !== undefined ? { env: [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] } : {}),
+      ...consulContainerAttributes(this.agentConfig, token !== undefined ? [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] : []),
+      // The server uses the management token as its own agent token: it holds that token anyway.
+      ...(token !== undefined ? { upload: consulAclTokensFile({ initialManagement: token, agent: token }) } : {}),
+      ...lockdown.attributes,
       ...(publish
         ? {
             ports: [

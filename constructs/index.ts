@@ -14,6 +14,7 @@ export { ExternalMcpServers, ExternalCheckType, ExternalCheckStatus, type Extern
 export { RouterFleet, type RouterFleetProps, RestartPolicy } from './router-fleet';
 export { JwtAlgorithm, InternalsVisibility, RateLimitScope, type JwtAuthProps, type RateLimitProps, type RouterAuthProps } from './router-auth';
 export { RouterImage, type RouterImageProps } from './router-image';
+export { type ContainerSecurityProps } from './container-security';
 export { HaproxyLoadBalancer, type HaproxyLoadBalancerProps } from './haproxy-load-balancer';
 export { DemoBackends, type DemoBackendsProps } from './demo-backend';
 export {
@@ -52,6 +53,7 @@ export {
   BalanceAlgorithm,
   RetryCondition,
   HealthCheckType,
+  HaproxyAccessLog,
   type HaproxyConfigOptions,
   type HaproxyRoutingOptions,
   type HaproxyTuningOptions,

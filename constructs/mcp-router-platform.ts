@@ -33,6 +33,7 @@ import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
 import { RouterImage } from './router-image';
 import { RateLimitProps, RouterAuthProps } from './router-auth';
+import { ContainerSecurityProps, mergeContainerSecurity, validateContainerSecurity } from './container-security';
 import { asOwnProps, checkObject, isUnresolved, propError, resolveEnableMcp, validateDistinctPorts, validateLiteral, validateName, validateOneOf, validatePort } from './validation';
 import { ConsulService } from './swarm/consul-service';
 import { HaproxyService } from './swarm/haproxy-service';
@@ -215,10 +216,30 @@ export interface McpRouterPlatformProps {
   readonly routerAppPath?: string;
   /** Extra router environment (e.g. MCP_BACKENDS, LOG_LEVEL). @default {} */
   readonly routerEnvironment?: { [name: string]: string };
-  /** CPUs per router (vertical scaling). @default no limit */
+  /** CPUs per router (vertical scaling); 0 for no limit. The same as `routerSecurity.cpus`. @default 1 */
   readonly routerCpus?: number;
-  /** Memory per router in MiB (vertical scaling). @default no limit */
+  /** Memory per router in MiB (vertical scaling); 0 for no limit. The same as `routerSecurity.memoryMb`. @default 256 */
   readonly routerMemoryMb?: number;
+  /**
+   * Lockdown of every container of the platform (routers, HAProxy, Consul, demo servers):
+   * read-only root filesystem, all capabilities dropped, no-new-privileges, memory and CPU
+   * limits, log rotation. Set a field to relax it everywhere (e.g. `{ logMaxSizeMb: 50 }`);
+   * `routerSecurity`, `haproxySecurity` and `consulSecurity` override it field by field for one part.
+   * @default every setting locked down, limits sized per part (see ContainerSecurityProps)
+   */
+  readonly containerSecurity?: ContainerSecurityProps;
+  /** The routers' lockdown, over `containerSecurity`. @default containerSecurity (memory 256 MiB, 1 CPU) */
+  readonly routerSecurity?: ContainerSecurityProps;
+  /** HAProxy's lockdown, over `containerSecurity`. @default containerSecurity (memory 64 MiB + 48 KiB per maxconn, CPUs nbthread or 2) */
+  readonly haproxySecurity?: ContainerSecurityProps;
+  /** The Consul server's lockdown, over `containerSecurity`. @default containerSecurity (memory 256 MiB, 1 CPU) */
+  readonly consulSecurity?: ContainerSecurityProps;
+  /**
+   * Base image of the images the platform builds (router, demo servers): any Node 20 image
+   * with the `node` user, e.g. your registry's mirror of node:20-slim, best pinned by digest.
+   * @default node:20-slim pinned by digest (RouterImage's NODE_BASE_IMAGE)
+   */
+  readonly nodeBaseImage?: string;
   /** Publish router i on host port base+i-1 (debugging). @default not published */
   readonly routerHostPortBase?: number;
   /**
@@ -371,6 +392,9 @@ export class McpRouterPlatform extends Construct {
     if (props.routerImage !== undefined && (typeof props.routerImage !== 'string' || props.routerImage === '')) {
       throw propError(ID, 'routerImage', props.routerImage, 'a non-empty image reference');
     }
+    validateContainerSecurity(ID, 'containerSecurity', props.containerSecurity);
+    for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
+    const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
     // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
     const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
@@ -472,7 +496,7 @@ export class McpRouterPlatform extends Construct {
       const cluster = asOwnProps(
         ID,
         'ConsulCluster',
-        { servers: 'consulServers', image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort', 'acl.managementTokenFile': 'consulManagementTokenFile' },
+        { servers: 'consulServers', image: 'consulImage', adminBindAddress: 'adminBindAddress', httpHostPort: 'consulHttpPort', dnsHostPort: 'consulDnsPort', 'acl.managementTokenFile': 'consulManagementTokenFile', security: 'consulSecurity' },
         () =>
           new ConsulCluster(infra, infraId('Consul'), {
             networkName: this.networkName,
@@ -486,6 +510,7 @@ export class McpRouterPlatform extends Construct {
             ...(acl ? { acl: { managementTokenFile: props.consulManagementTokenFile } } : {}),
             // A Consul provider in this stack plans against it: the apply of its stack waits for a leader.
             waitHealthy: props.consulStack !== undefined,
+            security: security(props.consulSecurity),
           }),
       );
       this.consul = cluster;
@@ -547,11 +572,14 @@ export class McpRouterPlatform extends Construct {
         acl: this.consul!.aclOptions,
         agentToken: token,
         count,
+        security: security(props.consulSecurity),
       });
 
     let image = props.routerImage;
     if (image === undefined) {
-      this.routerImage = new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local` });
+      this.routerImage = asOwnProps(ID, 'RouterImage', { baseImage: 'nodeBaseImage', contextPath: 'routerAppPath' }, () =>
+        new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local`, baseImage: props.nodeBaseImage }),
+      );
       image = this.routerImage.imageRef;
     }
 
@@ -563,6 +591,11 @@ export class McpRouterPlatform extends Construct {
       this.sessionKey = new Password(this, 'SessionKey', { length: 48, special: false });
       sessionKeys = `k1=${this.sessionKey.result}`;
     }
+    // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
+    const routerSecurity = mergeContainerSecurity(
+      props.containerSecurity && { ...props.containerSecurity, ...(props.routerCpus !== undefined ? { cpus: undefined } : {}), ...(props.routerMemoryMb !== undefined ? { memoryMb: undefined } : {}) },
+      props.routerSecurity,
+    );
     const fleetProps: RouterFleetProps = {
       instanceCount,
       maxInstances,
@@ -577,6 +610,7 @@ export class McpRouterPlatform extends Construct {
       environment: props.routerEnvironment,
       cpus: props.routerCpus,
       memoryMb: props.routerMemoryMb,
+      security: routerSecurity,
       hostPortBase: props.routerHostPortBase,
       sessionKeys,
       sessionKeysHostPath: props.sessionKeysHostPath,
@@ -586,7 +620,7 @@ export class McpRouterPlatform extends Construct {
     const routers = asOwnProps(
       ID,
       'RouterFleet',
-      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
+      { instanceCount: 'instanceCount', maxInstances: 'maxInstances', image: 'routerImage', environment: 'routerEnvironment', cpus: 'routerCpus', memoryMb: 'routerMemoryMb', hostPortBase: 'routerHostPortBase', sessionKeysHostPath: 'sessionKeysHostPath', auth: 'auth', backendCredentialsHostDir: 'backendCredentialsHostDir', security: 'routerSecurity', consulTokenHostPath: 'existingConsul.routerTokenHostPath' },
       () => new RouterFleet(this, 'Routers', fleetProps),
     );
     if (useAgents) this.routerAgents = agent('RouterAgents', `${prefix}-router-agent-\${count.index + 1}`, this.accessControl?.routerAgentTokenSecret, instanceCount);
@@ -612,6 +646,7 @@ export class McpRouterPlatform extends Construct {
         'config.mode': 'mode',
         'config.balance': 'balance',
         'config.maxInstances': 'maxInstances',
+        security: 'haproxySecurity',
       },
       () =>
         new HaproxyLoadBalancer(this, 'LoadBalancer', {
@@ -630,6 +665,7 @@ export class McpRouterPlatform extends Construct {
           enableMcp,
           tlsCertificateHostPath: props.tlsCertificateHostPath,
           statsAuthHostPath: props.statsAuthHostPath,
+          security: security(props.haproxySecurity),
           config: {
             ...props.haproxy,
             mode: props.mode,
@@ -660,7 +696,7 @@ export class McpRouterPlatform extends Construct {
           if (this.accessControl) tokens[name] = this.accessControl.mcpServerTokenSecret(name);
         }
       }
-      this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends' }, () =>
+      this.demoBackends = asOwnProps(ID, 'DemoBackends', { names: 'demoBackends', baseImage: 'nodeBaseImage', security: 'containerSecurity' }, () =>
         new DemoBackends(this, 'DemoBackends', {
           names,
           networkName: this.networkName,
@@ -669,6 +705,8 @@ export class McpRouterPlatform extends Construct {
           ...(useAgents ? { consulHosts: hosts } : {}),
           ...(this.accessControl ? { consulTokens: tokens } : {}),
           containerPrefix: `${prefix}-demo`,
+          baseImage: props.nodeBaseImage,
+          security: props.containerSecurity,
         }),
       );
       if (sameStack) for (const c of this.demoBackends.containers) dependOn(c, this.consul!.container);

@@ -94,6 +94,9 @@ export class EnginePlatform {
       // withholds CAP_SYS_RESOURCE), and the plan asks for what maxconn needs
       // (2 x maxconn + ...): the default 10000 would need 21044, so the tests use 4000.
       haproxy: { maxconn: 4000, ...options.props?.haproxy },
+      // The stand-in node:20-slim is built here, so it has no registry digest: the builds name
+      // it by tag instead of the digest-pinned default (nodeBaseImage).
+      nodeBaseImage: 'node:20-slim',
       namePrefix: this.prefix,
       dockerHost: 'unix:///var/run/docker.sock',
       publicPort: ports.public,

@@ -113,12 +113,20 @@ describe('refuses what it does not understand, naming the resource and the attri
     expect((await applyError((p) => (p.provider.docker[0].registry_auth = [{ address: 'r' }]))).message).toMatch(/^provider\.docker\[0\]: attribute "registry_auth" is not understood/);
   });
 
+  test('next to the lockdown attributes it applies (read_only, tmpfs, capabilities, security_opts, memory, cpu_*, log_*), the ones it does not know', async () => {
+    const router = (p: any) => p.resource.docker_container[key(p, 'docker_container', 'Routers_Router')];
+    expect(router(synth().plan)).toMatchObject({ read_only: true, capabilities: { drop: ['ALL'] }, security_opts: ['no-new-privileges:true'], memory: 256, log_opts: { 'max-size': '10m' } });
+    expect((await applyError((p) => (router(p).capabilities.ambient = ['NET_RAW']))).message).toMatch(/Routers_Router_[A-Z0-9]+\.capabilities\[0\]: attribute "ambient" is not understood by the plan applier/);
+    expect((await applyError((p) => (router(p).memory_reservation = 128))).message).toMatch(/Routers_Router_[A-Z0-9]+: attribute "memory_reservation" is not understood by the plan applier/);
+    expect((await applyError((p) => (router(p).cpus = '1'))).message).toMatch(/attribute "cpus" is refused/);
+  });
+
   test('another provider version than the one whose behaviour it reproduces', async () => {
     const err = await applyError((p) => (p.terraform.required_providers.docker.version = '3.7.0'));
     expect(err.message).toMatch(/required_providers\.docker is kreuzwerker\/docker 3\.7\.0; the plan applier reproduces kreuzwerker\/docker 3\.6\.2/);
   });
 
-  test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers, Swarm)', () => {
+  test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers, Swarm, relaxed and extended lockdown)', () => {
     for (const props of [
       {},
       { mode: HaproxyMode.TCP },
@@ -126,6 +134,8 @@ describe('refuses what it does not understand, naming the resource and the attri
       { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 },
       { tlsCertificateHostPath: '/etc/mcp/server.pem' },
       { target: DeploymentTarget.SWARM, publicBindAddress: '0.0.0.0', adminBindAddress: '0.0.0.0', routerCpus: 0.5, consulServers: 3, swarm: { publishMode: SwarmPublishMode.HOST, routerResources: { reserveMemoryMb: 64 }, routerPlacement: { constraints: ['node.role==manager'], spreadOver: ['node.labels.zone'] } } },
+      { containerSecurity: { readOnlyRootFilesystem: false, dropAllCapabilities: false, noNewPrivileges: false, memoryMb: 0, cpus: 0, logMaxSizeMb: 0 } },
+      { haproxySecurity: { addCapabilities: ['NET_BIND_SERVICE'], tmpfs: { '/var/cache/x': 'size=1m' } } },
     ] as McpRouterStackProps[]) {
       const { plan, file } = synth(props);
       files.push(file);

@@ -14,13 +14,13 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { ConsulAccessControl, ConsulAclPolicies, ConsulCluster, ExternalCheckStatus, ExternalCheckType, ExternalMcpServers, McpRouterPlatform, PropError, RouterFleet } from '../../constructs';
 import { dnsPolicyRules, mcpServerPolicyRules, operatorPolicyRules, routerPolicyRules } from '../../constructs/consul-acl-policies';
 import { McpRouterStack } from '../../main';
-import { byPath, synthApp, synthStack } from './synth-helpers';
+import { byPath, consulCfgOf, haproxyCfgOf, synthApp, synthStack } from './synth-helpers';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const ANONYMOUS = '00000000-0000-0000-0000-000000000002';
 const all = (json: any, type: string) => Object.entries((json.resource?.[type] ?? {}) as Record<string, any>);
 const named = (json: any, type: string, part: string) => all(json, type).filter(([k]) => k.includes(part)).map(([, v]) => v);
-const upload = (c: any, file: string) => (c.upload as any[]).find((u) => u.file === file)?.content;
+const upload = (c: any, file: string) => ((c.upload ?? []) as any[]).find((u) => u.file === file)?.content;
 
 describe('snapshots of both stacks', () => {
   test.each([
@@ -61,7 +61,7 @@ describe.each([1, 3, 5])('%i Consul server(s), ACL on', (n) => {
 
   test('every server: bootstrap_expect = N, retry_join = all servers, alias consul, ACL default deny with token persistence', () => {
     for (const c of servers) {
-      const cfg = JSON.parse(upload(c, '/consul/config/agent.json'));
+      const cfg = JSON.parse(consulCfgOf(c));
       expect(cfg).toMatchObject({ server: true, bootstrap_expect: n, node_name: c.name, primary_datacenter: 'dc1' });
       if (n > 1) expect(cfg.retry_join).toEqual(names);
       else expect(cfg.retry_join).toBeUndefined();
@@ -81,7 +81,7 @@ describe.each([1, 3, 5])('%i Consul server(s), ACL on', (n) => {
   });
 
   test("HAProxy's resolvers section lists every server", () => {
-    const cfg: string = byPath(platform, 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(platform, 'docker_container', 'LoadBalancer/Container'));
     const nameservers = cfg.split('\n').filter((l) => l.trim().startsWith('nameserver '));
     expect(nameservers.map((l) => l.trim().split(/\s+/)[2])).toEqual(names.map((s) => `${s}:8600`));
   });
@@ -93,7 +93,7 @@ describe.each([1, 3, 5])('%i Consul server(s), ACL on', (n) => {
     expect(agents.name).toBe('mcp-router-agent-${count.index + 1}');
     expect(agents.command).toEqual(['agent', '-node=mcp-router-agent-${count.index + 1}']);
     expect(routers.env).toContain('CONSUL_HOST=mcp-router-agent-${count.index + 1}');
-    const cfg = JSON.parse(upload(agents, '/consul/config/agent.json'));
+    const cfg = JSON.parse(consulCfgOf(agents));
     expect(cfg).toMatchObject({ server: false, retry_join: names, client_addr: '0.0.0.0', ui: false });
     expect(cfg.ports.dns).toBe(-1);
     expect(cfg.bootstrap_expect).toBeUndefined();
@@ -110,7 +110,10 @@ describe('ACLs: tokens at apply time only, least privilege', () => {
     for (const [, c] of all(consul, 'docker_container')) {
       expect(upload(c, '/consul/config/acl-tokens.json')).toBe(`\${jsonencode({"acl" = {"tokens" = {"master" = random_uuid.${uuid}.result, "agent" = random_uuid.${uuid}.result}}})}`);
       expect(upload(c, '/consul/secrets/agent-token')).toBe(`\${random_uuid.${uuid}.result}`);
-      expect(c.env).toEqual(['CONSUL_HTTP_TOKEN_FILE=/consul/secrets/agent-token']);
+      expect(c.env).toContain('CONSUL_HTTP_TOKEN_FILE=/consul/secrets/agent-token');
+      // The token files are uploaded, so this container keeps a writable root (the rest of the lockdown holds).
+      expect(c.read_only).toBeUndefined();
+      expect(c.capabilities).toEqual({ drop: ['ALL'] });
     }
     // It crosses to the platform stack as a sensitive output, read through remote state by the Consul provider.
     const out = Object.entries(consul.output as Record<string, any>).find(([k]) => k.includes('random_uuid'))!;
@@ -210,7 +213,8 @@ describe('ACL off', () => {
   test('3 servers: one stack, a client agent per router and demo server, no ACL anywhere', () => {
     const json = synthStack({ consulServers: 3, demoBackends: ['demo'] });
     expect(named(json, 'docker_container', 'Consul_Server').map((c) => c.name).sort()).toEqual(['mcp-consul-1', 'mcp-consul-2', 'mcp-consul-3']);
-    expect(byPath(json, 'docker_container', 'RouterAgents/Container').env).toBeUndefined();
+    expect(byPath(json, 'docker_container', 'RouterAgents/Container').env).not.toContainEqual(expect.stringMatching(/^CONSUL_HTTP_TOKEN_FILE=/));
+    expect(byPath(json, 'docker_container', 'RouterAgents/Container')).toMatchObject({ read_only: true, user: 'consul', memory: 128, tmpfs: { '/consul/config': 'size=1m,uid=100,gid=1000' } });
     expect(byPath(json, 'docker_container', 'Routers/Router').env).toContain('CONSUL_HOST=mcp-router-agent-${count.index + 1}');
     expect(byPath(json, 'docker_container', 'DemoBackends/Server-demo').env).toContain('CONSUL_HOST=mcp-demo-agent-demo');
     // Routers and HAProxy start after the servers they need (one stack: depends_on).

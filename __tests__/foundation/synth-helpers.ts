@@ -55,3 +55,16 @@ export const byPath = (json: any, type: string, suffix: string) => {
   if (hits.length !== 1) throw new Error(`expected one ${type} named *${key}*; have ${Object.keys(all ?? {}).join(', ')}`);
   return all[hits[0]];
 };
+
+/** A variable of a container's `env` (without its name), or an error naming what is there. */
+export function envOf(container: any, name: string): string {
+  const entry = ((container.env ?? []) as string[]).find((e) => e.startsWith(`${name}=`));
+  if (entry === undefined) throw new Error(`no ${name} in the container's env (has ${((container.env ?? []) as string[]).map((e) => e.split('=')[0]).join(', ')})`);
+  return entry.slice(name.length + 1);
+}
+
+/** The haproxy.cfg a HAProxy container runs: its MCP_HAPROXY_CONFIG, which the entrypoint writes to /run/haproxy/haproxy.cfg. */
+export const haproxyCfgOf = (container: any): string => envOf(container, 'MCP_HAPROXY_CONFIG');
+
+/** The agent config a Consul container runs: its CONSUL_LOCAL_CONFIG, which the image's entrypoint writes to /consul/config/local.json. */
+export const consulCfgOf = (container: any): string => envOf(container, 'CONSUL_LOCAL_CONFIG');

@@ -32,6 +32,10 @@ export interface SwarmPlatformInput {
   readonly externalMcpServers?: unknown[];
   readonly consulManagementTokenFile?: string;
   readonly consulProviderAddress?: string;
+  readonly containerSecurity?: unknown;
+  readonly routerSecurity?: unknown;
+  readonly haproxySecurity?: unknown;
+  readonly consulSecurity?: unknown;
 }
 
 /**
@@ -68,6 +72,10 @@ export function checkSwarmPlatformProps(scope: string, p: SwarmPlatformInput): v
   if (p.consulStack !== undefined) throw propError(scope, 'consulStack', p.consulStack.node.path, notYet);
   if (p.consulManagementTokenFile !== undefined) throw propError(scope, 'consulManagementTokenFile', p.consulManagementTokenFile, notYet);
   if (p.consulProviderAddress !== undefined) throw propError(scope, 'consulProviderAddress', p.consulProviderAddress, notYet);
+  // The container lockdown (container-security.ts) is applied to containers; services do not take it yet, so asking for it is refused, not ignored.
+  for (const prop of ['containerSecurity', 'routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) {
+    if (p[prop] !== undefined) throw propError(scope, prop, p[prop], 'unset with target SWARM (the container lockdown is built for target HOST only so far; Swarm services run with the engine defaults)');
+  }
   const limits = p.swarm?.routerResources;
   if (p.routerCpus !== undefined && limits?.limitCpus !== undefined) throw propError(scope, 'swarm.routerResources.limitCpus', limits.limitCpus, 'unset when routerCpus is set (one CPU limit)');
   if (p.routerMemoryMb !== undefined && limits?.limitMemoryMb !== undefined) {
