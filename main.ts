@@ -1,7 +1,7 @@
 /**
- * The deployable app: `npx cdktf deploy` (or `npm run deploy`) puts the MCP
+ * The deployable app: `npm run deploy` (the stacks in order) puts the MCP
  * router platform on the Docker host. Scale with
- * `cdktf deploy --var instanceCount=5`.
+ * `npm run deploy -- --var instanceCount=5`.
  *
  * Environment knobs for this app (not for the constructs, which take props):
  *   DOCKER_HOST            Docker endpoint (unix://, ssh://, tcp://); default the local socket
@@ -10,14 +10,54 @@
  *   MCP_BALANCE            roundrobin | leastconn | source; default roundrobin
  *   MCP_ADMIN_BIND_ADDRESS address for HAProxy stats and Consul UI/API; default 127.0.0.1
  *   MCP_DEMO_BACKENDS      comma-separated demo MCP server names to deploy (e.g. demo); default none
+ *   MCP_CONSUL_SERVERS     Consul servers: 1, 3 or 5; default 1
+ *   MCP_ACL                true | false: Consul ACLs (default deny) with least-privilege tokens; default true
+ *
+ * With ACLs (the default) the app has two stacks, applied in this order (a
+ * cdktf stack dependency): `mcp-router-consul` (the network and the Consul
+ * servers, with the initial management token made at apply time) and
+ * `mcp-router-platform` (the ACL policies and tokens through the Consul
+ * provider, then the routers, their agents, HAProxy and the demo servers,
+ * which get their tokens at apply time). `npm run deploy` applies both.
  */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { BalanceAlgorithm, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps } from './constructs';
+import { BalanceAlgorithm, DeploymentTarget, HaproxyMode, McpRouterPlatform, McpRouterPlatformProps } from './constructs';
 import { resolveDockerHost } from './constructs/docker-host';
 
-export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'instanceCount'> {
+export interface McpConsulStackProps {
+  /** Docker endpoint. @default DOCKER_HOST, else unix:///var/run/docker.sock */
+  readonly dockerHost?: string;
+  /**
+   * Local state file, relative to the synthesized stack dir; `false` to configure a backend yourself.
+   * @default '../../../terraform.<stack id>.tfstate'
+   */
+  readonly localStatePath?: string | false;
+}
+
+/**
+ * The stack applied first when the platform uses the Consul provider (ACLs, external MCP
+ * servers): it holds the Docker network and the Consul servers, which McpRouterPlatform puts
+ * here (its `consulStack`). It has a Docker provider and its own state.
+ */
+export class McpConsulStack extends TerraformStack {
+  constructor(scope: Construct, id: string, props: McpConsulStackProps = {}) {
+    super(scope, id);
+    if (props.localStatePath !== false) new LocalBackend(this, { path: props.localStatePath ?? `../../../terraform.${id}.tfstate` });
+    new DockerProvider(this, 'docker', { host: resolveDockerHost(props.dockerHost) });
+  }
+}
+
+export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'instanceCount' | 'consulStack' | 'acl'> {
+  /**
+   * Consul ACLs, default deny (see McpRouterPlatformProps.acl). They need the Consul servers in
+   * a stack applied first: this stack then makes that stack (`consulStackId`).
+   * @default true when the platform deploys Consul; false with existingConsul (its ACLs are yours)
+   */
+  readonly acl?: boolean;
+  /** Id of the stack that holds the network and the Consul servers (with `acl` or `externalMcpServers`). @default '<id>-consul' */
+  readonly consulStackId?: string;
   /** Docker endpoint. @default DOCKER_HOST, else unix:///var/run/docker.sock */
   readonly dockerHost?: string;
   /**
@@ -37,6 +77,8 @@ export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'insta
 
 export class McpRouterStack extends TerraformStack {
   public readonly platform: McpRouterPlatform;
+  /** The stack with the network and the Consul servers, applied before this one (undefined without `acl` and external servers). */
+  public readonly consulStack?: McpConsulStack;
   /** The `instanceCount` variable (undefined when a fixed count was given). */
   public readonly instanceCountVariable?: TerraformVariable;
 
@@ -60,14 +102,27 @@ export class McpRouterStack extends TerraformStack {
       });
       instanceCount = this.instanceCountVariable.numberValue;
     }
-    this.platform = new McpRouterPlatform(this, 'Platform', { ...props, instanceCount });
+    // ACLs are on by default for a Consul this stack deploys; the Swarm target has none yet (refused there).
+    const acl = props.acl ?? (props.existingConsul === undefined && props.target !== DeploymentTarget.SWARM);
+    if (acl || (props.externalMcpServers ?? []).length > 0) {
+      this.consulStack = new McpConsulStack(scope, props.consulStackId ?? `${id}-consul`, { dockerHost: props.dockerHost, localStatePath: props.localStatePath });
+      // Applied first (cross-stack references add this too; explicit, since it is the point).
+      this.addDependency(this.consulStack);
+    }
+    const { consulStackId: _id, ...platformProps } = props;
+    this.platform = new McpRouterPlatform(this, 'Platform', { ...platformProps, acl, instanceCount, consulStack: this.consulStack });
   }
 }
 
 /** Builds the app from the environment knobs listed at the top of this file. */
 export function buildApp(env: NodeJS.ProcessEnv = process.env, app = new App()): App {
   const maxInstances = env.MCP_MAX_INSTANCES === undefined ? undefined : Number(env.MCP_MAX_INSTANCES);
+  const consulServers = env.MCP_CONSUL_SERVERS === undefined || env.MCP_CONSUL_SERVERS === '' ? undefined : Number(env.MCP_CONSUL_SERVERS);
+  const acl = env.MCP_ACL === undefined || env.MCP_ACL === '' ? undefined : env.MCP_ACL === 'true' ? true : env.MCP_ACL === 'false' ? false : (env.MCP_ACL as unknown as boolean);
   new McpRouterStack(app, 'mcp-router-platform', {
+    consulStackId: 'mcp-router-consul',
+    acl,
+    consulServers,
     dockerHost: env.DOCKER_HOST || undefined,
     maxInstances,
     mode: (env.MCP_HAPROXY_MODE as HaproxyMode | undefined) || undefined,

@@ -8,12 +8,12 @@ import { H2loadResult } from './h2load';
 import { LatencySummary, median } from './stats';
 
 /** ListTools through `target` must answer with the demo tools (or the baseline's id); returns router_instance_id. */
-export async function checkListTools(target: string, expect: { tool?: string; instanceId?: string }, samples = 1): Promise<string[]> {
+export async function checkListTools(target: string, expect: { tool?: string; instanceId?: string; token?: string }, samples = 1): Promise<string[]> {
   const client = routerClient(target, { 'grpc.use_local_subchannel_pool': 1 });
   const ids: string[] = [];
   try {
     for (let i = 0; i < samples; i++) {
-      const res = await unary(client, 'ListTools', {}, 5_000);
+      const res = await unary(client, 'ListTools', {}, 5_000, expect.token);
       if (expect.tool && !res.tools?.some((t: { name: string }) => t.name === expect.tool)) {
         throw new Error(`ListTools via ${target} lacks ${expect.tool}: ${JSON.stringify(res).slice(0, 300)}`);
       }

@@ -7,7 +7,7 @@
  *   BENCH_ROUND_BUDGET_S     no new round of a comparison starts past this many seconds (default 240; quick 60)
  *   BENCH_TOLERANCE_PCT      rounds go on until the median's interval is within ± this % (default 5)
  *   BENCH_CONFIDENCE_PCT     confidence of that interval (default 90)
- *   BENCH_ONLY               comma list of items to run, e.g. "1,7" (default all: 1,2,3,4,5,6,7,8)
+ *   BENCH_ONLY               comma list of items to run, e.g. "1,7" (default all: 1,2,3,4,5,6,7,8,9,10)
  *   BENCH_H2_REQUESTS        h2load requests per saturation run (default 60000; quick 15000)
  *   BENCH_H2_CLIENTS / BENCH_H2_STREAMS   saturation concurrency (default 4 x 16)
  *   BENCH_LOWC_REQUESTS      requests of the low-concurrency run, -c 1 -m 1 (default 5000; quick 2000)
@@ -35,8 +35,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, ma
   return n;
 }
 
-/** Items: 1 ListTools, 2 CallTool, 3 HAProxy overhead, 4 shares, 5 memory, 6 synth, 7 seed, 8 scaling, 9 the MCP front door. */
-export const BENCH_ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+/** Items: 1 ListTools, 2 CallTool, 3 HAProxy overhead, 4 shares, 5 memory, 6 synth, 7 seed, 8 scaling, 9 the MCP front door, 10 authentication. */
+export const BENCH_ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
 
 export interface BenchConfig {
   readonly quick: boolean;

@@ -19,9 +19,16 @@ export function routerClient(target: string, options: grpc.ChannelOptions = {}):
   return new ctor!(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...options });
 }
 
-export function unary<T = any>(client: RouterClient, method: 'ListTools' | 'ListServers' | 'CallTool', req: object, deadlineMs = 5_000): Promise<T> {
+/** The call's metadata: `authorization: Bearer <token>` when a token is given (a router with authentication). */
+export function bearer(token?: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+export function unary<T = any>(client: RouterClient, method: 'ListTools' | 'ListServers' | 'CallTool', req: object, deadlineMs = 5_000, token?: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    client[method](req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    client[method](req, bearer(token), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 

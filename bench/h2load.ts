@@ -31,6 +31,8 @@ export interface H2loadOptions {
    * and protocol. `body` is then sent as it is (no gRPC framing expected).
    */
   readonly http?: { readonly path: string; readonly headers: readonly string[]; readonly h1?: boolean };
+  /** Headers added to every gRPC request (e.g. `authorization: Bearer …`). */
+  readonly grpcHeaders?: readonly string[];
 }
 
 export interface H2loadCounts {
@@ -95,7 +97,7 @@ export function parseH2loadLog(text: string): { durationsUs: number[]; non200: n
 }
 
 export function h2loadArgs(o: Omit<H2loadOptions, 'h2load' | 'body' | 'timeoutMs'>, bodyFile: string, logFile: string): string[] {
-  const headers = o.http ? o.http.headers : ['content-type: application/grpc', 'te: trailers'];
+  const headers = o.http ? o.http.headers : ['content-type: application/grpc', 'te: trailers', ...(o.grpcHeaders ?? [])];
   return [
     '-n', String(o.requests),
     '-c', String(o.clients),

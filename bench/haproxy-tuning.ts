@@ -70,7 +70,7 @@ const serverArgs = (args: string) => (cfg: string) => replaceIn(cfg, /^(    serv
 
 export const VARIANTS: readonly Variant[] = [
   { name: 'nbthread-2', change: 'nbthread 2 on the one CPU HAProxy is given (what the old bench did: started unpinned, pinned afterwards)', options: { nbthread: 2 } },
-  { name: 'no-log', change: 'no per-request log line (`no log` in defaults; the shipped config logs every call with option httplog to stdout)', edit: (c) => replaceIn(c, '    log global\n', '    no log\n') },
+  { name: 'no-log', change: 'no log line at all (`no log` in defaults; the shipped config logs failed calls only, option httplog + dontlog-normal: accessLog ERRORS)', edit: (c) => replaceIn(c, '    log global\n', '    no log\n') },
   { name: 'dontlog-normal', change: 'option dontlog-normal (log only failed or abnormal calls; normal ones are not formatted or written)', edit: defaults('option dontlog-normal') },
   { name: 'no-retry-on', change: 'no L7 retries (retry-on keeps a copy of every request for a possible retry)', options: { retryOn: [] } },
   { name: 'no-check', change: 'no health checks (check traffic: GET /readyz every 2 s)', edit: (c) => replaceIn(c, / check inter \d+ rise \d+ fall \d+/, '') },

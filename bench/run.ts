@@ -18,6 +18,7 @@ import { runSingleRouter } from './single-router';
 import { runHaproxyItems } from './haproxy-items';
 import { runSynthItems } from './synth-items';
 import { runMcpItems } from './mcp-items';
+import { runAuthItems } from './auth-items';
 
 function locate(name: 'h2load' | 'haproxy' | 'consul'): string | undefined {
   // Same resolution as the tests' requireTool: the provisioning script's `name=/path` lines.
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   const pinned = taskset() !== null;
   const cpu = pinned ? { server: 0, client: 1 } : {};
   const pinning = pinned
-    ? 'taskset: the server under test (router or bare grpc-js) on cpu 0; h2load / the Node load driver on cpu 1 (item 2: MCP backend on cpu 0, driver + router on cpu 1; items 3/4/8: routers on cpu 0, HAProxy (started pinned, so nbthread auto = 1) + h2load on cpu 1; item 9: as 1 for 9a, as 2 for 9b/9c (backend on cpu 0; driver, HAProxy and router on cpu 1), as 4 for 9d); the bench process itself (it reads every log line) on cpu 1'
+    ? 'taskset: the server under test (router or bare grpc-js) on cpu 0; h2load / the Node load driver on cpu 1 (item 2: MCP backend on cpu 0, driver + router on cpu 1; items 3/4/8: routers on cpu 0, HAProxy (started pinned, so nbthread auto = 1) + h2load on cpu 1; item 9: as 1 for 9a, as 2 for 9b/9c (backend on cpu 0; driver, HAProxy and router on cpu 1), as 4 for 9d; item 10: as 1, both routers on cpu 0); the bench process itself (it reads every log line) on cpu 1'
     : 'none (one CPU or no taskset)';
   const ctx: BenchContext = { cfg, tools, cpu, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
   // This process reads the output of everything it starts (HAProxy logs a line per call): keep
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     ['item 6 (synth)', () => runSynthItems(ctx)],
     ['item 8 (scaling: 1, 3, 5 routers behind HAProxy http)', () => runScalingItem(ctx)],
     ['item 9 (the MCP front door: tools/list, tools/call through HAProxy, shares)', () => runMcpItems(ctx)],
+    ['item 10 (authentication: ListTools with and without)', () => runAuthItems(ctx)],
   ];
   for (const [name, fn] of sections) {
     ctx.log(`== ${name}`);

@@ -137,7 +137,8 @@ async function waitForCatalogue(target: string, timeoutMs = 20_000): Promise<voi
 export interface H2Side {
   readonly name: string;
   readonly target: string;
-  readonly expect: { tool?: string; instanceId?: string };
+  /** What ListTools must answer (checked with a grpc-js client before and after each run; `token` sent as a bearer token). */
+  readonly expect: { tool?: string; instanceId?: string; token?: string };
   readonly metricsUrl?: string;
   /** Processes whose CPU time is measured over the run, by label (e.g. { router: pid }). */
   readonly cpuPids?: Readonly<Record<string, number>>;
@@ -167,6 +168,7 @@ export async function h2Measured(ctx: BenchContext, side: H2Side, load: { reques
     streams: load.streams,
     timeoutMs: ctx.cfg.runTimeoutMs,
     cpu: ctx.cpu.client,
+    ...(side.expect.token ? { grpcHeaders: [`authorization: Bearer ${side.expect.token}`] } : {}),
   });
   const cpuMsPer1k = Object.fromEntries(cpuPids.map(([name, pid], i) => [name, ((cpuSecondsOf(pid) - cpuBefore[i]) * 1e6) / load.requests]));
   const problems = h2loadProblems(result, load.requests);

@@ -10,7 +10,14 @@ import * as path from 'node:path';
 import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
-import { propError } from './validation';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { NODE_BASE_IMAGE, validateBaseImage } from './router-image';
+import { isUnresolved, propError } from './validation';
+
+/** Where a demo server's Consul ACL token file is uploaded. */
+const DEMO_CONSUL_TOKEN_PATH = '/run/mcp-demo/consul-token';
+/** Why a demo server with a Consul token keeps a writable root filesystem. */
+const TOKEN_UPLOAD_REASON = 'its Consul token file reaches the container by the provider\'s upload, which the engine refuses for a read-only root filesystem';
 
 /** examples/demo-mcp-server/ of this package, the default build context. */
 const DEMO_SERVER_DIR = path.join(PACKAGE_DIR, 'examples', 'demo-mcp-server');
@@ -21,6 +28,13 @@ export interface DemoBackendsProps {
   readonly networkName: string;
   /** Consul agent address on the network. */
   readonly consulHost: string;
+  /** Per server: its own Consul agent's address (a client agent next to it), instead of `consulHost`. @default consulHost for every server */
+  readonly consulHosts?: { [name: string]: string };
+  /**
+   * Per server: its Consul ACL token, a Terraform reference (uploaded at apply time into a file,
+   * CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default no token
+   */
+  readonly consulTokens?: { [name: string]: string };
   /** @default 8500 */
   readonly consulPort?: number;
   /** Container name prefix. @default 'mcp-demo' */
@@ -30,7 +44,21 @@ export interface DemoBackendsProps {
    * @default the examples/demo-mcp-server/ shipped in this package (see RouterImageProps.contextPath)
    */
   readonly contextPath?: string;
+  /**
+   * Base image of the build (its NODE_IMAGE build argument): any Node 20 image with the
+   * `node` user, e.g. a mirror of node:20-slim. @default NODE_BASE_IMAGE (node:20-slim pinned by digest)
+   */
+  readonly baseImage?: string;
+  /**
+   * Lockdown of the demo server containers (read-only root filesystem with a tmpfs on /tmp,
+   * no capabilities, no-new-privileges, limits, log rotation). Set a field to relax it.
+   * @default every setting locked down; memory 256 MiB, 1 CPU
+   */
+  readonly security?: ContainerSecurityProps;
 }
+
+/** A demo server's lockdown defaults: a small Node service (~60 MiB RSS) that answers every router's calls: one core, as a router. */
+export const DEMO_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' } };
 
 export class DemoBackends extends Construct {
   public readonly image: Image;
@@ -49,23 +77,43 @@ export class DemoBackends extends Construct {
     const context =
       contextPath === undefined ? shippedContext(this, 'Context', DEMO_SERVER_DIR) : path.isAbsolute(contextPath) ? contextPath : `\${path.module}/${contextPath}`;
     const globs = dockerfileTriggerGlobs(contextPath === undefined ? DEMO_SERVER_DIR : contextDirAtSynth(this, contextPath)) ?? ['src/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
+    validateBaseImage('DemoBackends', props.baseImage);
+    const lockdown = containerLockdown('DemoBackends', 'security', props.security, DEMO_SECURITY_DEFAULTS);
+    const lockdownWithToken = containerLockdown('DemoBackends', 'security', props.security, { ...DEMO_SECURITY_DEFAULTS, writableRootReason: TOKEN_UPLOAD_REASON });
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,
-      buildAttribute: { context, dockerfile: 'Dockerfile' },
+      buildAttribute: { context, dockerfile: 'Dockerfile', buildArgs: { NODE_IMAGE: props.baseImage ?? NODE_BASE_IMAGE } },
       triggers: { source_sha1: sourceHashExpression(context, globs) },
     });
+    for (const [prop, map] of [['consulHosts', props.consulHosts], ['consulTokens', props.consulTokens]] as const) {
+      if (map === undefined) continue;
+      if (typeof map !== 'object' || map === null || Array.isArray(map)) throw propError('DemoBackends', prop, map, 'a map of server names to values');
+      for (const key of Object.keys(map)) if (!names.includes(key)) throw propError('DemoBackends', `${prop}.${key}`, map[key], `keyed by one of the names (${names.join(', ')})`);
+    }
+    for (const [name, token] of Object.entries(props.consulTokens ?? {})) {
+      if (!isUnresolved(token) && !/\$\{/.test(token)) throw propError('DemoBackends', `consulTokens.${name}`, '(a literal string)', 'a Terraform reference (a literal would put the secret in the plan)');
+    }
     const prefix = props.containerPrefix ?? 'mcp-demo';
-    this.containers = names.map(
-      (name) =>
-        new Container(this, `Server-${name}`, {
-          name: `${prefix}-${name}`,
-          hostname: `${prefix}-${name}`,
-          image: this.image.imageId,
-          restart: 'unless-stopped',
-          networksAdvanced: [{ name: props.networkName }],
-          env: [`${DEMO_ENV.serverName}=${name}`, `${DEMO_ENV.port}=${PORTS.demoBackend}`, `${DEMO_ENV.consulHost}=${props.consulHost}`, `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`],
-        }),
-    );
+    this.containers = names.map((name) => {
+      const token = props.consulTokens?.[name];
+      return new Container(this, `Server-${name}`, {
+        name: `${prefix}-${name}`,
+        hostname: `${prefix}-${name}`,
+        image: this.image.imageId,
+        restart: 'unless-stopped',
+        networksAdvanced: [{ name: props.networkName }],
+        env: [
+          `${DEMO_ENV.serverName}=${name}`,
+          `${DEMO_ENV.port}=${PORTS.demoBackend}`,
+          `${DEMO_ENV.consulHost}=${props.consulHosts?.[name] ?? props.consulHost}`,
+          `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`,
+          ...(token !== undefined ? [`${DEMO_ENV.consulTokenFile}=${DEMO_CONSUL_TOKEN_PATH}`] : []),
+        ],
+        // The token file's content is a Terraform reference: the value exists at apply time only.
+        ...(token !== undefined ? { upload: [{ file: DEMO_CONSUL_TOKEN_PATH, content: token }] } : {}),
+        ...(token !== undefined ? lockdownWithToken : lockdown).attributes,
+      });
+    });
   }
 }

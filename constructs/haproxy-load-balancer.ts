@@ -9,6 +9,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { HaproxyRoutingOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
 import { checkObject, isUnresolved, propError, resolveAs, resolveEnableMcp, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
@@ -16,6 +17,11 @@ export interface HaproxyLoadBalancerProps {
   readonly networkName: string;
   /** Consul DNS server on the network (host name or IP). */
   readonly consulDnsAddress: string;
+  /**
+   * Further Consul DNS servers (the other servers of a cluster): HAProxy's `resolvers` section
+   * lists `consulDnsAddress` and these, and asks them all. @default none
+   */
+  readonly consulDnsAddresses?: string[];
   /** @default 8600 */
   readonly consulDnsPort?: number;
   /** Container name. @default 'mcp-haproxy' */
@@ -60,13 +66,28 @@ export interface HaproxyLoadBalancerProps {
    * set by this construct. @default the renderer's defaults (http mode, roundrobin)
    */
   readonly config?: HaproxyRoutingOptions;
+  /**
+   * Lockdown of the HAProxy container: read-only root filesystem (its config is written to a
+   * tmpfs on /run/haproxy at start), all capabilities dropped (every port it listens on is above
+   * 1024), no-new-privileges, memory and CPU limits, log rotation. Set a field to relax it.
+   * @default every setting locked down; memory 64 MiB + 48 KiB per `maxconn`, CPUs `nbthread` or 2
+   */
+  readonly security?: ContainerSecurityProps;
 }
 
 /** The userlist a `statsAuthHostPath` file defines. */
 export const STATS_USERLIST = 'mcp_stats_users';
 
 const ID = 'HaproxyLoadBalancer';
-const CONFIG_PATH = '/usr/local/etc/haproxy/haproxy.cfg';
+/** Where the container's entrypoint writes the rendered config (from MCP_HAPROXY_CONFIG) at start. */
+const CONFIG_PATH = '/run/haproxy/haproxy.cfg';
+const CONFIG_ENV = 'MCP_HAPROXY_CONFIG';
+/**
+ * The container's entrypoint: writes the config from the environment (a read-only container
+ * cannot take the provider's `upload`: the engine refuses to copy into its root filesystem),
+ * readable by HAProxy's user only, then runs the image's own entrypoint with the command.
+ */
+const ENTRYPOINT = ['/bin/sh', '-c', `umask 077 && printf '%s' "$${CONFIG_ENV}" > ${CONFIG_PATH} && exec docker-entrypoint.sh "$@"`, 'haproxy-entrypoint'];
 const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
 const STATS_USERS_PATH = '/usr/local/etc/haproxy/stats-users.cfg';
 /** Linux's default nr_open: the most file descriptors a container can be given. */
@@ -79,6 +100,19 @@ const MAX_NOFILE = 1_048_576;
  */
 export function haproxyNofile(maxconn: number, maxInstances: number): number {
   return Math.min(MAX_NOFILE, 2 * maxconn + 2 * maxInstances + 1024);
+}
+
+/**
+ * HAProxy's lockdown defaults. Memory: 64 MiB for the process, its resolvers and stats, plus
+ * 48 KiB per `maxconn` (two 16 KiB buffers per proxied connection, HTTP/2 and session state),
+ * so a full `maxconn` fits (10000: 533 MiB); HAProxy allocates buffers as connections come,
+ * so an idle one uses a small part of it. /run/haproxy, where the entrypoint writes the config,
+ * is a tmpfs owned by the image's "haproxy" user (uid/gid 99 in the official images). CPU: `nbthread` when set, else 2; the bench measured
+ * 25-60 ms of HAProxy CPU per 1,000 calls in http mode (bench/RESULTS.md item 8), so 2 CPUs
+ * carry ~35-80k calls/s, the single-core rate of 4-8 routers; raise it with more routers.
+ */
+export function haproxySecurityDefaults(maxconn: number, nbthread: number | undefined): ContainerSecurityDefaults {
+  return { memoryMb: 64 + Math.ceil((maxconn * 48) / 1024), cpus: nbthread ?? 2, tmpfs: { '/run/haproxy': 'size=4m,uid=99,gid=99' } };
 }
 
 export class HaproxyLoadBalancer extends Construct {
@@ -126,6 +160,12 @@ export class HaproxyLoadBalancer extends Construct {
     if (typeof props.consulDnsAddress !== 'string' || props.consulDnsAddress === '') {
       throw propError(ID, 'consulDnsAddress', props.consulDnsAddress, 'the Consul DNS host name or IP on the network');
     }
+    const extraDns = props.consulDnsAddresses ?? [];
+    if (!Array.isArray(extraDns)) throw propError(ID, 'consulDnsAddresses', extraDns, 'a list of Consul DNS host names or IPs');
+    extraDns.forEach((a, i) => {
+      validateLiteral(ID, `consulDnsAddresses[${i}]`, a);
+      if (typeof a !== 'string' || a === '') throw propError(ID, `consulDnsAddresses[${i}]`, a, 'a Consul DNS host name or IP on the network');
+    });
     validateImage(ID, 'image', props.image, 'haproxy:2.8-alpine');
     if (props.config !== undefined) checkObject(ID, 'config', props.config, 'an object of renderer options');
 
@@ -147,11 +187,12 @@ export class HaproxyLoadBalancer extends Construct {
         stats: { address: '0.0.0.0', port: PORTS.haproxyStats },
         enableMcp,
         mcpFrontend: enableMcp ? { address: '0.0.0.0', port: PORTS.mcp } : undefined,
-        nameservers: [{ address: props.consulDnsAddress, port: props.consulDnsPort ?? PORTS.consulDns }],
+        nameservers: [props.consulDnsAddress, ...extraDns].map((address) => ({ address, port: props.consulDnsPort ?? PORTS.consulDns })),
       }),
     );
     this.configText = renderHaproxyConfig(this.options);
     const nofile = haproxyNofile(this.options.maxconn, this.options.maxInstances);
+    const lockdown = containerLockdown(ID, 'security', props.security, haproxySecurityDefaults(this.options.maxconn, this.options.nbthread));
     this.image = new Image(this, 'Image', { name: props.image ?? 'haproxy:2.8-alpine', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
@@ -160,9 +201,11 @@ export class HaproxyLoadBalancer extends Construct {
       // The official image runs HAProxy as the unprivileged "haproxy" user.
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
-      upload: [{ file: CONFIG_PATH, content: this.configText }],
+      env: [`${CONFIG_ENV}=${this.configText}`],
+      entrypoint: ENTRYPOINT,
       // The userlist file is loaded first: haproxy.cfg refers to it.
-      ...(statsAuthPath !== undefined ? { command: ['haproxy', '-f', STATS_USERS_PATH, '-f', CONFIG_PATH] } : {}),
+      command: ['haproxy', ...(statsAuthPath !== undefined ? ['-f', STATS_USERS_PATH] : []), '-f', CONFIG_PATH],
+      ...lockdown.attributes,
       ...(tlsHostPath !== undefined || statsAuthPath !== undefined
         ? {
             volumes: [

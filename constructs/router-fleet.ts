@@ -8,7 +8,8 @@ import { Op, TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from './router-auth';
-import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateNumber, validateOneOf, validatePort, validateRequiredString } from './validation';
+import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps, validateContainerSecurity } from './container-security';
+import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateOneOf, validatePort, validateRequiredString } from './validation';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -16,8 +17,17 @@ export const ROUTER_ADMIN_PORT: number = PORTS.routerAdmin;
 export const ROUTER_MCP_PORT: number = PORTS.mcp;
 /** Where the session-keys file is mounted in a router container. */
 const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
-/** CFS period for the CPU limit (Docker's default, 100 ms). */
-const CPU_PERIOD_US = 100_000;
+/** Where a router's Consul ACL token file is (uploaded at apply time, or mounted from the host). */
+export const ROUTER_CONSUL_TOKEN_PATH = '/run/mcp-router/consul-token';
+/**
+ * A router's lockdown defaults. Memory: the image runs node with --max-old-space-size=96, and
+ * the bench measured a router's peak RSS under load at ~92 MiB with it (bench/FINDINGS.md §2,
+ * idle ~75 MiB); 256 MiB leaves ~2.8x that for what V8's old-space cap does not bound (new
+ * space, code, gRPC and HTTP/2 buffers: calls and answers up to 4 MiB each, 256 calls at once
+ * by default). CPU: a router's JavaScript runs on one thread, and the bench's scaling runs
+ * show one router per core as the shape that scales (bench/RESULTS.md item 8).
+ */
+export const ROUTER_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' } };
 
 /** Docker restart policy of the router containers. */
 export enum RestartPolicy {
@@ -36,7 +46,10 @@ export interface RouterFleetProps {
   readonly image: string;
   /** Docker network to join. */
   readonly networkName: string;
-  /** Consul agent address on the network (CONSUL_HOST). */
+  /**
+   * Consul agent address on the network (CONSUL_HOST); may be a template with `${count.index}`
+   * (each router's own client agent).
+   */
   readonly consulHost: string;
   /** Consul HTTP port (CONSUL_PORT). @default 8500 */
   readonly consulPort?: number;
@@ -49,10 +62,22 @@ export interface RouterFleetProps {
   readonly hostnamePrefix?: string;
   /** Extra environment for every router (e.g. MCP_BACKENDS, LOG_LEVEL). Keys must not override the platform's own. @default {} */
   readonly environment?: { [name: string]: string };
-  /** CPU limit per router, in CPUs (the seed's `limits.cpus`). @default no limit */
+  /**
+   * CPU limit per router, in CPUs (the seed's `limits.cpus`); 0 for no limit. The same as
+   * `security.cpus` (set one of them). @default 1 (ROUTER_SECURITY_DEFAULTS: a router's JavaScript runs on one core)
+   */
   readonly cpus?: number;
-  /** Memory limit per router in MiB (the seed's `limits.memory`). @default no limit */
+  /**
+   * Memory limit per router in MiB (the seed's `limits.memory`); 0 for no limit. The same as
+   * `security.memoryMb` (set one of them). @default 256 (ROUTER_SECURITY_DEFAULTS)
+   */
   readonly memoryMb?: number;
+  /**
+   * Lockdown of the router containers: read-only root filesystem (a tmpfs on /tmp), all
+   * capabilities dropped, no-new-privileges, memory and CPU limits, log rotation. Set a
+   * field to relax it. @default every setting locked down (see ContainerSecurityProps)
+   */
+  readonly security?: ContainerSecurityProps;
   /**
    * Keys that sign the MCP front door's session IDs (`<id>=<secret>,...`, the
    * first signs, all verify), so every router accepts every session. Give a
@@ -66,6 +91,17 @@ export interface RouterFleetProps {
    * host, mounted read-only into every router. @default none
    */
   readonly sessionKeysHostPath?: string;
+  /**
+   * The routers' Consul ACL token, as a Terraform reference (e.g. a Consul token secret read by
+   * the Consul provider): written at apply time into a file in each router
+   * (CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default none (no token)
+   */
+  readonly consulToken?: string;
+  /**
+   * Instead of `consulToken`: absolute path of a file holding the token on the Docker host,
+   * mounted read-only into every router (e.g. for an existing Consul with ACLs). @default none
+   */
+  readonly consulTokenHostPath?: string;
   /** Docker restart policy. @default RestartPolicy.UNLESS_STOPPED */
   readonly restartPolicy?: RestartPolicy;
   /**
@@ -95,7 +131,7 @@ export interface RouterFleetProps {
 const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
-const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, ...AUTH_ENV];
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile, ...AUTH_ENV];
 const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 export class RouterFleet extends Construct {
@@ -131,8 +167,17 @@ export class RouterFleet extends Construct {
     validateRequiredString(ID, 'consulHost', props.consulHost, 'the host name or IP of a Consul agent reachable on the network');
     validateOneOf(ID, 'restartPolicy', props.restartPolicy, RESTART_POLICIES);
     validatePort(ID, 'consulPort', props.consulPort);
-    validateNumber(ID, 'cpus', props.cpus, 0.01, 1024);
-    validateInteger(ID, 'memoryMb', props.memoryMb, 6, 1_048_576);
+    if (props.cpus !== undefined && props.security?.cpus !== undefined) throw propError(ID, 'cpus', props.cpus, 'left unset when security.cpus is set (one CPU limit)');
+    if (props.memoryMb !== undefined && props.security?.memoryMb !== undefined) throw propError(ID, 'memoryMb', props.memoryMb, 'left unset when security.memoryMb is set (one memory limit)');
+    // cpus and memoryMb are checked as the security settings they are, under their own names.
+    const limit = (prop: 'cpus' | 'memoryMb') => (props[prop] === undefined ? {} : { [prop]: props[prop] });
+    validateContainerSecurity(ID, '', { ...limit('cpus'), ...limit('memoryMb') });
+    // A token given as a Terraform reference reaches the container by `upload`, which a read-only
+    // root filesystem cannot take (consulTokenHostPath mounts the file instead and keeps it read-only).
+    const lockdown = containerLockdown(ID, 'security', { ...props.security, ...limit('cpus'), ...limit('memoryMb') }, {
+      ...ROUTER_SECURITY_DEFAULTS,
+      ...(props.consulToken !== undefined ? { writableRootReason: "the Consul token (consulToken) reaches the container by the provider's upload, which the engine refuses for a read-only root filesystem; consulTokenHostPath keeps it read-only" } : {}),
+    });
     validateInteger(ID, 'stopTimeoutSeconds', props.stopTimeoutSeconds, 1, 3600);
     validateIpv4(ID, 'hostPortAddress', props.hostPortAddress);
     if (props.hostPortBase !== undefined) {
@@ -156,13 +201,26 @@ export class RouterFleet extends Construct {
       throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file on the Docker host');
     }
     if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    if (props.consulToken !== undefined && !isUnresolved(props.consulToken) && !/\$\{/.test(props.consulToken)) {
+      throw propError(ID, 'consulToken', '(a literal string)', "a Terraform reference such as a Consul token secret's secret_id (a literal would put the secret in the plan), or use consulTokenHostPath");
+    }
+    const tokenPath = props.consulTokenHostPath;
+    if (tokenPath !== undefined && !isUnresolved(tokenPath) && (typeof tokenPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(tokenPath))) {
+      throw propError(ID, 'consulTokenHostPath', tokenPath, 'an absolute path of a file on the Docker host');
+    }
+    if (props.consulToken !== undefined && tokenPath !== undefined) throw propError(ID, 'consulTokenHostPath', tokenPath, 'left unset when consulToken is given (one source of the token)');
+    const hasToken = props.consulToken !== undefined || tokenPath !== undefined;
     validateRouterAuth(ID, 'auth', props.auth);
     const credsDir = props.backendCredentialsHostDir;
     if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
       throw propError(ID, 'backendCredentialsHostDir', credsDir, 'an absolute path of a directory on the Docker host');
     }
     const auth = routerAuthSettings(props.auth, credsDir);
-    const volumes = [...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []), ...auth.volumes];
+    const volumes = [
+      ...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []),
+      ...(tokenPath !== undefined ? [{ hostPath: tokenPath, containerPath: ROUTER_CONSUL_TOKEN_PATH, readOnly: true }] : []),
+      ...auth.volumes,
+    ];
 
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
@@ -189,17 +247,17 @@ export class RouterFleet extends Construct {
         `${E.serviceName}=${serviceName}`,
         ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
         ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
+        ...(hasToken ? [`${E.consulTokenFile}=${ROUTER_CONSUL_TOKEN_PATH}`] : []),
         ...auth.env,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${v}`),
       ],
       healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
-      // A CFS quota rather than `cpus`: the pinned provider (kreuzwerker/docker 3.6.2) panics
-      // on `cpus` (its create asserts the string to float32; fixed in 3.7.0).
-      ...(props.cpus !== undefined ? { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(props.cpus * CPU_PERIOD_US) } : {}),
-      ...(props.memoryMb !== undefined ? { memory: props.memoryMb } : {}),
+      ...lockdown.attributes,
       ...(volumes.length > 0 ? { volumes } : {}),
+      // The token file's content is a Terraform reference: the value exists at apply time only.
+      ...(props.consulToken !== undefined ? { upload: [{ file: ROUTER_CONSUL_TOKEN_PATH, content: props.consulToken }] } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

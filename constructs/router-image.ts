@@ -9,7 +9,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
-import { propError } from './validation';
+import { isUnresolved, propError } from './validation';
 
 export interface RouterImageProps {
   /**
@@ -27,6 +27,29 @@ export interface RouterImageProps {
    * @default the files the context's Dockerfile copies (read at synth), plus the Dockerfile and .dockerignore
    */
   readonly sourceGlobs?: string[];
+  /**
+   * Base image of the build (the Dockerfile's NODE_IMAGE build argument): any Node 20 image
+   * with the `node` user (uid 1000), e.g. your registry's mirror of node:20-slim, best pinned
+   * by digest (`name@sha256:...`) so that every build starts from the same bytes.
+   * @default NODE_BASE_IMAGE: node:20-slim pinned by digest (the Dockerfile's own default)
+   */
+  readonly baseImage?: string;
+}
+
+/**
+ * node:20-slim (Node 20.20.2, Debian bookworm) pinned by the digest of its multi-platform
+ * index, the Dockerfiles' NODE_IMAGE default, so a build is reproducible: the same base
+ * bytes, and `npm ci` against the lockfile. Update it with the Dockerfiles' ARG line
+ * (`docker buildx imagetools inspect node:20-slim` prints the current digest).
+ */
+export const NODE_BASE_IMAGE = 'node:20-slim@sha256:1e85773c98c31d4fe5b545e4cb17379e617b348832fb3738b22a08f68dec30f3';
+
+/** A base image reference: `name[:tag][@sha256:<64 hex>]`, no spaces or quotes (or a token). */
+export function validateBaseImage(construct: string, value: string | undefined, prop = 'baseImage'): void {
+  if (value === undefined || isUnresolved(value)) return;
+  if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9._\/:-]*(@sha256:[0-9a-f]{64})?$/.test(value)) {
+    throw propError(construct, prop, value, 'an image reference such as node:20-slim or my-mirror/node:20-slim@sha256:<64 hex digits>');
+  }
 }
 
 /** The router's build inputs when its Dockerfile can't be read at synth. */
@@ -52,12 +75,13 @@ export class RouterImage extends Construct {
     if (!Array.isArray(globs) || globs.length === 0 || globs.some((g) => typeof g !== 'string' || g === '' || g.includes('"'))) {
       throw propError('RouterImage', 'sourceGlobs', globs, 'a non-empty list of glob patterns');
     }
+    validateBaseImage('RouterImage', props.baseImage);
     const dir = context === undefined ? shippedContext(this, 'Context', ROUTER_APP_DIR) : path.isAbsolute(context) ? context : `\${path.module}/${context}`;
     this.sourceHash = sourceHashExpression(dir, globs);
     this.image = new Image(this, 'Image', {
       name: props.imageName ?? 'mcp-router:local',
       keepLocally: true,
-      buildAttribute: { context: dir, dockerfile: 'Dockerfile' },
+      buildAttribute: { context: dir, dockerfile: 'Dockerfile', buildArgs: { NODE_IMAGE: props.baseImage ?? NODE_BASE_IMAGE } },
       triggers: { source_sha1: this.sourceHash },
     });
     this.imageRef = this.image.imageId;

@@ -207,7 +207,7 @@ export function asOwnProps<T>(construct: string, part: string, map: Readonly<Rec
     const keys = Object.keys(map).sort((a, b) => b.length - a.length);
     for (const k of keys) {
       if (err.prop === k) throw new PropError(construct, map[k], err.value, err.allowed);
-      if (err.prop.startsWith(`${k}.`)) throw new PropError(construct, `${map[k]}${err.prop.slice(k.length)}`, err.value, err.allowed);
+      if (err.prop.startsWith(`${k}.`) || err.prop.startsWith(`${k}[`)) throw new PropError(construct, `${map[k]}${err.prop.slice(k.length)}`, err.value, err.allowed);
     }
     throw err;
   }

@@ -38,6 +38,18 @@ export enum RetryCondition {
   JUNK_RESPONSE = 'junk-response',
 }
 
+/** Which calls HAProxy writes a log line for (its per-request log, to the container's stdout). */
+export enum HaproxyAccessLog {
+  /**
+   * Only calls and connections that went wrong: connection errors, timeouts, retries,
+   * redispatches, HTTP 5xx (`option dontlog-normal`). Successful calls are counted, not
+   * logged: the stats page and Prometheus /metrics carry the totals per router.
+   */
+  ERRORS = 'errors',
+  /** A line for every call (tcp mode: every connection): the full access log, at full rate. */
+  ALL = 'all',
+}
+
 /** How HAProxy checks a router. */
 export enum HealthCheckType {
   /**
@@ -53,6 +65,7 @@ export const HAPROXY_MODES: readonly HaproxyMode[] = Object.values(HaproxyMode);
 export const BALANCE_ALGORITHMS: readonly BalanceAlgorithm[] = Object.values(BalanceAlgorithm);
 export const RETRY_CONDITIONS: readonly RetryCondition[] = Object.values(RetryCondition);
 export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = Object.values(HealthCheckType);
+export const ACCESS_LOGS: readonly HaproxyAccessLog[] = Object.values(HaproxyAccessLog);
 
 export interface Endpoint {
   /** IPv4 address (listeners) or IPv4 address / host name (nameservers). */
@@ -142,6 +155,13 @@ export interface HaproxyTuningOptions {
   readonly rateLimitConnectionsPer10s?: number;
   /** Serve HAProxy's Prometheus exporter on the stats listener at /metrics. @default true */
   readonly prometheusExporter?: boolean;
+  /**
+   * Which calls get a log line. A line per call costs HAProxy CPU and fills the container's
+   * log at the call rate, so by default only what went wrong is logged; the totals are on the
+   * stats page and /metrics. `ALL` logs every call.
+   * @default HaproxyAccessLog.ERRORS
+   */
+  readonly accessLog?: HaproxyAccessLog;
 }
 
 /**
@@ -244,6 +264,7 @@ export interface ResolvedHaproxyConfigOptions {
   readonly tlsCertificatePath?: string;
   readonly prometheusExporter: boolean;
   readonly statsAuthUserlist?: string;
+  readonly accessLog: HaproxyAccessLog;
 }
 
 export const HAPROXY_DEFAULTS: ResolvedHaproxyConfigOptions = Object.freeze({
@@ -272,6 +293,7 @@ export const HAPROXY_DEFAULTS: ResolvedHaproxyConfigOptions = Object.freeze({
   dnsHoldFailureMs: 60000,
   stickySessions: false,
   prometheusExporter: true,
+  accessLog: HaproxyAccessLog.ERRORS,
 });
 
 /** Who reports a renderer option's error. */
@@ -360,6 +382,7 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
   const tls = options.tlsCertificatePath;
   if (tls !== undefined && (typeof tls !== 'string' || !/^\/[^\s]+$/.test(tls))) throw propError(R, 'tlsCertificatePath', tls, 'an absolute path without spaces');
   const prometheusExporter = checkBoolean(R, 'prometheusExporter', options.prometheusExporter ?? d.prometheusExporter);
+  const accessLog = checkOneOf(R, 'accessLog', options.accessLog ?? d.accessLog, ACCESS_LOGS);
   const statsAuthUserlist = options.statsAuthUserlist;
   if (statsAuthUserlist !== undefined && (typeof statsAuthUserlist !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(statsAuthUserlist))) {
     throw propError(R, 'statsAuthUserlist', statsAuthUserlist, 'the name of an HAProxy userlist (1-64 letters, digits, "_", "." or "-")');
@@ -388,5 +411,6 @@ export function resolveHaproxyConfigOptions(options: HaproxyConfigOptions = {}):
     tlsCertificatePath: tls,
     prometheusExporter,
     statsAuthUserlist,
+    accessLog,
   };
 }

@@ -52,6 +52,8 @@ function defaults(o: ResolvedHaproxyConfigOptions): string {
     `    mode ${o.mode}`,
     o.mode === 'http' ? '    option httplog' : '    option tcplog',
     '    option dontlognull',
+    // Errors only unless asked (accessLog): a line per call costs CPU and log space at the call rate.
+    o.accessLog === 'errors' && '    option dontlog-normal',
     `    timeout connect ${t.connectMs}ms`,
     `    timeout client ${t.clientMs}ms`,
     // Derived from the routers' longest call (maxCallMs): HAProxy waits for every call a router runs.

@@ -43,13 +43,48 @@ case "$host" in
   *) die "DOCKER_HOST must start with unix://, tcp://, ssh:// or npipe://; received '$host'." ;;
 esac
 
-# Providers come from the Terraform registry at 'terraform init' time.
-out=cdktf.out/stacks/mcp-router-platform
+# The stacks, in the order they must be applied (cdktf stack dependencies, from the synthesized
+# manifest): with Consul ACLs (the default) `mcp-router-consul` (network, Consul servers, the
+# management token made at apply time) comes before `mcp-router-platform` (ACL policies and
+# tokens through the Consul provider, routers, agents, HAProxy); with MCP_ACL=false there is one.
 npx cdktf synth >/dev/null
-if ! (cd "$out" && terraform init -input=false -no-color >/tmp/mcp-deploy-init.log 2>&1); then
-  echo "deploy: 'terraform init' could not install the Terraform providers (kreuzwerker/docker, hashicorp/random):" >&2
-  grep -E "Error|Failed|could not|registry" /tmp/mcp-deploy-init.log | head -5 >&2 || true
-  die "the provider registry is unreachable from this machine, or no mirror is configured. Configure a provider mirror (TF_CLI_CONFIG_FILE with provider_installation) or run on a machine with registry access. Full log: /tmp/mcp-deploy-init.log"
-fi
+stacks=$(node -e '
+  const m = require("./cdktf.out/manifest.json").stacks;
+  const done = new Set(), order = [];
+  const visit = (n, path = []) => {
+    if (done.has(n)) return;
+    if (path.includes(n)) throw new Error("stack dependency cycle: " + [...path, n].join(" -> "));
+    for (const d of m[n].dependencies) visit(d, [...path, n]);
+    done.add(n); order.push(n);
+  };
+  Object.keys(m).sort().forEach((n) => visit(n));
+  console.log(order.join(" "));
+') || die "could not read the stacks from cdktf.out/manifest.json."
+[ -n "$stacks" ] || die "the app synthesized no stack."
 
-exec npx cdktf deploy --auto-approve "$@"
+# Providers come from the Terraform registry (or your mirror) at 'terraform init' time.
+for stack in $stacks; do
+  out="cdktf.out/stacks/$stack"
+  if ! (cd "$out" && terraform init -input=false -no-color >"/tmp/mcp-deploy-init.$stack.log" 2>&1); then
+    providers=$(node -e 'const p = require(process.argv[1]).terraform.required_providers; console.log(Object.values(p).map((x) => x.source).join(", "))' "./$out/cdk.tf.json")
+    echo "deploy: 'terraform init' could not install the Terraform providers of stack $stack ($providers):" >&2
+    grep -E "Error|Failed|could not|registry" "/tmp/mcp-deploy-init.$stack.log" | head -5 >&2 || true
+    die "the provider registry is unreachable from this machine, or no mirror is configured. Configure a provider mirror (TF_CLI_CONFIG_FILE with provider_installation) or run on a machine with registry access. Full log: /tmp/mcp-deploy-init.$stack.log"
+  fi
+done
+
+# Each stack on its own, in order; the arguments after `npm run deploy --` (e.g. --var
+# instanceCount=5) go to the last stack (the platform: the Consul stack declares no variable,
+# and Terraform refuses a -var it does not declare).
+last=""
+for stack in $stacks; do last=$stack; done
+run() {
+  if [ -n "${MCP_DEPLOY_DRY_RUN:-}" ]; then echo "deploy: would run: $*"; else "$@"; fi
+}
+for stack in $stacks; do
+  if [ "$stack" = "$last" ]; then break; fi
+  echo "deploy: applying stack $stack" >&2
+  run npx cdktf deploy "$stack" --auto-approve --skip-synth
+done
+echo "deploy: applying stack $last" >&2
+run npx cdktf deploy "$last" --auto-approve --skip-synth --ignore-missing-stack-dependencies "$@"

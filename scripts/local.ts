@@ -1,6 +1,6 @@
 /**
  * `npm run local -- --instances 3 [--mode http|tcp] [--balance roundrobin|leastconn|source]
- *                   [--backends demo,other] [--prefix 127.0.0] [--quiet]`
+ *                   [--backends demo,other] [--prefix 127.0.0] [--auth none|jwt|apiKeys] [--quiet]`
  *
  * Brings the whole platform up on this host without Docker — Consul, N
  * routers, HAProxy and demo MCP backends, from the same renderers the cdktf
@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loopbackBlock } from './local-platform/loopback';
 import type { LocalPlatform } from './local-platform/platform';
+import { newApiKey } from './local-platform/local-issuer';
 
 let platform: LocalPlatform | undefined;
 const starting = new AbortController();
@@ -50,7 +51,7 @@ async function shutdown(p: LocalPlatform, signal: string): Promise<never> {
   process.exit(unclean.length ? 1 : 0);
 }
 
-const USAGE = 'usage: npm run local -- [--instances N] [--mode http|tcp] [--balance roundrobin|leastconn|source] [--backends a,b] [--prefix 127.0.0] [--quiet]';
+const USAGE = 'usage: npm run local -- [--instances N] [--mode http|tcp] [--balance roundrobin|leastconn|source] [--backends a,b] [--prefix 127.0.0] [--auth none|jwt|apiKeys] [--quiet]';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
         balance: { type: 'string', default: 'roundrobin' },
         backends: { type: 'string', default: 'demo' },
         prefix: { type: 'string', default: '127.0.0' },
+        auth: { type: 'string', default: 'none' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -91,6 +93,9 @@ async function main(): Promise<void> {
   if (backends.length === 0 || backends.some((b) => !/^[a-z][a-z0-9-]{0,30}$/.test(b))) {
     fail(`--backends must be a comma-separated list of names matching ^[a-z][a-z0-9-]{0,30}$; received ${JSON.stringify(values.backends)}`);
   }
+  if (!['none', 'jwt', 'apiKeys'].includes(values.auth!)) fail(`--auth must be none, jwt or apiKeys; received ${JSON.stringify(values.auth)}`);
+  // A key made here is printed once and kept by the routers as its hash only.
+  const apiKey = values.auth === 'apiKeys' ? newApiKey('developer', ['mcp:admin']) : undefined;
   let block;
   try {
     block = loopbackBlock(values.prefix!);
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       echo: values.quiet ? undefined : process.stderr,
       signal: starting.signal,
       workDir,
+      ...(values.auth === 'jwt' ? { auth: { jwt: true } } : apiKey ? { auth: { apiKeys: [apiKey.entry] } } : {}),
     });
   } catch (err) {
     if (starting.signal.aborted) {
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
   platform = started;
   if (stopping) return void shutdown(started, 'signal');
 
+  const token = values.auth === 'jwt' ? await started.token({ sub: 'developer', scope: 'mcp:admin' }, 12 * 3600) : apiKey?.key;
   const routers = started.runningRouters().map((i) => `  router-${i}       grpc://${started.routerTarget(i)}`).join('\n');
   const n = started.runningRouters().length;
   process.stdout.write(
@@ -138,7 +145,17 @@ async function main(): Promise<void> {
       routers,
       `  logs/configs   ${started.workDir}`,
       '',
-      `Try: npm run call -- ListTools --target ${started.endpoint}`,
+      ...(token
+        ? [
+            `Authentication: ${values.auth} on both doors (MCP_ROUTER_AUTH). A token for the developer (scope mcp:admin${values.auth === 'jwt' ? ', valid 12 h, from the local issuer ' + started.issuer!.issuer : ''}):`,
+            '',
+            `  export MCP_ROUTER_TOKEN=${token}`,
+            '',
+            `Try: npm run call -- ListTools --target ${started.endpoint}        (sends $MCP_ROUTER_TOKEN)`,
+            `     curl -s ${started.mcpUrl} -H "authorization: Bearer $MCP_ROUTER_TOKEN" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
+            `          -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'`,
+          ]
+        : [`Try: npm run call -- ListTools --target ${started.endpoint}`]),
       'Press Ctrl-C to stop everything.',
       '',
     ].join('\n'),

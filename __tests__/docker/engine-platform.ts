@@ -64,8 +64,8 @@ export async function freePort(): Promise<number> {
 }
 
 export interface EnginePlatformOptions {
-  /** Stack props (namePrefix, ports and dockerHost are set here). */
-  readonly props?: Omit<McpRouterStackProps, 'namePrefix' | 'publicPort' | 'statsPort' | 'consulHttpPort' | 'consulDnsPort' | 'dockerHost'>;
+  /** Stack props (namePrefix, ports and dockerHost are set here; publicBindAddress is 127.0.0.1 unless given). */
+  readonly props?: Omit<McpRouterStackProps, 'namePrefix' | 'publicPort' | 'statsPort' | 'mcpPort' | 'consulHttpPort' | 'consulDnsPort' | 'dockerHost'>;
   /** Variable values, e.g. { instanceCount: 3 }. */
   readonly variables?: Record<string, number | string | boolean>;
   /** Prefix stem; a random suffix makes it unique. @default 'dt' */
@@ -77,7 +77,7 @@ export class EnginePlatform {
   readonly prefix: string;
   readonly planFile: string;
   readonly applier: DockerPlanApplier;
-  readonly ports: { public: number; stats: number; consulHttp: number; consulDns: number };
+  readonly ports: { public: number; stats: number; mcp: number; consulHttp: number; consulDns: number };
   readonly log: string[] = [];
   private props: McpRouterStackProps;
 
@@ -85,16 +85,24 @@ export class EnginePlatform {
     this.prefix = `${options.stem ?? 'dt'}${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
     this.ports = ports;
     this.props = {
+      publicBindAddress: '127.0.0.1',
+      // One stack: the Docker plan applier runs docker_* resources only; the ACL layout (two stacks,
+      // the Consul provider's resources) runs against real Consul in __tests__/platform/consul-acl.test.ts.
+      acl: false,
       ...options.props,
       // This sandbox's engine gives a container at most 20000 file descriptors (the sandbox
       // withholds CAP_SYS_RESOURCE), and the plan asks for what maxconn needs
       // (2 x maxconn + ...): the default 10000 would need 21044, so the tests use 4000.
       haproxy: { maxconn: 4000, ...options.props?.haproxy },
+      // The stand-in node:20-slim is built here, so it has no registry digest: the builds name
+      // it by tag instead of the digest-pinned default (nodeBaseImage).
+      nodeBaseImage: 'node:20-slim',
       namePrefix: this.prefix,
       dockerHost: 'unix:///var/run/docker.sock',
-      publicBindAddress: '127.0.0.1',
       publicPort: ports.public,
       statsPort: ports.stats,
+      // A free port too: another test's platform may hold the default 8080 on this engine.
+      ...(options.props?.enableMcp === false ? {} : { mcpPort: ports.mcp }),
       consulHttpPort: ports.consulHttp,
       consulDnsPort: ports.consulDns,
       localStatePath: false,
@@ -106,8 +114,14 @@ export class EnginePlatform {
 
   static async create(options: EnginePlatformOptions = {}): Promise<EnginePlatform> {
     provisionEngine();
-    const [pub, stats, consulHttp, consulDns] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    return new EnginePlatform(options, { public: pub, stats, consulHttp, consulDns });
+    const ports: number[] = [];
+    // Distinct: a port just probed and closed may be handed out again.
+    while (ports.length < 5) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const [pub, stats, mcp, consulHttp, consulDns] = ports;
+    return new EnginePlatform(options, { public: pub, stats, mcp, consulHttp, consulDns });
   }
 
   /**
@@ -120,6 +134,12 @@ export class EnginePlatform {
     const app = new App({ outdir: PLANS_DIR });
     new McpRouterStack(app, this.prefix, this.props);
     app.synth();
+  }
+
+  /** Re-synthesizes the plan with these props changed; the next apply() applies it. */
+  resynth(patch: Partial<McpRouterStackProps>): void {
+    this.props = { ...this.props, ...patch };
+    this.synth();
   }
 
   get plan(): any {

@@ -33,7 +33,7 @@ test('one router: the plan applies, every container is healthy by its own health
   timings.applyMs = Date.now() - t;
   expect(applied.created.filter((a) => a.startsWith('docker_container.')).sort()).toEqual(
     [
-      expect.stringMatching(/^docker_container\.Platform_Consul_Container_/),
+      expect.stringMatching(/^docker_container\.Platform_Consul_Server_Container_/),
       expect.stringMatching(/^docker_container\.Platform_DemoBackends_Server-demo_/),
       expect.stringMatching(/^docker_container\.Platform_LoadBalancer_Container_/),
       expect.stringMatching(/^docker_container\.Platform_Routers_Router_.*\[0\]$/),
@@ -71,9 +71,60 @@ test('one router: the plan applies, every container is healthy by its own health
   }
   timings.firstCallMs = Date.now() - t;
 
+  const haproxy = `${platform.prefix}-haproxy`;
+    // Locked down by default (issue 10), as the engine reports it: read-only root filesystem,
+  // no capabilities, no-new-privileges, memory and CPU limits, rotated logs; and as the
+  // processes see it: a write to / fails, no effective capability, NoNewPrivs set.
+  const expected: Record<string, { memoryMb: number; cpus: number; tmpfs: string[] }> = {
+    [platform.routerName(1)]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
+    [`${platform.prefix}-haproxy`]: { memoryMb: 64 + Math.ceil((4000 * 48) / 1024), cpus: 2, tmpfs: ['/run/haproxy'] },
+    [`${platform.prefix}-consul`]: { memoryMb: 256, cpus: 1, tmpfs: ['/consul/config'] },
+    [`${platform.prefix}-demo-demo`]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
+  };
+  for (const [name, want] of Object.entries(expected)) {
+    const host = (await platform.docker.getContainer(name).inspect()).HostConfig as any;
+    const seen = {
+      ReadonlyRootfs: host.ReadonlyRootfs,
+      Tmpfs: Object.keys(host.Tmpfs ?? {}),
+      CapDrop: host.CapDrop,
+      CapAdd: host.CapAdd ?? [],
+      SecurityOpt: host.SecurityOpt,
+      MemoryMb: host.Memory / 1024 / 1024,
+      Cpus: host.CpuQuota / host.CpuPeriod,
+      LogConfig: host.LogConfig,
+    };
+    process.stdout.write(`[docker] ${name}: ${JSON.stringify(seen)}\n`);
+    expect(seen).toEqual({
+      ReadonlyRootfs: true,
+      Tmpfs: want.tmpfs,
+      CapDrop: ['ALL'],
+      CapAdd: [],
+      SecurityOpt: ['no-new-privileges:true'],
+      MemoryMb: want.memoryMb,
+      Cpus: want.cpus,
+      LogConfig: { Type: 'json-file', Config: { 'max-file': '3', 'max-size': '10m' } },
+    });
+    const probe = await platform.exec(name, ['sh', '-c', 'touch /lockdown-probe; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status']);
+    expect(probe.stderr).toMatch(/Read-only file system/);
+    expect(probe.stdout).toMatch(/CapEff:\s+0000000000000000/);
+    expect(probe.stdout).toMatch(/NoNewPrivs:\s+1/);
+  }
+
+  // HAProxy logs what went wrong, not every call: the calls above left no line; a request it
+  // cannot parse (sent from inside its container to the MCP listener) is logged.
+  const haproxyLog = async () => (await platform!.docker.getContainer(haproxy).logs({ stdout: true, stderr: true })).toString('utf8');
+  expect(await haproxyLog()).not.toMatch(/mcp_router_frontend/);
+  await platform.exec(haproxy, ['sh', '-c', "printf 'NOT HTTP\\r\\n\\r\\n' | nc -w 3 127.0.0.1 8080"]);
+  let errorLine = '';
+  await waitUntil('HAProxy logs the bad request', async () => {
+    errorLine = (await haproxyLog()).split('\n').find((l) => l.includes('mcp_http_frontend')) ?? '';
+    return errorLine !== '';
+  }, 10_000, 250);
+  process.stdout.write(`[docker] HAProxy's error line: ${errorLine.replace(/[\x00-\x08]/g, '').trim()}\n`);
+  expect(errorLine).toMatch(/ 400 .*PR--|BADREQ/);
+
   // The seed's troubleshooting, from inside the containers: Consul DNS from HAProxy
   // (nslookup, dig), the router's ports from HAProxy (nc) and in the router (netstat).
-  const haproxy = `${platform.prefix}-haproxy`;
   const consul = `${platform.prefix}-consul`;
   const routerInfo = await platform.docker.getContainer(platform.routerName(1)).inspect();
   const ip = Object.values(routerInfo.NetworkSettings.Networks)[0].IPAddress;

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdktf';
-import { HaproxyMode } from '../../constructs';
+import { DeploymentTarget, HaproxyMode, SwarmPublishMode } from '../../constructs';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
-import { DockerPlanApplier } from '../support/docker-plan/docker-plan-applier';
+import { DockerPlanApplier, serviceSpec } from '../support/docker-plan/docker-plan-applier';
 import { checkPlan, PlanApplierError } from '../support/docker-plan/plan-schema';
 import { TerraformEvaluator } from '../support/docker-plan/terraform-eval';
 
@@ -26,7 +26,8 @@ function synth(props: McpRouterStackProps = {}): { plan: any; file: string } {
   // Made first: App and its manifest create them without `recursive`, which races with parallel workers.
   fs.mkdirSync(path.join(outdir, 'stacks'), { recursive: true });
   const app = new App({ outdir });
-  new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, ...props });
+  // One stack (acl: false): this applier runs docker_* resources; the ACL layout is proven by the consul-acl suite.
+  new McpRouterStack(app, id, { dockerHost: NO_ENGINE, localStatePath: false, acl: false, ...props });
   app.synth();
   const file = path.join(REPO, 'cdktf.out.docker-tests', 'stacks', id, 'cdk.tf.json');
   return { plan: JSON.parse(fs.readFileSync(file, 'utf8')), file };
@@ -56,9 +57,9 @@ const key = (plan: any, type: string, part: string) => Object.keys(plan.resource
 
 describe('refuses what it does not understand, naming the resource and the attribute', () => {
   test('an unknown container attribute', async () => {
-    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Consul_Container')].oom_kill_disable = true));
+    const err = await applyError((p) => (p.resource.docker_container[key(p, 'docker_container', 'Consul_Server_Container')].oom_kill_disable = true));
     expect(err).toBeInstanceOf(PlanApplierError);
-    expect(err.message).toMatch(/^docker_container\.Platform_Consul_Container_[A-Z0-9]+: attribute "oom_kill_disable" is not understood by the plan applier/);
+    expect(err.message).toMatch(/^docker_container\.Platform_Consul_Server_Container_[A-Z0-9]+: attribute "oom_kill_disable" is not understood by the plan applier/);
   });
 
   test('an unknown attribute inside a block', async () => {
@@ -71,9 +72,37 @@ describe('refuses what it does not understand, naming the resource and the attri
     expect(err.message).toMatch(/Routers_Router_[A-Z0-9]+: attribute "cpus" is refused: the pinned provider \(kreuzwerker\/docker 3\.6\.2\) panics/);
   });
 
-  test('a resource type it does not apply (docker_service, until the Swarm target teaches it)', async () => {
-    const err = await applyError((p) => (p.resource.docker_service = { Routers: { name: 'r', task_spec: { container_spec: { image: 'x' } } } }));
-    expect(err.message).toBe('docker_service.Routers: resource type "docker_service" is not understood by the plan applier (known: docker_container, docker_image, docker_network, random_password)');
+  test('a resource type it does not apply', async () => {
+    const err = await applyError((p) => (p.resource.docker_volume = { Data: { name: 'v' } }));
+    expect(err.message).toBe('docker_volume.Data: resource type "docker_volume" is not understood by the plan applier (known: docker_container, docker_image, docker_network, docker_service, docker_config, random_password)');
+  });
+
+  test('Swarm plans: an unknown docker_service attribute, one it refuses, a lifecycle other than create_before_destroy', async () => {
+    const { plan, file } = synth({ target: DeploymentTarget.SWARM, publicBindAddress: '0.0.0.0' });
+    files.push(file);
+    expect(() => checkPlan(plan)).not.toThrow();
+    const withEdit = (f: (p: any) => void) => {
+      const copy = JSON.parse(JSON.stringify(plan));
+      f(copy);
+      try {
+        checkPlan(copy);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(withEdit((p) => (p.resource.docker_service[key(p, 'docker_service', 'Routers_Service')].task_spec.container_spec.tty = true))).toMatch(
+      /^docker_service\.Platform_Routers_Service_[A-Z0-9]+\.task_spec\[0\]\.container_spec\[0\]: attribute "tty" is not understood by the plan applier/,
+    );
+    expect(withEdit((p) => (p.resource.docker_service[key(p, 'docker_service', 'Routers_Service')].converge_config = { delay: '1s' }))).toMatch(
+      /Routers_Service_[A-Z0-9]+: attribute "converge_config" is refused/,
+    );
+    expect(withEdit((p) => (p.resource.docker_service[key(p, 'docker_service', 'Routers_Service')].update_config.rollback_after = '1s'))).toMatch(
+      /Routers_Service_[A-Z0-9]+\.update_config\[0\]: attribute "rollback_after" is not understood/,
+    );
+    expect(withEdit((p) => (p.resource.docker_config[key(p, 'docker_config', 'LoadBalancer_Config')].lifecycle = { create_before_destroy: true, prevent_destroy: true }))).toMatch(
+      /docker_config\.Platform_LoadBalancer_Config_[A-Z0-9]+: meta-argument "lifecycle" is not understood/,
+    );
   });
 
   test('meta-arguments, plan sections and provider settings it does not handle', async () => {
@@ -84,17 +113,61 @@ describe('refuses what it does not understand, naming the resource and the attri
     expect((await applyError((p) => (p.provider.docker[0].registry_auth = [{ address: 'r' }]))).message).toMatch(/^provider\.docker\[0\]: attribute "registry_auth" is not understood/);
   });
 
+  test('next to the lockdown attributes it applies (read_only, tmpfs, capabilities, security_opts, memory, cpu_*, log_*), the ones it does not know', async () => {
+    const router = (p: any) => p.resource.docker_container[key(p, 'docker_container', 'Routers_Router')];
+    expect(router(synth().plan)).toMatchObject({ read_only: true, capabilities: { drop: ['ALL'] }, security_opts: ['no-new-privileges:true'], memory: 256, log_opts: { 'max-size': '10m' } });
+    expect((await applyError((p) => (router(p).capabilities.ambient = ['NET_RAW']))).message).toMatch(/Routers_Router_[A-Z0-9]+\.capabilities\[0\]: attribute "ambient" is not understood by the plan applier/);
+    expect((await applyError((p) => (router(p).memory_reservation = 128))).message).toMatch(/Routers_Router_[A-Z0-9]+: attribute "memory_reservation" is not understood by the plan applier/);
+    expect((await applyError((p) => (router(p).cpus = '1'))).message).toMatch(/attribute "cpus" is refused/);
+  });
+
   test('another provider version than the one whose behaviour it reproduces', async () => {
     const err = await applyError((p) => (p.terraform.required_providers.docker.version = '3.7.0'));
     expect(err.message).toMatch(/required_providers\.docker is kreuzwerker\/docker 3\.7\.0; the plan applier reproduces kreuzwerker\/docker 3\.6\.2/);
   });
 
-  test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers)', () => {
-    for (const props of [{}, { mode: HaproxyMode.TCP }, { demoBackends: ['a', 'b'] }, { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 }, { tlsCertificateHostPath: '/etc/mcp/server.pem' }]) {
+  test('the synthesized plans themselves pass the check (default, http/tcp, TLS, host ports, limits, demo servers, Swarm, relaxed and extended lockdown)', () => {
+    for (const props of [
+      {},
+      { mode: HaproxyMode.TCP },
+      { demoBackends: ['a', 'b'] },
+      { routerHostPortBase: 51000, routerCpus: 0.5, routerMemoryMb: 256 },
+      { tlsCertificateHostPath: '/etc/mcp/server.pem' },
+      { target: DeploymentTarget.SWARM, publicBindAddress: '0.0.0.0', adminBindAddress: '0.0.0.0', routerCpus: 0.5, consulServers: 3, swarm: { publishMode: SwarmPublishMode.HOST, routerResources: { reserveMemoryMb: 64 }, routerPlacement: { constraints: ['node.role==manager'], spreadOver: ['node.labels.zone'] } } },
+      { containerSecurity: { readOnlyRootFilesystem: false, dropAllCapabilities: false, noNewPrivileges: false, memoryMb: 0, cpus: 0, logMaxSizeMb: 0 } },
+      { haproxySecurity: { addCapabilities: ['NET_BIND_SERVICE'], tmpfs: { '/var/cache/x': 'size=1m' } } },
+    ] as McpRouterStackProps[]) {
       const { plan, file } = synth(props);
       files.push(file);
       expect(() => checkPlan(plan)).not.toThrow();
     }
+  });
+});
+
+describe('docker_service becomes the Engine API ServiceSpec the provider sends', () => {
+  test('the Swarm plan\'s router service: env list, Go durations in ns, update/rollback, resources, placement preferences, dnsrr', () => {
+    const { plan, file } = synth({
+      target: DeploymentTarget.SWARM,
+      publicBindAddress: '0.0.0.0',
+      instanceCount: 3,
+      swarm: { routerResources: { limitCpus: 1, reserveMemoryMb: 64 }, routerPlacement: { constraints: ['node.role==manager'], spreadOver: ['node.labels.zone'] } },
+    });
+    files.push(file);
+    const svc = plan.resource.docker_service[key(plan, 'docker_service', 'Routers_Service')];
+    const spec = serviceSpec('docker_service.R', { ...svc, task_spec: { ...svc.task_spec, container_spec: { ...svc.task_spec.container_spec, image: 'img' }, networks_advanced: [{ name: 'net' }] } }, { state: 's' });
+    expect(spec.Name).toBe('mcp-router');
+    expect(spec.Labels).toEqual({ state: 's' });
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
+    expect(spec.TaskTemplate.ContainerSpec.Env).toContain('MCP_ROUTER_INSTANCE_ID=mcp-router-{{.Task.Name}}');
+    expect(spec.TaskTemplate.ContainerSpec.StopGracePeriod).toBe(20e9);
+    expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({ Test: ['CMD', 'node', 'dist/healthcheck.js'], Interval: 10e9, Timeout: 10e9, StartPeriod: 30e9, Retries: 3 });
+    expect(spec.TaskTemplate.Resources).toEqual({ Limits: { NanoCPUs: 1e9 }, Reservations: { MemoryBytes: 64 * 1024 * 1024 } });
+    expect(spec.TaskTemplate.Placement).toEqual({ Constraints: ['node.role==manager'], Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }] });
+    expect(spec.TaskTemplate.RestartPolicy).toEqual({ Condition: 'any', Delay: 5e9, MaxAttempts: 0, Window: 0 });
+    expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'net' }]);
+    expect(spec.UpdateConfig).toEqual({ Parallelism: 1, Delay: 5e9, FailureAction: 'rollback', Monitor: 15e9, MaxFailureRatio: 0, Order: 'start-first' });
+    expect(spec.RollbackConfig).toEqual({ Parallelism: 1, Delay: 0, FailureAction: 'pause', Monitor: 5e9, MaxFailureRatio: 0, Order: 'start-first' });
+    expect(spec.EndpointSpec).toEqual({ Mode: 'dnsrr' });
   });
 });
 

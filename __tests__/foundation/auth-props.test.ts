@@ -13,7 +13,7 @@ import { Testing } from 'cdktf';
 import { InternalsVisibility, JwtAlgorithm, McpRouterPlatformProps, RateLimitScope } from '../../constructs';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 import { requireTool } from '../support/tools';
-import { containers, REPO_OUTDIR, synthString } from './synth-helpers';
+import { containers, haproxyCfgOf, REPO_OUTDIR, synthString } from './synth-helpers';
 
 const AUTH: McpRouterPlatformProps['auth'] = {
   jwt: { issuer: 'https://auth.example.com', jwksUrl: 'https://auth.example.com/.well-known/jwks.json', algorithms: [JwtAlgorithm.ES256, JwtAlgorithm.RS256], clockToleranceSeconds: 20 },
@@ -22,9 +22,10 @@ const AUTH: McpRouterPlatformProps['auth'] = {
   rulesHostPath: '/etc/mcp/rules.json',
 };
 
+/** The one-stack layout (acl: false), as these props are about auth; auth with Consul ACLs: consul-cluster-acl.test.ts. */
 function synthWith(props: McpRouterStackProps): { json: any; text: string; warnings: string[] } {
   const app = Testing.app({ outdir: REPO_OUTDIR });
-  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', instanceCount: 2, ...props });
+  const stack = new McpRouterStack(app, 'test', { dockerHost: 'unix:///var/run/docker.sock', instanceCount: 2, acl: false, ...props });
   const text = Testing.synth(stack);
   const warnings = stack.platform.node.metadata.filter((m) => /warn/i.test(m.type)).map((m) => String(m.data));
   return { json: JSON.parse(text), text, warnings };
@@ -69,9 +70,9 @@ describe('auth props reach the routers and HAProxy', () => {
   });
 
   test('stats auth: the userlist file is mounted and loaded first, the config names it, the health check uses the open /healthz', () => {
-    expect(haproxy.command).toEqual(['haproxy', '-f', '/usr/local/etc/haproxy/stats-users.cfg', '-f', '/usr/local/etc/haproxy/haproxy.cfg']);
+    expect(haproxy.command).toEqual(['haproxy', '-f', '/usr/local/etc/haproxy/stats-users.cfg', '-f', '/run/haproxy/haproxy.cfg']);
     expect(haproxy.volumes).toEqual([{ host_path: '/etc/mcp/stats-users.cfg', container_path: '/usr/local/etc/haproxy/stats-users.cfg', read_only: true }]);
-    const cfg: string = haproxy.upload[0].content;
+    const cfg: string = haproxyCfgOf(haproxy);
     expect(cfg).toContain('http-request auth realm "MCP router platform" unless { http_auth(mcp_stats_users) }');
     expect(cfg.indexOf('if { path /healthz }')).toBeLessThan(cfg.indexOf('http_auth(mcp_stats_users)'));
     expect(cfg.indexOf('http_auth(mcp_stats_users)')).toBeLessThan(cfg.indexOf('prometheus-exporter'));
@@ -173,7 +174,7 @@ test('the stats-auth haproxy.cfg passes the real HAProxy check with a userlist f
   try {
     const cfg = path.join(dir, 'haproxy.cfg');
     // The plan's nameserver is the Consul container's name; HAProxy resolves it at check time.
-    fs.writeFileSync(cfg, (haproxyOf(json).upload[0].content as string).replace(/nameserver consul1 \S+/, 'nameserver consul1 127.0.0.1:8600'));
+    fs.writeFileSync(cfg, haproxyCfgOf(haproxyOf(json)).replace(/nameserver consul1 \S+/, 'nameserver consul1 127.0.0.1:8600'));
     const users = path.join(dir, 'users.cfg');
     fs.writeFileSync(users, 'userlist mcp_stats_users\n    user admin password $6$x$y\n');
     const haproxy = requireTool('haproxy');

@@ -22,7 +22,8 @@ test('cdktf synth with no Docker daemon writes a provider-free, machine-independ
   outDirs.push(out);
   const env = { ...process.env, CHECKPOINT_DISABLE: '1', DOCKER_HOST: 'unix:///nonexistent/docker.sock', CI: '1' };
   const r = spawnSync('npx', ['cdktf', 'synth', '--output', out], { cwd: repo, env, encoding: 'utf8', timeout: 180_000 });
-  expect(`${r.stdout}${r.stderr}`).toContain('Generated Terraform code for the stacks: mcp-router-platform');
+  // ACLs are on by default: the Consul stack (network, servers) first, then the platform.
+  expect(`${r.stdout}${r.stderr}`).toContain('Generated Terraform code for the stacks: mcp-router-consul, mcp-router-platform');
   expect(r.status).toBe(0);
   const text = fs.readFileSync(path.join(out, 'stacks', 'mcp-router-platform', 'cdk.tf.json'), 'utf8');
   const plan = JSON.parse(text);
@@ -33,6 +34,14 @@ test('cdktf synth with no Docker daemon writes a provider-free, machine-independ
   const image = Object.values(plan.resource.docker_image as Record<string, any>).find((i) => i.build);
   expect(image.build.context).toBe('${path.module}/../../../router-app');
   expect(fs.existsSync(path.join(image.build.context.replace('${path.module}', stackDir), 'Dockerfile'))).toBe(true);
-  expect(text).not.toContain(repo);
-  expect(text).not.toMatch(/"\/(home|root|work|tmp|Users)\//);
+  const consulText = fs.readFileSync(path.join(out, 'stacks', 'mcp-router-consul', 'cdk.tf.json'), 'utf8');
+  const consulPlan = JSON.parse(consulText);
+  expect(consulPlan.terraform.backend.local.path).toBe('../../../terraform.mcp-router-consul.tfstate');
+  expect(consulPlan.provider.docker[0].host).toBe('unix:///nonexistent/docker.sock');
+  // The platform reads the Consul stack's state through a relative path, like its own.
+  expect(plan.data.terraform_remote_state['cross-stack-reference-input-mcp-router-consul'].config.path).toBe('../../../terraform.mcp-router-consul.tfstate');
+  for (const t of [text, consulText]) {
+    expect(t).not.toContain(repo);
+    expect(t).not.toMatch(/"\/(home|root|work|tmp|Users)\//);
+  }
 }, 200_000);

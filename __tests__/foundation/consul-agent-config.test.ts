@@ -14,7 +14,7 @@ import { renderConsulAgentConfig as renderResolved, resolveConsulAgentConfig } f
 const renderConsulAgentConfig = (o: ConsulAgentConfigOptions = {}) => renderResolved(resolveConsulAgentConfig(o));
 
 import { requireTool } from '../support/tools';
-import { byPath, synthStack } from './synth-helpers';
+import { byPath, consulCfgOf, synthStack } from './synth-helpers';
 
 const consul = requireTool('consul');
 
@@ -72,10 +72,10 @@ describe('rendered agent config', () => {
 });
 
 describe('consul validate accepts it', () => {
-  test('the exact file uploaded into the Consul container', () => {
-    const container = byPath(synthStack(), 'docker_container', 'Consul/Container');
-    expect(container.upload[0].file).toBe('/consul/config/agent.json');
-    const r = consulValidate(container.upload[0].content);
+  test('the exact config the Consul container gets (CONSUL_LOCAL_CONFIG, written to /consul/config/local.json by the entrypoint)', () => {
+    const container = byPath(synthStack(), 'docker_container', 'Consul/Server/Container');
+    expect(container.upload).toBeUndefined();
+    const r = consulValidate(consulCfgOf(container));
     expect(r.out).toContain('Configuration is valid');
     expect(r.status).toBe(0);
   });

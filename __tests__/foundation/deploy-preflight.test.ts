@@ -50,7 +50,7 @@ test('Docker answers but the provider cannot be installed: exits 1 naming the pr
       child.on('exit', (status: number | null) => resolve({ status, err }));
     });
     expect(r.status).toBe(1);
-    expect(r.err).toContain("'terraform init' could not install the Terraform providers (kreuzwerker/docker, hashicorp/random)");
+    expect(r.err).toContain("'terraform init' could not install the Terraform providers of stack mcp-router-consul (kreuzwerker/docker, hashicorp/random)");
     expect(r.err).toContain('Configure a provider mirror');
   } finally {
     server.close();
@@ -70,3 +70,70 @@ test('tcp:// host where nothing listens: exits 1 saying the daemon does not answ
   expect(r.status).toBe(1);
   expect(r.err).toMatch(new RegExp(`the Docker daemon at tcp://127\\.0\\.0\\.1:${port} does not answer`));
 });
+
+test('with ACLs (the default) both stacks are initialized and applied in dependency order: the Consul stack first, the platform next with the user\'s arguments', async () => {
+  // A stand-in Docker API (only /_ping) and a stand-in `terraform` that records its calls: the
+  // script's own logic (stack order from the synthesized manifest, init per stack, arguments) is
+  // what is under test; MCP_DEPLOY_DRY_RUN prints the cdktf commands instead of running them.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-order-'));
+  const sock = path.join(dir, 'docker.sock');
+  const server = http.createServer((_req, res) => res.end('OK'));
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const calls = path.join(dir, 'terraform-calls');
+  fs.writeFileSync(path.join(bin, 'terraform'), `#!/bin/sh\necho "$(basename "$PWD") $*" >> ${calls}\n`, { mode: 0o755 });
+  try {
+    const r = await new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+      const child = require('node:child_process').spawn('/bin/bash', [script, '--var', 'instanceCount=5'], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DOCKER_HOST: `unix://${sock}`, MCP_DEPLOY_DRY_RUN: '1', MCP_ACL: '' },
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (err += d));
+      child.on('exit', (status: number | null) => resolve({ status, out, err }));
+    });
+    expect(r.err).not.toContain('deploy: the');
+    expect(r.status).toBe(0);
+    // (cdktf synth also asks `terraform version`: only the inits matter here.)
+    expect(fs.readFileSync(calls, 'utf8').trim().split('\n').filter((l) => / init /.test(l))).toEqual([
+      'mcp-router-consul init -input=false -no-color',
+      'mcp-router-platform init -input=false -no-color',
+    ]);
+    expect(r.out.trim().split('\n')).toEqual([
+      'deploy: would run: npx cdktf deploy mcp-router-consul --auto-approve --skip-synth',
+      'deploy: would run: npx cdktf deploy mcp-router-platform --auto-approve --skip-synth --ignore-missing-stack-dependencies --var instanceCount=5',
+    ]);
+  } finally {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test('with MCP_ACL=false there is one stack, applied with the user\'s arguments', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-one-'));
+  const sock = path.join(dir, 'docker.sock');
+  const server = http.createServer((_req, res) => res.end('OK'));
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'terraform'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  try {
+    const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+      const child = require('node:child_process').spawn('/bin/bash', [script, '--var', 'instanceCount=2'], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DOCKER_HOST: `unix://${sock}`, MCP_DEPLOY_DRY_RUN: '1', MCP_ACL: 'false' },
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.on('exit', (status: number | null) => resolve({ status, stdout }));
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'deploy: would run: npx cdktf deploy mcp-router-platform --auto-approve --skip-synth --ignore-missing-stack-dependencies --var instanceCount=2',
+    ]);
+  } finally {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import { PropError } from '../../constructs/validation';
-import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyConfigOptions, HaproxyMode, HealthCheckType, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions, RetryCondition } from '../../haproxy-templates';
+import { BALANCE_ALGORITHMS, HAPROXY_DEFAULTS, HAPROXY_MODES, HaproxyAccessLog, HaproxyConfigOptions, HaproxyMode, HealthCheckType, renderHaproxyConfig as renderResolved, resolveHaproxyConfigOptions, RetryCondition } from '../../haproxy-templates';
 /** One section of a rendered config: from its header line to the next blank line. */
 const section = (cfg: string, header: string) => {
   const at = cfg.indexOf(`\n${header}\n`);
@@ -19,7 +19,7 @@ const section = (cfg: string, header: string) => {
 const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
 
 import { requireTool } from '../support/tools';
-import { byPath, synthStack } from './synth-helpers';
+import { byPath, haproxyCfgOf, synthStack } from './synth-helpers';
 
 const haproxy = requireTool('haproxy');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'haproxy-cfg-'));
@@ -51,15 +51,38 @@ describe('haproxy -c accepts the rendered config', () => {
     ['sticky sessions + rate limit + nbthread', { stickySessions: true, rateLimitConnectionsPer10s: 100, nbthread: 2 }],
     ['tcp mode with sticky sessions', { mode: HaproxyMode.TCP, stickySessions: true }],
     ['100 slots', { maxInstances: 100 }],
+    ['a log line per call, http', { accessLog: HaproxyAccessLog.ALL }],
+    ['a log line per connection, tcp', { mode: HaproxyMode.TCP, accessLog: HaproxyAccessLog.ALL }],
+    ['errors only, tcp', { mode: HaproxyMode.TCP, accessLog: HaproxyAccessLog.ERRORS }],
   ])('%s', (name, extra) => {
     expect(haproxyCheck(renderHaproxyConfig({ ...base, ...extra }), name.replace(/\W+/g, '-'))).toMatch(/Configuration file is valid/);
   });
 
   test('the exact file the HAProxy container gets (nameserver by container name) is valid', () => {
     // The container resolves "mcp-consul" through Docker's DNS; here it is made resolvable as localhost.
-    const cfg: string = byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(synthStack(), 'docker_container', 'LoadBalancer/Container'));
     expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
     expect(haproxyCheck(cfg.replace('mcp-consul:8600', 'localhost:8600'), 'container')).toMatch(/Configuration file is valid/);
+  });
+});
+
+describe('the access log: errors by default, every call when asked (issue 10)', () => {
+  test('default: option dontlog-normal in defaults, so every proxy (gRPC, MCP, stats) logs only what went wrong', () => {
+    expect(HAPROXY_DEFAULTS.accessLog).toBe(HaproxyAccessLog.ERRORS);
+    for (const mode of HAPROXY_MODES) {
+      const d = section(renderHaproxyConfig({ ...base, mode }), 'defaults');
+      expect(d).toContain('    log global');
+      expect(d).toContain('    option dontlog-normal');
+      expect(d).toContain(mode === HaproxyMode.HTTP ? '    option httplog' : '    option tcplog');
+    }
+  });
+  test('ALL: a line for every call, as before', () => {
+    const cfg = renderHaproxyConfig({ ...base, accessLog: HaproxyAccessLog.ALL });
+    expect(cfg).not.toContain('dontlog-normal');
+    expect(section(cfg, 'defaults')).toContain('    option httplog');
+  });
+  test('anything else is refused by name', () => {
+    expect(() => renderHaproxyConfig({ ...base, accessLog: 'sampled' as HaproxyAccessLog })).toThrow('renderHaproxyConfig: accessLog must be one of errors, all; received "sampled"');
   });
 });
 

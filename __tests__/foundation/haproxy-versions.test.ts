@@ -14,7 +14,7 @@ import { BALANCE_ALGORITHMS, HAPROXY_MODES, HaproxyConfigOptions, HaproxyMode, H
 const renderHaproxyConfig = (o: HaproxyConfigOptions = {}) => renderResolved(resolveHaproxyConfigOptions(o));
 
 import { requireTool } from '../support/tools';
-import { byPath, synthStack } from './synth-helpers';
+import { byPath, haproxyCfgOf, synthStack } from './synth-helpers';
 
 const versions = [
   { name: '2.6', bin: requireTool('haproxy') },
@@ -48,7 +48,7 @@ const shipped: Array<[string, () => string]> = [
   ['TLS termination, http', () => renderHaproxyConfig({ ...base, tlsCertificatePath: pem })],
   ['TLS termination, tcp', () => renderHaproxyConfig({ ...base, mode: HaproxyMode.TCP, tlsCertificatePath: pem })],
   // The exact file the HAProxy container gets; "mcp-consul" (Docker DNS) made resolvable as localhost.
-  ['the synthesized container config', () => (byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').upload[0].content as string).replace('mcp-consul:8600', 'localhost:8600')],
+  ['the synthesized container config', () => haproxyCfgOf(byPath(synthStack(), 'docker_container', 'LoadBalancer/Container')).replace('mcp-consul:8600', 'localhost:8600')],
 ];
 
 beforeAll(() => {

@@ -10,6 +10,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TerraformOutput, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import * as index from '../../constructs';
+import { consulCfgOf, haproxyCfgOf } from './synth-helpers';
 import { BalanceAlgorithm, ConsulLogLevel, ConsulServer, HaproxyLoadBalancer, HaproxyMode, McpRouterPlatform, RestartPolicy, RouterFleet, RouterImage } from '../../constructs';
 
 Testing.setupJest();
@@ -49,12 +50,12 @@ describe('ConsulServer on a network the caller owns', () => {
     server = new ConsulServer(s, 'Consul', { networkName: net.name, containerName: 'registry', agentConfig: { datacenter: 'eu1', logLevel: ConsulLogLevel.WARN } });
   });
 
-  test('one container on that network, config uploaded, admin ports on 127.0.0.1', () => {
+  test('one container on that network, config in CONSUL_LOCAL_CONFIG, admin ports on 127.0.0.1', () => {
     expect(text).toHaveResourceWithProperties(Container, { name: 'registry', command: ['agent'] });
     const c = only(json, 'docker_container');
     expect(c.networks_advanced[0].name).toMatch(/^\$\{docker_network\.net\.name\}$/);
     expect(c.networks_advanced[0].aliases).toEqual(['consul']);
-    expect(JSON.parse(c.upload[0].content)).toMatchObject({ datacenter: 'eu1', log_level: 'WARN', node_name: 'registry' });
+    expect(JSON.parse(consulCfgOf(c))).toMatchObject({ datacenter: 'eu1', log_level: 'WARN', node_name: 'registry' });
     expect(c.ports.map((p: any) => p.ip)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
     expect(c.healthcheck.test).toEqual(['CMD', 'consul', 'members']);
   });
@@ -147,10 +148,11 @@ describe('HaproxyLoadBalancer in front of the caller\'s Consul', () => {
     });
   });
 
-  test('container with the rendered config uploaded and the three listeners published (gRPC, stats, MCP)', () => {
+  test('container with the rendered config in its environment and the three listeners published (gRPC, stats, MCP)', () => {
     expect(text).toHaveResourceWithProperties(Container, { name: 'edge-lb', networks_advanced: [{ name: 'prod-net' }] });
     const c = only(json, 'docker_container');
-    expect(c.upload).toEqual([{ file: '/usr/local/etc/haproxy/haproxy.cfg', content: lb.configText }]);
+    expect(c.upload).toBeUndefined();
+    expect(haproxyCfgOf(c)).toBe(lb.configText);
     expect(c.ports).toEqual([
       { internal: 50051, external: 443, ip: '0.0.0.0', protocol: 'tcp' },
       { internal: 8404, external: 9000, ip: '127.0.0.1', protocol: 'tcp' },
@@ -209,7 +211,8 @@ describe('RouterImage on its own', () => {
   test('a docker_image build with a plan-time source hash over the given globs', () => {
     const i = only(json, 'docker_image');
     expect(i.name).toBe('me/router:dev');
-    expect(i.build).toEqual({ context: '${path.module}/services/router', dockerfile: 'Dockerfile' });
+    // The base image is a build argument, pinned by digest unless given (baseImage).
+    expect(i.build).toEqual({ context: '${path.module}/services/router', dockerfile: 'Dockerfile', build_args: { NODE_IMAGE: expect.stringMatching(/^node:20-slim@sha256:[0-9a-f]{64}$/) } });
     expect(i.triggers.source_sha1).toBe(img.sourceHash);
     expect(img.sourceHash).toContain('fileset("${path.module}/services/router", "src/**")');
     expect(img.sourceHash).toContain('fileset("${path.module}/services/router", "Dockerfile")');
@@ -235,8 +238,8 @@ describe('the composite with everything brought', () => {
     expect(p.consul).toBeUndefined();
     expect(p.network).toBeUndefined();
     expect(p.routerImage).toBeUndefined();
-    expect(p.routers.containers).toBeInstanceOf(Container);
-    const cfg = p.loadBalancer.configText;
+    expect(p.routers!.containers).toBeInstanceOf(Container);
+    const cfg = p.loadBalancer!.configText;
     expect(cfg).toContain('nameserver consul1 consul.internal:53');
     expect(cfg).toContain('_mcp-b._tcp.service.consul');
     const routers = Object.values(json.resource.docker_container).find((c: any) => c.count !== undefined) as any;

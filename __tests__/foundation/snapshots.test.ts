@@ -4,7 +4,7 @@ import { synthString } from './synth-helpers';
 
 describe('synthesized cdk.tf.json snapshots', () => {
   test.each([
-    ['default app (variable instanceCount)', {}],
+    ['one stack, ACL off (variable instanceCount)', {}],
     ['instanceCount 1', { instanceCount: 1 }],
     ['instanceCount 3', { instanceCount: 3 }],
     ['instanceCount 10', { instanceCount: 10 }],

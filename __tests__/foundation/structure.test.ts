@@ -8,13 +8,13 @@ import { Network } from '@cdktf/provider-docker/lib/network';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { HaproxyMode } from '../../constructs';
 import { McpRouterStack } from '../../main';
-import { byPath, synthStack, synthString } from './synth-helpers';
+import { byPath, consulCfgOf, haproxyCfgOf, synthStack, synthString } from './synth-helpers';
 
 describe('default app', () => {
   const json = synthStack();
   const routers = byPath(json, 'docker_container', 'Routers/Router');
   const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
-  const consul = byPath(json, 'docker_container', 'Consul/Container');
+  const consul = byPath(json, 'docker_container', 'Consul/Server/Container');
 
   test('the docker provider targets the given host', () => {
     expect(json.provider.docker[0].host).toBe('unix:///var/run/docker.sock');
@@ -55,11 +55,11 @@ describe('default app', () => {
     expect(img.triggers.source_sha1).toContain('"src/**"');
   });
 
-  test('consul: config uploaded, UI/API and DNS published on 127.0.0.1 only', () => {
+  test('consul: config in CONSUL_LOCAL_CONFIG (a read-only container takes no upload), UI/API and DNS published on 127.0.0.1 only', () => {
     // The image's entrypoint adds -data-dir/-config-dir and drops to the consul user.
     expect(consul.command).toEqual(['agent']);
-    expect(consul.upload[0].file).toBe('/consul/config/agent.json');
-    const cfg = JSON.parse(consul.upload[0].content);
+    expect(consul.upload).toBeUndefined();
+    const cfg = JSON.parse(consulCfgOf(consul));
     expect(cfg.server).toBe(true);
     expect(cfg.ui).toBe(true);
     expect(cfg.ports.http).toBe(8500);
@@ -74,9 +74,10 @@ describe('default app', () => {
     expect(consul.ports.every((p: any) => p.ip === '127.0.0.1')).toBe(true);
   });
 
-  test('haproxy: generated haproxy.cfg uploaded; without auth the public 50051 and 8080 stay on 127.0.0.1, as does 8404 stats', () => {
-    expect(haproxy.upload[0].file).toBe('/usr/local/etc/haproxy/haproxy.cfg');
-    const cfg: string = haproxy.upload[0].content;
+  test('haproxy: generated haproxy.cfg in the environment, written to /run/haproxy/haproxy.cfg by the entrypoint; without auth the public 50051 and 8080 stay on 127.0.0.1, as does 8404 stats', () => {
+    expect(haproxy.upload).toBeUndefined();
+    expect(haproxy.command).toEqual(['haproxy', '-f', '/run/haproxy/haproxy.cfg']);
+    const cfg: string = haproxyCfgOf(haproxy);
     expect(cfg).toContain('bind 0.0.0.0:50051 proto h2');
     expect(cfg).toContain('server-template mcp-router 10 _mcp-router._tcp.service.consul resolvers consul');
     expect(cfg).toContain('nameserver consul1 mcp-consul:8600');
@@ -128,7 +129,7 @@ describe('props', () => {
 
   test('maxInstances sets the HAProxy slots and the variable bound', () => {
     const json = synthStack({ maxInstances: 25 });
-    expect(byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content).toContain('server-template mcp-router 25 ');
+    expect(haproxyCfgOf(byPath(json, 'docker_container', 'LoadBalancer/Container'))).toContain('server-template mcp-router 25 ');
     expect(json.variable.instanceCount.validation[0].condition).toContain('<= 25');
   });
 
@@ -137,7 +138,7 @@ describe('props', () => {
     const haproxy = byPath(json, 'docker_container', 'LoadBalancer/Container');
     expect(haproxy.ports[0].ip).toBe('127.0.0.1');
     expect(haproxy.ports[1].ip).toBe('0.0.0.0');
-    expect(byPath(json, 'docker_container', 'Consul/Container').ports.every((p: any) => p.ip === '0.0.0.0')).toBe(true);
+    expect(byPath(json, 'docker_container', 'Consul/Server/Container').ports.every((p: any) => p.ip === '0.0.0.0')).toBe(true);
   });
 
   test('vertical scaling: routerCpus and routerMemoryMb become container limits', () => {
@@ -151,11 +152,11 @@ describe('props', () => {
 
   test('the containers that need Consul at start depend on its container (depends_on in the plan)', () => {
     const json = synthStack({ demoBackends: ['demo'] });
-    const consul = Object.keys(json.resource.docker_container).find((k) => k.includes('Consul_Container'));
+    const consul = Object.keys(json.resource.docker_container).find((k) => k.includes('Consul_Server_Container'));
     for (const part of ['LoadBalancer/Container', 'Routers/Router', 'DemoBackends/Server-demo']) {
       expect(byPath(json, 'docker_container', part).depends_on).toEqual([`${'$'}{docker_container.${consul}}`]);
     }
-    expect(byPath(json, 'docker_container', 'Consul/Container').depends_on).toBeUndefined();
+    expect(byPath(json, 'docker_container', 'Consul/Server/Container').depends_on).toBeUndefined();
     // With existingConsul there is no container to wait for.
     const own = synthStack({ existingConsul: { host: 'consul.internal' } });
     expect(byPath(own, 'docker_container', 'LoadBalancer/Container').depends_on).toBeUndefined();
@@ -181,7 +182,7 @@ describe('props', () => {
   });
 
   test('tcp mode renders a tcp frontend and backend', () => {
-    const cfg: string = byPath(synthStack({ mode: HaproxyMode.TCP }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(synthStack({ mode: HaproxyMode.TCP }), 'docker_container', 'LoadBalancer/Container'));
     expect(cfg).toContain('mode tcp');
     expect(cfg).not.toContain('proto h2');
   });
@@ -216,12 +217,12 @@ describe('props', () => {
   test('serviceName reaches the routers\' registration, HAProxy\'s SRV lookup and the Consul UI output together', () => {
     const json = synthStack({ serviceName: 'mcp-edge' });
     expect(byPath(json, 'docker_container', 'Routers/Router').env).toContain('MCP_ROUTER_SERVICE_NAME=mcp-edge');
-    expect(byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content).toContain('server-template mcp-edge 10 _mcp-edge._tcp.service.consul ');
+    expect(haproxyCfgOf(byPath(json, 'docker_container', 'LoadBalancer/Container'))).toContain('server-template mcp-edge 10 _mcp-edge._tcp.service.consul ');
     expect(json.output.consul_ui_url.value).toBe('http://127.0.0.1:8500/ui/dc1/services/mcp-edge');
   });
 
   test('the HAProxy check always targets the routers\' admin port and /readyz, whatever is passed', () => {
-    const cfg: string = byPath(synthStack({ haproxy: { healthCheck: { interMs: 1000, port: 1234, path: '/x' } as any } }), 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(synthStack({ haproxy: { healthCheck: { interMs: 1000, port: 1234, path: '/x' } as any } }), 'docker_container', 'LoadBalancer/Container'));
     expect(cfg).toContain('http-check connect port 9464 proto h1');
     expect(cfg).toContain('http-check send meth GET uri /readyz');
     expect(cfg).toContain('check inter 1000 rise 2 fall 3');
@@ -230,7 +231,7 @@ describe('props', () => {
   test('HAProxy\'s server and tunnel timeouts follow the routers\' MCP_ROUTER_MAX_CALL_MS; a bad value fails synth by name', () => {
     const json = synthStack({ routerEnvironment: { MCP_ROUTER_MAX_CALL_MS: '120000' } });
     expect(byPath(json, 'docker_container', 'Routers/Router').env).toContain('MCP_ROUTER_MAX_CALL_MS=120000');
-    const cfg: string = byPath(json, 'docker_container', 'LoadBalancer/Container').upload[0].content;
+    const cfg: string = haproxyCfgOf(byPath(json, 'docker_container', 'LoadBalancer/Container'));
     expect(cfg).toContain('timeout server 125000ms');
     expect(cfg).toContain('timeout tunnel 125000ms');
     expect(() => synthStack({ routerEnvironment: { MCP_ROUTER_MAX_CALL_MS: '2 min' } })).toThrow(
@@ -242,7 +243,7 @@ describe('props', () => {
     const text = synthString({ tlsCertificateHostPath: '/etc/mcp/tls/server.pem' });
     const lb = byPath(JSON.parse(text), 'docker_container', 'LoadBalancer/Container');
     expect(lb.volumes).toEqual([{ host_path: '/etc/mcp/tls/server.pem', container_path: '/usr/local/etc/haproxy/certs/server.pem', read_only: true }]);
-    expect(lb.upload[0].content).toContain('bind 0.0.0.0:50051 ssl crt /usr/local/etc/haproxy/certs/server.pem alpn h2 proto h2');
+    expect(haproxyCfgOf(lb)).toContain('bind 0.0.0.0:50051 ssl crt /usr/local/etc/haproxy/certs/server.pem alpn h2 proto h2');
     expect(text).not.toContain('PRIVATE KEY');
     expect(byPath(synthStack(), 'docker_container', 'LoadBalancer/Container').volumes).toBeUndefined();
   });
@@ -258,7 +259,7 @@ describe('the MCP endpoint', () => {
   test('enableMcp: false leaves it out: no MCP listener in haproxy.cfg, no published MCP port, no mcp_url output', () => {
     const json = synthStack({ enableMcp: false });
     const lb = byPath(json, 'docker_container', 'LoadBalancer/Container');
-    expect(lb.upload[0].content).not.toContain('mcp_http');
+    expect(haproxyCfgOf(lb)).not.toContain('mcp_http');
     expect(lb.ports.map((p: any) => p.internal)).toEqual([50051, 8404]);
     expect(json.output.mcp_url).toBeUndefined();
     expect(json.output.router_endpoint.value).toBe('127.0.0.1:50051');

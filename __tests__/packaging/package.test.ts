@@ -188,9 +188,11 @@ function checkPlan(dir: string): { routerContext: string; trigger: string; stack
   expect(fs.existsSync(path.join(context, 'src', 'main.ts'))).toBe(true);
 
   // Both HAProxy configs: the platform's (Consul by its container name) and the part's on the existing network.
-  const lbs = Object.entries(containers).filter(([, c]) => c.upload?.some((u: any) => u.file === '/usr/local/etc/haproxy/haproxy.cfg'));
+  // (A locked-down container takes its config in the environment: MCP_HAPROXY_CONFIG.)
+  const CFG = 'MCP_HAPROXY_CONFIG=';
+  const lbs = Object.entries(containers).filter(([, c]) => c.env?.some((e: string) => e.startsWith(CFG)));
   expect(lbs.map(([, c]) => c.name).sort()).toEqual(['edge-haproxy', 'mcp-haproxy']);
-  const cfg = (name: string) => lbs.find(([, c]) => c.name === name)![1].upload[0].content as string;
+  const cfg = (name: string) => (lbs.find(([, c]) => c.name === name)![1].env as string[]).find((e) => e.startsWith(CFG))!.slice(CFG.length);
   const platformCfg = haproxyCheck(`${path.basename(dir)}-platform`, cfg('mcp-haproxy'));
   expect(platformCfg).toContain('nameserver consul1 mcp-consul:8600');
   expect(platformCfg).toContain('balance leastconn');

@@ -100,6 +100,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MCP_BACKENDS: '[{"name":"bad name!","url":"ftp://x"}]' })).toThrow(/MCP_BACKENDS=.*backend name must be/);
   });
 
+  test('MCP_ROUTER_ADVERTISE_CIDR picks the interface address inside the range (a Swarm task has one per network, in no promised order)', () => {
+    const iface = (address: string) => ({ address, family: 'IPv4' as const, internal: false, netmask: '255.255.255.0', mac: '02:42:0a:00:00:04', cidr: `${address}/24` });
+    // As on a real task: ingress first, the overlay second, docker_gwbridge third.
+    const interfaces = { lo: [{ ...iface('127.0.0.1'), internal: true }], eth0: [iface('10.0.0.4')], eth1: [iface('10.213.0.3')], eth2: [iface('172.19.0.3')] };
+    expect(loadConfig({ MCP_ROUTER_ADVERTISE_CIDR: '10.213.0.0/20' }, interfaces).advertiseAddress).toBe('10.213.0.3');
+    expect(() => loadConfig({ MCP_ROUTER_ADVERTISE_CIDR: '10.99.0.0/16' }, interfaces)).toThrow(
+      'MCP_ROUTER_ADVERTISE_CIDR="10.99.0.0/16": no interface of this container has an IPv4 address in that range (it has: lo 127.0.0.1, eth0 10.0.0.4, eth1 10.213.0.3, eth2 172.19.0.3)',
+    );
+    expect(() => loadConfig({ MCP_ROUTER_ADVERTISE_CIDR: '10.213.0.3' }, interfaces)).toThrow(/MCP_ROUTER_ADVERTISE_CIDR="10\.213\.0\.3": must be an IPv4 range such as 10\.213\.0\.0\/20/);
+    expect(() => loadConfig({ MCP_ROUTER_ADVERTISE_CIDR: '10.213.0.0/20', MCP_ROUTER_ADVERTISE_ADDRESS: '10.213.0.9' }, interfaces)).toThrow(/set it or MCP_ROUTER_ADVERTISE_ADDRESS, not both/);
+  });
+
   test('ENV_VARIABLES lists the seed variables', () => {
     expect(ENV_VARIABLES).toEqual(expect.arrayContaining(['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT']));
   });

@@ -46,7 +46,8 @@ test('the curl payload and the HCL file register servers the router calls', asyn
   const payload = /-d '([\s\S]*?)'\n/.exec(curl)?.[1];
   expect(payload).toBeDefined();
   const body = payload!.replace(/10\.0\.0\.7/g, '127.0.0.1').replace(/3000/g, String(searchPort));
-  expect(curl).toMatch(/curl -X PUT http:\/\/127\.0\.0\.1:8500\/v1\/agent\/service\/register/);
+  // (The README sends the operator token; this agent runs without ACLs, the ACL suite sends it to one with them.)
+  expect(curl).toMatch(/curl -X PUT -H "X-Consul-Token: \$CONSUL_HTTP_TOKEN" http:\/\/127\.0\.0\.1:8500\/v1\/agent\/service\/register/);
   await consul.api('/v1/agent/service/register', { method: 'PUT', body });
 
   // HCL: written to a file and registered with the consul CLI, as the README says; made plain http on loopback.

@@ -5,9 +5,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import { z } from 'zod';
-import { Cidr, NamespaceRule, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
+import { Cidr, NamespaceRule, parseCidr, parseCidrList, parseNamespaceRules } from './discovery/backend-policy';
 import { AUTH, PATTERNS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from './contract';
 import { ApiKeySet } from './auth/api-keys';
 import { staticKeyLookup } from './auth/jwks';
@@ -125,6 +126,13 @@ const schema = {
   [E.port]: int(0, 65535).default(D.port),
   [E.bindAddress]: ipv4.default(D.bindAddress),
   [E.advertiseAddress]: ipv4.optional(),
+  // Docker Swarm: a task has an address on each network it joins (overlay, ingress,
+  // docker_gwbridge), in an order no one promises; the overlay's range picks the right one.
+  [E.advertiseCidr]: parsed((s) => {
+    const c = parseCidr(s);
+    if (c.family !== 'ipv4' || !s.includes('/')) throw new Error('must be an IPv4 range such as 10.213.0.0/20 (the overlay network\'s subnet)');
+    return c;
+  }).optional(),
   [E.hostname]: name.optional(),
   [E.instanceId]: name.optional(),
   [E.serviceName]: z.string().regex(PATTERNS.dnsLabel, { message: 'must be a DNS label' }).default(D.serviceName),
@@ -149,6 +157,10 @@ const schema = {
   [E.consulCheckIntervalGrpc]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default(D.consulCheckIntervalGrpc),
   [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
   [E.consulReregisterIntervalMs]: int(200, 600_000).default(D.consulReregisterIntervalMs),
+  // The token itself is checked by readConsulToken (its value is never echoed).
+  [E.consulToken]: z.string().optional(),
+  [E.consulTokenFile]: z.string().trim().min(1).optional(),
+  [E.consulHealthIntervalMs]: int(200, 600_000).default(D.consulHealthIntervalMs),
   [E.logLevel]: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(D.logLevel),
   [E.mcpPort]: int(0, 65535).default(D.mcpPort),
   [E.mcpAllowedOrigins]: z
@@ -201,7 +213,12 @@ type Schema = typeof schema;
 type Parsed = { [K in keyof Schema]: z.output<Schema[K]> };
 
 export interface RouterConfig {
-  readonly consul: { readonly host: string; readonly port: number; readonly register: boolean };
+  /**
+   * The Consul agent, and the ACL token sent on every call to it (from CONSUL_HTTP_TOKEN or the
+   * file CONSUL_HTTP_TOKEN_FILE names). The token is a non-enumerable property, so logging or
+   * serializing the configuration never shows it.
+   */
+  readonly consul: { readonly host: string; readonly port: number; readonly register: boolean; readonly token?: string };
   readonly port: number;
   readonly bindAddress: string;
   readonly advertiseAddress: string;
@@ -248,7 +265,14 @@ export interface RouterConfig {
   };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
-  readonly checks: { readonly tcpInterval: string; readonly grpcInterval: string; readonly deregisterCriticalAfter: string; readonly reregisterIntervalMs: number };
+  readonly checks: {
+    readonly tcpInterval: string;
+    readonly grpcInterval: string;
+    readonly deregisterCriticalAfter: string;
+    readonly reregisterIntervalMs: number;
+    /** How often the router asks its Consul agent whether the cluster has a leader. */
+    readonly consulHealthIntervalMs: number;
+  };
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Who may call what: authentication, authorization rules, internals, rate limits (auth/). */
   readonly auth: AuthConfig;
@@ -264,7 +288,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment; throws ConfigError listing every bad variable with its value. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): RouterConfig {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(schema)) {
@@ -272,10 +296,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     const r = (s as z.ZodType).safeParse(raw === '' ? undefined : raw);
     if (r.success) out[key] = r.data;
     // A secret's value is never echoed.
-    else problems.push(`${key}=${key === E.sessionKeys ? '(secret)' : JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${key}=${SECRET_VARIABLES.includes(key) ? '(secret)' : JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
   const caPem = out.MCP_BACKEND_CA_FILE === undefined ? undefined : readCaFile(String(out.MCP_BACKEND_CA_FILE), problems);
   const sessionKeys = readSessionKeys(out[E.sessionKeys] as string | undefined, out[E.sessionKeysFile] as string | undefined, problems);
+  const consulToken = readConsulToken(out[E.consulToken] as string | undefined, out[E.consulTokenFile] as string | undefined, problems);
   const defaultMs = out[E.defaultTimeoutMs] as number | undefined;
   const maxMs = out[E.maxCallMs] as number | undefined;
   if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) {
@@ -284,12 +309,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     else problems.push(`${E.defaultTimeoutMs}=${JSON.stringify(env[E.defaultTimeoutMs])}: must not exceed ${E.maxCallMs} (${maxMs})`);
   }
   const auth = authConfig(out, env, problems);
+  const advertiseCidr = out[E.advertiseCidr] as Cidr | undefined;
+  let advertiseInCidr: string | undefined;
+  if (advertiseCidr !== undefined && out[E.advertiseAddress] !== undefined) {
+    problems.push(`${E.advertiseCidr}=${JSON.stringify(env[E.advertiseCidr])}: set it or ${E.advertiseAddress}, not both`);
+  } else if (advertiseCidr !== undefined) {
+    advertiseInCidr = ipv4InRange(advertiseCidr, interfaces);
+    if (advertiseInCidr === undefined) {
+      const have = Object.entries(interfaces).flatMap(([n, list]) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => `${n} ${a.address}`));
+      problems.push(`${E.advertiseCidr}=${JSON.stringify(env[E.advertiseCidr])}: no interface of this container has an IPv4 address in that range (it has: ${have.join(', ') || 'none'}); is the router on that network?`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   const p = out as Parsed;
   const hostname = p.MCP_ROUTER_HOSTNAME ?? os.hostname();
-  const advertise = p.MCP_ROUTER_ADVERTISE_ADDRESS ?? (p.MCP_ROUTER_BIND_ADDRESS !== '0.0.0.0' ? p.MCP_ROUTER_BIND_ADDRESS : firstIpv4());
+  const advertise = p.MCP_ROUTER_ADVERTISE_ADDRESS ?? advertiseInCidr ?? (p.MCP_ROUTER_BIND_ADDRESS !== '0.0.0.0' ? p.MCP_ROUTER_BIND_ADDRESS : firstIpv4());
+  const consul = { host: p.CONSUL_HOST, port: p.CONSUL_PORT, register: p.CONSUL_REGISTER };
+  if (consulToken !== undefined) Object.defineProperty(consul, 'token', { value: consulToken, enumerable: false });
   return {
-    consul: { host: p.CONSUL_HOST, port: p.CONSUL_PORT, register: p.CONSUL_REGISTER },
+    consul,
     port: p.MCP_ROUTER_PORT,
     bindAddress: p.MCP_ROUTER_BIND_ADDRESS,
     advertiseAddress: advertise,
@@ -341,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       grpcInterval: p.CONSUL_CHECK_INTERVAL_GRPC,
       deregisterCriticalAfter: p.CONSUL_DEREGISTER_CRITICAL_AFTER,
       reregisterIntervalMs: p.CONSUL_REREGISTER_INTERVAL_MS,
+      consulHealthIntervalMs: p.CONSUL_HEALTH_INTERVAL_MS,
     },
     logLevel: p.LOG_LEVEL,
     auth: auth!,
@@ -485,6 +524,38 @@ function readSessionKeys(inline: string | undefined, file: string | undefined, p
   return keys;
 }
 
+/** Variables whose values are secrets: a problem with one never shows its value. */
+const SECRET_VARIABLES: readonly string[] = [E.sessionKeys, E.consulToken];
+
+/**
+ * The Consul ACL token from CONSUL_HTTP_TOKEN or the file CONSUL_HTTP_TOKEN_FILE names (one of
+ * them; the file's content without surrounding whitespace): 1-256 printable characters without
+ * spaces. Unset: no token (Consul then applies its anonymous token). Never echoed.
+ */
+function readConsulToken(inline: string | undefined, file: string | undefined, problems: string[]): string | undefined {
+  if (inline !== undefined && file !== undefined) {
+    problems.push(`${E.consulToken} and ${E.consulTokenFile} are both set: give the Consul token one way`);
+    return undefined;
+  }
+  let token = inline;
+  let source: string = `${E.consulToken}=(secret)`;
+  if (file !== undefined) {
+    source = `${E.consulTokenFile}=${JSON.stringify(file)}`;
+    try {
+      token = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      problems.push(`${source}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a file holding the router's Consul ACL token`);
+      return undefined;
+    }
+  }
+  if (token === undefined) return undefined;
+  if (!PATTERNS.consulToken.test(token)) {
+    problems.push(`${source}: must be a Consul ACL token (1-256 printable characters without spaces, e.g. a token's SecretID); received ${token.length} characters${token === '' ? '' : ' that do not match'}`);
+    return undefined;
+  }
+  return token;
+}
+
 /** The PEM bundle of MCP_BACKEND_CA_FILE; a problem is recorded when it can't be read or holds no certificate. */
 function readCaFile(file: string, problems: string[]): string | undefined {
   let pem: string;
@@ -503,6 +574,16 @@ function readCaFile(file: string, problems: string[]): string | undefined {
     return undefined;
   }
   return pem;
+}
+
+/** The first IPv4 interface address inside `range` (sorted by interface name, so the choice is stable). */
+function ipv4InRange(range: Cidr, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]>): string | undefined {
+  const list = new net.BlockList();
+  list.addSubnet(range.address, range.prefix, 'ipv4');
+  for (const name of Object.keys(interfaces).sort()) {
+    for (const a of interfaces[name] ?? []) if (a.family === 'IPv4' && list.check(a.address, 'ipv4')) return a.address;
+  }
+  return undefined;
 }
 
 function firstIpv4(): string {

@@ -101,6 +101,7 @@ export const ROUTER_ENV = {
   port: 'MCP_ROUTER_PORT',
   bindAddress: 'MCP_ROUTER_BIND_ADDRESS',
   advertiseAddress: 'MCP_ROUTER_ADVERTISE_ADDRESS',
+  advertiseCidr: 'MCP_ROUTER_ADVERTISE_CIDR',
   hostname: 'MCP_ROUTER_HOSTNAME',
   instanceId: 'MCP_ROUTER_INSTANCE_ID',
   serviceName: 'MCP_ROUTER_SERVICE_NAME',
@@ -125,6 +126,12 @@ export const ROUTER_ENV = {
   consulCheckIntervalGrpc: 'CONSUL_CHECK_INTERVAL_GRPC',
   consulDeregisterCriticalAfter: 'CONSUL_DEREGISTER_CRITICAL_AFTER',
   consulReregisterIntervalMs: 'CONSUL_REREGISTER_INTERVAL_MS',
+  /** The router's Consul ACL token (Consul's own variable name); sent on every Consul call. */
+  consulToken: 'CONSUL_HTTP_TOKEN',
+  /** A file holding the router's Consul ACL token (Consul's own variable name); instead of CONSUL_HTTP_TOKEN. */
+  consulTokenFile: 'CONSUL_HTTP_TOKEN_FILE',
+  /** How often the router asks its Consul agent whether the cluster has a leader. */
+  consulHealthIntervalMs: 'CONSUL_HEALTH_INTERVAL_MS',
   logLevel: 'LOG_LEVEL',
   mcpPort: 'MCP_ROUTER_MCP_PORT',
   mcpAllowedOrigins: 'MCP_ROUTER_MCP_ALLOWED_ORIGINS',
@@ -207,6 +214,7 @@ export const ROUTER_DEFAULTS = {
   consulCheckIntervalGrpc: '2s',
   consulDeregisterCriticalAfter: '1m',
   consulReregisterIntervalMs: 5_000,
+  consulHealthIntervalMs: 2_000,
   logLevel: 'info',
   mcpPort: PORTS.mcp,
   mcpMaxBodyBytes: 4 * MiB,
@@ -252,6 +260,10 @@ export const DEMO_ENV = {
   serverName: 'SERVER_NAME',
   consulHost: 'CONSUL_HOST',
   consulPort: 'CONSUL_PORT',
+  /** The server's Consul ACL token (as the router's). */
+  consulToken: 'CONSUL_HTTP_TOKEN',
+  /** A file holding the server's Consul ACL token. */
+  consulTokenFile: 'CONSUL_HTTP_TOKEN_FILE',
 } as const;
 
 /** Value patterns shared by every layer that checks them. */
@@ -262,6 +274,8 @@ export const PATTERNS = {
   dnsLabel: /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
   /** A host name (labels of letters, digits and hyphens) or an IPv4 address. */
   host: /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/,
+  /** A Consul ACL token's secret: 1-256 printable ASCII characters without spaces (Consul makes UUIDs). */
+  consulToken: /^[\x21-\x7e]{1,256}$/,
 } as const;
 
 /** Bounds shared by the constructs and the HAProxy renderer. */

@@ -18,6 +18,7 @@ export class RouterMetrics {
   readonly backendUp: Gauge<'backend'>;
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
+  readonly consulState: Gauge<'state'>;
   readonly listingsRefused: Counter<'backend' | 'limit'>;
   readonly registrationsRefused: Counter<'reason'>;
   readonly callsInFlight: Gauge;
@@ -42,6 +43,12 @@ export class RouterMetrics {
       labelNames: ['backend', 'outcome'],
       registers: [this.registry],
     });
+    this.consulState = new Gauge({
+      name: 'mcp_router_consul_state',
+      help: "State of the Consul cluster behind the router's agent, 1 for the current one: leader (all works), no-leader (a majority of servers is lost: serving the last known catalogue), unreachable (the agent does not answer)",
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
     this.listingsRefused = new Counter({
       name: 'mcp_router_backend_listings_refused_total',
       help: `Backend listings refused for going over a bound (${LISTING_LIMITS.join(', ')}); the backend keeps its last good listing`,
@@ -62,6 +69,11 @@ export class RouterMetrics {
       labelNames: ['method', 'status'],
       registers: [this.registry],
     });
+  }
+
+  /** Sets the Consul state set: 1 for `state`, 0 for the others. */
+  setConsulState(state: string, all: readonly string[]): void {
+    for (const s of all) this.consulState.set({ state: s }, s === state ? 1 : 0);
   }
 
   /** JSON-RPC methods counted by name in mcp_router_mcp_requests_total (anything else is "other"). */

@@ -4,11 +4,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import Consul from 'consul';
 import { HealthImplementation } from 'grpc-health-check';
 import type * as http from 'node:http';
 import { startAdminServer } from './admin/http-server';
 import type { RouterConfig } from './config';
+import { consulClient } from './consul/client';
+import { ConsulClusterHealth, CONSUL_CLUSTER_STATES } from './consul/cluster-health';
 import { ConsulRegistration } from './consul/registration';
 import { BackendPolicy } from './discovery/backend-policy';
 import { ConsulDiscovery } from './discovery/consul-discovery';
@@ -128,10 +129,9 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   catalog.on('backend-removed', (b: Backend) => metrics.forgetBackend(b.id));
   catalog.on('listing-refused', (b: Backend, limit: string) => metrics.listingsRefused.inc({ backend: b.id, limit }));
 
-  // Every Consul request has a timeout; the blocking queries set their own (their wait and a margin).
-  // (`timeout` is one of the client's documented defaults; its type declarations leave it out.)
-  type ConsulDefaults = NonNullable<ConstructorParameters<typeof Consul>[0]>['defaults'];
-  const consul = new Consul({ host: config.consul.host, port: config.consul.port, defaults: { timeout: config.timeouts.consulMs } as ConsulDefaults });
+  // Every Consul call carries the router's ACL token when it has one (CONSUL_HTTP_TOKEN[_FILE]),
+  // and a timeout (the blocking queries set their own: their wait and a margin).
+  const consul = consulClient(config);
   const policy = new BackendPolicy(config.backends.allowedCidrs, config.backends.allowedNamespaces);
   if (config.discovery.enabled && policy.allows('169.254.169.254')) {
     logger.warn({ variable: ROUTER_ENV.backendAllowedCidrs }, 'the allowed backend ranges include 169.254.169.254, the cloud metadata address: a registration in Consul can make this router call it');
@@ -152,9 +152,15 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
         logger,
         policy,
         (kind) => metrics.registrationsRefused.inc({ reason: kind }),
+        [config.serviceName],
       )
     : undefined;
   discovery?.start();
+  // The cluster's health as the router's agent sees it: a lost majority is logged and in the metrics.
+  const clusterHealth = config.consul.register || config.discovery.enabled
+    ? new ConsulClusterHealth(consul, config.checks.consulHealthIntervalMs, logger, (state) => metrics.setConsulState(state, CONSUL_CLUSTER_STATES), () => catalog.allBackends().length)
+    : undefined;
+  clusterHealth?.start();
 
   const pkg = packageDefinition();
   const server = new grpc.Server({
@@ -238,7 +244,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     return { status: 200, cancelled: inflight.cancel(state.nonce, body.requestId, new CallCancelledError()) };
   }, () => ({
     routerInstanceId: config.instanceId,
-    servers: catalog.allBackends().map((b) => ({ name: b.descriptor.namespace, instanceId: b.id, url: b.descriptor.url, healthy: b.healthy, circuitState: b.circuitState, lastError: b.lastError })),
+    servers: catalog.allBackends().map((b) => ({ name: b.descriptor.namespace, instanceId: b.id, url: b.descriptor.url, healthy: b.healthy, circuitState: b.circuitState, lastError: b.lastError || b.listingError })),
   }));
   const metricsPort = (admin.address() as { port: number }).port;
 
@@ -263,6 +269,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
 
   let stopping: Promise<void> | undefined;
   const finish = async () => {
+    clusterHealth?.stop();
     discovery?.stop();
     peers?.stop();
     auth.close();

@@ -18,6 +18,7 @@ import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from 
 import type { BalanceAlgorithm, HaproxyMode, TimeoutOptions } from '../../haproxy-templates';
 import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
+import { JwksServer } from './local-issuer';
 
 const REPO = path.resolve(__dirname, '..', '..');
 export const ROUTER_ENTRY = path.join(REPO, 'router-app', 'dist', 'main.js');
@@ -62,7 +63,42 @@ export interface LocalPlatformOptions {
   readonly waitUntilUp?: boolean;
   /** Aborts a start in progress: what was started is stopped (in order) and start() rejects. */
   readonly signal?: AbortSignal;
+  /**
+   * Authentication on both doors of every router. Without it the routers run
+   * with MCP_ROUTER_AUTH=none (every caller on loopback is the developer).
+   * @default no authentication
+   */
+  readonly auth?: LocalAuthOptions;
 }
+
+/** One entry of the routers' API key file (the key's SHA-256, never the key). */
+export interface LocalApiKeyEntry {
+  readonly id: string;
+  readonly sha256: string;
+  readonly scopes?: readonly string[];
+  readonly revoked?: boolean;
+}
+
+/** How the local platform's routers authenticate and authorize callers. */
+export interface LocalAuthOptions {
+  /**
+   * JWTs from a local issuer: this harness runs a JWKS server on the infra
+   * address (scripts/local-platform/local-issuer.ts) with one ES256 key; the
+   * audience is the platform's MCP URL (MCP_ROUTER_PUBLIC_URL).
+   * @default false
+   */
+  readonly jwt?: boolean;
+  /** API keys (hashes) written to the routers' key file. @default no API keys */
+  readonly apiKeys?: readonly LocalApiKeyEntry[];
+  /**
+   * Authorization rules (router-app/src/auth/policy.ts), written to the
+   * routers' rules file. @default none: every authenticated caller may call everything
+   */
+  readonly rules?: unknown;
+}
+
+/** The kid of the local issuer's signing key. */
+export const LOCAL_ISSUER_KID = 'local-1';
 
 /** One process stopped by close(), in the order they ended. */
 export interface StopRecord {
@@ -97,6 +133,10 @@ export class LocalPlatform {
   private closing?: Promise<StopRecord[]>;
   /** The key every router signs MCP session IDs with (random per platform). */
   private readonly sessionKey = randomBytes(32).toString('base64url');
+  /** The local JWT issuer (its JWKS server), when options.auth.jwt. */
+  issuer?: JwksServer;
+  /** The routers' API key and rules files, when given (tests rewrite them: the routers reload them). */
+  readonly authFiles: { apiKeys?: string; rules?: string } = {};
 
   private constructor(private readonly options: LocalPlatformOptions, block: LoopbackBlock, workDir: string) {
     this.block = block;
@@ -128,6 +168,7 @@ export class LocalPlatform {
       });
     };
     try {
+      await step(platform.startAuth());
       await step(platform.startConsul());
       if (options.haproxyFirst) await step(platform.startHaproxy());
       for (const name of options.backends ?? ['demo']) await step(platform.startBackend(name));
@@ -190,6 +231,52 @@ export class LocalPlatform {
   }
   routerTarget(i: number): string {
     return `${this.block.routerAddress(i)}:${this.ports.router}`;
+  }
+
+  // ---- authentication ----------------------------------------------------
+  /** Starts the local issuer and writes the key and rules files (options.auth). */
+  async startAuth(): Promise<void> {
+    const auth = this.options.auth;
+    if (!auth) return;
+    if (auth.jwt) {
+      this.issuer = await JwksServer.start(this.block.infraAddress);
+      await this.issuer.addKey(LOCAL_ISSUER_KID, 'ES256');
+    }
+    if (auth.apiKeys) {
+      this.authFiles.apiKeys = path.join(this.workDir, 'api-keys.json');
+      fs.writeFileSync(this.authFiles.apiKeys, JSON.stringify({ keys: auth.apiKeys }), { mode: 0o600 });
+    }
+    if (auth.rules !== undefined) {
+      this.authFiles.rules = path.join(this.workDir, 'auth-rules.json');
+      fs.writeFileSync(this.authFiles.rules, JSON.stringify(auth.rules), { mode: 0o600 });
+    }
+  }
+
+  /** The routers' authentication environment (none without options.auth, or for a router started with MCP_ROUTER_AUTH=none). */
+  private authEnv(off = false): Record<string, string> {
+    const auth = off ? undefined : this.options.auth;
+    // Loopback only: without authentication every caller here is the developer (set admin to try the rule).
+    if (!auth) return { [ROUTER_ENV.auth]: 'none', [ROUTER_ENV.internals]: 'everyone' };
+    const methods = [...(this.issuer ? ['jwt'] : []), ...(this.authFiles.apiKeys ? ['apiKeys'] : [])];
+    if (methods.length === 0) throw new Error('options.auth needs jwt: true or apiKeys');
+    return {
+      [ROUTER_ENV.auth]: methods.join(','),
+      [ROUTER_ENV.publicUrl]: this.mcpUrl,
+      [ROUTER_ENV.internals]: 'admin',
+      ...(this.issuer ? { [ROUTER_ENV.authJwtIssuer]: this.issuer.issuer, [ROUTER_ENV.authJwtJwksUrl]: this.issuer.url } : {}),
+      ...(this.authFiles.apiKeys ? { [ROUTER_ENV.authApiKeysFile]: this.authFiles.apiKeys } : {}),
+      ...(this.authFiles.rules ? { [ROUTER_ENV.authRulesFile]: this.authFiles.rules } : {}),
+    };
+  }
+
+  /**
+   * A JWT from the local issuer for this platform (issuer, audience = the MCP
+   * URL, expiry in `ttlS`), with these claims (e.g. sub, scope).
+   */
+  async token(claims: Record<string, unknown> = {}, ttlS = 3600, kid = LOCAL_ISSUER_KID): Promise<string> {
+    if (!this.issuer) throw new Error('this platform has no local issuer (start it with auth: { jwt: true })');
+    const now = Math.floor(Date.now() / 1000);
+    return this.issuer.sign({ iss: this.issuer.issuer, aud: this.mcpUrl, sub: 'developer', exp: now + ttlS, ...claims }, kid);
   }
 
   // ---- consul ------------------------------------------------------------
@@ -255,6 +342,7 @@ export class LocalPlatform {
   }
 
   // ---- routers -----------------------------------------------------------
+  /** Starts router `i`; `extraEnv` with MCP_ROUTER_AUTH=none starts it without the platform's authentication. */
   async startRouter(i: number, extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
     const existing = this.routers.get(i);
     if (existing?.running) throw new Error(`router-${i} is already running`);
@@ -272,8 +360,7 @@ export class LocalPlatform {
       // Every router of the platform signs MCP session IDs with the same key.
       MCP_ROUTER_SESSION_KEYS: `local=${this.sessionKey}`,
       LOG_LEVEL: 'info',
-      // Loopback only: without authentication every caller here is the developer (set admin to try the rule).
-      MCP_ROUTER_INTERNALS: 'everyone',
+      ...this.authEnv(extraEnv[ROUTER_ENV.auth] === 'none'),
       ...this.options.routerEnv,
       ...extraEnv,
     });
@@ -366,6 +453,7 @@ export class LocalPlatform {
       await Promise.all([...this.routers.values()].map((p) => stop(p, 'SIGTERM', 30_000)));
       await Promise.all([...this.backends.values()].map((p) => stop(p, 'SIGTERM', 10_000)));
       await Promise.all([stop(this.haproxy, 'SIGUSR1', 10_000), stop(this.consul, 'SIGINT', 10_000, [0, 1])]);
+      await this.issuer?.down();
       return stopped;
     })();
     return this.closing;

@@ -9,6 +9,7 @@
  *   npm run call -- CallToolStream '{"name":"demo__slow","arguments":{"steps":3,"stepMs":100}}'
  *   npm run call -- Health            # grpc.health.v1.Health/Check
  *   npm run call -- list              # services, from the server's reflection
+ *   MCP_ROUTER_TOKEN=<jwt or API key> npm run call -- ListTools   # a platform with authentication
  *
  * Exit codes: 0 OK, 1 the call failed (gRPC status on stderr), 2 bad usage.
  */
@@ -45,6 +46,8 @@ export function usage(): string {
              "-" to read it from stdin; default {}
   --target   router address; default $MCP_ROUTER_TARGET or ${DEFAULT_TARGET}
   --deadline per-call deadline in ms (1..3600000); default 30000
+  $MCP_ROUTER_TOKEN  a JWT or API key, sent as "authorization: Bearer <token>"
+             (an environment variable, so it stays out of the shell history)
 
   Unary answers print as JSON; CallToolStream prints one JSON line per message.
   Exit status: 0 OK, 1 the call failed (gRPC status on stderr), 2 bad usage.
@@ -70,10 +73,17 @@ function parseJson(text: string, rpc: string): unknown {
   }
 }
 
-function unaryCall(client: grpc.Client, method: string, req: object, deadlineMs: number): Promise<any> {
+/** The call's metadata: `authorization: Bearer <token>` when a token is given. */
+function metadataFor(token: string | undefined): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+function unaryCall(client: grpc.Client, method: string, req: object, deadlineMs: number, md = new grpc.Metadata()): Promise<any> {
   return new Promise((resolve, reject) => {
     const fn = (client as unknown as Record<string, Function>)[method];
-    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+    fn.call(client, req, md, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
   });
 }
 
@@ -84,12 +94,12 @@ function healthClient(target: string): grpc.Client {
 }
 
 /** Service names from the server's reflection service (what `grpcurl list` prints). */
-function listServices(target: string, deadlineMs: number): Promise<string[]> {
+function listServices(target: string, deadlineMs: number, md: grpc.Metadata): Promise<string[]> {
   const def = protoLoader.loadSync(REFLECTION_PROTO, { keepCase: true, defaults: true });
   const Ctor = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection;
   const client: grpc.Client = new Ctor(target, grpc.credentials.createInsecure());
   return new Promise<string[]>((resolve, reject) => {
-    const call = (client as any).ServerReflectionInfo(new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
+    const call = (client as any).ServerReflectionInfo(md, { deadline: Date.now() + deadlineMs });
     call.on('data', (res: any) => {
       if (res.error_response) reject(new Error(`reflection error ${res.error_response.error_code}: ${res.error_response.error_message}`));
       else resolve((res.list_services_response?.service ?? []).map((s: { name: string }) => s.name).sort());
@@ -139,11 +149,14 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const deadlineMs = Number(deadlineText);
     if (!/^\d+$/.test(deadlineText) || deadlineMs < 1 || deadlineMs > 3_600_000) throw new UsageError(`--deadline must be an integer number of ms from 1 to 3600000; received ${JSON.stringify(deadlineText)}`);
 
+    const token = env.MCP_ROUTER_TOKEN?.trim();
+    if (token !== undefined && token !== '' && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw new UsageError('MCP_ROUTER_TOKEN must be a bearer token (letters, digits and -._~+/ only); the value is not shown');
+    const md = () => metadataFor(token || undefined);
     const rpcArg = positionals[0];
     const jsonText = positionals[1] === '-' ? (io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : (positionals[1] ?? '{}');
 
     if (rpcArg === 'list') {
-      for (const s of await listServices(target, deadlineMs)) io.stdout.write(`${s}\n`);
+      for (const s of await listServices(target, deadlineMs, md())) io.stdout.write(`${s}\n`);
       return 0;
     }
     if (rpcArg === 'Health' || rpcArg === 'grpc.health.v1.Health/Check') {
@@ -172,7 +185,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
 
     client = createRouterClient(target);
     if (method.responseStream) {
-      const stream = client.CallToolStream(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
+      const stream = client.CallToolStream(req, md(), { deadline: Date.now() + deadlineMs });
       await new Promise<void>((resolve, reject) => {
         stream.on('data', (msg: Record<string, unknown>) => io.stdout.write(`${JSON.stringify(fromMessage(resType, msg))}\n`));
         stream.on('error', reject);
@@ -180,7 +193,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       });
       return 0;
     }
-    const res = await unaryCall(client, rpc, req, deadlineMs);
+    const res = await unaryCall(client, rpc, req, deadlineMs, md());
     io.stdout.write(`${JSON.stringify(fromMessage(resType, res), null, 2)}\n`);
     return 0;
   } catch (err) {

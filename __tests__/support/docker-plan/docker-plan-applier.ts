@@ -5,8 +5,10 @@
  * and the real provider; nothing outside __tests__ may import this module.
  *
  * It reads a synthesized plan (cdk.tf.json) and applies its docker_network,
- * docker_image (local name or build) and docker_container resources to a Docker
- * engine through the Engine API (dockerode), the way the provider does: same
+ * docker_image (local name or build) and docker_container resources — and, for the
+ * Swarm target, docker_config and docker_service (the engine must be a swarm
+ * manager) — to a Docker engine through the Engine API (dockerode), the way the
+ * provider does: same
  * defaults, same order of calls (create, leave the default bridge, join the
  * networks_advanced, upload files, start, wait for "running"), same stop on
  * destroy (destroy_grace_seconds, 0 unless set). Expressions (count, var.*,
@@ -24,6 +26,13 @@
  * It also stands in for hashicorp/random's random_password (the MCP session
  * key): the value is derived from the state ID and the address, so it stays
  * the same across applies of one state, as a value in Terraform state would.
+ *
+ * A changed docker_service is updated in place, as the provider does (a rolling
+ * update by the service's update_config; a new name replaces it); like the
+ * provider without converge_config, the apply does not wait for the tasks. A
+ * resource with lifecycle { create_before_destroy = true } (the immutable,
+ * hash-named docker_config) gets its replacement created first and the old
+ * object destroyed after everything else converged.
  *
  * Deliberate differences from the provider: a configuration change always
  * replaces a container (the provider updates a few attributes in place), and an
@@ -79,6 +88,8 @@ export interface ApplyResult {
   readonly outputs: Record<string, Json>;
   readonly created: string[];
   readonly replaced: string[];
+  /** Updated in place (docker_service: a rolling update). */
+  readonly updated: string[];
   readonly destroyed: string[];
   readonly unchanged: string[];
   readonly durationMs: number;
@@ -93,7 +104,7 @@ interface Resource {
 }
 
 interface Owned {
-  readonly kind: 'container' | 'network' | 'image';
+  readonly kind: 'container' | 'service' | 'config' | 'network' | 'image';
   readonly id: string;
   readonly address: string;
   readonly labels: Record<string, string>;
@@ -153,7 +164,9 @@ export class DockerPlanApplier {
     await evaluator.evaluate([]); // the variables' types and validations, before anything changes
 
     const resources = this.resources(plan);
-    const result = { created: [] as string[], replaced: [] as string[], destroyed: [] as string[], unchanged: [] as string[] };
+    const result = { created: [] as string[], replaced: [] as string[], updated: [] as string[], destroyed: [] as string[], unchanged: [] as string[] };
+    /** Old objects of create_before_destroy replacements, destroyed once everything converged. */
+    const deferred: Owned[] = [];
     const values = new Map<string, Values | Values[]>();
     const owned = await this.owned(docker);
     const subst = (template: string, index: number | undefined) => this.substitute(template, index, moduleDir, values, resources);
@@ -161,7 +174,7 @@ export class DockerPlanApplier {
     // Resources gone from the plan: containers first (they use networks and images).
     const planned = new Set(resources.map((r) => r.base));
     const gone = owned.filter((o) => !planned.has(baseOf(o.address)));
-    for (const kind of ['container', 'network', 'image'] as const) {
+    for (const kind of DESTROY_ORDER) {
       await Promise.all(gone.filter((o) => o.kind === kind).map(async (o) => {
         await this.destroyOwned(docker, o);
         result.destroyed.push(o.address);
@@ -186,7 +199,7 @@ export class DockerPlanApplier {
             indexes.map(async (index, k) => {
               const address = index === undefined ? r.base : `${r.base}[${index}]`;
               const existing = owned.find((o) => o.address === address);
-              const { values: v, action } = await this.converge(docker, r, address, configs[k], existing, moduleDir);
+              const { values: v, action } = await this.converge(docker, r, address, configs[k], existing, moduleDir, deferred);
               result[action].push(address);
               return v;
             }),
@@ -195,6 +208,8 @@ export class DockerPlanApplier {
         }),
       );
     }
+
+    for (const o of deferred) await this.destroyOwned(docker, o);
 
     const outputs: Record<string, Json> = {};
     const outputEntries = Object.entries((plan.output ?? {}) as Record<string, { value: Json }>);
@@ -213,7 +228,7 @@ export class DockerPlanApplier {
     const docker = this.docker ?? new Docker();
     const owned = await this.owned(docker);
     const done: string[] = [];
-    for (const kind of ['container', 'network', 'image'] as const) {
+    for (const kind of DESTROY_ORDER) {
       await Promise.all(owned.filter((o) => o.kind === kind).map(async (o) => {
         await this.destroyOwned(docker, o);
         done.push(o.address);
@@ -360,8 +375,16 @@ export class DockerPlanApplier {
   private async owned(docker: Docker): Promise<Owned[]> {
     const filters = { label: [`${LABEL_STATE}=${this.options.stateId}`] };
     const [containers, networks, images] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listImages({ filters })]);
+    // Services and configs exist on a swarm manager only.
+    const swarm = (await docker.info()).Swarm?.ControlAvailable === true;
+    const [services, swarmConfigs] = swarm ? await Promise.all([docker.listServices({ filters }), docker.listConfigs({ filters })]) : [[], []];
+    // A container inherits its image's labels: the task containers of a service running an image
+    // this state built carry the image's state label. They belong to their service, not to the state.
+    const own = containers.filter((c) => c.Labels['com.docker.swarm.service.id'] === undefined && c.Labels[LABEL_CONFIG] !== undefined);
     return [
-      ...containers.map((c) => ({ kind: 'container' as const, id: c.Id, address: c.Labels[LABEL_ADDRESS], labels: c.Labels, running: c.State === 'running' })),
+      ...services.map((v) => ({ kind: 'service' as const, id: v.ID!, address: v.Spec?.Labels?.[LABEL_ADDRESS] ?? '', labels: v.Spec?.Labels ?? {} })),
+      ...swarmConfigs.map((c) => ({ kind: 'config' as const, id: c.ID, address: c.Spec?.Labels?.[LABEL_ADDRESS] ?? '', labels: c.Spec?.Labels ?? {} })),
+      ...own.map((c) => ({ kind: 'container' as const, id: c.Id, address: c.Labels[LABEL_ADDRESS], labels: c.Labels, running: c.State === 'running' })),
       ...networks.map((n) => ({ kind: 'network' as const, id: n.Id, address: n.Labels?.[LABEL_ADDRESS] ?? '', labels: n.Labels ?? {} })),
       ...images.map((i) => ({ kind: 'image' as const, id: i.Id, address: i.Labels?.[LABEL_ADDRESS] ?? '', labels: i.Labels ?? {} })),
     ];
@@ -370,9 +393,26 @@ export class DockerPlanApplier {
   private async destroyOwned(docker: Docker, o: Owned): Promise<void> {
     const t0 = Date.now();
     if (o.kind === 'container') await this.removeContainer(docker, o.id, Number(o.labels[LABEL_GRACE] ?? 0), o.labels[LABEL_REMOVE_VOLUMES] !== 'false');
+    else if (o.kind === 'service') await this.removeService(docker, o.id);
+    else if (o.kind === 'config') await docker.getConfig(o.id).remove().catch(ignore404);
     else if (o.kind === 'network') await this.removeNetwork(docker, o.id);
     else if (o.labels[LABEL_KEEP] === 'false') await docker.getImage(o.id).remove({ force: false }).catch(ignore404);
     this.log(`- ${o.address} (${Date.now() - t0} ms)`);
+  }
+
+  /**
+   * Removes a service, then waits (bounded) until its task containers are gone: a task stops
+   * within its stop_grace_period, and the service's network cannot be removed before.
+   */
+  private async removeService(docker: Docker, id: string): Promise<void> {
+    await docker.getService(id).remove().catch(ignore404);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const left = await docker.listContainers({ all: true, filters: { label: [`com.docker.swarm.service.id=${id}`] } });
+      if (left.length === 0) return;
+      if (Date.now() > deadline) throw new PlanApplierError(`service ${id}: ${left.length} task container(s) still there 120 s after the service was removed`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   /** Removes a network, retrying for a while when the engine still counts an endpoint of a container just removed. */
@@ -403,7 +443,15 @@ export class DockerPlanApplier {
 
   // --- converge one instance -------------------------------------------------------------
 
-  private async converge(docker: Docker, r: Resource, address: string, config: Values, existing: Owned | undefined, moduleDir: string): Promise<{ values: Values; action: 'created' | 'replaced' | 'unchanged' }> {
+  private async converge(
+    docker: Docker,
+    r: Resource,
+    address: string,
+    config: Values,
+    existing: Owned | undefined,
+    moduleDir: string,
+    deferred: Owned[],
+  ): Promise<{ values: Values; action: 'created' | 'replaced' | 'updated' | 'unchanged' }> {
     const t0 = Date.now();
     if (r.type === 'random_password') {
       // Stands in for hashicorp/random: a value derived from this state's ID and the address, so it
@@ -427,6 +475,32 @@ export class DockerPlanApplier {
     }
     const hash = hashOf(config);
     const same = existing && existing.labels[LABEL_CONFIG] === hash;
+    if (r.type === 'docker_config') {
+      if (same) return { values: { ...config, id: existing.id }, action: 'unchanged' };
+      // Immutable: a change is a new config; with create_before_destroy the old one goes last.
+      if (existing && r.config.lifecycle?.create_before_destroy) deferred.push(existing);
+      else if (existing) await this.destroyOwned(docker, existing);
+      const created = await docker.createConfig({ Name: String(config.name), Data: String(config.data), Labels: this.stateLabels(address, hash) } as never);
+      this.log(`${existing ? '-/+' : '+'} ${address} (${Date.now() - t0} ms)`);
+      return { values: { ...config, id: (created as { id: string }).id }, action: existing ? 'replaced' : 'created' };
+    }
+    if (r.type === 'docker_service') {
+      if (same) return { values: { ...config, id: existing.id }, action: 'unchanged' };
+      const spec = serviceSpec(address, config, this.stateLabels(address, hash));
+      if (existing) {
+        const current = await docker.getService(existing.id).inspect();
+        if (current.Spec?.Name === spec.Name) {
+          // In place, as the provider does: Swarm rolls the tasks by update_config.
+          await docker.getService(existing.id).update({ ...spec, version: current.Version.Index } as never);
+          this.log(`~ ${address} (${Date.now() - t0} ms)`);
+          return { values: { ...config, id: existing.id }, action: 'updated' };
+        }
+        await this.destroyOwned(docker, existing); // a new name: replaced
+      }
+      const created = (await docker.createService(spec as never)) as unknown as { id?: string; ID?: string };
+      this.log(`${existing ? '-/+' : '+'} ${address} (${Date.now() - t0} ms)`);
+      return { values: { ...config, id: created.id ?? created.ID }, action: existing ? 'replaced' : 'created' };
+    }
     if (r.type === 'docker_network') {
       if (same) return { values: await this.networkValues(docker, existing.id, config), action: 'unchanged' };
       if (existing) await this.destroyOwned(docker, existing);
@@ -735,6 +809,127 @@ export class DockerPlanApplier {
     }));
     return { ...c, id: info.Id, name: info.Name.replace(/^\//, ''), network_data: networkData, exit_code: info.State.ExitCode };
   }
+}
+
+/** Objects in the order they are destroyed: what uses a network or an image goes first. */
+const DESTROY_ORDER = ['container', 'service', 'config', 'network', 'image'] as const;
+
+/**
+ * The Engine API ServiceSpec for a docker_service block, as the provider builds it. Durations are
+ * Go durations (nanoseconds in the API); fields the plan leaves unset get the engine's defaults.
+ */
+export function serviceSpec(where: string, c: Values, stateLabels: Record<string, string>): Values {
+  const task = blockList(c.task_spec)[0] ?? {};
+  const cs = blockList(task.container_spec)[0];
+  if (!cs) throw new PlanApplierError(`${where}.task_spec.container_spec: required`);
+  const ns = (path: string, v: unknown) => (v === undefined ? undefined : goDurationNs(`${where}.${path}`, v));
+  const hc = blockList(cs.healthcheck)[0];
+  const mode = blockList(c.mode)[0];
+  const replicated = blockList(mode?.replicated)[0];
+  const restart = blockList(task.restart_policy)[0];
+  const resources = blockList(task.resources)[0];
+  const limits = blockList(resources?.limits)[0];
+  const reservation = blockList(resources?.reservation)[0];
+  const placement = blockList(task.placement)[0];
+  const log = blockList(task.log_driver)[0];
+  const endpoint = blockList(c.endpoint_spec)[0];
+  const dns = blockList(cs.dns_config)[0];
+  const update = (u: Values | undefined, path: string) =>
+    u && {
+      Parallelism: num(`${where}.${path}.parallelism`, u.parallelism) ?? 1,
+      Delay: ns(`${path}.delay`, u.delay) ?? 0,
+      FailureAction: u.failure_action ?? 'pause',
+      Monitor: ns(`${path}.monitor`, u.monitor) ?? 5e9,
+      MaxFailureRatio: num(`${where}.${path}.max_failure_ratio`, u.max_failure_ratio) ?? 0,
+      Order: u.order ?? 'stop-first',
+    };
+  const prune = (o: Values) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return prune({
+    Name: String(c.name),
+    Labels: { ...labelsOf(c.labels), ...stateLabels },
+    TaskTemplate: prune({
+      ContainerSpec: prune({
+        Image: String(cs.image),
+        Hostname: cs.hostname,
+        Env: cs.env ? Object.entries(cs.env as Record<string, string>).map(([k, v]) => `${k}=${v}`) : undefined,
+        Command: cs.command,
+        Args: cs.args,
+        Dir: cs.dir,
+        User: cs.user,
+        Groups: cs.groups,
+        Labels: cs.labels ? labelsOf(cs.labels) : undefined,
+        StopSignal: cs.stop_signal,
+        StopGracePeriod: ns('task_spec.container_spec.stop_grace_period', cs.stop_grace_period),
+        ReadOnly: cs.read_only === undefined ? undefined : bool(cs.read_only, false),
+        CapabilityAdd: cs.cap_add,
+        CapabilityDrop: cs.cap_drop,
+        Sysctls: cs.sysctl,
+        Healthcheck: hc && {
+          Test: hc.test,
+          Interval: ns('healthcheck.interval', hc.interval) ?? 0,
+          Timeout: ns('healthcheck.timeout', hc.timeout) ?? 0,
+          StartPeriod: ns('healthcheck.start_period', hc.start_period) ?? 0,
+          Retries: num(`${where}.healthcheck.retries`, hc.retries) ?? 0,
+        },
+        Configs: cs.configs
+          ? blockList(cs.configs).map((f) => ({
+              ConfigID: f.config_id,
+              ConfigName: f.config_name,
+              File: { Name: f.file_name, UID: f.file_uid ?? '0', GID: f.file_gid ?? '0', Mode: num(`${where}.configs.file_mode`, f.file_mode) ?? 0o444 },
+            }))
+          : undefined,
+        Mounts: cs.mounts
+          ? blockList(cs.mounts).map((m) => {
+              const b = blockList(m.bind_options)[0];
+              const t = blockList(m.tmpfs_options)[0];
+              return prune({
+                Type: m.type,
+                Source: m.source,
+                Target: m.target,
+                ReadOnly: bool(m.read_only, false),
+                BindOptions: b ? { Propagation: b.propagation } : undefined,
+                TmpfsOptions: t ? prune({ SizeBytes: t.size_bytes, Mode: t.mode }) : undefined,
+              });
+            })
+          : undefined,
+        Hosts: cs.hosts ? blockList(cs.hosts).map((h) => `${h.ip} ${h.host}`) : undefined,
+        DNSConfig: dns ? prune({ Nameservers: dns.nameservers, Options: dns.options, Search: dns.search }) : undefined,
+      }),
+      RestartPolicy: restart && prune({
+        Condition: restart.condition ?? 'any',
+        Delay: ns('restart_policy.delay', restart.delay),
+        MaxAttempts: num(`${where}.restart_policy.max_attempts`, restart.max_attempts),
+        Window: ns('restart_policy.window', restart.window),
+      }),
+      Resources: resources && prune({
+        Limits: limits && prune({ NanoCPUs: num(`${where}.limits.nano_cpus`, limits.nano_cpus), MemoryBytes: num(`${where}.limits.memory_bytes`, limits.memory_bytes) }),
+        Reservations: reservation && prune({ NanoCPUs: num(`${where}.reservation.nano_cpus`, reservation.nano_cpus), MemoryBytes: num(`${where}.reservation.memory_bytes`, reservation.memory_bytes) }),
+      }),
+      Placement: placement && prune({
+        Constraints: placement.constraints,
+        Preferences: placement.prefs
+          ? (placement.prefs as string[]).map((p) => {
+              const m = /^spread=(.+)$/.exec(p);
+              if (!m) throw new PlanApplierError(`${where}.task_spec.placement.prefs: "${p}" is not spread=<attribute>`);
+              return { Spread: { SpreadDescriptor: m[1] } };
+            })
+          : undefined,
+        MaxReplicas: num(`${where}.placement.max_replicas`, placement.max_replicas),
+      }),
+      Networks: task.networks_advanced ? blockList(task.networks_advanced).map((n) => prune({ Target: n.name, Aliases: n.aliases, DriverOpts: n.driver_opts })) : undefined,
+      LogDriver: log ? { Name: log.name, Options: log.options ?? {} } : undefined,
+      ForceUpdate: num(`${where}.task_spec.force_update`, task.force_update),
+    }),
+    Mode: mode?.global ? { Global: {} } : { Replicated: { Replicas: num(`${where}.mode.replicated.replicas`, replicated?.replicas) ?? 1 } },
+    UpdateConfig: update(blockList(c.update_config)[0], 'update_config'),
+    RollbackConfig: update(blockList(c.rollback_config)[0], 'rollback_config'),
+    EndpointSpec: endpoint && prune({
+      Mode: endpoint.mode ?? 'vip',
+      Ports: endpoint.ports
+        ? blockList(endpoint.ports).map((p) => prune({ Name: p.name, Protocol: p.protocol ?? 'tcp', TargetPort: num(`${where}.ports.target_port`, p.target_port), PublishedPort: num(`${where}.ports.published_port`, p.published_port), PublishMode: p.publish_mode ?? 'ingress' }))
+        : undefined,
+    }),
+  });
 }
 
 function ignore404(err: { statusCode?: number }): void {

@@ -162,6 +162,93 @@ export const NETWORK_SCHEMA: BlockSchema = {
   ipam_config: { block: { subnet: 'string', ip_range: 'string', gateway: 'string', aux_address: { map: 'string' } } },
 };
 
+const HEALTHCHECK: AttributeSpec = {
+  maxItems: 1,
+  block: { test: { list: 'string' }, interval: 'string', timeout: 'string', start_period: 'string', start_interval: 'string', retries: 'number' },
+};
+const UPDATE: AttributeSpec = {
+  maxItems: 1,
+  block: { parallelism: 'number', delay: 'string', failure_action: 'string', monitor: 'string', max_failure_ratio: 'string', order: 'string' },
+};
+const SWARM_ONLY = 'a Swarm feature nothing in this project uses; implement it in __tests__/support/docker-plan before using it';
+
+/** docker_service (Docker Swarm), as the Swarm target uses it; applied through the Engine API's /services. */
+export const SERVICE_SCHEMA: BlockSchema = {
+  name: 'string',
+  labels: LABELS,
+  mode: { maxItems: 1, block: { replicated: { maxItems: 1, block: { replicas: 'number' } }, global: 'bool' } },
+  task_spec: {
+    maxItems: 1,
+    block: {
+      container_spec: {
+        maxItems: 1,
+        block: {
+          image: 'string',
+          hostname: 'string',
+          env: { map: 'string' },
+          args: { list: 'string' },
+          command: { list: 'string' },
+          dir: 'string',
+          user: 'string',
+          groups: { list: 'string' },
+          labels: LABELS,
+          stop_signal: 'string',
+          stop_grace_period: 'string',
+          read_only: 'bool',
+          cap_add: { list: 'string' },
+          cap_drop: { list: 'string' },
+          sysctl: { map: 'string' },
+          healthcheck: HEALTHCHECK,
+          configs: { block: { config_id: 'string', config_name: 'string', file_name: 'string', file_uid: 'string', file_gid: 'string', file_mode: 'number' } },
+          mounts: {
+            block: {
+              target: 'string',
+              source: 'string',
+              type: 'string',
+              read_only: 'bool',
+              bind_options: { maxItems: 1, block: { propagation: 'string' } },
+              tmpfs_options: { maxItems: 1, block: { size_bytes: 'number', mode: 'number' } },
+              volume_options: { refuse: SWARM_ONLY },
+            },
+          },
+          hosts: { block: { host: 'string', ip: 'string' } },
+          dns_config: { maxItems: 1, block: { nameservers: { list: 'string' }, options: { list: 'string' }, search: { list: 'string' } } },
+          secrets: { refuse: SWARM_ONLY },
+          privileges: { refuse: SWARM_ONLY },
+          isolation: { refuse: SWARM_ONLY },
+        },
+      },
+      networks_advanced: { block: { name: 'string', aliases: { list: 'string' }, driver_opts: { list: 'string' } } },
+      restart_policy: { maxItems: 1, block: { condition: 'string', delay: 'string', max_attempts: 'number', window: 'string' } },
+      resources: {
+        maxItems: 1,
+        block: {
+          limits: { maxItems: 1, block: { nano_cpus: 'number', memory_bytes: 'number' } },
+          reservation: { maxItems: 1, block: { nano_cpus: 'number', memory_bytes: 'number', generic_resources: { refuse: SWARM_ONLY } } },
+        },
+      },
+      placement: { maxItems: 1, block: { constraints: { list: 'string' }, prefs: { list: 'string' }, max_replicas: 'number', platforms: { refuse: SWARM_ONLY } } },
+      log_driver: { maxItems: 1, block: { name: 'string', options: { map: 'string' } } },
+      force_update: 'number',
+      runtime: { refuse: SWARM_ONLY },
+    },
+  },
+  update_config: UPDATE,
+  rollback_config: UPDATE,
+  endpoint_spec: {
+    maxItems: 1,
+    block: { mode: 'string', ports: { block: { name: 'string', protocol: 'string', target_port: 'number', published_port: 'number', publish_mode: 'string' } } },
+  },
+  converge_config: { refuse: `(the provider waits for the tasks) ${SWARM_ONLY}` },
+  auth: { refuse: 'registry credentials: no registry is reachable here' },
+};
+
+/** docker_config (Docker Swarm config object). */
+export const CONFIG_SCHEMA: BlockSchema = {
+  name: 'string',
+  data: 'string',
+};
+
 /**
  * hashicorp/random's random_password, as the platform uses it (the MCP session
  * key): the applier makes the value itself (see the applier's header).
@@ -175,6 +262,8 @@ export const RESOURCE_SCHEMAS: Readonly<Record<string, BlockSchema>> = {
   docker_container: CONTAINER_SCHEMA,
   docker_image: IMAGE_SCHEMA,
   docker_network: NETWORK_SCHEMA,
+  docker_service: SERVICE_SCHEMA,
+  docker_config: CONFIG_SCHEMA,
   random_password: RANDOM_PASSWORD_SCHEMA,
 };
 
@@ -214,6 +303,11 @@ function checkBlock(where: string, schema: BlockSchema, value: Record<string, un
   }
 }
 
+/** The one lifecycle setting the applier handles: `{ create_before_destroy: true }` (immutable Swarm configs). */
+export function isCreateBeforeDestroy(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && (v as Record<string, unknown>).create_before_destroy === true;
+}
+
 /** Refuses anything in one resource the applier does not understand. */
 export function checkResource(type: string, name: string, config: Record<string, unknown>): void {
   const schema = RESOURCE_SCHEMAS[type];
@@ -224,8 +318,9 @@ export function checkResource(type: string, name: string, config: Record<string,
   const attributes: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(config)) {
     if (META.has(key)) continue;
+    if (key === 'lifecycle' && isCreateBeforeDestroy(v)) continue;
     if (['for_each', 'lifecycle', 'provider', 'provisioner', 'connection'].includes(key)) {
-      throw new PlanApplierError(`${where}: meta-argument "${key}" is not understood by the plan applier (it handles count and depends_on)`);
+      throw new PlanApplierError(`${where}: meta-argument "${key}" is not understood by the plan applier (it handles count, depends_on and lifecycle { create_before_destroy = true })`);
     }
     attributes[key] = v;
   }

@@ -6,7 +6,12 @@
  * exiting — registers again when Consul forgets it (checked every
  * CONSUL_REREGISTER_INTERVAL_MS, default 10000), and deregisters on
  * SIGTERM/SIGINT. ADVERTISE_ADDRESS overrides the registered address.
+ * With ACLs, its Consul token comes from CONSUL_HTTP_TOKEN or the file named
+ * by CONSUL_HTTP_TOKEN_FILE (Consul's own variable names) and goes with every
+ * Consul call; a token that is not 1-256 printable characters, or an
+ * unreadable file, stops it at start (exit 2).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { startDemoServer } from './server';
 
@@ -21,9 +26,32 @@ function envInt(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
+/** The Consul ACL token from CONSUL_HTTP_TOKEN or CONSUL_HTTP_TOKEN_FILE (never echoed), or undefined. */
+function consulToken(): string | undefined {
+  const inline = process.env.CONSUL_HTTP_TOKEN || undefined;
+  const file = process.env.CONSUL_HTTP_TOKEN_FILE || undefined;
+  const fail = (msg: string): never => {
+    process.stderr.write(`demo-mcp-server: ${msg}\n`);
+    process.exit(2);
+  };
+  if (inline !== undefined && file !== undefined) fail('CONSUL_HTTP_TOKEN and CONSUL_HTTP_TOKEN_FILE are both set: give the Consul token one way');
+  let token = inline;
+  if (file !== undefined) {
+    try {
+      token = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      fail(`CONSUL_HTTP_TOKEN_FILE=${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if (token !== undefined && !/^[\x21-\x7e]{1,256}$/.test(token)) fail(`${file !== undefined ? `CONSUL_HTTP_TOKEN_FILE=${JSON.stringify(file)}` : 'CONSUL_HTTP_TOKEN'} must hold a Consul ACL token (1-256 printable characters without spaces)`);
+  return token;
+}
+
 async function main(): Promise<void> {
   const host = process.env.HOST || '0.0.0.0';
   const port = envInt('PORT', 3000, 1, 65535);
+  // Checked before anything listens: a bad token stops the server at start.
+  const token = consulToken();
   const name = process.env.SERVER_NAME || 'demo';
   const mcpPath = process.env.MCP_PATH || '/mcp';
   const handle = await startDemoServer({ host, port, name, path: mcpPath });
@@ -31,6 +59,8 @@ async function main(): Promise<void> {
   const id = `mcp-server-${name}-${advertise}-${port}`;
   const consulHost = process.env.CONSUL_HOST;
   const consulBase = consulHost ? `http://${consulHost}:${envInt('CONSUL_PORT', 8500, 1, 65535)}` : undefined;
+  // Every Consul call carries the token when there is one.
+  const consulHeaders: Record<string, string> = token !== undefined ? { 'x-consul-token': token } : {};
   let keepRegistered: NodeJS.Timeout | undefined;
   if (consulBase) {
     const definition = JSON.stringify({
@@ -43,7 +73,7 @@ async function main(): Promise<void> {
       Check: { HTTP: `http://${advertise}:${port}/healthz`, Interval: '2s', Timeout: '1s', DeregisterCriticalServiceAfter: '1m' },
     });
     const register = async () => {
-      const res = await fetch(`${consulBase}/v1/agent/service/register`, { method: 'PUT', body: definition });
+      const res = await fetch(`${consulBase}/v1/agent/service/register`, { method: 'PUT', body: definition, headers: consulHeaders });
       if (!res.ok) throw new Error(`Consul registration failed: HTTP ${res.status} ${await res.text()}`);
     };
     // Consul may not answer yet (it starts next to us in a deployment): keep trying every
@@ -55,7 +85,7 @@ async function main(): Promise<void> {
     const ensureRegistered = async (): Promise<void> => {
       try {
         if (registered) {
-          const r = await fetch(`${consulBase}/v1/agent/service/${encodeURIComponent(id)}`);
+          const r = await fetch(`${consulBase}/v1/agent/service/${encodeURIComponent(id)}`, { headers: consulHeaders });
           if (r.status !== 404) return;
         }
         await register();
@@ -76,7 +106,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ msg: 'demo MCP server started', name, url: `http://${advertise}:${port}${mcpPath}`, consul: consulBase ?? null }) + '\n');
   const stop = async () => {
     if (keepRegistered) clearTimeout(keepRegistered);
-    if (consulBase) await fetch(`${consulBase}/v1/agent/service/deregister/${id}`, { method: 'PUT' }).catch(() => undefined);
+    if (consulBase) await fetch(`${consulBase}/v1/agent/service/deregister/${id}`, { method: 'PUT', headers: consulHeaders }).catch(() => undefined);
     await handle.close();
     process.exit(0);
   };

@@ -38,6 +38,11 @@ export interface DemoServerOptions {
   readonly unknownSessionStatus?: 400 | 404;
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. @default plain HTTP */
   readonly tls?: { readonly key: string; readonly cert: string };
+  /**
+   * Headers every request must carry with exactly these values (e.g. the server's own API
+   * key); a request without them gets 401. @default none
+   */
+  readonly requiredHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface DemoServerHandle {
@@ -48,6 +53,8 @@ export interface DemoServerHandle {
   readonly cancelled: string[];
   /** Number of MCP sessions initialized so far. */
   readonly sessions: () => number;
+  /** Headers of the last requests received (at most 200), for tests of what a client forwards. */
+  readonly seenHeaders: http.IncomingHttpHeaders[];
   /** Adds a tool at run time (sends notifications/tools/list_changed to every session). */
   addTool(name: string, text: string): void;
   close(): Promise<void>;
@@ -118,8 +125,11 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   let sessionCount = 0;
 
+  const seenHeaders: http.IncomingHttpHeaders[] = [];
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
+      seenHeaders.push(req.headers);
+      if (seenHeaders.length > 200) seenHeaders.shift();
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/healthz') {
         res.writeHead(200).end('ok');
@@ -128,6 +138,12 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       if (url.pathname !== mcpPath) {
         res.writeHead(404).end();
         return;
+      }
+      for (const [name, value] of Object.entries(options.requiredHeaders ?? {})) {
+        if (req.headers[name.toLowerCase()] !== value) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+          return;
+        }
       }
       const sid = req.headers['mcp-session-id'];
       const body = req.method === 'POST' ? await readJson(req) : undefined;
@@ -176,6 +192,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     name,
     cancelled: state.cancelled,
     sessions: () => sessionCount,
+    seenHeaders,
     addTool(tool: string, text: string) {
       state.extraTools.set(tool, text);
       for (const { server } of sessions.values()) {

@@ -78,15 +78,24 @@ export class AccessControl {
    */
   admit(authorization: readonly unknown[]): Access | Promise<Access> {
     if (!this.required) return this.anonymousAccess();
+    // Verified tokens are cached by the header's text: a client that reuses its token is
+    // admitted with one map lookup (no parsing of the header or the token).
+    const header = authorization.length === 1 && typeof authorization[0] === 'string' ? authorization[0] : undefined;
+    if (this.o.jwt && header !== undefined) {
+      const hit = this.verified.get(header);
+      if (hit) {
+        if (hit.until > this.now()) return this.limited(this.accessOf(hit));
+        this.verified.delete(header);
+      }
+    }
     const credential = bearerCredential(authorization);
     if (credential === undefined || credential === 'malformed') return this.refuse(credential === undefined ? 'missing' : 'malformed');
     if (this.o.jwt && looksLikeJwt(credential)) {
-      const hit = this.verified.get(credential);
-      if (hit) {
-        if (hit.until > this.now()) return this.limited(this.accessOf(hit));
-        this.verified.delete(credential);
-      }
-      return this.verifyJwt(credential).then((c) => this.limited(this.accessOf(c)));
+      // Refusals are counted per request (concurrent uses of one token share one verification).
+      return this.verifyJwt(credential, header!).then(
+        (c) => this.limited(this.accessOf(c)),
+        (err: unknown) => this.refuse(err instanceof UnauthenticatedError ? err.reason : 'malformed'),
+      );
     }
     if (this.o.apiKeys) {
       const identity = this.o.apiKeys().lookup(credential);
@@ -147,20 +156,21 @@ export class AccessControl {
     return c.access;
   }
 
-  private verifyJwt(token: string): Promise<Cached> {
+  /** Verifies `token` (one verification shared by concurrent uses) and caches the result under `header`. */
+  private verifyJwt(token: string, header: string): Promise<Cached> {
     let p = this.verifying.get(token);
     if (!p) {
       p = this.o.jwt!.verify(token).then(
         ({ identity, expiresAt }) => {
           const c: Cached = { identity, until: expiresAt, policyVersion: -1 };
           if (this.verified.size >= this.o.cacheEntries) this.verified.delete(this.verified.keys().next().value as string);
-          this.verified.set(token, c);
+          this.verified.set(header, c);
           return c;
         },
         (err: unknown) => {
           const reason = err instanceof UnauthenticatedError ? err.reason : 'malformed';
           this.o.logger.debug({ reason }, 'JWT refused');
-          this.refuse(reason);
+          throw new UnauthenticatedError(reason);
         },
       );
       const settled = p.finally(() => this.verifying.delete(token));

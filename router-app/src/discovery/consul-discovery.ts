@@ -5,6 +5,11 @@
  * port, meta) and the backend policy (allowed address ranges and namespaces,
  * backend-policy.ts); one that fails is refused, logged once and counted,
  * never called. While Consul is unreachable the last known set is kept.
+ * Queries are `stale` reads: any Consul server answers them, so discovery
+ * goes on while the cluster elects a leader (or has none: ConsulClusterHealth
+ * reports that). Services named in `excludeServices` (the routers' own
+ * service, which a router token may write) are never taken as backends,
+ * whatever their tags.
  */
 import { isIP } from 'node:net';
 import type Consul from 'consul';
@@ -83,11 +88,12 @@ export class ConsulDiscovery {
     private readonly policy?: BackendPolicy,
     /** Told of each distinct refusal (the one that is logged). */
     private readonly onRefused?: (kind: RefusalKind) => void,
+    private readonly excludeServices: readonly string[] = [],
   ) {}
 
   start(): void {
     this.catalogQuery = new BlockingQuery(
-      (q) => this.consul.catalog.service.list(q as never) as unknown as Promise<[{ headers: Record<string, string> }, Record<string, string[]>]>,
+      (q) => this.consul.catalog.service.list({ ...q, stale: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, Record<string, string[]>]>,
       (services) => this.onServices(services),
       (err) => this.logger.warn({ err: err.message }, 'consul catalog query failed; keeping last known backends'),
     );
@@ -96,7 +102,7 @@ export class ConsulDiscovery {
 
   private onServices(services: Record<string, string[]>): void {
     if (this.stopped) return;
-    const tagged = new Set(Object.entries(services ?? {}).filter(([, tags]) => (tags ?? []).includes(this.tag)).map(([name]) => name));
+    const tagged = new Set(Object.entries(services ?? {}).filter(([name, tags]) => (tags ?? []).includes(this.tag) && !this.excludeServices.includes(name)).map(([name]) => name));
     this.awaiting ??= new Set(tagged);
     for (const [name, q] of this.serviceQueries) {
       if (!tagged.has(name)) {
@@ -110,7 +116,7 @@ export class ConsulDiscovery {
     for (const name of tagged) {
       if (this.serviceQueries.has(name)) continue;
       const q = new BlockingQuery<HealthEntry[]>(
-        (opts) => this.consul.health.service({ ...(opts as object), service: name, passing: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, HealthEntry[]]>,
+        (opts) => this.consul.health.service({ ...(opts as object), service: name, passing: true, stale: true } as never) as unknown as Promise<[{ headers: Record<string, string> }, HealthEntry[]]>,
         (entries) => {
           this.instances.set(name, (entries ?? []).filter((e) => (e.Service.Tags ?? []).includes(this.tag)).flatMap((e) => this.accept(name, e)));
           this.emit();

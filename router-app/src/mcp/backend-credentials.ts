@@ -24,11 +24,19 @@ export const BACKEND_CREDENTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Headers the transport owns (or that would change how the request is framed): refused in a credentials file. */
 const RESERVED = new Set(['host', 'content-length', 'content-type', 'accept', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'proxy-authorization']);
 
-const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, { message: 'a header name is 1-128 token characters' }).refine((n) => !RESERVED.has(n.toLowerCase()), { message: `headers the MCP transport sets itself cannot be given (${[...RESERVED].join(', ')})` });
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HeaderValue = z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, { message: 'a header value has no control characters (no CR or LF)' });
 const CredentialsFile = z
   .object({
-    headers: z.record(HeaderName, HeaderValue).refine((h) => Object.keys(h).length > 0 && Object.keys(h).length <= 32, { message: 'give 1-32 headers' }),
+    headers: z.record(z.string(), HeaderValue).superRefine((h, ctx) => {
+      const names = Object.keys(h);
+      if (names.length === 0 || names.length > 32) ctx.addIssue({ code: 'custom', message: 'give 1-32 headers' });
+      // Checked here, not as the record's key schema: zod reports a bad key as "Invalid key in record" without the reason.
+      for (const n of names) {
+        if (!HEADER_NAME.test(n)) ctx.addIssue({ code: 'custom', path: [n], message: 'a header name is 1-128 token characters' });
+        else if (RESERVED.has(n.toLowerCase())) ctx.addIssue({ code: 'custom', path: [n], message: `headers the MCP transport sets itself cannot be given (${[...RESERVED].join(', ')})` });
+      }
+    }),
     namespaces: z.array(z.string().min(1).max(128)).min(1).max(1000).optional(),
     hosts: z.array(z.string().regex(/^[A-Za-z0-9.:[\]-]{1,253}$/, { message: 'a host is a host name or IP address' })).min(1).max(1000).optional(),
   })

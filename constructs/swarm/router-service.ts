@@ -1,0 +1,184 @@
+/**
+ * The MCP routers as one Docker Swarm service: `replicas` = the router count (a
+ * number or a token such as a Terraform variable), on an overlay network, with a
+ * zero-downtime rolling update (start-first: a new task is healthy before the old
+ * one drains), rollback, restart policy, resources and placement.
+ *
+ * Each task registers in Consul with its address on the overlay network
+ * (MCP_ROUTER_ADVERTISE_CIDR = the overlay's subnet: a task also has addresses on
+ * docker_gwbridge and, with the routing mesh, on ingress, in no promised order) and
+ * an instance ID made of its task name, so the old and the new task of a slot never
+ * share a registration during an update.
+ */
+import { Service, ServiceConfig } from '@cdktf/provider-docker/lib/service';
+import { Construct } from 'constructs';
+import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../../router-app/src/contract';
+import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from '../router-auth';
+import { isUnresolved, propError, validateInteger, validateName, validatePort, validateRequiredString } from '../validation';
+import {
+  placementBlock,
+  resourcesBlock,
+  restartBlock,
+  SwarmPlacementProps,
+  SwarmResourcesProps,
+  SwarmRestartProps,
+  SwarmUpdateProps,
+  updateBlock,
+  validatePlacement,
+  validateResources,
+  validateRestart,
+  validateSubnet,
+  validateUpdate,
+} from './swarm-options';
+
+/** Where the session-keys file is mounted in a router task. */
+const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
+
+export interface RouterServiceProps {
+  /** How many router tasks: a number from 1 to `maxInstances`, or a token (e.g. a TerraformVariable's `numberValue`). */
+  readonly instanceCount: number;
+  /** Upper bound for `instanceCount` (HAProxy's server-template slots). @default 10 */
+  readonly maxInstances?: number;
+  /** Image every node can get (a registry reference on a multi-node swarm; a local build on one node). */
+  readonly image: string;
+  /** The overlay network (a name or a docker_network resource's `name`). */
+  readonly networkName: string;
+  /** The overlay network's subnet: each task registers its address in it. */
+  readonly subnet: string;
+  /** Consul agent address on the network (CONSUL_HOST). */
+  readonly consulHost: string;
+  /** @default 8500 */
+  readonly consulPort?: number;
+  /** Consul service name the routers register under. @default 'mcp-router' */
+  readonly serviceName?: string;
+  /** Name of the Swarm service. @default 'mcp-router' */
+  readonly swarmServiceName?: string;
+  /** Extra environment (e.g. MCP_BACKENDS, LOG_LEVEL); the platform's own variables cannot be overridden. @default {} */
+  readonly environment?: { [name: string]: string };
+  /** Session-signing keys as a Terraform reference (never a literal). @default none */
+  readonly sessionKeys?: string;
+  /** Instead of `sessionKeys`: a keys file at this absolute path on every node, mounted read-only. @default none */
+  readonly sessionKeysHostPath?: string;
+  /** Authentication and authorization (files it names must be on every node). @default no authentication */
+  readonly auth?: RouterAuthProps;
+  /** Directory of per-backend credential files on every node, mounted read-only. @default none */
+  readonly backendCredentialsHostDir?: string;
+  /** Rolling update. @default parallelism 1, start-first, delay 5 s, monitor 15 s, failure action rollback */
+  readonly update?: SwarmUpdateProps;
+  /** Rollback. @default parallelism 1, start-first, delay 0, monitor 5 s, failure action pause */
+  readonly rollback?: SwarmUpdateProps;
+  /** Restart policy. @default condition any, delay 5 s, no attempt limit */
+  readonly restart?: SwarmRestartProps;
+  /** Limits and reservations of each task. @default none */
+  readonly resources?: SwarmResourcesProps;
+  /** Constraints, spread preferences, most tasks per node. @default anywhere */
+  readonly placement?: SwarmPlacementProps;
+  /** Seconds after SIGTERM before SIGKILL (covers the router's drain delay + grace). @default 20 */
+  readonly stopGraceSeconds?: number;
+}
+
+const ID = 'RouterService';
+const E = ROUTER_ENV;
+/** Variables the service sets itself. */
+const RESERVED_ENV: readonly string[] = [
+  E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile,
+  E.advertiseAddress, E.advertiseCidr, E.instanceId, E.hostname, ...AUTH_ENV,
+];
+
+export class RouterService extends Construct {
+  /** The docker_service. */
+  public readonly service: Service;
+  /** Name of the Swarm service (`docker service ps <name>`). */
+  public readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: RouterServiceProps) {
+    super(scope, id);
+    const maxInstances = props.maxInstances ?? LIMITS.maxInstances.default;
+    validateInteger(ID, 'maxInstances', maxInstances, LIMITS.maxInstances.min, LIMITS.maxInstances.max);
+    if (props.instanceCount === undefined) throw propError(ID, 'instanceCount', undefined, `an integer from 1 to ${maxInstances} (maxInstances) or a token`);
+    validateInteger(ID, 'instanceCount', props.instanceCount, 1, maxInstances, ' (maxInstances); raise maxInstances for more routers');
+    const consulServiceName = props.serviceName ?? ROUTER_SERVICE.name;
+    validateName(ID, 'serviceName', consulServiceName);
+    const swarmName = props.swarmServiceName ?? ROUTER_SERVICE.name;
+    validateName(ID, 'swarmServiceName', swarmName);
+    validateRequiredString(ID, 'image', props.image, 'a non-empty image reference (on a multi-node swarm, one every node can pull)');
+    validateRequiredString(ID, 'networkName', props.networkName, 'the overlay network\'s name');
+    validateRequiredString(ID, 'consulHost', props.consulHost, 'the host name or IP of a Consul agent on the overlay network');
+    validateSubnet(ID, 'subnet', props.subnet);
+    validatePort(ID, 'consulPort', props.consulPort);
+    validateUpdate(ID, 'update', props.update);
+    validateUpdate(ID, 'rollback', props.rollback);
+    validateRestart(ID, 'restart', props.restart);
+    validateResources(ID, 'resources', props.resources);
+    validatePlacement(ID, 'placement', props.placement);
+    validateInteger(ID, 'stopGraceSeconds', props.stopGraceSeconds, 1, 3600);
+    const env = props.environment ?? {};
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) throw propError(ID, 'environment', env, 'a map of variable names to string values');
+    for (const key of Object.keys(env)) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
+      if (typeof env[key] !== 'string') throw propError(ID, `environment.${key}`, env[key], 'a string');
+      if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
+    }
+    if (props.sessionKeys !== undefined && !isUnresolved(props.sessionKeys)) {
+      throw propError(ID, 'sessionKeys', '(a literal string)', 'a Terraform reference such as a random_password\'s result (a literal would put the secret in the plan), or use sessionKeysHostPath');
+    }
+    const keysPath = props.sessionKeysHostPath;
+    if (keysPath !== undefined && !isUnresolved(keysPath) && (typeof keysPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(keysPath))) {
+      throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file present on every node');
+    }
+    if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    validateRouterAuth(ID, 'auth', props.auth);
+    const credsDir = props.backendCredentialsHostDir;
+    if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
+      throw propError(ID, 'backendCredentialsHostDir', credsDir, 'an absolute path of a directory present on every node');
+    }
+    const auth = routerAuthSettings(props.auth, credsDir);
+    const binds = [...(keysPath !== undefined ? [{ hostPath: keysPath, containerPath: SESSION_KEYS_PATH, readOnly: true }] : []), ...auth.volumes];
+
+    const pairs: [string, string][] = [
+      [E.consulHost, props.consulHost],
+      [E.consulPort, String(props.consulPort ?? ROUTER_DEFAULTS.consulPort)],
+      [E.port, String(PORTS.grpc)],
+      [E.metricsPort, String(PORTS.routerAdmin)],
+      [E.mcpPort, String(PORTS.mcp)],
+      [E.serviceName, consulServiceName],
+      [E.advertiseCidr, props.subnet],
+      // Swarm templates, expanded per task: a readable host name, a unique instance ID.
+      [E.hostname, '{{.Service.Name}}-{{.Task.Slot}}'],
+      [E.instanceId, `${ROUTER_SERVICE.idPrefix}{{.Task.Name}}`],
+      ...(props.sessionKeys !== undefined ? [[E.sessionKeys, props.sessionKeys] as [string, string]] : []),
+      ...(keysPath !== undefined ? [[E.sessionKeysFile, SESSION_KEYS_PATH] as [string, string]] : []),
+      ...auth.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
+      ...Object.entries(env).sort(([a], [b]) => a.localeCompare(b)),
+    ];
+    const resources = resourcesBlock(props.resources);
+    const placement = placementBlock(props.placement);
+    const config: ServiceConfig = {
+      name: swarmName,
+      mode: { replicated: { replicas: props.instanceCount } },
+      taskSpec: {
+        containerSpec: {
+          image: props.image,
+          hostname: '{{.Service.Name}}-{{.Task.Slot}}',
+          env: Object.fromEntries(pairs),
+          stopSignal: 'SIGTERM',
+          stopGracePeriod: `${props.stopGraceSeconds ?? 20}s`,
+          // Swarm kills a task whose check fails `retries` times in a row (one host only marks it), so
+          // the check is patient: a busy node must not lose routers to slow `node` start-ups.
+          healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '10s', retries: 3, startPeriod: '30s' },
+          ...(binds.length ? { mounts: binds.map((b) => ({ type: 'bind', source: b.hostPath, target: b.containerPath, readOnly: b.readOnly })) } : {}),
+        },
+        networksAdvanced: [{ name: props.networkName }],
+        restartPolicy: restartBlock(props.restart),
+        ...(resources ? { resources } : {}),
+        ...(placement ? { placement } : {}),
+      },
+      updateConfig: updateBlock(props.update),
+      rollbackConfig: updateBlock(props.rollback, true),
+      // HAProxy finds the tasks through Consul: no virtual IP (IPVS) in front of them.
+      endpointSpec: { mode: 'dnsrr' },
+    };
+    this.service = new Service(this, 'Service', config);
+    this.serviceName = swarmName;
+  }
+}
