@@ -182,7 +182,7 @@ describe('bench settings', () => {
     expect([q.rounds, q.maxRounds]).toEqual([2, 3]);
     expect([f.rounds, f.maxRounds, f.roundBudgetMs, f.tolerance, f.confidence]).toEqual([5, 15, 240_000, 0.05, 0.9]);
     expect(q.h2.requests).toBeLessThan(f.h2.requests);
-    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect([...f.only]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(q.mcp.listRequests).toBeLessThan(f.mcp.listRequests);
     expect(f.scale.counts).toEqual([1, 3, 5]);
     expect(loadBenchConfig({ BENCH_ROUNDS: '20' }).maxRounds).toBe(20);
@@ -193,7 +193,7 @@ describe('bench settings', () => {
     expect(() => loadBenchConfig({ BENCH_ROUNDS: '6', BENCH_MAX_ROUNDS: '4' })).toThrow('BENCH_MAX_ROUNDS must be at least BENCH_ROUNDS (6); received "4"');
     expect(() => loadBenchConfig({ BENCH_TOLERANCE_PCT: '0.5' })).toThrow(/BENCH_TOLERANCE_PCT.*"0.5"/);
     expect(() => loadBenchConfig({ BENCH_SCALE_COUNTS: '3,5' })).toThrow(/BENCH_SCALE_COUNTS.*starting with 1.*"3,5"/);
-    expect(() => loadBenchConfig({ BENCH_ONLY: '1,10' })).toThrow(/BENCH_ONLY.*"1,10"/);
+    expect(() => loadBenchConfig({ BENCH_ONLY: '1,11' })).toThrow(/BENCH_ONLY.*"1,11"/);
     expect(() => loadBenchConfig({ BENCH_SYNTH_COUNTS: 'ten' })).toThrow(/BENCH_SYNTH_COUNTS/);
     expect([...loadBenchConfig({ BENCH_ONLY: '7,1' }).only].sort()).toEqual([1, 7]);
   });
