@@ -126,6 +126,49 @@ test('discovers MCP servers tagged mcp-server (meta namespace/mcp_path), routes 
   }
 });
 
+test('a backend whose check fails for a moment keeps its tools (MCP_ROUTER_BACKEND_HOLD_MS, 5 s): calls reach it meanwhile; one that stays critical is dropped after the hold', async () => {
+  const client = createRouterClient(`127.0.0.1:${router.port}`);
+  const checkUrl = (what: 'pass' | 'fail') => `/v1/agent/check/${what}/service:flap-1`;
+  const passing = async () => ((await consul.api('/v1/health/service/flap-service?passing=true')) as any[]).length === 1;
+  const listed = async () => ((await unary(client, 'ListTools', {})).tools as any[]).some((t) => t.name === 'flap__whoami');
+  try {
+    await consul.api('/v1/agent/service/register', {
+      method: 'PUT',
+      body: JSON.stringify({ ID: 'flap-1', Name: 'flap-service', Tags: ['mcp-server'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: 'flap' }, Check: { TTL: '60s' } }),
+    });
+    await consul.api(checkUrl('pass'), { method: 'PUT' });
+    await waitUntil('flap tools listed', listed, 15_000, 100);
+    // One failed check (as a timed-out check on a busy host): Consul stops listing it as passing.
+    await consul.api(checkUrl('fail'), { method: 'PUT' });
+    const failedAt = Date.now();
+    await waitUntil('flap critical in Consul', async () => !(await passing()), 5_000, 50);
+    const during: string[] = [];
+    while (Date.now() - failedAt < 2_000) {
+      const r = await unary(client, 'CallTool', { name: 'flap__whoami' }).then(() => 'OK', (e) => `code ${e.code}`);
+      during.push(r);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(during.length).toBeGreaterThan(5);
+    expect(during.filter((r) => r !== 'OK')).toEqual([]);
+    expect(await listed()).toBe(true);
+    // Passing again before the hold ends: nothing changed for the callers.
+    await consul.api(checkUrl('pass'), { method: 'PUT' });
+    await waitUntil('flap passing again', passing, 5_000, 50);
+    // Critical for good: dropped once the hold has run out, not before.
+    await consul.api(checkUrl('fail'), { method: 'PUT' });
+    const criticalAt = Date.now();
+    await waitUntil('flap critical again', async () => !(await passing()), 5_000, 50);
+    await waitUntil('flap tools gone after the hold', async () => !(await listed()), 15_000, 100);
+    const goneAfterMs = Date.now() - criticalAt;
+    process.stdout.write(`[router] backend hold: ${JSON.stringify({ callsWhileCritical: during.length, failedWhileCritical: 0, goneAfterMs })}\n`);
+    expect(goneAfterMs).toBeGreaterThanOrEqual(4_500);
+    await expect(unary(client, 'CallTool', { name: 'flap__whoami' })).rejects.toMatchObject({ code: 5 });
+  } finally {
+    await consul.api('/v1/agent/service/deregister/flap-1', { method: 'PUT' }).catch(() => undefined);
+    client.close();
+  }
+});
+
 test('deregisters on drain', async () => {
   await router.drain();
   expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();

@@ -182,6 +182,7 @@ const schema = {
   [E.backendAllowedCidrs]: parsed(parseCidrList).default(parseCidrList(D.backendAllowedCidrs)),
   [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
   [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
+  [E.backendHoldMs]: int(0, 600_000).default(D.backendHoldMs),
   // --- who may call what ---
   [E.auth]: authMethods.default(['none']),
   [E.publicUrl]: httpUrl.optional(),
@@ -227,7 +228,12 @@ export interface RouterConfig {
   readonly serviceName: string;
   readonly metricsPort: number;
   readonly staticBackends: ReadonlyArray<{ name: string; url: string; tlsServerName?: string; credentials?: string }>;
-  readonly discovery: { readonly enabled: boolean; readonly tag: string };
+  readonly discovery: {
+    readonly enabled: boolean;
+    readonly tag: string;
+    /** How long a backend that stopped passing stays in the catalogue (ms; 0: dropped at once). */
+    readonly holdMs: number;
+  };
   /** The MCP front door (Streamable HTTP on its own port). */
   readonly mcp: {
     readonly port: number;
@@ -336,7 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: Nod
     serviceName: p.MCP_ROUTER_SERVICE_NAME,
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
-    discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG },
+    discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG, holdMs: p[E.backendHoldMs] as number },
     backends: {
       caPem,
       caFile: p.MCP_BACKEND_CA_FILE,

@@ -149,6 +149,8 @@ export const ROUTER_ENV = {
   backendAllowedCidrs: 'MCP_ROUTER_BACKEND_ALLOWED_CIDRS',
   backendAllowedNamespaces: 'MCP_ROUTER_BACKEND_ALLOWED_NAMESPACES',
   consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
+  /** How long a discovered backend that stopped passing in Consul stays in the catalogue (0: dropped at once). */
+  backendHoldMs: 'MCP_ROUTER_BACKEND_HOLD_MS',
   // --- who may call what (router-app/src/auth/) ---
   /** `none`, `jwt`, `apiKeys` or `jwt,apiKeys`: how callers of both front doors authenticate. */
   auth: 'MCP_ROUTER_AUTH',
@@ -236,6 +238,11 @@ export const ROUTER_DEFAULTS = {
    */
   backendAllowedCidrs: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1/128,fc00::/7',
   consulTimeoutMs: 5_000,
+  /**
+   * Two of the demo server's 2 s check intervals: one check that times out on a busy host
+   * does not empty a server's tools on every router (NOT_FOUND for a server that is up).
+   */
+  backendHoldMs: 5_000,
   auth: 'none',
   /** Asymmetric algorithms only: a shared-secret (HS*) key would let anyone who verifies also sign; `none` is never accepted. */
   authJwtAlgorithms: 'RS256,PS256,ES256,EdDSA',

@@ -153,6 +153,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
         policy,
         (kind) => metrics.registrationsRefused.inc({ reason: kind }),
         [config.serviceName],
+        config.discovery.holdMs,
       )
     : undefined;
   discovery?.start();

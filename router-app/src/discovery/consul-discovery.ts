@@ -89,7 +89,21 @@ export class ConsulDiscovery {
     /** Told of each distinct refusal (the one that is logged). */
     private readonly onRefused?: (kind: RefusalKind) => void,
     private readonly excludeServices: readonly string[] = [],
+    /**
+     * How long an instance that left the passing set stays in the list (ms). A
+     * check that times out once on a busy host would otherwise take a server
+     * that is up out of every router's catalogue (its tools NOT_FOUND) until
+     * the next passing check; held, its calls still reach it, and a dead one
+     * fails over or answers UNAVAILABLE, as any dead instance does.
+     */
+    private readonly holdMs = 0,
   ) {}
+
+  /** Instances that left the passing set, with the time their hold ends. */
+  private readonly held = new Map<string, { readonly descriptor: BackendDescriptor; readonly until: number }>();
+  /** The passing instances of the last emit, by ID. */
+  private passing = new Map<string, BackendDescriptor>();
+  private holdTimer?: NodeJS.Timeout;
 
   start(): void {
     this.catalogQuery = new BlockingQuery(
@@ -151,11 +165,29 @@ export class ConsulDiscovery {
   }
 
   private emit(): void {
-    if (!this.stopped) this.onChange([...this.instances.values()].flat());
+    if (this.stopped) return;
+    const now = Date.now();
+    const current = new Map([...this.instances.values()].flat().map((d) => [d.id, d] as const));
+    for (const [id, d] of this.passing) {
+      if (!current.has(id) && this.holdMs > 0 && !this.held.has(id)) {
+        this.held.set(id, { descriptor: d, until: now + this.holdMs });
+        this.logger.info({ backend: id, holdMs: this.holdMs }, 'MCP server instance no longer passing in Consul; kept for the hold time');
+      }
+    }
+    for (const [id, h] of this.held) if (current.has(id) || h.until <= now) this.held.delete(id);
+    this.passing = current;
+    clearTimeout(this.holdTimer);
+    if (this.held.size > 0) {
+      const next = Math.min(...[...this.held.values()].map((h) => h.until));
+      this.holdTimer = setTimeout(() => this.emit(), Math.max(0, next - now) + 1);
+      this.holdTimer.unref();
+    }
+    this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)]);
   }
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.holdTimer);
     this.catalogQuery?.stop();
     for (const q of this.serviceQueries.values()) q.stop();
     this.serviceQueries.clear();
