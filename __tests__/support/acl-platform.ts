@@ -51,10 +51,17 @@ const byPath = (plan: Json, part: string): Json => {
   if (hits.length !== 1) throw new Error(`expected one container at ${part}; found ${hits.length}`);
   return hits[0][1];
 };
+/**
+ * A file the plan gives a container: uploaded, or — the agent config of a locked-down
+ * Consul container (read-only root) — handed over in CONSUL_LOCAL_CONFIG, which the
+ * image's entrypoint writes to /consul/config/local.json.
+ */
 const uploadOf = (c: Json, file: string): string => {
-  const u = (c.upload as Json[]).find((x) => x.file === file);
-  if (!u) throw new Error(`no upload ${file} in ${c.name}`);
-  return u.content;
+  const u = ((c.upload ?? []) as Json[]).find((x) => x.file === file);
+  if (u) return u.content;
+  const local = ((c.env ?? []) as string[]).find((e) => e.startsWith('CONSUL_LOCAL_CONFIG='));
+  if (file === '/consul/config/agent.json' && local !== undefined) return local.slice('CONSUL_LOCAL_CONFIG='.length);
+  throw new Error(`no upload ${file} in ${c.name}`);
 };
 
 export class AclPlatform {
