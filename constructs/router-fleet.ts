@@ -10,6 +10,7 @@ import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../r
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from './router-auth';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps, validateContainerSecurity } from './container-security';
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateOneOf, validatePort, validateRequiredString } from './validation';
+import { validateRouterEnvironment, validateSessionKeySource } from './router-env';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -184,23 +185,10 @@ export class RouterFleet extends Construct {
       validateInteger(ID, 'hostPortBase', props.hostPortBase, 1, 65535 - maxInstances + 1, ` (so that maxInstances (${maxInstances}) ports fit)`);
     }
     validateRequiredString(ID, 'image', props.image, 'a non-empty image reference (e.g. RouterImage.imageRef or registry/mcp-router:1.0)');
-    const env = props.environment ?? {};
-    if (typeof env !== 'object' || env === null || Array.isArray(env)) throw propError(ID, 'environment', env, 'a map of variable names to string values');
-    for (const key of Object.keys(env)) {
-      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
-      if (typeof env[key] !== 'string') throw propError(ID, `environment.${key}`, env[key], 'a string');
-      if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
-    }
+    const env = validateRouterEnvironment(ID, props.environment, RESERVED_ENV);
 
-    if (props.sessionKeys !== undefined && !isUnresolved(props.sessionKeys)) {
-      // Never echo the value: it is a secret.
-      throw propError(ID, 'sessionKeys', '(a literal string)', 'a Terraform reference such as a random_password\'s result (a literal would put the secret in the plan), or use sessionKeysHostPath');
-    }
     const keysPath = props.sessionKeysHostPath;
-    if (keysPath !== undefined && !isUnresolved(keysPath) && (typeof keysPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(keysPath))) {
-      throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file on the Docker host');
-    }
-    if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    validateSessionKeySource(ID, props.sessionKeys, keysPath, 'on the Docker host');
     if (props.consulToken !== undefined && !isUnresolved(props.consulToken) && !/\$\{/.test(props.consulToken)) {
       throw propError(ID, 'consulToken', '(a literal string)', "a Terraform reference such as a Consul token secret's secret_id (a literal would put the secret in the plan), or use consulTokenHostPath");
     }

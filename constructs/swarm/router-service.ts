@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from '../router-auth';
 import { isUnresolved, propError, validateInteger, validateName, validatePort, validateRequiredString } from '../validation';
+import { validateRouterEnvironment, validateSessionKeySource } from '../router-env';
 import {
   placementBlock,
   resourcesBlock,
@@ -112,21 +113,9 @@ export class RouterService extends Construct {
     validateResources(ID, 'resources', props.resources);
     validatePlacement(ID, 'placement', props.placement);
     validateInteger(ID, 'stopGraceSeconds', props.stopGraceSeconds, 1, 3600);
-    const env = props.environment ?? {};
-    if (typeof env !== 'object' || env === null || Array.isArray(env)) throw propError(ID, 'environment', env, 'a map of variable names to string values');
-    for (const key of Object.keys(env)) {
-      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw propError(ID, 'environment', key, 'variable names of capital letters, digits and underscores');
-      if (typeof env[key] !== 'string') throw propError(ID, `environment.${key}`, env[key], 'a string');
-      if (RESERVED_ENV.includes(key)) throw propError(ID, `environment.${key}`, env[key], `left unset: ${key} is set by the platform`);
-    }
-    if (props.sessionKeys !== undefined && !isUnresolved(props.sessionKeys)) {
-      throw propError(ID, 'sessionKeys', '(a literal string)', 'a Terraform reference such as a random_password\'s result (a literal would put the secret in the plan), or use sessionKeysHostPath');
-    }
+    const env = validateRouterEnvironment(ID, props.environment, RESERVED_ENV);
     const keysPath = props.sessionKeysHostPath;
-    if (keysPath !== undefined && !isUnresolved(keysPath) && (typeof keysPath !== 'string' || !/^\/[^\s]*[^\s/]$/.test(keysPath))) {
-      throw propError(ID, 'sessionKeysHostPath', keysPath, 'an absolute path of a file present on every node');
-    }
-    if (props.sessionKeys !== undefined && keysPath !== undefined) throw propError(ID, 'sessionKeysHostPath', keysPath, 'left unset when sessionKeys is given (one source of keys)');
+    validateSessionKeySource(ID, props.sessionKeys, keysPath, 'present on every node');
     validateRouterAuth(ID, 'auth', props.auth);
     const credsDir = props.backendCredentialsHostDir;
     if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
