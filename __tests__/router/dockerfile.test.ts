@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENV_VARIABLES, loadConfig } from '../../router-app/src/config';
 import { byPath, synthStack } from '../foundation/synth-helpers';
+import { NODE_BASE_IMAGE } from '../../constructs/router-image';
 
 const dockerfile = fs.readFileSync(path.resolve(__dirname, '..', '..', 'router-app', 'Dockerfile'), 'utf8');
 const lines = dockerfile.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
@@ -30,12 +31,13 @@ test('multi-stage, production dependencies only, non-root user', () => {
   expect(user).not.toMatch(/^(root|0)$/);
 });
 
-test('both stages build FROM the NODE_IMAGE build argument, whose default is node:20-slim', () => {
+test('both stages build FROM the NODE_IMAGE build argument, whose default is node:20-slim pinned by digest, the same as the constructs pass', () => {
   for (const file of ['router-app/Dockerfile', 'examples/demo-mcp-server/Dockerfile']) {
     const text = fs.readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8');
     const code = text.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
     // An ARG before the first FROM is what makes it usable in FROM lines.
-    expect(code[0]).toBe('ARG NODE_IMAGE=node:20-slim');
+    expect(code[0]).toBe(`ARG NODE_IMAGE=${NODE_BASE_IMAGE}`);
+    expect(NODE_BASE_IMAGE).toMatch(/^node:20-slim@sha256:[0-9a-f]{64}$/);
     const froms = code.filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBe(2);
     for (const from of froms) expect(from).toMatch(/^FROM \$\{NODE_IMAGE\}( AS \S+)?$/);
