@@ -420,7 +420,9 @@ export class McpRouterPlatform extends Construct {
     if (target === DeploymentTarget.SWARM) {
       let swarmImage = props.routerImage;
       if (swarmImage === undefined) {
-        this.routerImage = new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local` });
+        this.routerImage = asOwnProps(ID, 'RouterImage', { baseImage: 'nodeBaseImage', contextPath: 'routerAppPath' }, () =>
+          new RouterImage(this, 'RouterImage', { contextPath: props.routerAppPath, imageName: `${prefix}-router:local`, baseImage: props.nodeBaseImage }),
+        );
         swarmImage = this.routerImage.imageRef;
       }
       if (props.sessionKeysHostPath === undefined) {

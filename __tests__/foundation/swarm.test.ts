@@ -177,6 +177,13 @@ describe('Swarm plan structure', () => {
     expect(r.task_spec.resources.limits.nano_cpus).toBe("${floor((var.cpus * 1000000000))}");
   });
 
+  test('nodeBaseImage reaches the router image build on Swarm as on one host (a mirror, or a stand-in without the digest)', () => {
+    const image = byPath(synthStack({ ...SWARM, nodeBaseImage: 'mirror.example/node:20-slim' }), 'docker_image', 'Platform/RouterImage');
+    expect(image.build.build_args).toEqual({ NODE_IMAGE: 'mirror.example/node:20-slim' });
+    const byDefault = byPath(synthStack(SWARM), 'docker_image', 'Platform/RouterImage');
+    expect(byDefault.build.build_args.NODE_IMAGE).toMatch(/^node:20-slim@sha256:[0-9a-f]{64}$/);
+  });
+
   test('a prefixed platform names its services, network and configs after the prefix', () => {
     const j = synthStack({ ...SWARM, namePrefix: 'blue' });
     expect(Object.values(j.resource.docker_service).map((s: any) => s.name).sort()).toEqual(['blue-consul', 'blue-haproxy', 'blue-router']);
