@@ -371,17 +371,14 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
     }
   });
 
-  // Last two: they restart the server.
-  test('restarted while idle, faster than its Consul check notices, it answers the routers\' old sessions with HTTP 400: every router recovers within seconds', async () => {
-    await listed();
-    await everything.stop('SIGKILL');
-    everything = await startEverythingServer(everything.host, everything.port);
+  /** Each running router's answer to an echo, retried every 250 ms for up to `withinMs`: the text, or the last error. */
+  async function echoOnEveryRouter(withinMs: number): Promise<Record<string, string>> {
     const recovered: Record<string, string> = {};
     for (const i of platform.runningRouters()) {
       const c = createRouterClient(platform.routerTarget(i));
       try {
         let last = '';
-        for (const t0 = Date.now(); Date.now() - t0 < 6_000; await sleep(250)) {
+        for (const t0 = Date.now(); Date.now() - t0 < withinMs; await sleep(250)) {
           const o = await call(c, 'CallTool', { name: n('echo'), arguments: args({ message: 'back' }) }, 3_000);
           last = o.err ? `${grpc.status[o.err.code]}: ${o.err.details}` : texts(o.res.content).join('');
           if (!o.err) break;
@@ -391,6 +388,15 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
         c.close();
       }
     }
+    return recovered;
+  }
+
+  // Last two: they restart the server.
+  test('restarted while idle, faster than its Consul check notices, it answers the routers\' old sessions with HTTP 400: every router recovers within seconds', async () => {
+    await listed();
+    await everything.stop('SIGKILL');
+    everything = await startEverythingServer(everything.host, everything.port);
+    const recovered = await echoOnEveryRouter(6_000);
     expect(recovered).toEqual({ 'router-1': 'Echo: back', 'router-2': 'Echo: back', 'router-3': 'Echo: back' });
   });
 
@@ -405,21 +411,7 @@ describe('server-everything (published, Streamable HTTP) behind 3 routers and HA
       await everything.stop('SIGKILL');
       everything = await startEverythingServer(everything.host, everything.port);
       const restartedAt = load.now();
-      const recovered: Record<string, string> = {};
-      for (const i of platform.runningRouters()) {
-        const c = createRouterClient(platform.routerTarget(i));
-        try {
-          let last = '';
-          for (const t0 = Date.now(); Date.now() - t0 < 10_000; await sleep(250)) {
-            const o = await call(c, 'CallTool', { name: n('echo'), arguments: args({ message: 'back' }) }, 3_000);
-            last = o.err ? `${grpc.status[o.err.code]}: ${o.err.details}` : texts(o.res.content).join('');
-            if (!o.err) break;
-          }
-          recovered[`router-${i}`] = last;
-        } finally {
-          c.close();
-        }
-      }
+      const recovered = await echoOnEveryRouter(10_000);
       expect(recovered).toEqual({ 'router-1': 'Echo: back', 'router-2': 'Echo: back', 'router-3': 'Echo: back' });
       const recoveredAt = load.now();
       await sleep(2_000);
