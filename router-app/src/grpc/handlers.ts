@@ -232,9 +232,12 @@ export function createHandlers(ctx: HandlerContext): grpc.UntypedServiceImplemen
   // Built once per catalogue version and set of rights (callers with the same rights share the bytes).
   const listing = (kind: string, req: { server?: string } | undefined, access: Access, build: (server: string) => object) => {
     const server = req?.server ?? '';
-    // A filter naming no server (or none the caller may see) is a mistake to report, not an empty catalogue.
-    if (server !== '' && !calls.hasServer(access, server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
-    return cache.get(ctx.catalog.snapshot, `${access.grant.key}|${kind}:${server}`, () => ({ routerInstanceId: instanceId, ...build(server) }));
+    return cache.get(ctx.catalog.snapshot, `${access.grant.key}|${kind}:${server}`, () => {
+      // A filter naming no server (or none the caller may see) is a mistake to report, not an empty catalogue.
+      // Checked when the page is built (once per catalogue version and rights); a refusal is not cached.
+      if (server !== '' && !calls.hasServer(access, server)) throw new NotFoundError(`no MCP server named ${JSON.stringify(server)}; ListServers shows the servers this router has`);
+      return { routerInstanceId: instanceId, ...build(server) };
+    });
   };
   return {
     ListServers: unary(ctx, 'ListServers', (_req, _call, a) => listServers(ctx, a)),
