@@ -276,6 +276,61 @@ describe('listings answer from the cached catalogue JSON (http/listing-cache.ts)
   });
 });
 
+describe('a tools/call without a progress token answers as one JSON response (http/json-call.ts)', () => {
+  let sid: string;
+  const h = () => ({ 'mcp-session-id': sid, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION });
+  const call = (id: number, params: Record<string, unknown>) => post({ jsonrpc: '2.0', id, method: 'tools/call', params }, h());
+  beforeAll(async () => {
+    sid = (await initialize(LATEST_PROTOCOL_VERSION)).headers.get('mcp-session-id')!;
+  });
+
+  test('the same result as the SDK path (SSE, taken when progress is asked for), echoing the id', async () => {
+    const json = await call(7, { name: 'demo__echo', arguments: { text: 'same' } });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('content-type')).toBe('application/json');
+    expect(json.body).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'same' }] } });
+    const sse = await call(7, { name: 'demo__echo', arguments: { text: 'same' }, _meta: { progressToken: 'p1' } });
+    expect(sse.headers.get('content-type')).toBe('text/event-stream');
+    expect(sse.body).toEqual(json.body);
+  });
+
+  test('the same JSON-RPC errors as the SDK path: unknown tool, invalid arguments, a failing backend', async () => {
+    for (const params of [
+      { name: 'demo__nope', arguments: {} },
+      { name: 'demo__echo', arguments: { text: 5 } },
+      { name: 'demo__fail', arguments: {} },
+    ]) {
+      const json = await call(9, params);
+      const sse = await call(9, { ...params, _meta: { progressToken: 'p2' } });
+      expect(json.headers.get('content-type')).toBe('application/json');
+      expect(sse.headers.get('content-type')).toBe('text/event-stream');
+      expect(json.body).toEqual(sse.body);
+    }
+    expect((await call(9, { name: 'demo__nope', arguments: {} })).body.error).toMatchObject({ code: -32602, message: expect.stringMatching(/unknown tool/) });
+  });
+
+  test('invalid params get -32602 (the SDK path would answer -32603): no name, a non-object arguments', async () => {
+    const noName = await call(1, { arguments: {} });
+    expect(noName.body).toMatchObject({ id: 1, error: { code: -32602, message: expect.stringMatching(/Invalid tools\/call request/) } });
+    const badArgs = await call(2, { name: 'demo__echo', arguments: 'text' });
+    expect(badArgs.body.error).toMatchObject({ code: -32602 });
+  });
+
+  test('a client that closes the response cancels the call on the backend', async () => {
+    const before = demo.cancelled.length;
+    const ac = new AbortController();
+    const pending = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...h() },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'demo__slow', arguments: { steps: 100, stepMs: 50 } } }),
+      signal: ac.signal,
+    });
+    setTimeout(() => ac.abort(), 300);
+    await expect(pending).rejects.toThrow();
+    expect(await eventually(() => demo.cancelled.length === before + 1, 3000)).toBe(true);
+  });
+});
+
 describe('sessions any router accepts', () => {
   test('tokens: rotation (old key still verifies), expiry, tampering', () => {
     let now = 1_000_000;

@@ -42,7 +42,8 @@ import { RouterMetrics } from '../metrics';
 import type { CallPath } from '../routing/call-path';
 import { InflightCalls } from './inflight';
 import { McpListingCache } from './listing-cache';
-import { createMcpServer, JSONRPC_REFUSED } from './mcp-handlers';
+import { tryAnswerCall } from './json-call';
+import { createMcpServer, JSONRPC_REFUSED, McpHandlerContext } from './mcp-handlers';
 import { SessionState, SessionTokens } from './session-token';
 import type { Access, AccessControl } from '../auth/access';
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from '../auth/errors';
@@ -204,32 +205,44 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     return { id, state };
   };
 
-  /** One SDK server and stateless transport for this request; `track` ties calls to cancellation. */
-  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, access: Access, onServer?: (s: Server) => void): Promise<void> => {
+  /**
+   * Ties the calls of one HTTP request to cancellation: a response the client
+   * closes before it is finished, or a notifications/cancelled for the call
+   * (`nonce` is the session's; without one a call is not registered).
+   */
+  const trackerFor = (res: http.ServerResponse, nonce: string | undefined): McpHandlerContext['track'] => {
     const closedEarly = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) closedEarly.abort(new CallCancelledError());
     });
-    const server = createMcpServer({
-      calls: o.calls,
-      access,
-      authorized: o.authorized,
-      pageSize: o.pageSize,
-      defaultTimeoutMs: o.defaultTimeoutMs,
-      track: async (requestId, fn) => {
-        const abort = new AbortController();
-        const onClose = () => abort.abort(closedEarly.signal.reason);
-        if (closedEarly.signal.aborted) onClose();
-        closedEarly.signal.addEventListener('abort', onClose, { once: true });
-        const end = nonce !== undefined ? o.inflight.begin(nonce, requestId, abort) : () => undefined;
-        try {
-          return await fn(abort.signal);
-        } finally {
-          end();
-          closedEarly.signal.removeEventListener('abort', onClose);
-        }
-      },
-    });
+    return async (requestId, fn) => {
+      const abort = new AbortController();
+      const onClose = () => abort.abort(closedEarly.signal.reason);
+      if (closedEarly.signal.aborted) onClose();
+      closedEarly.signal.addEventListener('abort', onClose, { once: true });
+      const end = nonce !== undefined ? o.inflight.begin(nonce, requestId, abort) : () => undefined;
+      try {
+        return await fn(abort.signal);
+      } finally {
+        end();
+        closedEarly.signal.removeEventListener('abort', onClose);
+      }
+    };
+  };
+
+  /** What the MCP handlers of one request work with. */
+  const contextFor = (res: http.ServerResponse, nonce: string | undefined, access: Access): McpHandlerContext => ({
+    calls: o.calls,
+    access,
+    authorized: o.authorized,
+    pageSize: o.pageSize,
+    defaultTimeoutMs: o.defaultTimeoutMs,
+    track: trackerFor(res, nonce),
+  });
+
+  /** One SDK server and stateless transport for this request. */
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, nonce: string | undefined, access: Access, onServer?: (s: Server) => void): Promise<void> => {
+    const server = createMcpServer(contextFor(res, nonce, access));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false, maxRequestBodySize: o.maxBodyBytes });
     transport.onerror = (err) => o.logger.debug({ err: err.message }, 'MCP front door transport error');
     await server.connect(transport);
@@ -359,6 +372,9 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     }
     // Listings answer from the catalogue's cached JSON, per set of rights (listing-cache.ts); everything else through the SDK.
     if (listings.tryAnswer(req, res, body, access)) return;
+    // A tools/call that asked for no progress is answered as one JSON response (json-call.ts).
+    const answered = tryAnswerCall(req, res, body, contextFor(res, session.state.nonce, access));
+    if (answered) return answered;
     await serve(req, res, body, session.state.nonce, access);
   };
 

@@ -16,6 +16,9 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  type CallToolRequest,
+  type CallToolResult,
+  type RequestId,
   type Prompt,
   type Resource,
   type Tool,
@@ -119,6 +122,22 @@ const sharedValidator: jsonSchemaValidator = {
   },
 };
 
+/**
+ * tools/call on the shared call path: the tool's result, or the router's error
+ * as a JSON-RPC error. Both the SDK handler (progress over SSE) and the front
+ * door's JSON answer (json-call.ts) call it, so a rule changed here holds on both.
+ */
+export async function callTool(ctx: McpHandlerContext, params: CallToolRequest['params'], requestId: RequestId, onprogress?: CallOptions['onprogress']): Promise<CallToolResult> {
+  try {
+    const found = ctx.authorized.lookupTool(ctx.access, params.name);
+    const entry = found instanceof Promise ? await found : found;
+    const { result } = await ctx.track(requestId, (signal) => ctx.calls.callTool(entry, params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal, onprogress }));
+    return result;
+  } catch (err) {
+    throw toMcpError(err, ctx.access.internals);
+  }
+}
+
 /** A new SDK Server answering from the catalogue (one per HTTP request: the front door keeps no session). */
 export function createMcpServer(ctx: McpHandlerContext): Server {
   const server = new Server(
@@ -130,20 +149,13 @@ export function createMcpServer(ctx: McpHandlerContext): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, (req) => listingResult(authorized, access, 'tools/list', req.params?.cursor, ctx.pageSize));
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-    try {
-      const found = authorized.lookupTool(access, req.params.name);
-      const entry = found instanceof Promise ? await found : found;
-      const token = req.params._meta?.progressToken;
-      const onprogress: CallOptions['onprogress'] =
-        token === undefined
-          ? undefined
-          : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) } }).catch(() => undefined);
-      const { result } = await ctx.track(extra.requestId, (signal) => calls.callTool(entry, req.params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal, onprogress }));
-      return result;
-    } catch (err) {
-      throw toMcpError(err, internals);
-    }
+  server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+    const token = req.params._meta?.progressToken;
+    const onprogress: CallOptions['onprogress'] =
+      token === undefined
+        ? undefined
+        : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) } }).catch(() => undefined);
+    return callTool(ctx, req.params, extra.requestId, onprogress);
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, (req) => listingResult(authorized, access, 'resources/list', req.params?.cursor, ctx.pageSize));
