@@ -200,3 +200,65 @@ export function mergeContainerSecurity(base: ContainerSecurityProps | undefined,
   for (const [k, v] of Object.entries(own)) if (v !== undefined) out[k] = v;
   return out as ContainerSecurityProps;
 }
+
+/** What a Swarm service's task (docker_service) takes of a lockdown. */
+export interface ServiceLockdown {
+  /** Spread into task_spec.container_spec. */
+  readonly containerSpec: { readonly readOnly?: boolean; readonly capDrop?: string[]; readonly capAdd?: string[] };
+  /** tmpfs mounts to add to container_spec.mounts (only while the root filesystem is read-only). */
+  readonly mounts: { type: string; target: string; tmpfsOptions?: { sizeBytes?: number; mode?: number } }[];
+  /** task_spec.log_driver, when logs rotate. */
+  readonly logDriver?: { name: string; options: { [key: string]: string } };
+  /** Limits for task_spec.resources.limits (0: none). */
+  readonly memoryMb: number;
+  readonly cpus: number;
+  readonly readOnlyRootFilesystem: boolean;
+}
+
+/** Why a Swarm service cannot take `noNewPrivileges`. */
+export const SERVICE_NO_NEW_PRIVILEGES_REASON = "false or unset with target SWARM: the pinned provider's docker_service (kreuzwerker/docker 3.6.2) has no no-new-privileges setting, so Swarm tasks run without it";
+
+const SIZE_UNITS: { [unit: string]: number } = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A tmpfs options string ("size=16m,mode=1777") as a Swarm tmpfs mount's options: Swarm takes size and mode only. */
+function swarmTmpfsOptions(construct: string, prop: string, path: string, options: string): { sizeBytes?: number; mode?: number } {
+  const out: { sizeBytes?: number; mode?: number } = {};
+  for (const part of options.split(',').filter((p) => p !== '')) {
+    const size = /^size=(\d+)([kmg]?)$/i.exec(part);
+    const mode = /^mode=([0-7]{3,4})$/.exec(part);
+    if (size) out.sizeBytes = Number(size[1]) * SIZE_UNITS[size[2].toLowerCase()];
+    else if (mode) out.mode = parseInt(mode[1], 8);
+    else throw propError(construct, `${at(prop)}tmpfs.${path}`, options, 'size=<n>[k|m|g] and mode=<octal> only with target SWARM (a Swarm tmpfs mount takes no other option)');
+  }
+  return out;
+}
+
+/**
+ * The lockdown of a Swarm service's tasks, from the same props and defaults as a
+ * container's (containerLockdown): read-only root with tmpfs mounts, capabilities
+ * dropped, json-file log rotation, and the memory and CPU limits for the task's
+ * resources. `noNewPrivileges` is not available on a docker_service (the provider
+ * has no field for it): `true` is refused, and the default leaves it off.
+ */
+export function serviceLockdown(construct: string, prop: string, security: ContainerSecurityProps | undefined, defaults: ContainerSecurityDefaults): ServiceLockdown {
+  if (security?.noNewPrivileges === true) throw propError(construct, `${at(prop)}noNewPrivileges`, true, SERVICE_NO_NEW_PRIVILEGES_REASON);
+  const c = containerLockdown(construct, prop, { ...security, noNewPrivileges: false }, defaults);
+  const s = security ?? {};
+  const caps = c.attributes.capabilities as { drop?: string[]; add?: string[] } | undefined;
+  const logOpts = c.attributes.logOpts as { [key: string]: string } | undefined;
+  return {
+    containerSpec: {
+      ...(c.readOnlyRootFilesystem ? { readOnly: true } : {}),
+      ...(caps?.drop ? { capDrop: caps.drop } : {}),
+      ...(caps?.add ? { capAdd: caps.add } : {}),
+    },
+    mounts: Object.entries(c.tmpfs).map(([target, options]) => {
+      const tmpfsOptions = isUnresolved(options) ? undefined : swarmTmpfsOptions(construct, prop, target, options);
+      return { type: 'tmpfs', target, ...(tmpfsOptions && Object.keys(tmpfsOptions).length ? { tmpfsOptions } : {}) };
+    }),
+    ...(logOpts ? { logDriver: { name: 'json-file', options: logOpts } } : {}),
+    memoryMb: s.memoryMb ?? defaults.memoryMb,
+    cpus: s.cpus ?? defaults.cpus,
+    readOnlyRootFilesystem: c.readOnlyRootFilesystem,
+  };
+}

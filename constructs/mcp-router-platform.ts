@@ -225,6 +225,8 @@ export interface McpRouterPlatformProps {
    * read-only root filesystem, all capabilities dropped, no-new-privileges, memory and CPU
    * limits, log rotation. Set a field to relax it everywhere (e.g. `{ logMaxSizeMb: 50 }`);
    * `routerSecurity`, `haproxySecurity` and `consulSecurity` override it field by field for one part.
+   * With target SWARM it locks down the services' tasks the same way, except no-new-privileges
+   * (not available on a docker_service; `noNewPrivileges: true` is refused).
    * @default every setting locked down, limits sized per part (see ContainerSecurityProps)
    */
   readonly containerSecurity?: ContainerSecurityProps;
@@ -395,6 +397,11 @@ export class McpRouterPlatform extends Construct {
     validateContainerSecurity(ID, 'containerSecurity', props.containerSecurity);
     for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
     const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
+    // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
+    const routerSecurity = mergeContainerSecurity(
+      props.containerSecurity && { ...props.containerSecurity, ...(props.routerCpus !== undefined ? { cpus: undefined } : {}), ...(props.routerMemoryMb !== undefined ? { memoryMb: undefined } : {}) },
+      props.routerSecurity,
+    );
     const adminBind = props.adminBindAddress ?? '127.0.0.1';
     // HAProxy's server and tunnel timeouts derive from the routers' longest call, so they agree.
     const maxCallRaw = props.routerEnvironment?.[ROUTER_ENV.maxCallMs];
@@ -456,6 +463,9 @@ export class McpRouterPlatform extends Construct {
         tlsCertificateHostPath: props.tlsCertificateHostPath,
         statsAuthHostPath: props.statsAuthHostPath,
         haproxyConfig: { ...props.haproxy, mode: props.mode, balance: props.balance, maxInstances, serviceName, maxCallMs },
+        routerSecurity,
+        haproxySecurity: security(props.haproxySecurity),
+        consulSecurity: security(props.consulSecurity),
       });
       this.network = parts.network;
       this.networkName = parts.networkName;
@@ -593,11 +603,6 @@ export class McpRouterPlatform extends Construct {
       this.sessionKey = new Password(this, 'SessionKey', { length: 48, special: false });
       sessionKeys = `k1=${this.sessionKey.result}`;
     }
-    // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
-    const routerSecurity = mergeContainerSecurity(
-      props.containerSecurity && { ...props.containerSecurity, ...(props.routerCpus !== undefined ? { cpus: undefined } : {}), ...(props.routerMemoryMb !== undefined ? { memoryMb: undefined } : {}) },
-      props.routerSecurity,
-    );
     const fleetProps: RouterFleetProps = {
       instanceCount,
       maxInstances,

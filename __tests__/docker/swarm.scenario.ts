@@ -165,6 +165,28 @@ test('every router task registers in Consul with its overlay address, and HAProx
   expect(srv.match(/service = \d+ \d+ 50051 /g)?.length).toBe(3);
 });
 
+test('every task runs locked down: read-only root, no capabilities, memory and CPU limits, rotated logs', async () => {
+  const seen: Record<string, unknown> = {};
+  for (const part of ['consul', 'haproxy', 'router']) {
+    const [t] = await tasks(part);
+    const info = await docker.getContainer(t.id).inspect();
+    const hc = info.HostConfig;
+    seen[part] = { readOnly: hc.ReadonlyRootfs, capDrop: hc.CapDrop, memoryMiB: (hc.Memory ?? 0) / 1048576, nanoCpus: hc.NanoCpus, log: hc.LogConfig };
+    expect(hc.ReadonlyRootfs).toBe(true);
+    expect(hc.CapDrop).toEqual(['ALL']);
+    expect(hc.Memory).toBeGreaterThan(0);
+    expect(hc.NanoCpus).toBeGreaterThan(0);
+    expect(hc.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
+    // The root really is read-only, and the process holds no capability.
+    const probe = await platform!.exec(t.id, ['sh', '-c', 'touch /locked-down-probe']);
+    expect(probe.code).not.toBe(0);
+    expect(probe.stderr).toMatch(/Read-only file system/);
+    const status = await exec(t.id, ['cat', '/proc/1/status']);
+    expect(/^CapEff:\s*0+$/m.test(status)).toBe(true);
+  }
+  report('lockdown', seen);
+});
+
 test('calls through HAProxy spread over the 3 replicas', async () => {
   const load = new SteadyLoad({ target: platform!.endpoint, method: 'ListTools', concurrency: 4, maxCalls: 300, maxDurationMs: 60_000, pauseMs: 0 });
   await waitUntil('300 calls', () => load.count >= 300 || load.now() >= 60_000, 70_000, 100);

@@ -59,6 +59,40 @@ describe('Swarm plan snapshots', () => {
 describe('Swarm plan structure', () => {
   const json = synthStack(SWARM);
 
+  test('every service is locked down like the containers: read-only root, no capabilities, log rotation, limits (no-new-privileges: not available)', () => {
+    const expected = {
+      Routers: { tmpfs: [{ type: 'tmpfs', target: '/tmp', tmpfs_options: { size_bytes: 16 * 1024 * 1024 } }], memory: 256, nanoCpus: 1e9 },
+      LoadBalancer: { tmpfs: [], memory: 533, nanoCpus: 2e9 }, // 64 MiB + 48 KiB x maxconn 10,000, as the container
+      Consul: { tmpfs: [], memory: 256, nanoCpus: 1e9 },
+    } as const;
+    for (const [part, want] of Object.entries(expected)) {
+      const svc = service(json, part);
+      const cs = svc.task_spec.container_spec;
+      expect({ part, read_only: cs.read_only, cap_drop: cs.cap_drop, cap_add: cs.cap_add }).toEqual({ part, read_only: true, cap_drop: ['ALL'], cap_add: undefined });
+      expect((cs.mounts ?? []).filter((m: any) => m.type === 'tmpfs')).toEqual(want.tmpfs);
+      expect(svc.task_spec.log_driver).toEqual({ name: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
+      expect(svc.task_spec.resources.limits).toEqual({ memory_bytes: want.memory * 1024 * 1024, nano_cpus: want.nanoCpus });
+      expect(JSON.stringify(cs)).not.toMatch(/no-new-privileges/);
+    }
+    // Consul runs as its unprivileged user from the start (no capabilities to switch users), its data dir a volume.
+    const consul = service(json, 'Consul').task_spec.container_spec;
+    expect(consul.user).toBe('consul');
+    expect(consul.env).toMatchObject({ CONSUL_DISABLE_PERM_MGMT: 'true' });
+    expect(consul.mounts).toContainEqual({ type: 'volume', target: '/consul/data' });
+  });
+
+  test('the lockdown relaxed per part, and resources limits winning where they are set', () => {
+    const relaxed = synthStack({ ...SWARM, containerSecurity: { readOnlyRootFilesystem: false, dropAllCapabilities: false, logMaxSizeMb: 0 }, routerSecurity: { memoryMb: 0, cpus: 0 }, swarm: { routerResources: { reserveCpus: 0.5 } } });
+    const r = service(relaxed, 'Routers');
+    expect(r.task_spec.container_spec.read_only).toBeUndefined();
+    expect(r.task_spec.container_spec.cap_drop).toBeUndefined();
+    expect(r.task_spec.container_spec.mounts).toBeUndefined();
+    expect(r.task_spec.log_driver).toBeUndefined();
+    expect(r.task_spec.resources).toEqual({ reservation: { nano_cpus: 5e8 } });
+    const sized = service(synthStack({ ...SWARM, routerCpus: 2, routerMemoryMb: 512 }), 'Routers');
+    expect(sized.task_spec.resources.limits).toEqual({ memory_bytes: 512 * 1024 * 1024, nano_cpus: 2e9 });
+  });
+
   test('only services, configs, the overlay network, the router image and the session key; no container', () => {
     expect(Object.keys(json.resource).sort()).toEqual(['docker_config', 'docker_image', 'docker_network', 'docker_service', 'random_password']);
     const net = byPath(json, 'docker_network', 'Platform/Network');
@@ -78,7 +112,7 @@ describe('Swarm plan structure', () => {
     // The update waits for a new task to be healthy by this check before it stops an old one.
     expect(r.task_spec.container_spec.healthcheck.test).toEqual(['CMD', 'node', 'dist/healthcheck.js']);
     expect(r.endpoint_spec).toEqual({ mode: 'dnsrr' });
-    expect(r.task_spec.resources).toBeUndefined();
+    expect(r.task_spec.resources).toEqual({ limits: { memory_bytes: 256 * 1024 * 1024, nano_cpus: 1e9 } }); // the lockdown's defaults
     expect(r.task_spec.placement).toBeUndefined();
   });
 
@@ -244,8 +278,11 @@ describe('Swarm props are refused by name, with the value and what is allowed', 
     ['consul servers', { ...SWARM, consulServers: 2 }, /McpRouterPlatform: consulServers must be 1, 3 or 5 \(a Raft quorum\); received 2/],
     ['Consul ACLs (not built for Swarm yet)', { ...SWARM, acl: true }, /McpRouterPlatform: acl must be false or unset with target SWARM \(Consul ACLs, the Consul stack and external MCP servers are built for target HOST only so far\); received true/],
     ['external MCP servers', { ...SWARM, externalMcpServers: [{ name: 'x', url: 'https://x.example/mcp' }] } as any, /McpRouterPlatform: externalMcpServers must be empty or unset with target SWARM .*received "1 server\(s\)"/],
-    ['container lockdown (not built for Swarm services yet)', { ...SWARM, routerSecurity: { memoryMb: 512 } }, /McpRouterPlatform: routerSecurity must be unset with target SWARM \(the container lockdown is built for target HOST only so far/],
-    ['container lockdown for every container', { ...SWARM, containerSecurity: { readOnlyRootFilesystem: false } }, /McpRouterPlatform: containerSecurity must be unset with target SWARM/],
+    ['no-new-privileges (a docker_service has no such field)', { ...SWARM, containerSecurity: { noNewPrivileges: true } }, /McpRouterPlatform: containerSecurity\.noNewPrivileges must be false or unset with target SWARM: the pinned provider's docker_service .* has no no-new-privileges setting.*received true/],
+    ['a tmpfs option Swarm cannot take', { ...SWARM, routerSecurity: { tmpfs: { '/var/cache': 'size=8m,uid=1000' } } }, /McpRouterPlatform: routerSecurity\.tmpfs\.\/var\/cache must be size=<n>\[k\|m\|g\] and mode=<octal> only with target SWARM .*received "size=8m,uid=1000"/],
+    ['two CPU limits for the routers', { ...SWARM, routerCpus: 2, routerSecurity: { cpus: 1 } }, /McpRouterPlatform: routerSecurity\.cpus must be unset when routerCpus or swarm\.routerResources\.limitCpus is set \(one CPU limit\); received 1/],
+    ['two memory limits for the routers', { ...SWARM, swarm: { routerResources: { limitMemoryMb: 512 } }, routerSecurity: { memoryMb: 300 } }, /McpRouterPlatform: routerSecurity\.memoryMb must be unset when routerMemoryMb or swarm\.routerResources\.limitMemoryMb is set \(one memory limit\); received 300/],
+    ['a lockdown typo', { ...SWARM, haproxySecurity: { readOnly: true } as any }, /McpRouterPlatform: haproxySecurity\.readOnly must be left out: readOnly is not a container security setting/],
     ['consul placement', { ...SWARM, swarm: { consulPlacement: { maxReplicasPerNode: 0.5 } } }, /swarm\.consulPlacement\.maxReplicasPerNode must be an integer from 0 to 1000; received 0\.5/],
     ['the parts\' errors as platform props', { ...SWARM, routerEnvironment: { MCP_ROUTER_ADVERTISE_CIDR: '10.0.0.0/8' } }, /McpRouterPlatform: routerEnvironment\.MCP_ROUTER_ADVERTISE_CIDR must be left unset/],
     ['the parts\' errors as platform props (image)', { ...SWARM, haproxyImage: ' ' }, /McpRouterPlatform: haproxyImage must be a non-empty image reference/],

@@ -14,8 +14,10 @@ import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../../router-app/src/contract';
 import { ConsulAgentSettings, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from '../consul-agent-config';
 import { checkBoolean, propError, resolveAs, validateDistinctPorts, validateImage, validateName, validateOneOf, validatePort, validateRequiredString } from '../validation';
+import { ContainerSecurityProps, serviceLockdown } from '../container-security';
+import { CONSUL_SECURITY_DEFAULTS } from '../consul-server';
 import { swarmConfigFile } from './swarm-config';
-import { placementBlock, SwarmPlacementProps, SwarmPublishMode, validatePlacement, validateSubnet } from './swarm-options';
+import { lockdownLimits, placementBlock, resourcesBlock, SwarmPlacementProps, SwarmPublishMode, validatePlacement, validateSubnet } from './swarm-options';
 
 export interface ConsulServiceProps {
   /** The overlay network. */
@@ -42,6 +44,14 @@ export interface ConsulServiceProps {
   readonly placement?: SwarmPlacementProps;
   /** Service whose UI page `uiUrl` points at. @default 'mcp-router' */
   readonly uiServiceName?: string;
+  /**
+   * The tasks' lockdown, as for the Consul container: read-only root (the data dir is the image's
+   * volume, the config a Swarm config), the image's unprivileged user from the start, every
+   * capability dropped, json-file log rotation, memory and CPU limits. `noNewPrivileges` is not
+   * available on a Swarm service (refused when true).
+   * @default read-only root, no capabilities, logs 10 MiB x 3, 256 MiB and 1 CPU
+   */
+  readonly security?: ContainerSecurityProps;
 }
 
 const ID = 'ConsulService';
@@ -91,6 +101,9 @@ export class ConsulService extends Construct {
     this.address = name;
 
     const config = swarmConfigFile(this, 'AgentConfig', `${name}-agent`, this.agentConfig);
+    // The container's lockdown, less the tmpfs its entrypoint writes CONSUL_LOCAL_CONFIG to (a Swarm config here).
+    const lockdown = serviceLockdown(ID, 'security', props.security, { ...CONSUL_SECURITY_DEFAULTS, tmpfs: {} });
+    const resources = resourcesBlock(lockdownLimits(ID, 'security', undefined, props.security, lockdown));
     const publishMode = props.publishMode ?? SwarmPublishMode.INGRESS;
     const placement = placementBlock(props.placement, servers > 1 ? 1 : 0);
     this.service = new Service(this, 'Service', {
@@ -102,12 +115,21 @@ export class ConsulService extends Construct {
           hostname: '{{.Service.Name}}-{{.Task.Slot}}',
           // The image's entrypoint runs `consul agent -data-dir=/consul/data -config-dir=/consul/config` as user consul.
           args: ['agent'],
+          // The entrypoint's switch from root needs SETUID/SETGID, which a task without capabilities
+          // lacks: run as the image's "consul" user from the start (CONSUL_DISABLE_PERM_MGMT: no chown).
+          user: 'consul',
+          env: { CONSUL_DISABLE_PERM_MGMT: 'true' },
+          // The image declares /consul/data a volume; stated here so that an image that does not still works read-only.
+          mounts: [{ type: 'volume', target: '/consul/data' }, ...lockdown.mounts],
+          ...lockdown.containerSpec,
           configs: [{ configId: config.id, configName: config.name, fileName: CONFIG_PATH, fileMode: 0o444 }],
           healthcheck: { test: ['CMD', 'consul', 'members'], interval: '5s', timeout: '5s', retries: 3, startPeriod: '10s' },
         },
         networksAdvanced: [{ name: props.networkName }],
         restartPolicy: { condition: 'any', delay: '5s' },
         ...(placement ? { placement } : {}),
+        ...(resources ? { resources } : {}),
+        ...(lockdown.logDriver ? { logDriver: lockdown.logDriver } : {}),
       },
       // One server at a time, the old one stopped first (a Raft member must not run twice).
       updateConfig: { parallelism: 1, order: 'stop-first', failureAction: 'pause', delay: '10s', monitor: '15s' },

@@ -10,8 +10,10 @@ import { Construct } from 'constructs';
 import { HaproxyRoutingOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../../haproxy-templates';
 import { PORTS } from '../../router-app/src/contract';
 import { checkBoolean, checkObject, isUnresolved, propError, resolveAs, resolveEnableMcp, validateDistinctPorts, validateImage, validateInteger, validateLiteral, validateName, validateOneOf, validatePort, validateRequiredString } from '../validation';
+import { ContainerSecurityProps, serviceLockdown } from '../container-security';
+import { haproxySecurityDefaults } from '../haproxy-load-balancer';
 import { swarmConfigFile } from './swarm-config';
-import { placementBlock, SwarmPlacementProps, SwarmPublishMode, validatePlacement } from './swarm-options';
+import { lockdownLimits, placementBlock, resourcesBlock, SwarmPlacementProps, SwarmPublishMode, validatePlacement } from './swarm-options';
 
 export interface HaproxyServiceProps {
   /** The overlay network shared with the routers and Consul. */
@@ -46,6 +48,13 @@ export interface HaproxyServiceProps {
   readonly config?: HaproxyRoutingOptions;
   /** Where HAProxy runs (with publishMode HOST, at most one task per node). @default anywhere */
   readonly placement?: SwarmPlacementProps;
+  /**
+   * The tasks' lockdown, as for the HAProxy container: read-only root (its config comes as a
+   * Swarm config), every capability dropped, json-file log rotation, memory and CPU limits.
+   * `noNewPrivileges` is not available on a Swarm service (refused when true).
+   * @default read-only root, no capabilities, logs 10 MiB x 3, 64 MiB + 48 KiB per maxconn, CPUs nbthread or 2
+   */
+  readonly security?: ContainerSecurityProps;
 }
 
 const ID = 'HaproxyService';
@@ -117,6 +126,9 @@ export class HaproxyService extends Construct {
       ...(tls !== undefined ? [{ type: 'bind', source: tls, target: TLS_PATH, readOnly: true }] : []),
       ...(statsAuth !== undefined ? [{ type: 'bind', source: statsAuth, target: STATS_USERS_PATH, readOnly: true }] : []),
     ];
+    // What the container's lockdown has, less the tmpfs its entrypoint writes the config to (a Swarm config here).
+    const lockdown = serviceLockdown(ID, 'security', props.security, { ...haproxySecurityDefaults(this.options.maxconn, this.options.nbthread), tmpfs: {} });
+    const resources = resourcesBlock(lockdownLimits(ID, 'security', undefined, props.security, lockdown));
     const published = (target: number, port: number) => ({ targetPort: target, publishedPort: port, protocol: 'tcp', publishMode });
     this.service = new Service(this, 'Service', {
       name,
@@ -126,7 +138,8 @@ export class HaproxyService extends Construct {
           image: props.image ?? 'haproxy:2.8-alpine',
           configs: [{ configId: config.id, configName: config.name, fileName: CONFIG_PATH, fileMode: 0o444 }],
           ...(statsAuth !== undefined ? { command: ['haproxy', '-f', STATS_USERS_PATH, '-f', CONFIG_PATH] } : {}),
-          ...(binds.length ? { mounts: binds } : {}),
+          ...lockdown.containerSpec,
+          ...(binds.length + lockdown.mounts.length ? { mounts: [...binds, ...lockdown.mounts] } : {}),
           healthcheck: {
             test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${PORTS.haproxyStats}${STATS_HEALTH_PATH}`],
             interval: '5s',
@@ -137,6 +150,8 @@ export class HaproxyService extends Construct {
         networksAdvanced: [{ name: props.networkName }],
         restartPolicy: { condition: 'any', delay: '5s' },
         ...(placement ? { placement } : {}),
+        ...(resources ? { resources } : {}),
+        ...(lockdown.logDriver ? { logDriver: lockdown.logDriver } : {}),
       },
       updateConfig: { parallelism: 1, order: publishMode === SwarmPublishMode.HOST ? 'stop-first' : 'start-first', failureAction: 'rollback', delay: '5s', monitor: '15s' },
       endpointSpec: {

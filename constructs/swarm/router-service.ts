@@ -14,6 +14,8 @@ import { Service, ServiceConfig } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from '../router-auth';
+import { ContainerSecurityProps, serviceLockdown } from '../container-security';
+import { ROUTER_SECURITY_DEFAULTS } from '../router-fleet';
 import { isUnresolved, propError, validateInteger, validateName, validatePort, validateRequiredString } from '../validation';
 import { validateRouterEnvironment, validateSessionKeySource } from '../router-env';
 import {
@@ -24,6 +26,7 @@ import {
   SwarmResourcesProps,
   SwarmRestartProps,
   SwarmUpdateProps,
+  lockdownLimits,
   updateBlock,
   validatePlacement,
   validateResources,
@@ -76,6 +79,13 @@ export interface RouterServiceProps {
   readonly placement?: SwarmPlacementProps;
   /** Seconds after SIGTERM before SIGKILL (covers the router's drain delay + grace). @default 20 */
   readonly stopGraceSeconds?: number;
+  /**
+   * The tasks' lockdown, as for the router containers: read-only root with a tmpfs on /tmp, every
+   * capability dropped, json-file log rotation, memory and CPU limits (used where `resources` sets
+   * none). `noNewPrivileges` is not available on a Swarm service (refused when true).
+   * @default read-only root, no capabilities, logs 10 MiB x 3, 256 MiB and 1 CPU
+   */
+  readonly security?: ContainerSecurityProps;
 }
 
 const ID = 'RouterService';
@@ -140,7 +150,8 @@ export class RouterService extends Construct {
       ...auth.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
       ...Object.entries(env).sort(([a], [b]) => a.localeCompare(b)),
     ];
-    const resources = resourcesBlock(props.resources);
+    const lockdown = serviceLockdown(ID, 'security', props.security, ROUTER_SECURITY_DEFAULTS);
+    const resources = resourcesBlock(lockdownLimits(ID, 'resources', props.resources, props.security, lockdown));
     const placement = placementBlock(props.placement);
     const config: ServiceConfig = {
       name: swarmName,
@@ -155,9 +166,11 @@ export class RouterService extends Construct {
           // Swarm kills a task whose check fails `retries` times in a row (one host only marks it), so
           // the check is patient: a busy node must not lose routers to slow `node` start-ups.
           healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '10s', retries: 3, startPeriod: '30s' },
-          ...(binds.length ? { mounts: binds.map((b) => ({ type: 'bind', source: b.hostPath, target: b.containerPath, readOnly: b.readOnly })) } : {}),
+          ...lockdown.containerSpec,
+          ...(binds.length + lockdown.mounts.length ? { mounts: [...binds.map((b) => ({ type: 'bind', source: b.hostPath, target: b.containerPath, readOnly: b.readOnly })), ...lockdown.mounts] } : {}),
         },
         networksAdvanced: [{ name: props.networkName }],
+        ...(lockdown.logDriver ? { logDriver: lockdown.logDriver } : {}),
         restartPolicy: restartBlock(props.restart),
         ...(resources ? { resources } : {}),
         ...(placement ? { placement } : {}),

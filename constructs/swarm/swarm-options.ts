@@ -210,6 +210,25 @@ export function validateResources(scope: string, prop: string, r: SwarmResources
   }
 }
 
+/**
+ * A task's resources with the lockdown's memory and CPU limits (container-security.ts) filled in
+ * where `resources` sets none (0: no limit). Setting one limit in both places is refused.
+ */
+export function lockdownLimits(
+  scope: string,
+  prop: string,
+  r: SwarmResourcesProps | undefined,
+  security: { readonly memoryMb?: number; readonly cpus?: number } | undefined,
+  lockdown: { readonly memoryMb: number; readonly cpus: number },
+): SwarmResourcesProps | undefined {
+  if (security?.memoryMb !== undefined && r?.limitMemoryMb !== undefined) throw propError(scope, `${prop}.limitMemoryMb`, r.limitMemoryMb, 'unset when security.memoryMb is set (one memory limit)');
+  if (security?.cpus !== undefined && r?.limitCpus !== undefined) throw propError(scope, `${prop}.limitCpus`, r.limitCpus, 'unset when security.cpus is set (one CPU limit)');
+  const limitMemoryMb = r?.limitMemoryMb ?? (lockdown.memoryMb === 0 ? undefined : lockdown.memoryMb);
+  const limitCpus = r?.limitCpus ?? (lockdown.cpus === 0 ? undefined : lockdown.cpus);
+  const out = { ...r, ...(limitMemoryMb !== undefined ? { limitMemoryMb } : {}), ...(limitCpus !== undefined ? { limitCpus } : {}) };
+  return Object.keys(out).length ? out : undefined;
+}
+
 /** Swarm constraint expressions: `<attribute>==<value>` or `!=`. */
 const CONSTRAINT_RE = /^[A-Za-z0-9_.-]+\s*(==|!=)\s*\S+$/;
 const ATTRIBUTE_RE = /^(node\.labels\.|engine\.labels\.)?[A-Za-z0-9_.-]+$/;

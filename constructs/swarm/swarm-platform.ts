@@ -9,6 +9,7 @@ import { TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { HaproxyRoutingOptions } from '../../haproxy-templates';
 import { CONSUL_DOMAIN, PATHS, PORTS } from '../../router-app/src/contract';
+import { ContainerSecurityProps, SERVICE_NO_NEW_PRIVILEGES_REASON } from '../container-security';
 import { RouterAuthProps } from '../router-auth';
 import { asOwnProps, isUnresolved, propError } from '../validation';
 import { ConsulService } from './consul-service';
@@ -32,10 +33,10 @@ export interface SwarmPlatformInput {
   readonly externalMcpServers?: unknown[];
   readonly consulManagementTokenFile?: string;
   readonly consulProviderAddress?: string;
-  readonly containerSecurity?: unknown;
-  readonly routerSecurity?: unknown;
-  readonly haproxySecurity?: unknown;
-  readonly consulSecurity?: unknown;
+  readonly containerSecurity?: ContainerSecurityProps;
+  readonly routerSecurity?: ContainerSecurityProps;
+  readonly haproxySecurity?: ContainerSecurityProps;
+  readonly consulSecurity?: ContainerSecurityProps;
 }
 
 /**
@@ -72,9 +73,16 @@ export function checkSwarmPlatformProps(scope: string, p: SwarmPlatformInput): v
   if (p.consulStack !== undefined) throw propError(scope, 'consulStack', p.consulStack.node.path, notYet);
   if (p.consulManagementTokenFile !== undefined) throw propError(scope, 'consulManagementTokenFile', p.consulManagementTokenFile, notYet);
   if (p.consulProviderAddress !== undefined) throw propError(scope, 'consulProviderAddress', p.consulProviderAddress, notYet);
-  // The container lockdown (container-security.ts) is applied to containers; services do not take it yet, so asking for it is refused, not ignored.
   for (const prop of ['containerSecurity', 'routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) {
-    if (p[prop] !== undefined) throw propError(scope, prop, p[prop], 'unset with target SWARM (the container lockdown is built for target HOST only so far; Swarm services run with the engine defaults)');
+    if (p[prop]?.noNewPrivileges === true) throw propError(scope, `${prop}.noNewPrivileges`, true, SERVICE_NO_NEW_PRIVILEGES_REASON);
+  }
+  // One limit each: the routers' lockdown limits and their Swarm resources cannot both set one.
+  const own = p.routerSecurity;
+  if (own?.cpus !== undefined && (p.routerCpus !== undefined || p.swarm?.routerResources?.limitCpus !== undefined)) {
+    throw propError(scope, 'routerSecurity.cpus', own.cpus, 'unset when routerCpus or swarm.routerResources.limitCpus is set (one CPU limit)');
+  }
+  if (own?.memoryMb !== undefined && (p.routerMemoryMb !== undefined || p.swarm?.routerResources?.limitMemoryMb !== undefined)) {
+    throw propError(scope, 'routerSecurity.memoryMb', own.memoryMb, 'unset when routerMemoryMb or swarm.routerResources.limitMemoryMb is set (one memory limit)');
   }
   const limits = p.swarm?.routerResources;
   if (p.routerCpus !== undefined && limits?.limitCpus !== undefined) throw propError(scope, 'swarm.routerResources.limitCpus', limits.limitCpus, 'unset when routerCpus is set (one CPU limit)');
@@ -110,6 +118,10 @@ export interface SwarmPartsInput {
   readonly tlsCertificateHostPath?: string;
   readonly statsAuthHostPath?: string;
   readonly haproxyConfig: HaproxyRoutingOptions;
+  /** The parts' lockdowns (containerSecurity merged with each part's own). */
+  readonly routerSecurity?: ContainerSecurityProps;
+  readonly haproxySecurity?: ContainerSecurityProps;
+  readonly consulSecurity?: ContainerSecurityProps;
 }
 
 export interface SwarmParts {
@@ -148,7 +160,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
   if (p.existingConsul) {
     ({ host: consulHost, httpPort: consulHttpPort, dnsPort: consulDnsPort } = p.existingConsul);
   } else {
-    consul = asOwnProps(ID, 'ConsulService', { image: 'consulImage', httpPublishedPort: 'consulHttpPort', dnsPublishedPort: 'consulDnsPort', servers: 'consulServers', placement: 'swarm.consulPlacement' }, () =>
+    consul = asOwnProps(ID, 'ConsulService', { image: 'consulImage', httpPublishedPort: 'consulHttpPort', dnsPublishedPort: 'consulDnsPort', servers: 'consulServers', placement: 'swarm.consulPlacement', security: 'consulSecurity' }, () =>
       new ConsulService(scope, 'Consul', {
         networkName,
         subnet,
@@ -161,6 +173,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         dnsPublishedPort: p.ports.consulDnsPort,
         uiServiceName: p.serviceName,
         placement: s.consulPlacement,
+        security: p.consulSecurity,
       }),
     );
     consulHost = consul.address;
@@ -185,6 +198,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
       resources: 'swarm.routerResources',
       placement: 'swarm.routerPlacement',
       stopGraceSeconds: 'swarm.routerStopGraceSeconds',
+      security: 'routerSecurity',
     },
     () =>
       new RouterService(scope, 'Routers', {
@@ -208,6 +222,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         resources: { ...s.routerResources, limitCpus: p.routerCpus ?? s.routerResources?.limitCpus, limitMemoryMb: p.routerMemoryMb ?? s.routerResources?.limitMemoryMb },
         placement: s.routerPlacement,
         stopGraceSeconds: s.routerStopGraceSeconds,
+        security: p.routerSecurity,
       }),
   );
 
@@ -224,6 +239,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
       statsAuthHostPath: 'statsAuthHostPath',
       replicas: 'swarm.haproxyReplicas',
       placement: 'swarm.haproxyPlacement',
+      security: 'haproxySecurity',
       config: 'haproxy',
       'config.mode': 'mode',
       'config.balance': 'balance',
@@ -247,6 +263,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         statsAuthHostPath: p.statsAuthHostPath,
         config: { ...p.haproxyConfig, consulDomain: CONSUL_DOMAIN, routerMcpPort: PORTS.mcp, healthCheck: { ...p.haproxyConfig.healthCheck, port: PORTS.routerAdmin, path: PATHS.readyz } },
         placement: s.haproxyPlacement,
+        security: p.haproxySecurity,
       }),
   );
   if (consul) {
