@@ -11,16 +11,16 @@
  * other), named `<name>` with the same host name and Consul node name. Its
  * configuration comes from renderConsulAgentConfig (server: false,
  * retry_join = the servers); with ACLs its agent token (a node identity for
- * exactly its node) reaches it at apply time through consulAclTokensFile.
+ * exactly its node) reaches it at apply time in its environment, written to a
+ * tmpfs by its entrypoint (consulContainerAttributes): its root stays read-only.
  * `count` makes one agent per router (`${count.index + 1}` in the name).
  */
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { TerraformCount } from 'cdktf';
 import { Construct } from 'constructs';
-import { consulAclTokensFile } from './consul-acl-files';
-import { ConsulAclOptions, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
+import { ConsulAclOptions, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
-import { CONSUL_SECURITY_DEFAULTS, CONSUL_TOKEN_UPLOAD_REASON, consulContainerAttributes } from './consul-server';
+import { CONSUL_SECRETS_TMPFS, CONSUL_SECURITY_DEFAULTS, consulContainerAttributes } from './consul-server';
 import { isUnresolved, propError, resolveAs, validateRequiredString } from './validation';
 
 export interface ConsulClientAgentProps {
@@ -47,9 +47,9 @@ export interface ConsulClientAgentProps {
   /** One agent per instance: a number or a token (e.g. the router count). @default one agent */
   readonly count?: number;
   /**
-   * Lockdown of the agent containers, as ConsulServer's (with `agentToken` the root filesystem
-   * stays writable: the token files reach the container by `upload`).
-   * @default every setting locked down; memory 128 MiB, 0.5 CPU (CONSUL_AGENT_SECURITY_DEFAULTS)
+   * Lockdown of the agent containers, as ConsulServer's (with `agentToken` too: the token files
+   * reach the container in its environment and its entrypoint writes them to tmpfs files).
+   * @default every setting locked down, ACLs on or off (read-only root); memory 128 MiB, 0.5 CPU (CONSUL_AGENT_SECURITY_DEFAULTS)
    */
   readonly security?: ContainerSecurityProps;
 }
@@ -89,7 +89,7 @@ export class ConsulClientAgent extends Construct {
     this.address = props.name;
     const lockdown = containerLockdown(ID, 'security', props.security, {
       ...CONSUL_AGENT_SECURITY_DEFAULTS,
-      ...(props.agentToken !== undefined ? { writableRootReason: CONSUL_TOKEN_UPLOAD_REASON } : {}),
+      ...(props.agentToken !== undefined ? { secretsTmpfs: CONSUL_SECRETS_TMPFS } : {}),
     });
     this.container = new Container(this, 'Container', {
       ...(props.count !== undefined ? { count: TerraformCount.of(props.count) } : {}),
@@ -99,8 +99,7 @@ export class ConsulClientAgent extends Construct {
       command: ['agent', `-node=${props.name}`],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
-      ...consulContainerAttributes(this.agentConfig, props.agentToken !== undefined ? [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] : []),
-      ...(props.agentToken !== undefined ? { upload: consulAclTokensFile({ agent: props.agentToken }) } : {}),
+      ...consulContainerAttributes(ID, this.agentConfig, props.agentToken !== undefined ? { agent: props.agentToken } : undefined),
       ...lockdown.attributes,
       // Healthy once it has joined: its member list shows a server.
       healthcheck: { test: ['CMD-SHELL', 'consul members -status=alive | grep -qw server'], interval: '10s', timeout: '5s', retries: 3, startPeriod: '30s' },

@@ -6,16 +6,18 @@
  *
  * With ACLs, the initial management token reaches the server at apply time
  * only: `aclManagementToken` is a Terraform reference (e.g. a random_uuid's
- * `result`), and the file that carries it (/consul/config/acl-tokens.json) has
- * a Terraform expression as its content, so the plan never holds the value.
+ * `result`), and the file that carries it (/consul/config/acl-tokens.json, written
+ * by the entrypoint to a tmpfs from the container's environment) has a Terraform
+ * expression as its content, so the plan never holds the value.
  */
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import { ROUTER_SERVICE } from '../router-app/src/contract';
-import { consulAclTokensFile } from './consul-acl-files';
+import { ConsulAclTokens, consulAclTokenFiles } from './consul-acl-files';
 import { ConsulAgentSettings, CONSUL_AGENT_PATHS, CONSUL_DEFAULT_PORTS, renderConsulAgentConfig, resolveConsulAgentConfig } from './consul-agent-config';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { envFilesEntrypoint } from './env-files';
 import { isUnresolved, propError, resolveAs, validateContainerPublishing, validateImage, validateName } from './validation';
 
 export interface ConsulServerProps {
@@ -62,9 +64,10 @@ export interface ConsulServerProps {
    * /consul/data, its config written by the entrypoint to a tmpfs on /consul/config), all
    * capabilities dropped (it runs as the image's "consul" user from the start, and every port
    * is above 1024), no-new-privileges, memory and CPU limits, log rotation. Set a field to relax it.
-   * With `aclManagementToken` the root filesystem stays writable: the token files reach the
-   * container by the provider's `upload`, which a read-only container cannot take.
-   * @default every setting locked down; memory 256 MiB, 1 CPU (CONSUL_SECURITY_DEFAULTS)
+   * With `aclManagementToken` too: the token files reach the container in its environment and
+   * its entrypoint writes them to tmpfs files (consulContainerAttributes), so the root stays
+   * read-only (`docker inspect` shows the variables; the Consul process's environment does not).
+   * @default every setting locked down, ACLs on or off (read-only root); memory 256 MiB, 1 CPU (CONSUL_SECURITY_DEFAULTS)
    */
   readonly security?: ContainerSecurityProps;
 }
@@ -79,8 +82,20 @@ export interface ConsulServerProps {
  */
 export const CONSUL_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/consul/config': 'size=1m,uid=100,gid=1000' } };
 
-/** Why a Consul container with ACL token files keeps a writable root filesystem. */
-export const CONSUL_TOKEN_UPLOAD_REASON = 'the ACL token files reach the container by the provider\'s upload, which the engine refuses for a read-only root filesystem';
+/**
+ * tmpfs mounts of a Consul container with ACL tokens, mounted whatever `readOnlyRootFilesystem`
+ * says (the token files never reach the writable layer): /consul/config (acl-tokens.json) and
+ * /consul/secrets (the raw agent token), owned by the image's "consul" user.
+ */
+export const CONSUL_SECRETS_TMPFS: { readonly [path: string]: string } = { ...CONSUL_SECURITY_DEFAULTS.tmpfs, '/consul/secrets': 'size=64k,uid=100,gid=1000,mode=0700' };
+
+/** What consulContainerAttributes gives a Consul container. */
+export interface ConsulContainerAttributes {
+  readonly user: string;
+  readonly env: string[];
+  readonly volumes: { containerPath: string }[];
+  readonly entrypoint?: string[];
+}
 
 /**
  * What runs Consul locked down: its data dir as a volume (the image declares it; stated here so
@@ -89,10 +104,17 @@ export const CONSUL_TOKEN_UPLOAD_REASON = 'the ACL token files reach the contain
  * capabilities lacks; CONSUL_DISABLE_PERM_MGMT tells the official entrypoint not to try),
  * and the agent config handed over in CONSUL_LOCAL_CONFIG (the image's own mechanism:
  * the entrypoint writes it to /consul/config/local.json), since a read-only container
- * cannot take the provider's `upload`. One call for every Consul container (servers, client agents).
+ * cannot take the provider's `upload`. With `tokens`, the ACL token files reach the container
+ * the same way (env-files.ts): its entrypoint writes them to tmpfs files (CONSUL_SECRETS_TMPFS),
+ * unsets their variables and runs the image's entrypoint; the consul CLI (healthcheck,
+ * `docker exec`) reads the agent token from CONSUL_HTTP_TOKEN_FILE. One call for every Consul
+ * container (servers, client agents).
  */
-export function consulContainerAttributes(agentConfig: string, extraEnv: string[] = []): { user: string; env: string[]; volumes: { containerPath: string }[] } {
-  return { user: 'consul', env: ['CONSUL_DISABLE_PERM_MGMT=true', `CONSUL_LOCAL_CONFIG=${agentConfig}`, ...extraEnv], volumes: [{ containerPath: '/consul/data' }] };
+export function consulContainerAttributes(construct: string, agentConfig: string, tokens?: ConsulAclTokens): ConsulContainerAttributes {
+  const base = { user: 'consul', env: ['CONSUL_DISABLE_PERM_MGMT=true', `CONSUL_LOCAL_CONFIG=${agentConfig}`], volumes: [{ containerPath: '/consul/data' }] };
+  if (tokens === undefined) return base;
+  const files = envFilesEntrypoint(construct, 'consul-entrypoint', consulAclTokenFiles(tokens), ['docker-entrypoint.sh']);
+  return { ...base, env: [...base.env, `CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`, ...files.env], entrypoint: files.entrypoint };
 }
 
 const ID = 'ConsulServer';
@@ -139,7 +161,7 @@ export class ConsulServer extends Construct {
     const agent = resolveAs(ID, 'agentConfig', () => resolveConsulAgentConfig({ ...props.agentConfig, server: true, nodeName: props.agentConfig?.nodeName ?? containerName }));
     this.agentConfig = renderConsulAgentConfig(agent);
     this.datacenter = agent.datacenter;
-    const lockdown = containerLockdown(ID, 'security', props.security, { ...CONSUL_SECURITY_DEFAULTS, ...(token !== undefined ? { writableRootReason: CONSUL_TOKEN_UPLOAD_REASON } : {}) });
+    const lockdown = containerLockdown(ID, 'security', props.security, { ...CONSUL_SECURITY_DEFAULTS, ...(token !== undefined ? { secretsTmpfs: CONSUL_SECRETS_TMPFS } : {}) });
     this.image = new Image(this, 'Image', { name: props.image ?? 'hashicorp/consul:1.20', keepLocally: true });
     this.container = new Container(this, 'Container', {
       name: containerName,
@@ -150,9 +172,8 @@ export class ConsulServer extends Construct {
       command: ['agent'],
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName, aliases: [...(props.networkAliases ?? ['consul'])] }],
-      ...consulContainerAttributes(this.agentConfig, token !== undefined ? [`CONSUL_HTTP_TOKEN_FILE=${CONSUL_AGENT_PATHS.tokenFile}`] : []),
-      // The server uses the management token as its own agent token: it holds that token anyway.
-      ...(token !== undefined ? { upload: consulAclTokensFile({ initialManagement: token, agent: token }) } : {}),
+      // With ACLs the server uses the management token as its own agent token: it holds that token anyway.
+      ...consulContainerAttributes(ID, this.agentConfig, token !== undefined ? { initialManagement: token, agent: token } : undefined),
       ...lockdown.attributes,
       ...(publish
         ? {

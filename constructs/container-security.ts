@@ -21,8 +21,13 @@
  * Files the plan would `upload` cannot go into a read-only container: the
  * provider copies them to "/" before the start, and the engine refuses that
  * ("container rootfs is marked read-only", even for a path inside a volume).
- * Constructs hand such files over in the environment instead (HAProxy's config,
- * Consul's CONSUL_LOCAL_CONFIG), written by the entrypoint to a tmpfs.
+ * Constructs hand such files over in the environment instead, written by the
+ * entrypoint to a tmpfs (env-files.ts: HAProxy's config, the Consul ACL tokens,
+ * the routers' and demo servers' Consul tokens; Consul's agent config by the
+ * image's own CONSUL_LOCAL_CONFIG). So every container, ACLs on or off, runs with
+ * a read-only root by default. A token handed over that way is visible to
+ * `docker inspect` (Docker API access is root on the host anyway); it is not in
+ * the container's writable layer, and the process's own environment does not keep it.
  */
 import { ContainerConfig } from '@cdktf/provider-docker/lib/container';
 import { Fn, Op, Token } from 'cdktf';
@@ -34,15 +39,18 @@ export const CPU_PERIOD_US = 100_000;
 export interface ContainerSecurityProps {
   /**
    * Mount the container's root filesystem read-only. What the process writes goes to the
-   * container's tmpfs mounts (see `tmpfs`) and to the volumes its image declares.
-   * @default true
+   * container's tmpfs mounts (see `tmpfs`) and to the volumes its image declares. With Consul ACLs
+   * too: the containers that take a token get it in their environment and their entrypoint writes
+   * it to a tmpfs file (env-files.ts).
+   * @default true (every container, ACLs on or off)
    */
   readonly readOnlyRootFilesystem?: boolean;
   /**
    * Extra tmpfs mounts while the root filesystem is read-only: container path to mount
    * options, e.g. `{ '/var/cache/app': 'size=32m' }`. Added to the container's own
    * (router and demo servers: /tmp; HAProxy: /run/haproxy, where its config is written;
-   * Consul: /consul/config). @default {} (the container's own only)
+   * Consul: /consul/config; with ACLs the token files' /run/mcp-router, /run/mcp-demo,
+   * /consul/secrets, which a path here cannot replace). @default {} (the container's own only)
    */
   readonly tmpfs?: { [path: string]: string };
   /** Drop every Linux capability (`capabilities.drop = ["ALL"]`). `false` keeps Docker's default set. @default true */
@@ -79,11 +87,11 @@ export interface ContainerSecurityDefaults {
   /** tmpfs mounts the container's process needs while the root filesystem is read-only. */
   readonly tmpfs?: { readonly [path: string]: string };
   /**
-   * Set when this container cannot run with a read-only root (e.g. it takes the provider's
-   * `upload`, which the engine refuses for one): the root stays writable by default, and
-   * `readOnlyRootFilesystem: true` is refused with this reason.
+   * tmpfs mounts for files the entrypoint writes from the environment (env-files.ts), secrets
+   * among them: mounted whatever `readOnlyRootFilesystem` says, so such a file never reaches
+   * the container's writable layer, and not replaceable by `security.tmpfs`.
    */
-  readonly writableRootReason?: string;
+  readonly secretsTmpfs?: { readonly [path: string]: string };
 }
 
 /** The docker_container attributes of a lockdown, and what they resolved to. */
@@ -91,7 +99,7 @@ export interface ContainerLockdown {
   /** Spread into the ContainerConfig. */
   readonly attributes: Partial<ContainerConfig>;
   readonly readOnlyRootFilesystem: boolean;
-  /** The tmpfs mounts (only while the root filesystem is read-only). */
+  /** The tmpfs mounts (the secrets' always; the others only while the root filesystem is read-only). */
   readonly tmpfs: { readonly [path: string]: string };
 }
 
@@ -167,16 +175,13 @@ export function validateContainerSecurity(construct: string, prop: string, s: Co
 export function containerLockdown(construct: string, prop: string, security: ContainerSecurityProps | undefined, defaults: ContainerSecurityDefaults): ContainerLockdown {
   validateContainerSecurity(construct, prop, security);
   const s = security ?? {};
-  if (defaults.writableRootReason !== undefined && s.readOnlyRootFilesystem === true) {
-    throw propError(construct, `${at(prop)}readOnlyRootFilesystem`, true, `false or unset here: ${defaults.writableRootReason}`);
-  }
-  const readOnly = s.readOnlyRootFilesystem ?? defaults.writableRootReason === undefined;
+  const readOnly = s.readOnlyRootFilesystem ?? true;
   const dropAll = s.dropAllCapabilities ?? true;
   const add = (s.addCapabilities ?? []).map((c) => (isUnresolved(c) ? c : c.toUpperCase().replace(/^CAP_/, '')));
   const memoryMb = s.memoryMb ?? defaults.memoryMb;
   const cpus = s.cpus ?? defaults.cpus;
   const logMaxSizeMb = s.logMaxSizeMb ?? LOG_DEFAULTS.maxSizeMb;
-  const tmpfs = readOnly ? { ...defaults.tmpfs, ...s.tmpfs } : {};
+  const tmpfs = { ...(readOnly ? { ...defaults.tmpfs, ...s.tmpfs } : {}), ...defaults.secretsTmpfs };
   const capabilities = dropAll || add.length > 0 ? { ...(dropAll ? { drop: ['ALL'] } : {}), ...(add.length > 0 ? { add: [...add].sort() } : {}) } : undefined;
   const attributes: Partial<ContainerConfig> = {
     ...(readOnly ? { readOnly: true } : {}),

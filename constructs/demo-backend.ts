@@ -11,13 +11,18 @@ import { DEMO_ENV, PORTS } from '../router-app/src/contract';
 import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { envFilesEntrypoint } from './env-files';
 import { NODE_BASE_IMAGE, validateBaseImage } from './router-image';
 import { isUnresolved, propError } from './validation';
 
-/** Where a demo server's Consul ACL token file is uploaded. */
-const DEMO_CONSUL_TOKEN_PATH = '/run/mcp-demo/consul-token';
-/** Why a demo server with a Consul token keeps a writable root filesystem. */
-const TOKEN_UPLOAD_REASON = 'its Consul token file reaches the container by the provider\'s upload, which the engine refuses for a read-only root filesystem';
+/** Where a demo server's entrypoint writes its Consul ACL token (on a tmpfs), from DEMO_CONSUL_TOKEN_ENV. */
+export const DEMO_CONSUL_TOKEN_PATH = '/run/mcp-demo/consul-token';
+/** The variable that carries a demo server's token to its entrypoint (unset before the server starts). */
+export const DEMO_CONSUL_TOKEN_ENV = 'MCP_DEMO_CONSUL_TOKEN';
+/** The demo image's command (its Dockerfile's CMD), run by the token entrypoint. */
+const DEMO_COMMAND = ['node', 'dist/main.js'];
+/** The tmpfs for the token file, owned by the image's "node" user (uid/gid 1000), 0700. */
+const DEMO_SECRETS_TMPFS = { '/run/mcp-demo': 'size=64k,uid=1000,gid=1000,mode=0700' };
 
 /** examples/demo-mcp-server/ of this package, the default build context. */
 const DEMO_SERVER_DIR = path.join(PACKAGE_DIR, 'examples', 'demo-mcp-server');
@@ -31,8 +36,10 @@ export interface DemoBackendsProps {
   /** Per server: its own Consul agent's address (a client agent next to it), instead of `consulHost`. @default consulHost for every server */
   readonly consulHosts?: { [name: string]: string };
   /**
-   * Per server: its Consul ACL token, a Terraform reference (uploaded at apply time into a file,
-   * CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default no token
+   * Per server: its Consul ACL token, a Terraform reference; a literal is refused. It reaches the
+   * container in its environment, and the entrypoint writes it to a tmpfs file
+   * (CONSUL_HTTP_TOKEN_FILE) and unsets the variable before the server starts, so the root
+   * filesystem stays read-only (`docker inspect` shows the variable). @default no token
    */
   readonly consulTokens?: { [name: string]: string };
   /** @default 8500 */
@@ -51,8 +58,9 @@ export interface DemoBackendsProps {
   readonly baseImage?: string;
   /**
    * Lockdown of the demo server containers (read-only root filesystem with a tmpfs on /tmp,
-   * no capabilities, no-new-privileges, limits, log rotation). Set a field to relax it.
-   * @default every setting locked down; memory 256 MiB, 1 CPU
+   * no capabilities, no-new-privileges, limits, log rotation; with a Consul token too, its file
+   * on a tmpfs on /run/mcp-demo). Set a field to relax it.
+   * @default every setting locked down, with or without a Consul token (read-only root); memory 256 MiB, 1 CPU
    */
   readonly security?: ContainerSecurityProps;
 }
@@ -79,7 +87,7 @@ export class DemoBackends extends Construct {
     const globs = dockerfileTriggerGlobs(contextPath === undefined ? DEMO_SERVER_DIR : contextDirAtSynth(this, contextPath)) ?? ['src/**', 'package.json', 'package-lock.json', 'tsconfig.json', 'Dockerfile', '.dockerignore'];
     validateBaseImage('DemoBackends', props.baseImage);
     const lockdown = containerLockdown('DemoBackends', 'security', props.security, DEMO_SECURITY_DEFAULTS);
-    const lockdownWithToken = containerLockdown('DemoBackends', 'security', props.security, { ...DEMO_SECURITY_DEFAULTS, writableRootReason: TOKEN_UPLOAD_REASON });
+    const lockdownWithToken = containerLockdown('DemoBackends', 'security', props.security, { ...DEMO_SECURITY_DEFAULTS, secretsTmpfs: DEMO_SECRETS_TMPFS });
     this.image = new Image(this, 'Image', {
       name: 'mcp-demo-mcp-server:local',
       keepLocally: true,
@@ -97,6 +105,8 @@ export class DemoBackends extends Construct {
     const prefix = props.containerPrefix ?? 'mcp-demo';
     this.containers = names.map((name) => {
       const token = props.consulTokens?.[name];
+      // The token file's content is a Terraform reference: the value exists at apply time only.
+      const tokenFile = token !== undefined ? envFilesEntrypoint('DemoBackends', 'demo-entrypoint', [{ variable: DEMO_CONSUL_TOKEN_ENV, path: DEMO_CONSUL_TOKEN_PATH, content: token }]) : undefined;
       return new Container(this, `Server-${name}`, {
         name: `${prefix}-${name}`,
         hostname: `${prefix}-${name}`,
@@ -108,10 +118,9 @@ export class DemoBackends extends Construct {
           `${DEMO_ENV.port}=${PORTS.demoBackend}`,
           `${DEMO_ENV.consulHost}=${props.consulHosts?.[name] ?? props.consulHost}`,
           `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`,
-          ...(token !== undefined ? [`${DEMO_ENV.consulTokenFile}=${DEMO_CONSUL_TOKEN_PATH}`] : []),
+          ...(tokenFile !== undefined ? [`${DEMO_ENV.consulTokenFile}=${DEMO_CONSUL_TOKEN_PATH}`, ...tokenFile.env] : []),
         ],
-        // The token file's content is a Terraform reference: the value exists at apply time only.
-        ...(token !== undefined ? { upload: [{ file: DEMO_CONSUL_TOKEN_PATH, content: token }] } : {}),
+        ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint, command: DEMO_COMMAND } : {}),
         ...(token !== undefined ? lockdownWithToken : lockdown).attributes,
       });
     });

@@ -1,6 +1,7 @@
 /**
  * HAProxy in front of the routers. Its haproxy.cfg is rendered by
- * haproxy-templates' renderHaproxyConfig and uploaded into the container; a
+ * haproxy-templates' renderHaproxyConfig and handed to the container in its
+ * environment (written to a tmpfs at start, env-files.ts); a
  * config change replaces the container. The public gRPC port is published on
  * `publicBindAddress`, the stats page on `adminBindAddress` (127.0.0.1).
  */
@@ -10,6 +11,7 @@ import { Construct } from 'constructs';
 import { HaproxyRoutingOptions, renderHaproxyConfig, resolveHaproxyConfigOptions, ResolvedHaproxyConfigOptions, STATS_HEALTH_PATH } from '../haproxy-templates';
 import { PATHS, PORTS } from '../router-app/src/contract';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
+import { envFilesEntrypoint } from './env-files';
 import { checkObject, isUnresolved, propError, resolveAs, resolveEnableMcp, validateContainerPublishing, validateImage, validateLiteral, validatePort, validateRequiredString } from './validation';
 
 export interface HaproxyLoadBalancerProps {
@@ -83,11 +85,12 @@ const ID = 'HaproxyLoadBalancer';
 const CONFIG_PATH = '/run/haproxy/haproxy.cfg';
 const CONFIG_ENV = 'MCP_HAPROXY_CONFIG';
 /**
- * The container's entrypoint: writes the config from the environment (a read-only container
- * cannot take the provider's `upload`: the engine refuses to copy into its root filesystem),
- * readable by HAProxy's user only, then runs the image's own entrypoint with the command.
+ * The container's entrypoint (env-files.ts): writes the config from the environment (a read-only
+ * container cannot take the provider's `upload`: the engine refuses to copy into its root
+ * filesystem), readable by HAProxy's user only, unsets the variable, then runs the image's own
+ * entrypoint with the command.
  */
-const ENTRYPOINT = ['/bin/sh', '-c', `umask 077 && printf '%s' "$${CONFIG_ENV}" > ${CONFIG_PATH} && exec docker-entrypoint.sh "$@"`, 'haproxy-entrypoint'];
+const ENTRYPOINT_NAME = 'haproxy-entrypoint';
 const TLS_PATH = '/usr/local/etc/haproxy/certs/server.pem';
 const STATS_USERS_PATH = '/usr/local/etc/haproxy/stats-users.cfg';
 /** Linux's default nr_open: the most file descriptors a container can be given. */
@@ -201,8 +204,7 @@ export class HaproxyLoadBalancer extends Construct {
       // The official image runs HAProxy as the unprivileged "haproxy" user.
       restart: 'unless-stopped',
       networksAdvanced: [{ name: props.networkName }],
-      env: [`${CONFIG_ENV}=${this.configText}`],
-      entrypoint: ENTRYPOINT,
+      ...envFilesEntrypoint(ID, ENTRYPOINT_NAME, [{ variable: CONFIG_ENV, path: CONFIG_PATH, content: this.configText }], ['docker-entrypoint.sh']),
       // The userlist file is loaded first: haproxy.cfg refers to it.
       command: ['haproxy', ...(statsAuthPath !== undefined ? ['-f', STATS_USERS_PATH] : []), '-f', CONFIG_PATH],
       ...lockdown.attributes,

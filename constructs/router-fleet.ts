@@ -11,6 +11,7 @@ import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } fro
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps, validateContainerSecurity } from './container-security';
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateOneOf, validatePort, validateRequiredString } from './validation';
 import { validateRouterEnvironment, validateSessionKeySource } from './router-env';
+import { envFilesEntrypoint } from './env-files';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -18,8 +19,20 @@ export const ROUTER_ADMIN_PORT: number = PORTS.routerAdmin;
 export const ROUTER_MCP_PORT: number = PORTS.mcp;
 /** Where the session-keys file is mounted in a router container. */
 const SESSION_KEYS_PATH = '/run/mcp-router/session-keys';
-/** Where a router's Consul ACL token file is (uploaded at apply time, or mounted from the host). */
+/**
+ * Where a router's Consul ACL token file is: written at start by the entrypoint from
+ * ROUTER_CONSUL_TOKEN_ENV onto a tmpfs (`consulToken`), or mounted from the host (`consulTokenHostPath`).
+ */
 export const ROUTER_CONSUL_TOKEN_PATH = '/run/mcp-router/consul-token';
+/** The variable that carries `consulToken` to the router's entrypoint (unset before the router starts). */
+export const ROUTER_CONSUL_TOKEN_ENV = 'MCP_ROUTER_CONSUL_TOKEN';
+/**
+ * The router image's command (router-app/Dockerfile's CMD; a foundation test keeps them equal),
+ * run by the token entrypoint: a container given an entrypoint does not get its image's CMD.
+ */
+export const ROUTER_COMMAND: readonly string[] = ['node', '--max-semi-space-size=2', '--max-old-space-size=96', 'dist/main.js'];
+/** The tmpfs for the token file (`consulToken`), owned by the image's "node" user (uid/gid 1000), 0700. */
+const ROUTER_SECRETS_TMPFS = { '/run/mcp-router': 'size=64k,uid=1000,gid=1000,mode=0700' };
 /**
  * A router's lockdown defaults. Memory: the image runs node with --max-old-space-size=96, and
  * the bench measured a router's peak RSS under load at ~92 MiB with it (bench/FINDINGS.md §2,
@@ -94,8 +107,12 @@ export interface RouterFleetProps {
   readonly sessionKeysHostPath?: string;
   /**
    * The routers' Consul ACL token, as a Terraform reference (e.g. a Consul token secret read by
-   * the Consul provider): written at apply time into a file in each router
-   * (CONSUL_HTTP_TOKEN_FILE); a literal is refused. @default none (no token)
+   * the Consul provider); a literal is refused. It reaches each router in its environment
+   * (MCP_ROUTER_CONSUL_TOKEN), and the container's entrypoint (`/bin/sh -c`) writes it to a tmpfs
+   * file (/run/mcp-router/consul-token, CONSUL_HTTP_TOKEN_FILE), unsets the variable and execs
+   * the router (ROUTER_COMMAND, the router image's CMD: an image with another command needs
+   * `consulTokenHostPath`). The root filesystem stays read-only; `docker inspect` shows the
+   * variable, the router's own environment does not. @default none (no token)
    */
   readonly consulToken?: string;
   /**
@@ -132,7 +149,7 @@ export interface RouterFleetProps {
 const ID = 'RouterFleet';
 const E = ROUTER_ENV;
 /** Variables the fleet sets itself: `environment` may not override them. */
-const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile, ...AUTH_ENV];
+const RESERVED_ENV: readonly string[] = [E.consulHost, E.consulPort, E.port, E.metricsPort, E.mcpPort, E.serviceName, E.sessionKeys, E.sessionKeysFile, E.consulToken, E.consulTokenFile, ROUTER_CONSUL_TOKEN_ENV, ...AUTH_ENV];
 const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 export class RouterFleet extends Construct {
@@ -173,11 +190,11 @@ export class RouterFleet extends Construct {
     // cpus and memoryMb are checked as the security settings they are, under their own names.
     const limit = (prop: 'cpus' | 'memoryMb') => (props[prop] === undefined ? {} : { [prop]: props[prop] });
     validateContainerSecurity(ID, '', { ...limit('cpus'), ...limit('memoryMb') });
-    // A token given as a Terraform reference reaches the container by `upload`, which a read-only
-    // root filesystem cannot take (consulTokenHostPath mounts the file instead and keeps it read-only).
+    // A token given as a Terraform reference is written by the entrypoint to a tmpfs (env-files.ts);
+    // consulTokenHostPath mounts the host's file instead.
     const lockdown = containerLockdown(ID, 'security', { ...props.security, ...limit('cpus'), ...limit('memoryMb') }, {
       ...ROUTER_SECURITY_DEFAULTS,
-      ...(props.consulToken !== undefined ? { writableRootReason: "the Consul token (consulToken) reaches the container by the provider's upload, which the engine refuses for a read-only root filesystem; consulTokenHostPath keeps it read-only" } : {}),
+      ...(props.consulToken !== undefined ? { secretsTmpfs: ROUTER_SECRETS_TMPFS } : {}),
     });
     validateInteger(ID, 'stopTimeoutSeconds', props.stopTimeoutSeconds, 1, 3600);
     validateIpv4(ID, 'hostPortAddress', props.hostPortAddress);
@@ -198,6 +215,11 @@ export class RouterFleet extends Construct {
     }
     if (props.consulToken !== undefined && tokenPath !== undefined) throw propError(ID, 'consulTokenHostPath', tokenPath, 'left unset when consulToken is given (one source of the token)');
     const hasToken = props.consulToken !== undefined || tokenPath !== undefined;
+    // The token file's content is a Terraform reference: the value exists at apply time only.
+    const tokenFile =
+      props.consulToken !== undefined
+        ? envFilesEntrypoint(ID, 'router-entrypoint', [{ variable: ROUTER_CONSUL_TOKEN_ENV, path: ROUTER_CONSUL_TOKEN_PATH, content: props.consulToken }])
+        : undefined;
     validateRouterAuth(ID, 'auth', props.auth);
     const credsDir = props.backendCredentialsHostDir;
     if (credsDir !== undefined && !isUnresolved(credsDir) && (typeof credsDir !== 'string' || !/^\/[^\s]*$/.test(credsDir))) {
@@ -236,6 +258,7 @@ export class RouterFleet extends Construct {
         ...(props.sessionKeys !== undefined ? [`${E.sessionKeys}=${props.sessionKeys}`] : []),
         ...(keysPath !== undefined ? [`${E.sessionKeysFile}=${SESSION_KEYS_PATH}`] : []),
         ...(hasToken ? [`${E.consulTokenFile}=${ROUTER_CONSUL_TOKEN_PATH}`] : []),
+        ...(tokenFile?.env ?? []),
         ...auth.env,
         ...Object.entries(env)
           .sort(([a], [b]) => a.localeCompare(b))
@@ -244,8 +267,7 @@ export class RouterFleet extends Construct {
       healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
       ...lockdown.attributes,
       ...(volumes.length > 0 ? { volumes } : {}),
-      // The token file's content is a Terraform reference: the value exists at apply time only.
-      ...(props.consulToken !== undefined ? { upload: [{ file: ROUTER_CONSUL_TOKEN_PATH, content: props.consulToken }] } : {}),
+      ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint, command: [...ROUTER_COMMAND] } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

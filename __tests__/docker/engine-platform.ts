@@ -63,6 +63,26 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** `docker exec` of a command in a container; resolves with its exit code and output. */
+export async function dockerExec(docker: Docker, name: string, cmd: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => (stdout += d));
+  err.on('data', (d) => (stderr += d));
+  docker.modem.demuxStream(stream, out, err);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`docker exec ${name} ${cmd.join(' ')} did not finish in ${timeoutMs} ms`)), timeoutMs);
+    stream.on('end', () => (clearTimeout(timer), resolve()));
+    stream.on('error', (e) => (clearTimeout(timer), reject(e)));
+  });
+  const info = await exec.inspect();
+  return { code: info.ExitCode ?? -1, stdout, stderr };
+}
+
 export interface EnginePlatformOptions {
   /** Stack props (namePrefix, ports and dockerHost are set here; publicBindAddress is 127.0.0.1 unless given). */
   readonly props?: Omit<McpRouterStackProps, 'namePrefix' | 'publicPort' | 'statsPort' | 'mcpPort' | 'consulHttpPort' | 'consulDnsPort' | 'dockerHost'>;
@@ -193,22 +213,7 @@ export class EnginePlatform {
 
   /** `docker exec` of a command in a container; resolves with its exit code and output. */
   async exec(name: string, cmd: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-    const exec = await this.docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (d) => (stdout += d));
-    err.on('data', (d) => (stderr += d));
-    this.docker.modem.demuxStream(stream, out, err);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`docker exec ${name} ${cmd.join(' ')} did not finish in ${timeoutMs} ms`)), timeoutMs);
-      stream.on('end', () => (clearTimeout(timer), resolve()));
-      stream.on('error', (e) => (clearTimeout(timer), reject(e)));
-    });
-    const info = await exec.inspect();
-    return { code: info.ExitCode ?? -1, stdout, stderr };
+    return dockerExec(this.docker, name, cmd, timeoutMs);
   }
 
   /** HAProxy's view of the router slots, from its stats CSV on the published stats port. */

@@ -74,7 +74,7 @@ describe('refuses what it does not understand, naming the resource and the attri
 
   test('a resource type it does not apply', async () => {
     const err = await applyError((p) => (p.resource.docker_volume = { Data: { name: 'v' } }));
-    expect(err.message).toBe('docker_volume.Data: resource type "docker_volume" is not understood by the plan applier (known: docker_container, docker_image, docker_network, docker_service, docker_config, random_password)');
+    expect(err.message).toBe('docker_volume.Data: resource type "docker_volume" is not understood by the plan applier (known: docker_container, docker_image, docker_network, docker_service, docker_config, random_password, random_uuid)');
   });
 
   test('Swarm plans: an unknown docker_service attribute, one it refuses, a lifecycle other than create_before_destroy', async () => {

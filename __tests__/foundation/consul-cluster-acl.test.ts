@@ -15,12 +15,14 @@ import { ConsulAccessControl, ConsulAclPolicies, ConsulCluster, ExternalCheckSta
 import { dnsPolicyRules, mcpServerPolicyRules, operatorPolicyRules, routerPolicyRules } from '../../constructs/consul-acl-policies';
 import { McpRouterStack } from '../../main';
 import { byPath, consulCfgOf, haproxyCfgOf, synthApp, synthStack } from './synth-helpers';
+import { envFileContent, envFilesOf } from '../support/env-files';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const ANONYMOUS = '00000000-0000-0000-0000-000000000002';
 const all = (json: any, type: string) => Object.entries((json.resource?.[type] ?? {}) as Record<string, any>);
 const named = (json: any, type: string, part: string) => all(json, type).filter(([k]) => k.includes(part)).map(([, v]) => v);
-const upload = (c: any, file: string) => ((c.upload ?? []) as any[]).find((u) => u.file === file)?.content;
+/** A file the container's entrypoint writes from its environment (constructs/env-files.ts): the content the plan gives it. */
+const envFile = (c: any, file: string) => envFileContent(c, file);
 
 describe('snapshots of both stacks', () => {
   test.each([
@@ -104,16 +106,24 @@ describe.each([1, 3, 5])('%i Consul server(s), ACL on', (n) => {
 describe('ACLs: tokens at apply time only, least privilege', () => {
   const { consul, platform, consulText, platformText } = synthApp({ consulServers: 3, instanceCount: 2, demoBackends: ['demo'] });
 
-  test('the initial management token is a random_uuid made at apply time, in a file whose content is an expression', () => {
+  test('the initial management token is a random_uuid made at apply time, in a file whose content is an expression (written by the entrypoint from env)', () => {
     expect(Object.keys(consul.resource.random_uuid)).toHaveLength(1);
     const uuid = Object.keys(consul.resource.random_uuid)[0];
     for (const [, c] of all(consul, 'docker_container')) {
-      expect(upload(c, '/consul/config/acl-tokens.json')).toBe(`\${jsonencode({"acl" = {"tokens" = {"master" = random_uuid.${uuid}.result, "agent" = random_uuid.${uuid}.result}}})}`);
-      expect(upload(c, '/consul/secrets/agent-token')).toBe(`\${random_uuid.${uuid}.result}`);
+      expect(envFile(c, '/consul/config/acl-tokens.json')).toBe(`\${jsonencode({"acl" = {"tokens" = {"master" = random_uuid.${uuid}.result, "agent" = random_uuid.${uuid}.result}}})}`);
+      expect(envFile(c, '/consul/secrets/agent-token')).toBe(`\${random_uuid.${uuid}.result}`);
       expect(c.env).toContain('CONSUL_HTTP_TOKEN_FILE=/consul/secrets/agent-token');
-      // The token files are uploaded, so this container keeps a writable root (the rest of the lockdown holds).
-      expect(c.read_only).toBeUndefined();
+      // The token files come in env and go to tmpfs files: the root stays read-only.
+      expect(c.upload).toBeUndefined();
+      expect(c.read_only).toBe(true);
       expect(c.capabilities).toEqual({ drop: ['ALL'] });
+      expect(c.entrypoint).toEqual([
+        '/bin/sh',
+        '-c',
+        `umask 077 && printf '%s' "$MCP_CONSUL_ACL_TOKENS" > /consul/config/acl-tokens.json && printf '%s' "$MCP_CONSUL_AGENT_TOKEN" > /consul/secrets/agent-token && unset MCP_CONSUL_ACL_TOKENS MCP_CONSUL_AGENT_TOKEN && exec docker-entrypoint.sh "$@"`,
+        'consul-entrypoint',
+      ]);
+      expect(c.command).toEqual(['agent']);
     }
     // It crosses to the platform stack as a sensitive output, read through remote state by the Consul provider.
     const out = Object.entries(consul.output as Record<string, any>).find(([k]) => k.includes('random_uuid'))!;
@@ -160,22 +170,50 @@ describe('ACLs: tokens at apply time only, least privilege', () => {
 
   test("every container gets its token as a file whose content is the token secret's reference; no token in any env", () => {
     const routers = byPath(platform, 'docker_container', 'Routers/Router');
-    expect(routers.upload).toEqual([{ file: '/run/mcp-router/consul-token', content: expect.stringMatching(/^\$\{data\.consul_acl_token_secret_id\..*RouterTokenSecret.*\.secret_id\}$/) }]);
+    expect(envFile(routers, '/run/mcp-router/consul-token')).toMatch(/^\$\{data\.consul_acl_token_secret_id\..*RouterTokenSecret.*\.secret_id\}$/);
+    expect(routers.entrypoint).toEqual(['/bin/sh', '-c', `umask 077 && printf '%s' "$MCP_ROUTER_CONSUL_TOKEN" > /run/mcp-router/consul-token && unset MCP_ROUTER_CONSUL_TOKEN && exec "$@"`, 'router-entrypoint']);
+    expect(routers.command).toEqual(['node', '--max-semi-space-size=2', '--max-old-space-size=96', 'dist/main.js']);
     expect(routers.env).toContain('CONSUL_HTTP_TOKEN_FILE=/run/mcp-router/consul-token');
     const agents = byPath(platform, 'docker_container', 'RouterAgents/Container');
-    expect(upload(agents, '/consul/secrets/agent-token')).toMatch(/^\$\{data\.consul_acl_token_secret_id\..*RouterAgentTokenSecret.*\[count\.index\]\.secret_id\}$/);
-    expect(upload(agents, '/consul/config/acl-tokens.json')).toMatch(/^\$\{jsonencode\(\{"acl" = \{"tokens" = \{"agent" = data\.consul_acl_token_secret_id\..*\[count\.index\]\.secret_id\}\}\}\)\}$/);
+    expect(envFile(agents, '/consul/secrets/agent-token')).toMatch(/^\$\{data\.consul_acl_token_secret_id\..*RouterAgentTokenSecret.*\[count\.index\]\.secret_id\}$/);
+    expect(envFile(agents, '/consul/config/acl-tokens.json')).toMatch(/^\$\{jsonencode\(\{"acl" = \{"tokens" = \{"agent" = data\.consul_acl_token_secret_id\..*\[count\.index\]\.secret_id\}\}\}\)\}$/);
     const demo = byPath(platform, 'docker_container', 'DemoBackends/Server-demo');
     expect(demo.env).toEqual(expect.arrayContaining(['CONSUL_HOST=mcp-demo-agent-demo', 'CONSUL_HTTP_TOKEN_FILE=/run/mcp-demo/consul-token']));
-    expect(demo.upload).toEqual([{ file: '/run/mcp-demo/consul-token', content: expect.stringMatching(/McpServerToken-demoSecret.*\.secret_id\}$/) }]);
+    expect(envFile(demo, '/run/mcp-demo/consul-token')).toMatch(/McpServerToken-demoSecret.*\.secret_id\}$/);
+    expect(demo.command).toEqual(['node', 'dist/main.js']);
     const demoAgent = byPath(platform, 'docker_container', 'DemoAgent-demo/Container');
     expect(demoAgent.name).toBe('mcp-demo-agent-demo');
-    expect(upload(demoAgent, '/consul/secrets/agent-token')).toMatch(/McpServerAgentToken-demoSecret.*\.secret_id\}$/);
+    expect(envFile(demoAgent, '/consul/secrets/agent-token')).toMatch(/McpServerAgentToken-demoSecret.*\.secret_id\}$/);
     // The secrets are read back from Consul at apply time: data sources of the token accessors.
     const data = platform.data.consul_acl_token_secret_id as Record<string, any>;
     const counted = Object.entries(data).find(([k]) => k.includes('RouterAgentTokenSecret'))![1];
     expect(counted).toMatchObject({ count: 2, accessor_id: expect.stringMatching(/^\$\{consul_acl_token\..*RouterAgentToken.*\[count\.index\]\.id\}$/) });
     for (const [, c] of all(platform, 'docker_container')) for (const e of c.env ?? []) expect(e).not.toMatch(/CONSUL_HTTP_TOKEN=/);
+  });
+
+  test('with ACLs on, every container of both stacks: read-only root, no upload, each token a Terraform reference in env, written to a mounted tmpfs', () => {
+    const containers = [...all(consul, 'docker_container'), ...all(platform, 'docker_container')];
+    // 3 servers; routers, router agents, HAProxy, the demo server and its agent.
+    expect(containers).toHaveLength(8);
+    let tokenFiles = 0;
+    for (const [k, c] of containers) {
+      expect({ k, read_only: c.read_only, upload: c.upload }).toEqual({ k, read_only: true, upload: undefined });
+      expect(c.capabilities).toEqual({ drop: ['ALL'] });
+      for (const [file, variable] of Object.entries(envFilesOf(c))) {
+        // The directory the file is written to is a tmpfs of this container.
+        expect({ k, file, mounted: Object.keys(c.tmpfs ?? {}).some((dir) => file.startsWith(`${dir}/`)) }).toEqual({ k, file, mounted: true });
+        // The script unsets every variable it writes before the exec.
+        expect(c.entrypoint[2]).toMatch(new RegExp(`&& unset [A-Z_ ]*\\b${variable}\\b[A-Z_ ]* && exec `));
+        const content = envFileContent(c, file)!;
+        if (file === '/run/haproxy/haproxy.cfg') continue;
+        // A token: an expression over references only, never a literal.
+        expect(content).toMatch(/^\$\{.*(secret_id|random_uuid\.[A-Za-z0-9_-]+\.result).*\}$/);
+        expect(content).not.toMatch(UUID);
+        tokenFiles++;
+      }
+    }
+    // Servers 2 each, router agents 2, demo agent 2, router 1, demo 1.
+    expect(tokenFiles).toBe(3 * 2 + 2 + 2 + 1 + 1);
   });
 
   test('no secret value anywhere: nothing that looks like a token, no pgp-less secret output', () => {
@@ -194,7 +232,7 @@ describe('ACLs: tokens at apply time only, least privilege', () => {
       expect(pt).not.toContain(secret);
       expect(c.resource.random_uuid).toBeUndefined();
       const server = all(c, 'docker_container')[0][1];
-      expect(upload(server, '/consul/config/acl-tokens.json')).toContain(`sensitive(trimspace(file("${file}")))`);
+      expect(envFile(server, '/consul/config/acl-tokens.json')).toContain(`sensitive(trimspace(file("${file}")))`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,8 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { containerLockdown } from '../../constructs/container-security';
 import { CONSUL_SECURITY_DEFAULTS } from '../../constructs/consul-server';
+import { envFilesEntrypoint } from '../../constructs/env-files';
+import { ROUTER_COMMAND } from '../../constructs/router-fleet';
 import { byPath, containers, synthStack } from './synth-helpers';
 
 /** The lockdown attributes of a synthesized container. */
@@ -57,9 +59,9 @@ describe('the default plan: every container locked down', () => {
     expect(part(json, 'demo')).toMatchObject({ memory: 256, cpu_quota: 100000, tmpfs: { '/tmp': 'size=16m' } });
   });
 
-  test('HAProxy gets its config in the environment; its entrypoint writes it to the tmpfs (0600) and runs the image\'s own', () => {
+  test('HAProxy gets its config in the environment; its entrypoint writes it to the tmpfs (0600), unsets it and runs the image\'s own', () => {
     const lb = part(json, 'haproxy');
-    expect(lb.entrypoint).toEqual(['/bin/sh', '-c', 'umask 077 && printf \'%s\' "$MCP_HAPROXY_CONFIG" > /run/haproxy/haproxy.cfg && exec docker-entrypoint.sh "$@"', 'haproxy-entrypoint']);
+    expect(lb.entrypoint).toEqual(['/bin/sh', '-c', 'umask 077 && printf \'%s\' "$MCP_HAPROXY_CONFIG" > /run/haproxy/haproxy.cfg && unset MCP_HAPROXY_CONFIG && exec docker-entrypoint.sh "$@"', 'haproxy-entrypoint']);
     expect(lb.command).toEqual(['haproxy', '-f', '/run/haproxy/haproxy.cfg']);
     // Terraform would read "${" and "%{" as its own syntax.
     expect(lb.env[0]).not.toMatch(/[$%]\{/);
@@ -135,13 +137,37 @@ test('one line locks down a container of a new construct (e.g. a Consul cluster 
   );
 });
 
-test('a container that takes an upload (an ACL token) keeps a writable root and the rest; a read-only one is refused with the reason', () => {
-  const writable = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' }, writableRootReason: 'its token reaches the container by upload' };
-  const lockdown = containerLockdown('RouterFleet', 'security', undefined, writable);
-  expect(lockdown.attributes).toMatchObject({ capabilities: { drop: ['ALL'] }, securityOpts: ['no-new-privileges:true'], memory: 256 });
-  expect(lockdown.attributes.readOnly).toBeUndefined();
-  expect(lockdown.attributes.tmpfs).toBeUndefined();
-  expect(() => containerLockdown('RouterFleet', 'security', { readOnlyRootFilesystem: true }, writable)).toThrow(
-    'RouterFleet: security.readOnlyRootFilesystem must be false or unset here: its token reaches the container by upload; received true',
-  );
+test('secrets tmpfs (files written from env at start) are mounted whatever the root: read-only by default, and with readOnlyRootFilesystem false', () => {
+  const withSecrets = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' }, secretsTmpfs: { '/run/mcp-router': 'size=64k,uid=1000,gid=1000' } };
+  const lockdown = containerLockdown('RouterFleet', 'security', undefined, withSecrets);
+  expect(lockdown.attributes).toMatchObject({ readOnly: true, capabilities: { drop: ['ALL'] }, securityOpts: ['no-new-privileges:true'], memory: 256 });
+  expect(lockdown.attributes.tmpfs).toEqual({ '/tmp': 'size=16m', '/run/mcp-router': 'size=64k,uid=1000,gid=1000' });
+  const writable = containerLockdown('RouterFleet', 'security', { readOnlyRootFilesystem: false }, withSecrets);
+  expect(writable.attributes.readOnly).toBeUndefined();
+  // The token file still never reaches the writable layer.
+  expect(writable.attributes.tmpfs).toEqual({ '/run/mcp-router': 'size=64k,uid=1000,gid=1000' });
+  // security.tmpfs cannot replace a secrets mount.
+  expect(containerLockdown('RouterFleet', 'security', { tmpfs: { '/run/mcp-router': 'size=1g' } }, withSecrets).attributes.tmpfs).toMatchObject({ '/run/mcp-router': 'size=64k,uid=1000,gid=1000' });
+});
+
+test('envFilesEntrypoint: one script for every container (write umask 077, unset, exec); names and paths it cannot quote are refused', () => {
+  const { entrypoint, env } = envFilesEntrypoint('Test', 'test-entrypoint', [
+    { variable: 'A_TOKEN', path: '/run/a/token', content: '${random_uuid.u.result}' },
+    { variable: 'B', path: '/run/b.json', content: '{"x":1}' },
+  ]);
+  expect(entrypoint).toEqual(['/bin/sh', '-c', `umask 077 && printf '%s' "$A_TOKEN" > /run/a/token && printf '%s' "$B" > /run/b.json && unset A_TOKEN B && exec "$@"`, 'test-entrypoint']);
+  expect(env).toEqual(['A_TOKEN=${random_uuid.u.result}', 'B={"x":1}']);
+  expect(() => envFilesEntrypoint('Test', 'x', [{ variable: 'a b', path: '/run/x', content: '' }])).toThrow('Test: envFiles.variable must be an environment variable name (A-Z, 0-9, _); received "a b"');
+  expect(() => envFilesEntrypoint('Test', 'x', [{ variable: 'A', path: '/run/$(id)', content: '' }])).toThrow(/^Test: envFiles\.path must be an absolute container path/);
+  expect(() => envFilesEntrypoint('Test', 'x', [{ variable: 'A', path: '/run/../etc/x', content: '' }])).toThrow(/^Test: envFiles\.path must be/);
+  expect(() => envFilesEntrypoint('Test', 'x', [{ variable: 'A', path: '/run/a', content: '' }], ['a;b'])).toThrow(/^Test: envFiles\.then must be/);
+});
+
+test("the token entrypoints run the router's and demo server's image CMD (a container given an entrypoint does not get its image's CMD)", () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(`${__dirname}/../../router-app/Dockerfile`, 'utf8'))!;
+  expect(ROUTER_COMMAND).toEqual(JSON.parse(cmd[1]));
+  // The demo servers' (consul-cluster-acl.test.ts checks the container gets ['node', 'dist/main.js']).
+  const demoCmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(`${__dirname}/../../examples/demo-mcp-server/Dockerfile`, 'utf8'))!;
+  expect(JSON.parse(demoCmd[1])).toEqual(['node', 'dist/main.js']);
 });

@@ -11,7 +11,7 @@
  *     applied to the cluster by the Consul plan applier (HTTP API);
  *   - every router and the demo server get a client agent running the plan's
  *     client agent.json and the plan's tokens file for it, and the token file
- *     the plan uploads into their container (each evaluated from the plan);
+ *     the plan hands their container (each evaluated from the plan);
  *   - HAProxy runs the renderer's config with every server as a nameserver.
  * Each part has its own 127.a.b.c address (default ports), as on the Docker
  * network. Routers and demo server run from their built dist (npm run build).
@@ -30,6 +30,7 @@ import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-
 import { locateTool } from '../../scripts/local-platform/tools';
 import { ConsulPlanApplier } from './consul-plan/consul-plan-applier';
 import { ConsulProcess, LoopbackCluster } from './consul-cluster';
+import { envFileContent } from './env-files';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -52,16 +53,18 @@ const byPath = (plan: Json, part: string): Json => {
   return hits[0][1];
 };
 /**
- * A file the plan gives a container: uploaded, or — the agent config of a locked-down
- * Consul container (read-only root) — handed over in CONSUL_LOCAL_CONFIG, which the
- * image's entrypoint writes to /consul/config/local.json.
+ * A file the plan gives a container: written at start by its entrypoint from the container's
+ * environment (the ACL token files, a router's or demo server's token; support/env-files.ts), or —
+ * the agent config of a Consul container — handed over in CONSUL_LOCAL_CONFIG, which the image's
+ * entrypoint writes to /consul/config/local.json. No container takes an upload.
  */
-const uploadOf = (c: Json, file: string): string => {
-  const u = ((c.upload ?? []) as Json[]).find((x) => x.file === file);
-  if (u) return u.content;
+const fileOf = (c: Json, file: string): string => {
+  if (c.upload !== undefined) throw new Error(`${c.name} takes an upload, which a read-only root refuses`);
+  const content = envFileContent(c, file);
+  if (content !== undefined) return content;
   const local = ((c.env ?? []) as string[]).find((e) => e.startsWith('CONSUL_LOCAL_CONFIG='));
   if (file === '/consul/config/agent.json' && local !== undefined) return local.slice('CONSUL_LOCAL_CONFIG='.length);
-  throw new Error(`no upload ${file} in ${c.name}`);
+  throw new Error(`no file ${file} in ${c.name}`);
 };
 
 export class AclPlatform {
@@ -125,11 +128,11 @@ export class AclPlatform {
     const uuidName = Object.keys(this.consulPlan.resource.random_uuid)[0];
     const consulEval = new ConsulPlanApplier({ plan: this.consulPlan, consul: { url: '', token: '' }, randoms: { [`random_uuid.${uuidName}`]: { result: this.managementToken } } });
     const server = containersOf(this.consulPlan)[0][1];
-    const [serverTokens] = await consulEval.evaluate([{ template: uploadOf(server, '/consul/config/acl-tokens.json'), where: 'server acl-tokens.json' }]);
+    const [serverTokens] = await consulEval.evaluate([{ template: fileOf(server, '/consul/config/acl-tokens.json'), where: 'server acl-tokens.json' }]);
     this.cluster = new LoopbackCluster({
       prefix: this.options.prefix,
       servers: 3,
-      serverPlanConfig: JSON.parse(uploadOf(server, '/consul/config/agent.json')),
+      serverPlanConfig: JSON.parse(fileOf(server, '/consul/config/agent.json')),
       serverConfig: { 'acl-tokens.json': String(serverTokens) },
     });
     await this.cluster.start();
@@ -149,12 +152,12 @@ export class AclPlatform {
     const routerC = byPath(this.platformPlan, 'Platform/Routers/Router');
     const demoC = byPath(this.platformPlan, 'Platform/DemoBackends/Server-demo');
     const templates = [
-      ...Array.from({ length: this.routerCount }, (_, i) => ({ template: uploadOf(routerAgent, '/consul/config/acl-tokens.json'), index: i })),
-      ...Array.from({ length: this.routerCount }, (_, i) => ({ template: uploadOf(routerAgent, '/consul/secrets/agent-token'), index: i })),
-      { template: uploadOf(demoAgent, '/consul/config/acl-tokens.json') },
-      { template: uploadOf(demoAgent, '/consul/secrets/agent-token') },
-      { template: uploadOf(routerC, '/run/mcp-router/consul-token') },
-      { template: uploadOf(demoC, '/run/mcp-demo/consul-token') },
+      ...Array.from({ length: this.routerCount }, (_, i) => ({ template: fileOf(routerAgent, '/consul/config/acl-tokens.json'), index: i })),
+      ...Array.from({ length: this.routerCount }, (_, i) => ({ template: fileOf(routerAgent, '/consul/secrets/agent-token'), index: i })),
+      { template: fileOf(demoAgent, '/consul/config/acl-tokens.json') },
+      { template: fileOf(demoAgent, '/consul/secrets/agent-token') },
+      { template: fileOf(routerC, '/run/mcp-router/consul-token') },
+      { template: fileOf(demoC, '/run/mcp-demo/consul-token') },
     ];
     const values = (await this.applier.evaluate(templates)).map(String);
     const n = this.routerCount;
@@ -162,7 +165,7 @@ export class AclPlatform {
     this.tokens.demoAgent = values[2 * n + 1];
     this.tokens.router = values[2 * n + 2];
     this.tokens.demo = values[2 * n + 3];
-    const agentPlanConfig = (c: Json) => JSON.parse(uploadOf(c, '/consul/config/agent.json'));
+    const agentPlanConfig = (c: Json) => JSON.parse(fileOf(c, '/consul/config/agent.json'));
     for (let i = 1; i <= n; i++) {
       // The node name the plan gives agent i (its node identity names exactly that node).
       this.routerAgents.push(this.cluster.startAgent(`mcp-router-agent-${i}`, this.address('routerAgent', i), { 'acl-tokens.json': values[i - 1] }, agentPlanConfig(routerAgent)));

@@ -23,8 +23,8 @@
  * Its "state" lives on the engine: every object it creates carries the labels
  * below, so destroy() finds everything of a state even after a failed run.
  *
- * It also stands in for hashicorp/random's random_password (the MCP session
- * key): the value is derived from the state ID and the address, so it stays
+ * It also stands in for hashicorp/random's random_password and random_uuid (the MCP session
+ * key, the initial Consul management token): the value is derived from the state ID and the address, so it stays
  * the same across applies of one state, as a value in Terraform state would.
  *
  * A changed docker_service is updated in place, as the provider does (a rolling
@@ -462,6 +462,13 @@ export class DockerPlanApplier {
       let result = '';
       for (let i = 0; result.length < length; i++) result += createHash('sha256').update(`${this.options.stateId}\u0000${address}\u0000${i}`).digest('base64').replace(/[^A-Za-z0-9]/g, '');
       return { values: { result: result.slice(0, length), id: 'none' }, action: 'unchanged' };
+    }
+    if (r.type === 'random_uuid') {
+      // Stands in for hashicorp/random's random_uuid, as for random_password: derived from this
+      // state's ID and the address (stable across applies of one state), in UUID form.
+      const h = createHash('sha256').update(`${this.options.stateId}\u0000${address}`).digest('hex');
+      const result = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+      return { values: { result, id: result }, action: 'unchanged' };
     }
     if (r.type === 'docker_image') {
       // A build is created (first build of this state), replaced (a new image ID) or unchanged; an image

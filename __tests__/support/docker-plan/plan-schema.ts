@@ -258,6 +258,12 @@ export const RANDOM_PASSWORD_SCHEMA: BlockSchema = {
   special: 'bool',
 };
 
+/**
+ * hashicorp/random's random_uuid, as the platform uses it (the initial Consul management
+ * token of the ACL layout's Consul stack): no attributes; the applier makes the value.
+ */
+export const RANDOM_UUID_SCHEMA: BlockSchema = {};
+
 export const RESOURCE_SCHEMAS: Readonly<Record<string, BlockSchema>> = {
   docker_container: CONTAINER_SCHEMA,
   docker_image: IMAGE_SCHEMA,
@@ -265,6 +271,7 @@ export const RESOURCE_SCHEMAS: Readonly<Record<string, BlockSchema>> = {
   docker_service: SERVICE_SCHEMA,
   docker_config: CONFIG_SCHEMA,
   random_password: RANDOM_PASSWORD_SCHEMA,
+  random_uuid: RANDOM_UUID_SCHEMA,
 };
 
 /** Meta-arguments the applier handles; "//" is a comment key in Terraform's JSON syntax. */
@@ -343,7 +350,7 @@ export function checkPlan(plan: Record<string, unknown>): void {
       for (const [i, c] of blockList(configs).entries()) checkBlock(`provider.random[${i}]`, {}, c);
       continue;
     }
-    if (name !== 'docker') throw new PlanApplierError(`provider "${name}" is not understood by the plan applier (it applies docker_* resources and random_password)`);
+    if (name !== 'docker') throw new PlanApplierError(`provider "${name}" is not understood by the plan applier (it applies docker_* resources, random_password and random_uuid)`);
     for (const [i, c] of blockList(configs).entries()) {
       if ('alias' in c) throw new PlanApplierError(`provider.docker[${i}]: aliased providers are not understood by the plan applier`);
       checkBlock(`provider.docker[${i}]`, PROVIDER_SCHEMA, c);

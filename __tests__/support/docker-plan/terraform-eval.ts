@@ -30,7 +30,7 @@ export class PlanEvaluationError extends Error {
 export const isTemplate = (s: string): boolean => s.includes('${') || s.includes('%{');
 
 /** A resource attribute reference in an expression: docker_image.X.image_id, docker_container.X[*].name, docker_container.X[2].id. */
-export const REFERENCE_RE = /\b(docker_[a-z_]+|random_password)\.([A-Za-z0-9_-]+)(?:\[(\*|\d+)\])?\.([a-z_]+)\b/g;
+export const REFERENCE_RE = /\b(docker_[a-z_]+|random_password|random_uuid)\.([A-Za-z0-9_-]+)(?:\[(\*|\d+)\])?\.([a-z_]+)\b/g;
 
 /** HCL literal for a JSON-like value (HCL string escapes are a superset of what JSON.stringify emits for these values). */
 export function hclLiteral(value: unknown): string {
