@@ -161,7 +161,7 @@ describe('docker_service becomes the Engine API ServiceSpec the provider sends',
     expect(spec.TaskTemplate.ContainerSpec.Env).toContain('MCP_ROUTER_INSTANCE_ID=mcp-router-{{.Task.Name}}');
     expect(spec.TaskTemplate.ContainerSpec.StopGracePeriod).toBe(20e9);
     expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({ Test: ['CMD', 'node', 'dist/healthcheck.js'], Interval: 10e9, Timeout: 10e9, StartPeriod: 30e9, Retries: 3 });
-    expect(spec.TaskTemplate.Resources).toEqual({ Limits: { NanoCPUs: 1e9 }, Reservations: { MemoryBytes: 64 * 1024 * 1024 } });
+    expect(spec.TaskTemplate.Resources).toEqual({ Limits: { NanoCPUs: 1e9, MemoryBytes: 256 * 1024 * 1024 }, Reservations: { MemoryBytes: 64 * 1024 * 1024 } }); // memory: the lockdown's default
     expect(spec.TaskTemplate.Placement).toEqual({ Constraints: ['node.role==manager'], Preferences: [{ Spread: { SpreadDescriptor: 'node.labels.zone' } }] });
     expect(spec.TaskTemplate.RestartPolicy).toEqual({ Condition: 'any', Delay: 5e9, MaxAttempts: 0, Window: 0 });
     expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'net' }]);
