@@ -90,7 +90,7 @@ export async function runAuthItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${AUTH_TARGETS.authenticatedVsNone}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, `CPU ms per 1,000 calls (median): router with auth ${cpu(0).toFixed(0)}, without ${cpu(1).toFixed(0)}`, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, `CPU ms per 1,000 calls (median): router with auth ${cpu(0).toFixed(0)}, without ${cpu(1).toFixed(0)}`, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...res, medians: [a, b] },
       },
     ];

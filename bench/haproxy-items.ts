@@ -25,6 +25,7 @@ import { fmt, Row } from './report';
 import { median, spread } from './stats';
 import { requestFrame } from './grpc-frame';
 import { runH2load } from './h2load';
+import { retryOnTimeout } from './rounds';
 
 export const TARGETS = {
   /**
@@ -175,7 +176,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
               ...p,
               cpuText(1, 0, 'router'),
               `floor (3c, same rounds): a bare grpc-js server keeps ${fmt.ratio(floor.median)} of its throughput behind the same HAProxy; per round the router keeps ${fmt.ratio(keeps)}x the floor's ratio (median)`,
-              ...(v.loadNote ? [v.loadNote] : []),
+              ...(v.roundsNote ? [v.roundsNote] : []),
             ],
             data: { direct: res.runs[0], via: res.runs[1], spread: res.spreads.http, keepsOfFloor: keeps, stop: res.stop, load: res.load },
           });
@@ -194,7 +195,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
             target: `≥ ${TARGETS.haproxyRatio}`,
             met: v.met,
             firm: v.firm,
-            notes: [...p, cpuText(2, 0, 'router'), ...(v.loadNote ? [v.loadNote] : [])],
+            notes: [...p, cpuText(2, 0, 'router'), ...(v.roundsNote ? [v.roundsNote] : [])],
             data: { direct: res.runs[0], via: res.runs[2], spread: res.spreads.tcp, stop: res.stop, load: res.load },
           });
         }
@@ -229,7 +230,10 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
       await waitUp(tcpStats, all, 60_000);
       for (const i of [2, 3]) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
       const n = ctx.cfg.share.requests;
-      const share = async (name: string, target: string, statsUrl: string, clients: number, streams: number) => {
+      // A run that times out is measured once more from fresh counters (bench/rounds.ts retryOnTimeout).
+      const share = (name: string, target: string, statsUrl: string, clients: number, streams: number) =>
+        retryOnTimeout(() => shareOnce(name, target, statsUrl, clients, streams), (err) => ctx.log(`    ${name}: ${err.message}; measuring once more`));
+      const shareOnce = async (name: string, target: string, statsUrl: string, clients: number, streams: number) => {
         await checkListTools(target, { tool: TOOL });
         const before = await Promise.all([1, 2, 3].map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
         const statsBefore = await statsServers(statsUrl);

@@ -226,7 +226,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${MCP_TARGETS.listVsGrpc}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, `CPU ms per 1,000 calls (median): router MCP ${cpu(0).toFixed(0)}, gRPC ${cpu(1).toFixed(0)}`, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, `CPU ms per 1,000 calls (median): router MCP ${cpu(0).toFixed(0)}, gRPC ${cpu(1).toFixed(0)}`, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...res, medians: [ma, gb] },
       });
     }
@@ -266,7 +266,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${MCP_TARGETS.callVsDirect}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...tp, medians: [ta, tb] },
       });
       const n1 = Math.ceil(c.requests / 2);
@@ -287,7 +287,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≤ +${MCP_TARGETS.addedP50Ms} ms at p50`,
         met: lv.met,
         firm: lv.firm,
-        notes: [...lprobs, ...(lv.loadNote ? [lv.loadNote] : [])],
+        notes: [...lprobs, ...(lv.roundsNote ? [lv.roundsNote] : [])],
         data: { ...lat, medians: [aa, ab] },
       });
       pinRouters(ctx.cpu.server);

@@ -271,7 +271,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       const sp = res.spreads[`${n}/1`];
       const v = verdictFields(res, sp, SCALING_TARGET, 'atLeast', problems);
       if (n !== maxCount) {
-        rows.push({ ...base, ratio: fmt.ratio(sp.median), spread: v.spread, target: 'info', met: undefined, notes: [...notes, ...(v.loadNote ? [v.loadNote] : [])] });
+        rows.push({ ...base, ratio: fmt.ratio(sp.median), spread: v.spread, target: 'info', met: undefined, notes: [...notes, ...(v.roundsNote ? [v.roundsNote] : [])] });
         continue;
       }
       // The largest count: judged relative to the floor (row 8d), per round; the issue's ≥ 0.9 of 1 router as information.
@@ -289,7 +289,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
           ...notes,
           ...floorProblems,
           `judged: per round (${n} routers ÷ 1 router) ÷ min(1, ${n} bare grpc-js servers ÷ 1), all on the same CPU behind the same HAProxy config. The issue's ≥ ${SCALING_TARGET} assumes extra Node processes on one core cost nothing; the floor measures what they cost servers with no router code in the same rounds (${fmt.ratio(res.spreads.floor.median)}), and the routers are held to ${SCALING_VS_FLOOR} of that`,
-          ...(fv.loadNote ? [fv.loadNote] : []),
+          ...(fv.roundsNote ? [fv.roundsNote] : []),
         ],
         data: { ...base.data, vsFloor: vs },
       });

@@ -7,7 +7,7 @@
 import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls, scrapeHeap } from './checks';
 import { compareRounds, relative, verdictFields } from './compare';
 import { cpuSecondsOf } from './machine-load';
-import type { Figure } from './rounds';
+import { Figure, RunTimedOut } from './rounds';
 import { median } from './stats';
 import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
@@ -188,11 +188,14 @@ export async function runDriver(ctx: BenchContext, o: DriverOptions, label?: str
   const [cmd, args] = benchScript('load-driver', [JSON.stringify(o)]);
   const full = ctx.cpu.client === undefined ? [cmd, args] as const : (['taskset', ['-c', String(ctx.cpu.client), cmd, ...args]] as const);
   const out = await runBounded(full[0], [...full[1]], o.timeLimitMs + 15_000);
-  if (out.timedOut || out.code !== 0) throw new Error(`load driver (${o.kind}) failed: ${out.timedOut ? 'timed out' : `exit ${out.code}`}: ${out.stderr.split('\n').filter((l) => !/MaxListeners|trace-warnings/.test(l)).join('\n').slice(-1500)}`);
+  if (out.timedOut) throw new RunTimedOut(`load driver (${o.kind}) killed after ${o.timeLimitMs + 15_000} ms (${o.requests} calls to ${o.target})`);
+  if (out.code !== 0) throw new Error(`load driver (${o.kind}) failed: ${out.timedOut ? 'timed out' : `exit ${out.code}`}: ${out.stderr.split('\n').filter((l) => !/MaxListeners|trace-warnings/.test(l)).join('\n').slice(-1500)}`);
   const r = JSON.parse(out.stdout.trim().split('\n').pop()!) as DriverResult;
+  // The driver stops itself at its time limit: a run cut short is a timed-out run (its round fails), like h2load's.
+  if (r.timedOut) throw new RunTimedOut(`load driver (${o.kind}) hit its ${o.timeLimitMs} ms time limit after ${r.completed}/${o.requests} calls to ${o.target}`);
   const problems: string[] = [];
   if (r.errors) problems.push(`${o.kind} driver: ${r.errors} errors (first: ${r.firstError})`);
-  if (r.completed !== o.requests) problems.push(`${o.kind} driver: ${r.completed}/${o.requests} completed${r.timedOut ? ' (time limit hit)' : ''}`);
+  if (r.completed !== o.requests) problems.push(`${o.kind} driver: ${r.completed}/${o.requests} completed`);
   ctx.log(`    ${label ?? (o.kind === 'mcp' ? 'direct (MCP SDK client)' : 'router (grpc-js client)')} c=${o.concurrency}: ${fmt.load(r.reqPerSec, r.latency)}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
   return { ...r, rps: r.reqPerSec, problems };
 }
@@ -241,7 +244,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     const h2Driver = (c: number, m: number, n: number, rounds: number) => `h2load -c ${c} -m ${m} -n ${n} -t 1, ListTools (5-byte frame)${pinText}${roundsText(rounds)}`;
     const rel = relative(cfg);
     const rpsRatio: Figure<H2Run>['of'] = ([a, b]) => a.rps / b.rps;
-    const notesOf = (probs: string[], loadNote?: string, ...more: string[]) => [...probs, ...more, ...(loadNote ? [loadNote] : [])];
+    const notesOf = (probs: string[], roundsNote?: string, ...more: string[]) => [...probs, ...more, ...(roundsNote ? [roundsNote] : [])];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
@@ -267,7 +270,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         target: `≥ ${TARGETS.listToolsRatio}`,
         met: v.met,
         firm: v.firm,
-        notes: notesOf(probs, v.loadNote, cpuNote(sat.runs)),
+        notes: notesOf(probs, v.roundsNote, cpuNote(sat.runs)),
         data: { ...sat, medians: [ra, rb] },
       });
       ctx.log('  item 1b: ListTools low concurrency, -c 1 -m 1');
@@ -289,7 +292,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         target: `p99 ≤ ${TARGETS.lowConcurrencyP99Ms} ms`,
         met: lv.met,
         firm: lv.firm,
-        notes: notesOf(lprobs, lv.loadNote),
+        notes: notesOf(lprobs, lv.roundsNote),
         data: { ...lc, medians: [la, lb] },
       });
     }
@@ -314,7 +317,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         target: `≥ ${TARGETS.seedVsBare} of bare (info: seed multiple, p95)`,
         met: v.met,
         firm: v.firm,
-        notes: notesOf(probs, v.loadNote, `seed multiple per round ${sd.runs[0].map((r) => fmt.ratio(r.rps / SEED.rps)).join(', ')} (information: depends on the machine)`),
+        notes: notesOf(probs, v.roundsNote, `seed multiple per round ${sd.runs[0].map((r) => fmt.ratio(r.rps / SEED.rps)).join(', ')} (information: depends on the machine)`),
         data: { ...sd, medians: [sa, sb], seedMultiple },
       });
     }
@@ -347,7 +350,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         target: `≥ ${TARGETS.callToolRatio}`,
         met: v.met,
         firm: v.firm,
-        notes: notesOf(probs, v.loadNote),
+        notes: notesOf(probs, v.roundsNote),
         data: { ...tp, medians: [ta, tb] },
       });
       const n1 = Math.ceil(c.requests / 2);
@@ -370,7 +373,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         target: `≤ +${TARGETS.addedP50Ms} ms at p50`,
         met: lv.met,
         firm: lv.firm,
-        notes: notesOf(lprobs, lv.loadNote),
+        notes: notesOf(lprobs, lv.roundsNote),
         data: { ...lat, medians: [aa, ab] },
       });
       if (ctx.cpu.server !== undefined) pinPid(s.router.pid, ctx.cpu.server);
