@@ -6,9 +6,9 @@
 import type { BenchConfig } from './config';
 import type { BenchContext } from './context';
 import { startLoadWindow } from './machine-load';
-import { loadText, spreadText, timeoutText } from './report';
+import { fmt, loadText, spreadText, timeoutText } from './report';
 import { adaptiveRounds, Figure, RoundPolicy, RoundsResult } from './rounds';
-import { judge, RoundSpread } from './stats';
+import { judge, RoundSpread, Tolerance } from './stats';
 
 export function roundPolicy(cfg: Pick<BenchConfig, 'rounds' | 'maxRounds' | 'roundBudgetMs' | 'confidence'>): RoundPolicy {
   return { minRounds: cfg.rounds, maxRounds: cfg.maxRounds, budgetMs: cfg.roundBudgetMs, confidence: cfg.confidence };
@@ -39,5 +39,39 @@ export function verdictFields(res: Pick<RoundsResult<unknown>, 'stop' | 'load' |
     firm: problems.length ? true : j.firm,
     spread: spreadText(s, res.stop, value, width),
     roundsNote: [timeoutText(res), loadText(res.load)].filter(Boolean).join('; ') || undefined,
+  };
+}
+
+/**
+ * A figure judged against its floor (rows 8c and 3a): per round, the ratio ÷ min(1, the floor's ratio in the
+ * same round), where the floor is the same measurement on bare grpc-js servers (no router code) in the same
+ * rounds. It is the plain ratio whenever the floor loses nothing, and never credits the router with a floor
+ * that gains (min(1, …)); it is lower only by what the setup costs any grpc-js server right then.
+ */
+export function floorRelative<T>(name: string, ratio: (round: readonly T[]) => number, floor: (round: readonly T[]) => number, tolerance: Tolerance): Figure<T> {
+  return { name, of: (round) => ratio(round) / Math.min(1, floor(round)), tolerance };
+}
+
+/**
+ * The verdict cells of a row judged against its floor (floorRelative), with the issue's plain target
+ * judged on the plain ratio beside it: ratio "plain; Nx the floor's F (row)", spread of both, target text
+ * (plainLabel names what the plain ratio is taken against, e.g. "vs 1 router").
+ */
+export function floorVerdict(
+  res: Pick<RoundsResult<unknown>, 'stop' | 'load' | 'rounds' | 'failedRounds' | 'timeouts'>,
+  s: { plain: RoundSpread; vsFloor: RoundSpread; floor: RoundSpread },
+  target: { vsFloor: number; plain: number; floorRow: string; plainLabel: string },
+  problems: readonly string[],
+): { ratio: string; spread: string; target: string; met: boolean; firm: boolean; plain: { met: boolean; firm: boolean }; roundsNote?: string } {
+  const v = verdictFields(res, s.plain, target.plain, 'atLeast', problems);
+  const fv = verdictFields(res, s.vsFloor, target.vsFloor, 'atLeast', problems);
+  return {
+    ratio: `${fmt.ratio(s.plain.median)}; ${fmt.ratio(s.vsFloor.median)}x the floor's ${fmt.ratio(s.floor.median)} (${target.floorRow})`,
+    spread: `vs floor: ${fv.spread}; ${target.plainLabel}: ${v.spread}`,
+    target: `≥ ${target.vsFloor}x the floor (issue: ≥ ${target.plain} ${target.plainLabel}, ${v.met ? 'met' : 'NOT MET'}${v.firm ? '' : ' (marginal)'})`,
+    met: fv.met,
+    firm: fv.firm,
+    plain: { met: v.met, firm: v.firm },
+    roundsNote: fv.roundsNote,
   };
 }

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkListTools, h2loadProblems, medianSample, scrapeCalls } from './checks';
-import { compareRounds, relative, verdictFields } from './compare';
+import { compareRounds, floorRelative, floorVerdict, relative, verdictFields } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { setServerState } from './haproxy-admin';
@@ -228,7 +228,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     const figures: Array<Figure<ScaleRun>> = [
       ...counts.slice(1).map((n, k) => ({ name: `${n}/1`, of: (round: readonly ScaleRun[]) => round[k + 1].rps / round[0].rps, tolerance: rel })),
       { name: 'floor', of: (round) => round[bMax].rps / round[b1].rps, tolerance: rel },
-      { name: 'vsFloor', of: (round) => round[kMax].rps / round[0].rps / Math.min(1, round[bMax].rps / round[b1].rps), tolerance: rel },
+      floorRelative<ScaleRun>('vsFloor', (round) => round[kMax].rps / round[0].rps, (round) => round[bMax].rps / round[b1].rps, rel),
     ];
     const res = await compareRounds(ctx, '8', [...counts.map((n) => () => measure(n)), () => measureBare(1), () => measureBare(maxCount)], figures);
     const memory: ProcMemory[] = pids.map((pid) => procMemory(pid));
@@ -277,12 +277,12 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       // The largest count: judged relative to the floor (row 8d), per round; the issue's ≥ 0.9 of 1 router as information.
       const floorProblems = [...new Set([...res.runs[b1], ...res.runs[bMax]].flatMap((r) => r.problems))];
       const vs = res.spreads.vsFloor;
-      const fv = verdictFields(res, vs, SCALING_VS_FLOOR, 'atLeast', [...problems, ...floorProblems]);
+      const fv = floorVerdict(res, { plain: sp, vsFloor: vs, floor: res.spreads.floor }, { vsFloor: SCALING_VS_FLOOR, plain: SCALING_TARGET, floorRow: `8${'abcdefghij'[counts.length]}`, plainLabel: 'vs 1 router' }, [...problems, ...floorProblems]);
       rows.push({
         ...base,
-        ratio: `${fmt.ratio(sp.median)}; ${fmt.ratio(vs.median)}x the floor's ${fmt.ratio(res.spreads.floor.median)} (8${'abcdefghij'[counts.length]})`,
-        spread: `vs floor: ${fv.spread}; vs 1 router: ${v.spread}`,
-        target: `≥ ${SCALING_VS_FLOOR}x the floor (issue: ≥ ${SCALING_TARGET} of 1 router, ${v.met ? 'met' : 'NOT MET'}${v.firm ? '' : ' (marginal)'})`,
+        ratio: fv.ratio,
+        spread: fv.spread,
+        target: fv.target,
         met: fv.met,
         firm: fv.firm,
         notes: [
