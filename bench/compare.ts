@@ -7,7 +7,7 @@ import type { BenchConfig } from './config';
 import type { BenchContext } from './context';
 import { startLoadWindow } from './machine-load';
 import { fmt, loadText, spreadText, timeoutText } from './report';
-import { adaptiveRounds, Figure, RoundPolicy, RoundsResult } from './rounds';
+import { adaptiveRounds, Figure, RoundPolicy, RoundsResult, RunTimedOut } from './rounds';
 import { judge, RoundSpread, Tolerance } from './stats';
 
 export function roundPolicy(cfg: Pick<BenchConfig, 'rounds' | 'maxRounds' | 'roundBudgetMs' | 'confidence'>): RoundPolicy {
@@ -26,6 +26,16 @@ export async function compareRounds<T>(ctx: BenchContext, label: string, sides: 
   });
   ctx.log(`    ${label}: ${res.rounds} rounds${res.failedRounds ? ` (+${res.failedRounds} failed)` : ''}, ${res.stop}, ${Math.round(res.elapsedMs / 1000)} s`);
   return res;
+}
+
+/** A warm-up run: its figures are not used, so a timeout is logged and the item goes on (it still warmed up). */
+export async function warmUp(ctx: BenchContext, label: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (!(err instanceof RunTimedOut)) throw err;
+    ctx.log(`    ${label} warm-up: ${err.message}; going on`);
+  }
 }
 
 /**

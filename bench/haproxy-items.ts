@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { checkListTools, medianSample, scrapeCalls } from './checks';
-import { compareRounds, floorRelative, floorVerdict, relative, verdictFields } from './compare';
+import { compareRounds, floorRelative, floorVerdict, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { H2Run, H2Side, h2Measured } from './single-router';
@@ -141,7 +141,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         const bareDirect: H2Side = { name: 'bare grpc-js direct', target: bareTarget, expect: bareExpect, cpuPids: { router: bare.pid } };
         const bareHttp: H2Side = { name: 'bare grpc-js via HAProxy http', target: bareLb.target, expect: bareExpect, cpuPids: { router: bare.pid, haproxy: bareLb.proc.pid } };
         ctx.log('  item 3 warm-up');
-        for (const side of [direct, viaHttp, bareDirect, bareHttp]) await h2Measured(ctx, side, { ...h2, requests: Math.ceil(h2.requests / 3) });
+        for (const side of [direct, viaHttp, bareDirect, bareHttp]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { ...h2, requests: Math.ceil(h2.requests / 3) }));
         ctx.log(`  item 3: ListTools, -c ${h2.clients} -m ${h2.streams}`);
         const rel = relative(ctx.cfg);
         const res = await compareRounds(

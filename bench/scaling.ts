@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkListTools, h2loadProblems, medianSample, scrapeCalls } from './checks';
-import { compareRounds, floorRelative, floorVerdict, relative, verdictFields } from './compare';
+import { compareRounds, floorRelative, floorVerdict, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { setServerState } from './haproxy-admin';
@@ -217,8 +217,8 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       return run;
     };
     ctx.log('  item 8 warm-up');
-    for (const n of counts) await measure(n, Math.ceil(load.requests / 4));
-    for (const n of [1, maxCount]) await measureBare(n, Math.ceil(load.requests / 4));
+    for (const n of counts) await warmUp(ctx, `${n} router(s)`, () => measure(n, Math.ceil(load.requests / 4)));
+    for (const n of [1, maxCount]) await warmUp(ctx, `${n} bare server(s)`, () => measureBare(n, Math.ceil(load.requests / 4)));
     ctx.log(`  item 8: ${counts.join(', ')} routers, h2load -c ${load.clients} -m ${load.streams} -n ${load.requests}`);
     const rel = relative(ctx.cfg);
     // Sides: the router counts in order, then the floor's 1 and maxCount bare servers.

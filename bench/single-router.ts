@@ -5,7 +5,7 @@
  * CallTool (item 2) on both sides; /proc gives the router's memory (item 5).
  */
 import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls, scrapeHeap } from './checks';
-import { compareRounds, relative, verdictFields } from './compare';
+import { compareRounds, relative, verdictFields, warmUp } from './compare';
 import { cpuSecondsOf } from './machine-load';
 import { Figure, RunTimedOut } from './rounds';
 import { median } from './stats';
@@ -277,8 +277,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
-      await h2Measured(ctx, routerSide, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams });
-      await h2Measured(ctx, baseSide, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams });
+      for (const side of [routerSide, baseSide]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
     if (want(1)) {

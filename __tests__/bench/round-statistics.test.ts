@@ -8,7 +8,8 @@
 import { benchTicks, descendants, parseCpuLine, parseProcStat, ProcStat } from '../../bench/machine-load';
 import { loadText, spreadText, timeoutText } from '../../bench/report';
 import { adaptiveRounds, Figure, retryOnTimeout, roundOrder, RunTimedOut } from '../../bench/rounds';
-import { verdictFields } from '../../bench/compare';
+import { verdictFields, warmUp } from '../../bench/compare';
+import type { BenchContext } from '../../bench/context';
 import { binomialCdfHalf, judge, medianConfidenceInterval, roundSpread } from '../../bench/stats';
 
 describe('median confidence interval (order statistics)', () => {
@@ -243,6 +244,14 @@ describe('adaptive interleaved rounds', () => {
     let n = 0;
     await expect(retryOnTimeout(async () => (n++, Promise.reject(new Error('other'))))).rejects.toThrow('other');
     expect(n).toBe(1);
+  });
+
+  it('a warm-up run that times out is logged and the item goes on; any other error is not swallowed', async () => {
+    const logs: string[] = [];
+    const ctx = { log: (m: string) => logs.push(m) } as unknown as BenchContext;
+    await expect(warmUp(ctx, 'router', timingOut(1, [1]))).resolves.toBeUndefined();
+    expect(logs).toEqual(['    router warm-up: fake run 1 timed out; going on']);
+    await expect(warmUp(ctx, 'router', async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
   });
 
   it('refuses a policy it cannot follow', async () => {
