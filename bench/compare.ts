@@ -7,7 +7,8 @@ import type { BenchConfig } from './config';
 import type { BenchContext } from './context';
 import { startLoadWindow } from './machine-load';
 import { fmt, loadText, spreadText, timeoutText } from './report';
-import { adaptiveRounds, Figure, RoundPolicy, RoundsResult, RunTimedOut } from './rounds';
+import { adaptiveRounds, Figure, NoRoundMeasured, RoundPolicy, RoundsResult, RunTimedOut } from './rounds';
+import type { Row } from './report';
 import { judge, RoundSpread, Tolerance } from './stats';
 
 export function roundPolicy(cfg: Pick<BenchConfig, 'rounds' | 'maxRounds' | 'roundBudgetMs' | 'confidence'>): RoundPolicy {
@@ -35,6 +36,20 @@ export async function warmUp(ctx: BenchContext, label: string, run: () => Promis
   } catch (err) {
     if (!(err instanceof RunTimedOut)) throw err;
     ctx.log(`    ${label} warm-up: ${err.message}; going on`);
+  }
+}
+
+/**
+ * Runs one block of rows; when no round of its comparison was measured (NoRoundMeasured), or a single run
+ * outside rounds timed out again on its retry (RunTimedOut), pushes the rows `skip` names (those not pushed
+ * already) as skipped with the reason, and the item goes on. Any other error still ends the item.
+ */
+export async function rowsOrSkipped(rows: Row[], skip: (why: string) => Row[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (!(err instanceof NoRoundMeasured || err instanceof RunTimedOut)) throw err;
+    rows.push(...skip(`${err.message}${err instanceof RunTimedOut ? ' (and again on the retry)' : ''}`).filter((r) => !rows.some((x) => x.id === r.id)));
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { checkListTools, medianSample, scrapeCalls } from './checks';
-import { compareRounds, floorRelative, floorVerdict, relative, verdictFields, warmUp } from './compare';
+import { compareRounds, floorRelative, floorVerdict, relative, rowsOrSkipped, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { H2Run, H2Side, h2Measured } from './single-router';
@@ -108,13 +108,15 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     await waitUp(tcp.statsUrl, [routerAddr(1)], 60_000);
     const httpTarget = http.target;
     const tcpTarget = tcp.target;
+    const [httpPid, tcpPid, httpStats] = [http.proc.pid, tcp.proc.pid, http.statsUrl];
     const tcpStats = tcp.statsUrl;
     const r1 = { tool: TOOL, instanceId: 'mcp-router-mcp-router-1' };
     await checkListTools(httpTarget, r1);
     await checkListTools(tcpTarget, r1);
     const h2 = ctx.cfg.h2;
 
-    if (want3) {
+    if (want3)
+      await rowsOrSkipped(rows, (why) => [skippedRow('3a', 'ListTools through HAProxy http mode vs straight to a router', `≥ ${TARGETS.haproxyVsFloor}x the floor`, why), skippedRow('3b', 'ListTools through HAProxy tcp mode vs straight to a router', `≥ ${TARGETS.haproxyRatio}`, why), skippedRow('3c', "3a's floor: a bare grpc-js server through the same HAProxy", 'info', why)], async () => {
       // The floor of 3a (row 3c): a bare grpc-js server (no router code, the router's grpc-js version,
       // server options and node flags) straight and behind the same HAProxy http config, in the same
       // rotation, so each round also says what HAProxy's traffic costs any grpc-js server right then.
@@ -136,8 +138,8 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         await checkListTools(bareLb.target, bareExpect);
         const routerPid = platform.routers.get(1)!.child.pid!;
         const direct: H2Side = { name: 'router 1 direct', target: platform.routerTarget(1), expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid } };
-        const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: http.proc.pid } };
-        const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcp.proc.pid } };
+        const viaHttp: H2Side = { name: 'HAProxy http', target: httpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: httpPid } };
+        const viaTcp: H2Side = { name: 'HAProxy tcp', target: tcpTarget, expect: r1, metricsUrl: metricsUrl(1), cpuPids: { router: routerPid, haproxy: tcpPid } };
         const bareDirect: H2Side = { name: 'bare grpc-js direct', target: bareTarget, expect: bareExpect, cpuPids: { router: bare.pid } };
         const bareHttp: H2Side = { name: 'bare grpc-js via HAProxy http', target: bareLb.target, expect: bareExpect, cpuPids: { router: bare.pid, haproxy: bareLb.proc.pid } };
         ctx.log('  item 3 warm-up');
@@ -223,14 +225,15 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
       } finally {
         await Promise.all([bareLb?.proc.stop(), bare.stop()]);
       }
-    }
+    });
 
-    if (want4) {
+    if (want4)
+      await rowsOrSkipped(rows, (why) => [skippedRow('4a', 'share per router, 3 routers, http mode, one connection', `max/min ≤ ${TARGETS.httpSpread}`, why), skippedRow('4b', 'share per router, 3 routers, tcp mode, many connections', 'info', why), skippedRow('4c', 'share per router, 3 routers, tcp mode, one connection', 'info', why)], async () => {
       ctx.log('  item 4: starting routers 2 and 3 ...');
       await Promise.all([platform.startRouter(2), platform.startRouter(3)]);
       pinAll();
       const all = [routerAddr(1), routerAddr(2), routerAddr(3)];
-      await waitUp(http.statsUrl, all, 60_000);
+      await waitUp(httpStats, all, 60_000);
       await waitUp(tcpStats, all, 60_000);
       for (const i of [2, 3]) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
       const n = ctx.cfg.share.requests;
@@ -262,7 +265,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         const total = c.reduce((a, b) => a + b, 0) || 1;
         return `${c.map((x) => `${((100 * x) / total).toFixed(1)}%`).join(' / ')} (${c.join(' / ')} calls)`;
       };
-      const httpOne = await share('http, 1 connection', httpTarget, http.statsUrl, 1, 16);
+      const httpOne = await share('http, 1 connection', httpTarget, httpStats, 1, 16);
       const sp = spread(httpOne.counts);
       rows.push({
         id: '4a',
@@ -305,7 +308,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
         notes: tcpOne.problems,
         data: tcpOne,
       });
-    }
+    });
     return rows;
   } finally {
     await Promise.all([http?.proc.stop(), tcp?.proc.stop()]);

@@ -64,6 +64,11 @@ export async function retryOnTimeout<T>(run: () => Promise<T>, onTimeout?: (err:
   }
 }
 
+/** A comparison in which every round timed out twice: its rows are skipped, the item's other rows go on. */
+export class NoRoundMeasured extends Error {
+  override readonly name = 'NoRoundMeasured';
+}
+
 export type StopReason = 'settled' | 'max-rounds' | 'time-budget';
 
 export interface RoundsResult<T> {
@@ -149,6 +154,6 @@ export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArra
       break;
     }
   }
-  if (runs[0].length === 0) throw new Error(`no round was measured: all ${failedRounds} round(s) timed out twice (last: ${timeouts[timeouts.length - 1]})`);
+  if (runs[0].length === 0) throw new NoRoundMeasured(`no round was measured: all ${failedRounds} round(s) timed out twice (last: ${timeouts[timeouts.length - 1]})`);
   return { runs, spreads, rounds: runs[0].length, failedRounds, timeouts, stop, elapsedMs: now() - started, load };
 }

@@ -5,7 +5,7 @@
  * CallTool (item 2) on both sides; /proc gives the router's memory (item 5).
  */
 import { checkCallTool, checkListTools, h2loadProblems, medianSample, Sample, scrapeCalls, scrapeHeap } from './checks';
-import { compareRounds, relative, verdictFields, warmUp } from './compare';
+import { compareRounds, relative, rowsOrSkipped, verdictFields, warmUp } from './compare';
 import { cpuSecondsOf } from './machine-load';
 import { Figure, RunTimedOut } from './rounds';
 import { median } from './stats';
@@ -280,7 +280,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       for (const side of [routerSide, baseSide]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
-    if (want(1)) {
+    if (want(1))
+      await rowsOrSkipped(rows, (why) => [skippedRow('1a', 'ListTools throughput vs bare grpc-js', `≥ ${TARGETS.listToolsRatio}`, why), skippedRow('1b', 'ListTools p99 at low concurrency', `p99 ≤ ${TARGETS.lowConcurrencyP99Ms} ms`, why)], async () => {
       ctx.log(`  item 1a: ListTools saturation, -c ${h2.clients} -m ${h2.streams}`);
       const sat = await compareRounds(ctx, '1a', [() => h2Measured(ctx, routerSide, h2), () => h2Measured(ctx, baseSide, h2)], [{ name: 'ratio', of: rpsRatio, tolerance: rel }]);
       const [ra, rb] = sat.runs.map(medianSample);
@@ -323,9 +324,10 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         notes: notesOf(lprobs, lv.roundsNote),
         data: { ...lc, medians: [la, lb] },
       });
-    }
+    });
 
-    if (want(7)) {
+    if (want(7))
+      await rowsOrSkipped(rows, (why) => [skippedRow('7', 'one router vs the bare grpc-js server at the seed load shape', `≥ ${TARGETS.seedVsBare} of bare`, why)], async () => {
       const seed = cfg.seed;
       ctx.log(`  item 7: one router at -c ${seed.clients} -m ${seed.streams}`);
       const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed)], [{ name: 'ratio', of: rpsRatio, tolerance: rel }]);
@@ -348,9 +350,10 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         notes: notesOf(probs, v.roundsNote, `seed multiple per round ${sd.runs[0].map((r) => fmt.ratio(r.rps / SEED.rps)).join(', ')} (information: depends on the machine)`),
         data: { ...sd, medians: [sa, sb], seedMultiple },
       });
-    }
+    });
 
-    if (want(2)) {
+    if (want(2))
+      await rowsOrSkipped(rows, (why) => [skippedRow('2a', 'CallTool throughput vs direct', `≥ ${TARGETS.callToolRatio}`, why), skippedRow('2b', 'CallTool added p50', `≤ ${TARGETS.addedP50Ms} ms`, why)], async () => {
       // CPU plan: the backend alone on the server CPU in both cases; everything on the
       // client side of the backend (driver, and the router when present) on the other.
       if (ctx.cpu.client !== undefined) pinPid(s.router.pid, ctx.cpu.client);
@@ -405,7 +408,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         data: { ...lat, medians: [aa, ab] },
       });
       if (ctx.cpu.server !== undefined) pinPid(s.router.pid, ctx.cpu.server);
-    }
+    });
 
     const after = procMemory(s.router.pid);
     const afterHeap = await scrapeHeap(s.metricsUrl);

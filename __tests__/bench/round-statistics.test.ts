@@ -7,8 +7,10 @@
  */
 import { benchTicks, descendants, parseCpuLine, parseProcStat, ProcStat } from '../../bench/machine-load';
 import { loadText, spreadText, timeoutText } from '../../bench/report';
-import { adaptiveRounds, Figure, retryOnTimeout, roundOrder, RunTimedOut } from '../../bench/rounds';
-import { verdictFields, warmUp } from '../../bench/compare';
+import { adaptiveRounds, Figure, NoRoundMeasured, retryOnTimeout, roundOrder, RunTimedOut } from '../../bench/rounds';
+import { rowsOrSkipped, verdictFields, warmUp } from '../../bench/compare';
+import { skippedRow } from '../../bench/context';
+import type { Row } from '../../bench/report';
 import type { BenchContext } from '../../bench/context';
 import { binomialCdfHalf, judge, medianConfidenceInterval, roundSpread } from '../../bench/stats';
 
@@ -252,6 +254,24 @@ describe('adaptive interleaved rounds', () => {
     await expect(warmUp(ctx, 'router', timingOut(1, [1]))).resolves.toBeUndefined();
     expect(logs).toEqual(['    router warm-up: fake run 1 timed out; going on']);
     await expect(warmUp(ctx, 'router', async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+  });
+
+  it('a comparison with no measured round skips its own rows (those not pushed yet) and lets the item go on', async () => {
+    const rows: Row[] = [{ id: '1a', title: 't', driver: 'd', measured: 'm', baseline: 'b', ratio: '1', target: '≥ 0.8', met: true }];
+    const skip = (why: string) => [skippedRow('1a', 'a', '≥ 0.8', why), skippedRow('1b', 'b', '≤ 5 ms', why)];
+    const allFail = () => adaptiveRounds({ minRounds: 2, maxRounds: 2, budgetMs: 1e9 }, [async () => 1, timingOut(1, [1, 2, 3, 4])], ratio);
+    await expect(allFail()).rejects.toBeInstanceOf(NoRoundMeasured);
+    await rowsOrSkipped(rows, skip, async () => {
+      await allFail();
+    });
+    expect(rows.map((r) => [r.id, r.skipped])).toEqual([['1a', undefined], ['1b', 'no round was measured: all 2 round(s) timed out twice (last: fake run 4 timed out)']]);
+    // A single run outside rounds that timed out again on its retry skips its rows the same way.
+    const shareRows: Row[] = [];
+    await rowsOrSkipped(shareRows, (why) => [skippedRow('4a', 'a', 'x', why)], async () => {
+      await retryOnTimeout(timingOut(1, [1, 2]));
+    });
+    expect(shareRows.map((r) => r.skipped)).toEqual(['fake run 2 timed out (and again on the retry)']);
+    await expect(rowsOrSkipped(rows, skip, async () => Promise.reject(new Error('crashed')))).rejects.toThrow('crashed');
   });
 
   it('refuses a policy it cannot follow', async () => {
