@@ -128,15 +128,15 @@ export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArra
     }
     const endSample = hooks.sampler?.();
     let round: T[] | undefined;
-    for (let attempt = 0; attempt < 2 && !round; attempt++) {
+    for (let tries = 0; tries < 2 && !round; tries++) {
       try {
-        const runs: T[] = new Array(sides.length);
-        for (const i of roundOrder(sides.length, r)) runs[i] = await sides[i]();
-        round = runs;
+        const attempt: T[] = new Array(sides.length);
+        for (const i of roundOrder(sides.length, r)) attempt[i] = await sides[i]();
+        round = attempt;
       } catch (err) {
         if (!(err instanceof RunTimedOut)) throw err;
         timeouts.push(err.message);
-        hooks.onTimeout?.(r + 1, attempt === 0, err);
+        hooks.onTimeout?.(r + 1, tries === 0, err);
       }
     }
     const window = endSample?.();
