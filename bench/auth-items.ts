@@ -16,7 +16,7 @@
  * the 0.85 target rests on). A new token per request would pay one ES256
  * verification each; this item does not measure that.
  */
-import { compareRounds, relative, verdictFields } from './compare';
+import { compareRounds, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './context';
 import { pinPid } from './procs';
 import { fmt, Row } from './report';
@@ -71,7 +71,7 @@ export async function runAuthItems(ctx: BenchContext): Promise<Row[]> {
     const open = side(2, 'router 2 (no authentication) ListTools', false);
     const load = { requests: cfg.h2.requests, clients: cfg.h2.clients, streams: cfg.h2.streams };
     ctx.log('  item 10a warm-up');
-    for (const s of [authed, open]) await h2Measured(ctx, s, { ...load, requests: Math.ceil(load.requests / 3) });
+    for (const s of [authed, open]) await warmUp(ctx, s.name, () => h2Measured(ctx, s, { ...load, requests: Math.ceil(load.requests / 3) }));
     ctx.log(`  item 10a: authenticated vs unauthenticated ListTools (-c ${load.clients} -m ${load.streams}, ${load.requests} requests)`);
     const res = await compareRounds(ctx, '10a', [() => h2Measured(ctx, authed, load), () => h2Measured(ctx, open, load)], [{ name: 'ratio', of: ([a, b]) => a.rps / b.rps, tolerance: relative(cfg) }]);
     const [a, b] = res.runs.map(medianSample);
@@ -90,7 +90,7 @@ export async function runAuthItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${AUTH_TARGETS.authenticatedVsNone}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, `CPU ms per 1,000 calls (median): router with auth ${cpu(0).toFixed(0)}, without ${cpu(1).toFixed(0)}`, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, `CPU ms per 1,000 calls (median): router with auth ${cpu(0).toFixed(0)}, without ${cpu(1).toFixed(0)}`, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...res, medians: [a, b] },
       },
     ];

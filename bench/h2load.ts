@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { methodPath } from './grpc-frame';
 import { LatencySummary, summarizeMicros } from './stats';
 import { withCpu } from './procs';
+import { RunTimedOut } from './rounds';
 
 export interface H2loadOptions {
   readonly h2load: string;
@@ -22,7 +23,7 @@ export interface H2loadOptions {
   readonly requests: number;
   readonly clients: number;
   readonly streams: number;
-  /** Kill h2load after this long (the run then fails). */
+  /** Kill h2load after this long (the run then fails with RunTimedOut: its round fails, see rounds.ts). */
   readonly timeoutMs: number;
   /** Pin h2load to this CPU (taskset), when set. */
   readonly cpu?: number;
@@ -119,7 +120,7 @@ export async function runH2load(o: H2loadOptions): Promise<H2loadResult> {
     fs.writeFileSync(bodyFile, o.body);
     const [cmd, args] = withCpu(o.cpu, o.h2load, h2loadArgs(o, bodyFile, logFile));
     const { code, stdout, stderr, timedOut } = await runBounded(cmd, args, o.timeoutMs);
-    if (timedOut) throw new Error(`h2load did not finish within ${o.timeoutMs} ms (${o.requests} requests to ${o.target})`);
+    if (timedOut) throw new RunTimedOut(`h2load did not finish within ${o.timeoutMs} ms (${o.requests} requests to ${o.target})`);
     if (code !== 0) throw new Error(`h2load exited with ${code}: ${stderr.trim() || stdout.slice(-1000)}`);
     const summary = parseH2loadOutput(stdout);
     const log = parseH2loadLog(fs.readFileSync(logFile, 'utf8'));

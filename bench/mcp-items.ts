@@ -22,12 +22,13 @@
  */
 import * as path from 'node:path';
 import { scrapeCalls } from './checks';
-import { compareRounds, relative, verdictFields } from './compare';
+import { compareRounds, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
 import type { HaproxyMode } from '../haproxy-templates';
 import { statsServers, upAddresses } from './haproxy-stats';
 import { runH2load } from './h2load';
+import { retryOnTimeout } from './rounds';
 import { cpuSecondsOf } from './machine-load';
 import { pinPid, sleep } from './procs';
 import { fmt, Row } from './report';
@@ -207,8 +208,8 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         return { rps: result.reqPerSec, latency: result.latency, result, problems, cpuMsPer1k };
       };
       ctx.log('  item 9a warm-up');
-      await h2Measured(ctx, grpcSide, { ...grpcLoad, requests: Math.ceil(grpcLoad.requests / 3) });
-      await mcpRun();
+      await warmUp(ctx, '9a gRPC', () => h2Measured(ctx, grpcSide, { ...grpcLoad, requests: Math.ceil(grpcLoad.requests / 3) }));
+      await warmUp(ctx, '9a MCP', mcpRun);
       ctx.log(`  item 9a: MCP tools/list (--h1 -c ${inFlight}) vs gRPC ListTools (-c ${grpcLoad.clients} -m ${grpcLoad.streams}), router 1`);
       const res = await compareRounds(ctx, '9a', [mcpRun, () => h2Measured(ctx, grpcSide, grpcLoad)], [{ name: 'ratio', of: ([a, b]) => a.rps / b.rps, tolerance: rel }]);
       const [ma, gb] = res.runs.map(medianSample);
@@ -226,7 +227,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${MCP_TARGETS.listVsGrpc}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, `CPU ms per 1,000 calls (median): router MCP ${cpu(0).toFixed(0)}, gRPC ${cpu(1).toFixed(0)}`, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, `CPU ms per 1,000 calls (median): router MCP ${cpu(0).toFixed(0)}, gRPC ${cpu(1).toFixed(0)}`, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...res, medians: [ma, gb] },
       });
     }
@@ -266,7 +267,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≥ ${MCP_TARGETS.callVsDirect}`,
         met: v.met,
         firm: v.firm,
-        notes: [...probs, ...(v.loadNote ? [v.loadNote] : [])],
+        notes: [...probs, ...(v.roundsNote ? [v.roundsNote] : [])],
         data: { ...tp, medians: [ta, tb] },
       });
       const n1 = Math.ceil(c.requests / 2);
@@ -287,7 +288,7 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
         target: `≤ +${MCP_TARGETS.addedP50Ms} ms at p50`,
         met: lv.met,
         firm: lv.firm,
-        notes: [...lprobs, ...(lv.loadNote ? [lv.loadNote] : [])],
+        notes: [...lprobs, ...(lv.roundsNote ? [lv.roundsNote] : [])],
         data: { ...lat, medians: [aa, ab] },
       });
       pinRouters(ctx.cpu.server);
@@ -305,22 +306,27 @@ export async function runMcpItems(ctx: BenchContext): Promise<Row[]> {
       await viaLb.check();
       const n = m.shareRequests;
       const req = mcpRequest(viaLb, 'tools/call', { name: TOOL, arguments: { text: 'hello-share' } });
-      const before = await Promise.all(all.map((i) => scrapeMcp(metricsUrl(i), 'tools/call')));
-      const grpcBefore = await Promise.all(all.map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
-      const r = await runH2load({
-        h2load: ctx.tools.h2load!,
-        target: mcpUrl.replace(/^http:\/\//, '').replace(/\/mcp$/, ''),
-        method: 'tools/call',
-        body: req.body,
-        requests: n,
-        clients: 1,
-        streams: m.shareStreams,
-        timeoutMs: cfg.runTimeoutMs,
-        cpu: ctx.cpu.client,
-        http: { path: '/mcp', headers: req.headers },
-      });
-      const counts = (await Promise.all(all.map((i) => scrapeMcp(metricsUrl(i), 'tools/call')))).map((a, i) => a - before[i]);
-      const grpcAfter = await Promise.all(all.map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
+      // A run that times out is measured once more from fresh counters (bench/rounds.ts retryOnTimeout).
+      const measureShare = async () => {
+        const before = await Promise.all(all.map((i) => scrapeMcp(metricsUrl(i), 'tools/call')));
+        const grpcBefore = await Promise.all(all.map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
+        const r = await runH2load({
+          h2load: ctx.tools.h2load!,
+          target: mcpUrl.replace(/^http:\/\//, '').replace(/\/mcp$/, ''),
+          method: 'tools/call',
+          body: req.body,
+          requests: n,
+          clients: 1,
+          streams: m.shareStreams,
+          timeoutMs: cfg.runTimeoutMs,
+          cpu: ctx.cpu.client,
+          http: { path: '/mcp', headers: req.headers },
+        });
+        const counts = (await Promise.all(all.map((i) => scrapeMcp(metricsUrl(i), 'tools/call')))).map((a, i) => a - before[i]);
+        const grpcAfter = await Promise.all(all.map((i) => scrapeCalls(metricsUrl(i), 'ListTools')));
+        return { grpcBefore, r, counts, grpcAfter };
+      };
+      const { grpcBefore, r, counts, grpcAfter } = await retryOnTimeout(measureShare, (err) => ctx.log(`    9d: ${err.message}; measuring once more`));
       await viaLb.check();
       const problems = h2loadProblems(r, n);
       const sum = counts.reduce((a, b) => a + b, 0);

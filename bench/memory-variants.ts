@@ -15,9 +15,15 @@
  *   gRPC packages that read .proto files next to their own code kept
  *   external), and dist/ without @grpc/reflection loaded at all — an upper
  *   bound of what lazy-loading it could save;
+ * - channelz: the image now with `'grpc.enable_channelz': 0` added to the
+ *   router's grpc.Server options (dist/router.js patched) — or, once the
+ *   router sets it, removed again;
  * - floor: the bare grpc-js baseline server plus an MCP SDK client session to
  *   the backend — the modules any router built on grpc-js and the SDK must
  *   load; idle only (it serves no CallTool).
+ * MEM_VARIANTS=<i,j,...> (0-based indices into VARIANTS) runs only those;
+ * MEM_COPIES=<n> starts n processes of each (idle RSS differs 4–6 MiB between
+ * identical processes, so a small change needs several of each to be seen).
  * Writes bench/results/memory-<stamp>.{md,json}.
  */
 import { execFileSync } from 'node:child_process';
@@ -94,6 +100,20 @@ export const VARIANTS: readonly Variant[] = [
       return path.join(dir, 'dist', 'main.js');
     },
   },
+  {
+    // One change against "image now": grpc-js's channelz bookkeeping (FINDINGS §6) switched the other way.
+    name: 'image now, channelz switched (grpc.enable_channelz)',
+    flags: routerNodeFlags(),
+    entry: (work) => {
+      const dir = copyRouter(work, 'channelz');
+      const file = path.join(dir, 'dist', 'router.js');
+      const text = fs.readFileSync(file, 'utf8');
+      if (text.includes("'grpc.enable_channelz': 0")) patch(file, "'grpc.enable_channelz': 0,", '');
+      else patch(file, 'const server = new grpc.Server({', "const server = new grpc.Server({ 'grpc.enable_channelz': 0,");
+      fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+      return path.join(dir, 'dist', 'main.js');
+    },
+  },
   { name: 'floor: bare grpc-js server + an MCP SDK client session', flags: BEFORE_FLAGS, entry: () => '', floor: true },
 ];
 
@@ -128,15 +148,23 @@ async function main(): Promise<void> {
     ready: /demo MCP server started/,
   });
   const running: Running[] = [];
+  const only = process.env.MEM_VARIANTS ? new Set(process.env.MEM_VARIANTS.split(',').map(Number)) : undefined;
+  const copies = Number(process.env.MEM_COPIES ?? 1);
+  if (!Number.isInteger(copies) || copies < 1 || copies > 4) throw new Error(`MEM_COPIES must be an integer from 1 to 4; received ${process.env.MEM_COPIES}`);
+  const selected = VARIANTS.flatMap((v, i) => (only && !only.has(i) ? [] : Array.from({ length: copies }, (_, k) => ({ ...v, name: copies > 1 ? `${v.name} #${k + 1}` : v.name }))));
+  if (selected.length === 0) throw new Error(`MEM_VARIANTS selects none of the ${VARIANTS.length} variants (0-based indices); received ${process.env.MEM_VARIANTS}`);
+  const entries = new Map<Variant['entry'], string>();
   try {
-    for (const [i, v] of VARIANTS.entries()) {
+    for (const [i, v] of selected.entries()) {
       if (v.floor) {
         const [cmd, args] = benchScript('baseline-server', [HOST, '0'], v.flags);
         const { proc, match } = await BenchProcess.start({ name: `floor`, command: cmd, args, env: { ...process.env, BASELINE_MCP_BACKEND: backendUrl }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
         running.push({ v, proc, target: `${HOST}:${match[1]}` });
         continue;
       }
-      const entry = v.entry(work);
+      // Copies of a variant share its build (made once).
+      const entry = entries.get(v.entry) ?? v.entry(work);
+      entries.set(v.entry, entry);
       const port = await freePort(HOST);
       const metricsPort = await freePort(HOST);
       const { proc } = await BenchProcess.start({
@@ -188,7 +216,7 @@ async function main(): Promise<void> {
     const routers = running.filter((r) => !r.v.floor);
     const h2 = { requests: Math.ceil(cfg.h2.requests / 3), clients: cfg.h2.clients, streams: cfg.h2.streams };
     const calls = Math.ceil(cfg.call.requests / 2);
-    const rps = new Map<string, { list: number[]; call: number[] }>(routers.map((r) => [r.v.name, { list: [], call: [] }]));
+    const rps = new Map<string, { list: number[]; call: number[]; cpu: number[] }>(routers.map((r) => [r.v.name, { list: [], call: [], cpu: [] }]));
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < routers.length; k++) {
         const r = routers[(k + round) % routers.length];
@@ -197,6 +225,7 @@ async function main(): Promise<void> {
         if (list.problems.length || call.problems.length) throw new Error(`${r.v.name}: ${[...list.problems, ...call.problems].join('; ')}`);
         rps.get(r.v.name)!.list.push(list.rps);
         rps.get(r.v.name)!.call.push(call.rps);
+        rps.get(r.v.name)!.cpu.push(list.cpuMsPer1k.router);
       }
       ctx.log(`round ${round + 1} of ${rounds} done (${Math.round((Date.now() - started) / 1000)} s)`);
     }
@@ -206,13 +235,13 @@ async function main(): Promise<void> {
     const lines = [
       `# Router memory, one change at a time (${new Date().toISOString()})`,
       '',
-      `Command: \`npm run bench:memory\`; Node ${process.version}; one process per variant, all pinned to cpu ${ctx.cpu.server ?? '-'} (load on cpu ${ctx.cpu.client ?? '-'}); idle = VmRSS after 20 ListTools + 20 CallTool and 5 s; then ${rounds} rotated rounds of h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools + ${calls} CallTool at 8 in flight on every router; peak = VmHWM after all rounds; ${Math.round((Date.now() - started) / 1000)} s. Other load on the machine: ${load.foreign.toFixed(2)} CPUs on average. Req/s are medians over the rounds and information only (the rounds are few and the machine shared).`,
+      `Command: \`npm run bench:memory\`; Node ${process.version}; ${copies} process(es) per variant, all pinned to cpu ${ctx.cpu.server ?? '-'} (load on cpu ${ctx.cpu.client ?? '-'}); idle = VmRSS after 20 ListTools + 20 CallTool and 5 s; then ${rounds} rotated rounds of h2load -c ${h2.clients} -m ${h2.streams} -n ${h2.requests} ListTools + ${calls} CallTool at 8 in flight on every router; peak = VmHWM after all rounds; ${Math.round((Date.now() - started) / 1000)} s. Other load on the machine: ${load.foreign.toFixed(2)} CPUs on average. Req/s are medians over the rounds and information only (the rounds are few and the machine shared).`,
       '',
-      '| variant | node flags | idle RSS | peak RSS (VmHWM) | RSS after load | ListTools req/s | CallTool req/s |',
-      '|---|---|---:|---:|---:|---:|---:|',
+      '| variant | node flags | idle RSS | peak RSS (VmHWM) | RSS after load | ListTools req/s | router CPU ms per 1,000 ListTools | CallTool req/s |',
+      '|---|---|---:|---:|---:|---:|---:|---:|',
       ...running.map((r, i) => {
         const x = rps.get(r.v.name);
-        return `| ${r.v.name} | \`${r.v.flags.join(' ') || '(none)'}\` | ${fmt.mib(idle[i].rssMiB)} | ${r.v.floor ? '— (idle only)' : fmt.mib(after[i].hwmMiB)} | ${r.v.floor ? '—' : fmt.mib(after[i].rssMiB)} | ${x ? fmt.rps(med(x.list)) : '—'} | ${x ? fmt.rps(med(x.call)) : '—'} |`;
+        return `| ${r.v.name} | \`${r.v.flags.join(' ') || '(none)'}\` | ${fmt.mib(idle[i].rssMiB)} | ${r.v.floor ? '— (idle only)' : fmt.mib(after[i].hwmMiB)} | ${r.v.floor ? '—' : fmt.mib(after[i].rssMiB)} | ${x ? fmt.rps(med(x.list)) : '—'} | ${x ? med(x.cpu).toFixed(0) : '—'} | ${x ? fmt.rps(med(x.call)) : '—'} |`;
       }),
       '',
     ];

@@ -55,6 +55,17 @@ export function spreadText(s: RoundSpread, stop: StopReason, value: (n: number) 
   return `${value(s.min)}–${value(s.max)} over ${s.rounds} round${s.rounds === 1 ? '' : 's'}; median ${hw} (${why})`;
 }
 
+/** Timed-out runs of a comparison (bench/rounds.ts), for the row's notes; undefined when none. */
+export function timeoutText(res: { rounds: number; failedRounds: number; timeouts: readonly string[] }): string | undefined {
+  if (res.timeouts.length === 0) return undefined;
+  const retried = res.timeouts.length - 2 * res.failedRounds;
+  const parts = [
+    ...(res.failedRounds ? [`${res.failedRounds} of ${res.rounds + res.failedRounds} rounds FAILED (a load run timed out, and again on the retry) and are left out: judged on the ${res.rounds} measured round${res.rounds === 1 ? '' : 's'}`] : []),
+    ...(retried ? [`${retried} round${retried === 1 ? '' : 's'} timed out once and measured on the retry`] : []),
+  ];
+  return `${parts.join('; ')} (first timeout: ${res.timeouts[0]})`;
+}
+
 /** Other processes' load over a comparison's rounds, for the row's notes. */
 export function loadText(load: readonly ForeignLoad[]): string | undefined {
   if (load.length === 0) return undefined;

@@ -18,6 +18,14 @@
  * are added, so "add rounds until min–max is within ±5 %" would never stop once
  * one round was disturbed. The order-statistic interval of the median is
  * min–max for 5–7 rounds and drops the outermost rounds as more are taken.
+ *
+ * A load run killed at its time limit (RunTimedOut: h2load or the Node load
+ * driver past BENCH_RUN_TIMEOUT_MS) fails its round, not the comparison: the
+ * round is run again once (all its sides, so its figures stay paired), and if
+ * it fails again it is counted as failed and the rounds go on. The figures
+ * are judged on the rounds that were measured (the row says how many failed);
+ * only when no round at all was measured does the comparison throw. Any other
+ * error still ends the comparison at once.
  */
 import type { ForeignLoad } from './machine-load';
 import { RoundSpread, roundSpread, Tolerance } from './stats';
@@ -40,13 +48,39 @@ export interface Figure<T> {
   readonly tolerance: Tolerance;
 }
 
+/** A load run killed at its time limit: fails the round it ran in (retried once), not the comparison. */
+export class RunTimedOut extends Error {
+  override readonly name = 'RunTimedOut';
+}
+
+/** Runs `run`; when it times out (RunTimedOut), once more — for single runs outside rounds (item 4's shares). */
+export async function retryOnTimeout<T>(run: () => Promise<T>, onTimeout?: (err: RunTimedOut) => void): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof RunTimedOut)) throw err;
+    onTimeout?.(err);
+    return run();
+  }
+}
+
+/** A comparison in which every round timed out twice: its rows are skipped, the item's other rows go on. */
+export class NoRoundMeasured extends Error {
+  override readonly name = 'NoRoundMeasured';
+}
+
 export type StopReason = 'settled' | 'max-rounds' | 'time-budget';
 
 export interface RoundsResult<T> {
-  /** runs[side][round] */
+  /** runs[side][round], measured rounds only */
   readonly runs: T[][];
   readonly spreads: Readonly<Record<string, RoundSpread>>;
+  /** Measured rounds. */
   readonly rounds: number;
+  /** Rounds that timed out twice (first try and retry) and were left out. */
+  readonly failedRounds: number;
+  /** Every timed-out run's message, retries included, in order. */
+  readonly timeouts: string[];
   readonly stop: StopReason;
   readonly elapsedMs: number;
   /** Per round, the load of processes outside the bench (when a sampler was given). */
@@ -58,8 +92,10 @@ export interface RoundHooks {
   readonly now?: () => number;
   /** Measures other processes' load over a round: calling it starts a window, calling its result ends it. */
   readonly sampler?: () => () => ForeignLoad;
-  /** After each round, e.g. for logging. */
+  /** After each measured round, e.g. for logging. */
   readonly onRound?: (round: number, spreads: Readonly<Record<string, RoundSpread>>) => void;
+  /** After a run timed out: the round slot (1-based), whether the round will be retried, the error. */
+  readonly onTimeout?: (slot: number, retrying: boolean, err: RunTimedOut) => void;
 }
 
 /** The order of the sides in round r (0-based): fixed for two sides, else a rotation by r; never a side twice in a row. */
@@ -78,6 +114,8 @@ export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArra
   const runs: T[][] = sides.map(() => []);
   const values: number[][] = figures.map(() => []);
   const load: ForeignLoad[] = [];
+  const timeouts: string[] = [];
+  let failedRounds = 0;
   let spreads: Record<string, RoundSpread> = {};
   let stop: StopReason = 'max-rounds';
   for (let r = 0; r < policy.maxRounds; r++) {
@@ -89,17 +127,33 @@ export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArra
       }
     }
     const endSample = hooks.sampler?.();
-    const round: T[] = new Array(sides.length);
-    for (const i of roundOrder(sides.length, r)) round[i] = await sides[i]();
-    if (endSample) load.push(endSample());
+    let round: T[] | undefined;
+    for (let tries = 0; tries < 2 && !round; tries++) {
+      try {
+        const attempt: T[] = new Array(sides.length);
+        for (const i of roundOrder(sides.length, r)) attempt[i] = await sides[i]();
+        round = attempt;
+      } catch (err) {
+        if (!(err instanceof RunTimedOut)) throw err;
+        timeouts.push(err.message);
+        hooks.onTimeout?.(r + 1, tries === 0, err);
+      }
+    }
+    const window = endSample?.();
+    if (!round) {
+      failedRounds++;
+      continue;
+    }
+    if (window) load.push(window);
     for (let i = 0; i < sides.length; i++) runs[i].push(round[i]);
     figures.forEach((f, j) => values[j].push(f.of(round)));
     spreads = Object.fromEntries(figures.map((f, j) => [f.name, roundSpread(values[j], f.tolerance, confidence)]));
-    hooks.onRound?.(r + 1, spreads);
-    if (r + 1 >= policy.minRounds && Object.values(spreads).every((s) => s.settled)) {
+    hooks.onRound?.(runs[0].length, spreads);
+    if (runs[0].length >= policy.minRounds && Object.values(spreads).every((s) => s.settled)) {
       stop = 'settled';
       break;
     }
   }
-  return { runs, spreads, rounds: runs[0].length, stop, elapsedMs: now() - started, load };
+  if (runs[0].length === 0) throw new NoRoundMeasured(`no round was measured: all ${failedRounds} round(s) timed out twice (last: ${timeouts[timeouts.length - 1]})`);
+  return { runs, spreads, rounds: runs[0].length, failedRounds, timeouts, stop, elapsedMs: now() - started, load };
 }

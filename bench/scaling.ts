@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkListTools, h2loadProblems, medianSample, scrapeCalls } from './checks';
-import { compareRounds, relative, verdictFields } from './compare';
+import { compareRounds, floorRelative, floorVerdict, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { setServerState } from './haproxy-admin';
@@ -217,8 +217,8 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       return run;
     };
     ctx.log('  item 8 warm-up');
-    for (const n of counts) await measure(n, Math.ceil(load.requests / 4));
-    for (const n of [1, maxCount]) await measureBare(n, Math.ceil(load.requests / 4));
+    for (const n of counts) await warmUp(ctx, `${n} router(s)`, () => measure(n, Math.ceil(load.requests / 4)));
+    for (const n of [1, maxCount]) await warmUp(ctx, `${n} bare server(s)`, () => measureBare(n, Math.ceil(load.requests / 4)));
     ctx.log(`  item 8: ${counts.join(', ')} routers, h2load -c ${load.clients} -m ${load.streams} -n ${load.requests}`);
     const rel = relative(ctx.cfg);
     // Sides: the router counts in order, then the floor's 1 and maxCount bare servers.
@@ -228,7 +228,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     const figures: Array<Figure<ScaleRun>> = [
       ...counts.slice(1).map((n, k) => ({ name: `${n}/1`, of: (round: readonly ScaleRun[]) => round[k + 1].rps / round[0].rps, tolerance: rel })),
       { name: 'floor', of: (round) => round[bMax].rps / round[b1].rps, tolerance: rel },
-      { name: 'vsFloor', of: (round) => round[kMax].rps / round[0].rps / Math.min(1, round[bMax].rps / round[b1].rps), tolerance: rel },
+      floorRelative<ScaleRun>('vsFloor', (round) => round[kMax].rps / round[0].rps, (round) => round[bMax].rps / round[b1].rps, rel),
     ];
     const res = await compareRounds(ctx, '8', [...counts.map((n) => () => measure(n)), () => measureBare(1), () => measureBare(maxCount)], figures);
     const memory: ProcMemory[] = pids.map((pid) => procMemory(pid));
@@ -271,25 +271,25 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       const sp = res.spreads[`${n}/1`];
       const v = verdictFields(res, sp, SCALING_TARGET, 'atLeast', problems);
       if (n !== maxCount) {
-        rows.push({ ...base, ratio: fmt.ratio(sp.median), spread: v.spread, target: 'info', met: undefined, notes: [...notes, ...(v.loadNote ? [v.loadNote] : [])] });
+        rows.push({ ...base, ratio: fmt.ratio(sp.median), spread: v.spread, target: 'info', met: undefined, notes: [...notes, ...(v.roundsNote ? [v.roundsNote] : [])] });
         continue;
       }
       // The largest count: judged relative to the floor (row 8d), per round; the issue's ≥ 0.9 of 1 router as information.
       const floorProblems = [...new Set([...res.runs[b1], ...res.runs[bMax]].flatMap((r) => r.problems))];
       const vs = res.spreads.vsFloor;
-      const fv = verdictFields(res, vs, SCALING_VS_FLOOR, 'atLeast', [...problems, ...floorProblems]);
+      const fv = floorVerdict(res, { plain: sp, vsFloor: vs, floor: res.spreads.floor }, { vsFloor: SCALING_VS_FLOOR, plain: SCALING_TARGET, floorRow: `8${'abcdefghij'[counts.length]}`, plainLabel: 'vs 1 router' }, [...problems, ...floorProblems]);
       rows.push({
         ...base,
-        ratio: `${fmt.ratio(sp.median)}; ${fmt.ratio(vs.median)}x the floor's ${fmt.ratio(res.spreads.floor.median)} (8${'abcdefghij'[counts.length]})`,
-        spread: `vs floor: ${fv.spread}; vs 1 router: ${v.spread}`,
-        target: `≥ ${SCALING_VS_FLOOR}x the floor (issue: ≥ ${SCALING_TARGET} of 1 router, ${v.met ? 'met' : 'NOT MET'}${v.firm ? '' : ' (marginal)'})`,
+        ratio: fv.ratio,
+        spread: fv.spread,
+        target: fv.target,
         met: fv.met,
         firm: fv.firm,
         notes: [
           ...notes,
           ...floorProblems,
           `judged: per round (${n} routers ÷ 1 router) ÷ min(1, ${n} bare grpc-js servers ÷ 1), all on the same CPU behind the same HAProxy config. The issue's ≥ ${SCALING_TARGET} assumes extra Node processes on one core cost nothing; the floor measures what they cost servers with no router code in the same rounds (${fmt.ratio(res.spreads.floor.median)}), and the routers are held to ${SCALING_VS_FLOOR} of that`,
-          ...(fv.loadNote ? [fv.loadNote] : []),
+          ...(fv.roundsNote ? [fv.roundsNote] : []),
         ],
         data: { ...base.data, vsFloor: vs },
       });

@@ -6,7 +6,10 @@
 import { callsTotal, heapFromMetrics } from '../../bench/checks';
 import { loadBenchConfig } from '../../bench/config';
 import { decodeFrame, grpcFrame, methodPath, parseGrpcFrame, requestFrame } from '../../bench/grpc-frame';
-import { h2loadArgs, parseH2loadLog, parseH2loadOutput } from '../../bench/h2load';
+import { execFileSync } from 'node:child_process';
+import * as net from 'node:net';
+import { h2loadArgs, parseH2loadLog, parseH2loadOutput, runH2load } from '../../bench/h2load';
+import { RunTimedOut } from '../../bench/rounds';
 import { mcpRequest, mcpRequestsTotal } from '../../bench/mcp-items';
 import { parseStatsCsv, upAddresses } from '../../bench/haproxy-stats';
 import { cpuModelFrom } from '../../bench/machine';
@@ -99,6 +102,31 @@ describe('h2load output', () => {
     expect(mcpRequestsTotal(text, 'tools/list')).toBe(120);
     expect(mcpRequestsTotal(text, 'tools/list', '404')).toBe(3);
     expect(mcpRequestsTotal(text, 'prompts/list')).toBe(0);
+  });
+});
+
+describe('h2load killed at its time limit', () => {
+  it('a real h2load against a server that accepts and never answers is killed and reported as RunTimedOut (its round fails, not the item)', async () => {
+    let h2load: string;
+    try {
+      h2load = execFileSync('bash', ['-c', 'command -v h2load'], { encoding: 'utf8' }).trim();
+    } catch {
+      throw new Error('h2load is not installed: run scripts/provision-test-tools.sh (npm test runs it as pretest)');
+    }
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const err = await runH2load({ h2load, target: `127.0.0.1:${port}`, method: 'ListTools', body: requestFrame('ListTools', {}), requests: 10, clients: 1, streams: 1, timeoutMs: 1_000 }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(RunTimedOut);
+      expect((err as Error).message).toBe(`h2load did not finish within 1000 ms (10 requests to 127.0.0.1:${port})`);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

@@ -6,8 +6,12 @@
  * sampler.
  */
 import { benchTicks, descendants, parseCpuLine, parseProcStat, ProcStat } from '../../bench/machine-load';
-import { loadText, spreadText } from '../../bench/report';
-import { adaptiveRounds, roundOrder } from '../../bench/rounds';
+import { loadText, spreadText, timeoutText } from '../../bench/report';
+import { adaptiveRounds, Figure, NoRoundMeasured, retryOnTimeout, roundOrder, RunTimedOut } from '../../bench/rounds';
+import { rowsOrSkipped, verdictFields, warmUp } from '../../bench/compare';
+import { skippedRow } from '../../bench/context';
+import type { Row } from '../../bench/report';
+import type { BenchContext } from '../../bench/context';
 import { binomialCdfHalf, judge, medianConfidenceInterval, roundSpread } from '../../bench/stats';
 
 describe('median confidence interval (order statistics)', () => {
@@ -168,6 +172,106 @@ describe('adaptive interleaved rounds', () => {
     expect(res.rounds).toBe(9);
     expect(windows).toBe(9);
     expect(res.load).toHaveLength(9);
+  });
+
+  // A fake side that times out on the given calls (1-based): the bench's own control flow, so a fake is enough here
+  // (the real kill of h2load is tested in framing-and-parsing.test.ts).
+  const timingOut = (value: number, timeoutOnCalls: number[]) => {
+    let call = 0;
+    return async () => {
+      call++;
+      if (timeoutOnCalls.includes(call)) throw new RunTimedOut(`fake run ${call} timed out`);
+      return value;
+    };
+  };
+  const ratio: Array<Figure<number>> = [{ name: 'ratio', of: ([x, y]) => x / y, tolerance: { relative: 0.05 } }];
+
+  it('a run that times out fails its round, which is run again once (both sides, so the ratio stays paired)', async () => {
+    const calls: string[] = [];
+    const a = timingOut(80, [2]);
+    const b = async () => (calls.push('b'), 100);
+    const timeouts: Array<[number, boolean]> = [];
+    const res = await adaptiveRounds({ minRounds: 5, maxRounds: 15, budgetMs: 1e9 }, [async () => (calls.push('a'), a()), b], ratio, { onTimeout: (slot, retrying) => timeouts.push([slot, retrying]) });
+    expect(res.rounds).toBe(5);
+    expect(res.failedRounds).toBe(0);
+    expect(res.timeouts).toEqual(['fake run 2 timed out']);
+    expect(timeouts).toEqual([[2, true]]);
+    // Round 2: a timed out (b not run), then the whole round again.
+    expect(calls.join('')).toBe('ab' + 'a' + 'ab' + 'ababab');
+    expect(res.runs).toEqual([[80, 80, 80, 80, 80], [100, 100, 100, 100, 100]]);
+  });
+
+  it('a round that times out twice is left out and counted; the figure is judged on the measured rounds', async () => {
+    let windows = 0;
+    // Calls 2 and 3 of side b time out: round 2 and its retry both fail.
+    const res = await adaptiveRounds({ minRounds: 5, maxRounds: 15, budgetMs: 1e9 }, [async () => 80, timingOut(100, [2, 3])], ratio, { sampler: () => (windows++, () => ({ foreign: 1, steal: 0 })) });
+    expect(res.failedRounds).toBe(1);
+    expect(res.rounds).toBe(5);
+    expect(res.timeouts).toHaveLength(2);
+    expect(res.spreads.ratio.values).toEqual([0.8, 0.8, 0.8, 0.8, 0.8]);
+    expect(res.spreads.ratio.settled).toBe(true);
+    expect(windows).toBe(6); // a load window per round slot, kept only for measured rounds
+    expect(res.load).toHaveLength(5);
+    const note = timeoutText(res);
+    expect(note).toBe('1 of 6 rounds FAILED (a load run timed out, and again on the retry) and are left out: judged on the 5 measured rounds (first timeout: fake run 2 timed out)');
+    const v = verdictFields(res, res.spreads.ratio, 0.7, 'atLeast', []);
+    expect(v.met).toBe(true);
+    expect(v.roundsNote).toBe(`${note}; other processes on the machine used 1.00–1.00 CPUs per round (steal 0.00–0.00)`);
+  });
+
+  it('a failed round uses up a round slot and counts against the time budget (every run stays bounded)', async () => {
+    let t = 0;
+    const slow = async () => {
+      t += 60_000;
+      throw new RunTimedOut('h2load did not finish within 60000 ms');
+    };
+    // Each slot: the run and its retry, 60 s each. After 2 slots (240 s) a third would end at 360 s > 300 s.
+    await expect(adaptiveRounds({ minRounds: 2, maxRounds: 4, budgetMs: 5 * 60_000 }, [async () => 1, slow], ratio, { now: () => t })).rejects.toThrow(
+      /^no round was measured: all 2 round\(s\) timed out twice \(last: h2load did not finish within 60000 ms\)$/,
+    );
+  });
+
+  it('only a timeout fails a round: any other error still ends the comparison', async () => {
+    const boom = async () => {
+      throw new Error('router crashed');
+    };
+    await expect(adaptiveRounds({ minRounds: 2, maxRounds: 4, budgetMs: 1e9 }, [async () => 1, boom], ratio)).rejects.toThrow('router crashed');
+  });
+
+  it('retryOnTimeout runs a single run once more after a timeout, and only then', async () => {
+    const seen: string[] = [];
+    await expect(retryOnTimeout(timingOut(7, [1]), (e) => seen.push(e.message))).resolves.toBe(7);
+    expect(seen).toEqual(['fake run 1 timed out']);
+    await expect(retryOnTimeout(timingOut(7, [1, 2]))).rejects.toThrow('fake run 2 timed out');
+    let n = 0;
+    await expect(retryOnTimeout(async () => (n++, Promise.reject(new Error('other'))))).rejects.toThrow('other');
+    expect(n).toBe(1);
+  });
+
+  it('a warm-up run that times out is logged and the item goes on; any other error is not swallowed', async () => {
+    const logs: string[] = [];
+    const ctx = { log: (m: string) => logs.push(m) } as unknown as BenchContext;
+    await expect(warmUp(ctx, 'router', timingOut(1, [1]))).resolves.toBeUndefined();
+    expect(logs).toEqual(['    router warm-up: fake run 1 timed out; going on']);
+    await expect(warmUp(ctx, 'router', async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+  });
+
+  it('a comparison with no measured round skips its own rows (those not pushed yet) and lets the item go on', async () => {
+    const rows: Row[] = [{ id: '1a', title: 't', driver: 'd', measured: 'm', baseline: 'b', ratio: '1', target: '≥ 0.8', met: true }];
+    const skip = (why: string) => [skippedRow('1a', 'a', '≥ 0.8', why), skippedRow('1b', 'b', '≤ 5 ms', why)];
+    const allFail = () => adaptiveRounds({ minRounds: 2, maxRounds: 2, budgetMs: 1e9 }, [async () => 1, timingOut(1, [1, 2, 3, 4])], ratio);
+    await expect(allFail()).rejects.toBeInstanceOf(NoRoundMeasured);
+    await rowsOrSkipped(rows, skip, async () => {
+      await allFail();
+    });
+    expect(rows.map((r) => [r.id, r.skipped])).toEqual([['1a', undefined], ['1b', 'no round was measured: all 2 round(s) timed out twice (last: fake run 4 timed out)']]);
+    // A single run outside rounds that timed out again on its retry skips its rows the same way.
+    const shareRows: Row[] = [];
+    await rowsOrSkipped(shareRows, (why) => [skippedRow('4a', 'a', 'x', why)], async () => {
+      await retryOnTimeout(timingOut(1, [1, 2]));
+    });
+    expect(shareRows.map((r) => r.skipped)).toEqual(['fake run 2 timed out (and again on the retry)']);
+    await expect(rowsOrSkipped(rows, skip, async () => Promise.reject(new Error('crashed')))).rejects.toThrow('crashed');
   });
 
   it('refuses a policy it cannot follow', async () => {
