@@ -34,6 +34,27 @@ export function copiedSources(dockerfile: string): string[] {
   return [...out].sort();
 }
 
+/**
+ * The exec-form CMD of a Dockerfile (its last CMD, as the engine takes it), or undefined when it
+ * has none in exec form. A container given an entrypoint loses its image's CMD, so the constructs
+ * that wrap one (env-files.ts) run this command instead of a copy of it.
+ */
+export function dockerfileCommand(dockerfile: string): string[] | undefined {
+  const cmds = DockerfileParser.parse(dockerfile).getInstructions().filter((i) => i.getKeyword() === 'CMD');
+  const last = cmds[cmds.length - 1] as unknown as { getJSONStrings?(): unknown[]; getArgumentsContent(): string | null } | undefined;
+  if (last === undefined || (last.getJSONStrings?.() ?? []).length === 0) return undefined;
+  // As in copiedSources: parse the JSON text (the parser's own JSON values drop spaces inside strings).
+  return JSON.parse(last.getArgumentsContent() ?? '[]') as string[];
+}
+
+/** dockerfileCommand of the Dockerfile in `contextDir` (a path on this machine); throws naming the file when it has no exec-form CMD. */
+export function contextCommand(contextDir: string): string[] {
+  const file = path.join(contextDir, 'Dockerfile');
+  const cmd = dockerfileCommand(fs.readFileSync(file, 'utf8'));
+  if (cmd === undefined) throw new Error(`${file}: no CMD in exec form (CMD ["node", ...]); the token entrypoint runs the image's CMD`);
+  return cmd;
+}
+
 /** fileset() patterns for the sources (a file, or every file below a directory) plus the Dockerfile and .dockerignore. */
 export function triggerGlobs(sources: readonly string[]): string[] {
   const globs = new Set<string>(['Dockerfile', '.dockerignore']);

@@ -8,7 +8,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { DEMO_ENV, PORTS } from '../router-app/src/contract';
-import { dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
+import { contextCommand, dockerfileTriggerGlobs, sourceHashExpression } from './build-trigger';
 import { contextDirAtSynth, PACKAGE_DIR, shippedContext } from './build-context';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps } from './container-security';
 import { envFilesEntrypoint } from './env-files';
@@ -19,13 +19,13 @@ import { isUnresolved, propError } from './validation';
 export const DEMO_CONSUL_TOKEN_PATH = '/run/mcp-demo/consul-token';
 /** The variable that carries a demo server's token to its entrypoint (unset before the server starts). */
 export const DEMO_CONSUL_TOKEN_ENV = 'MCP_DEMO_CONSUL_TOKEN';
-/** The demo image's command (its Dockerfile's CMD), run by the token entrypoint. */
-const DEMO_COMMAND = ['node', 'dist/main.js'];
 /** The tmpfs for the token file, owned by the image's "node" user (uid/gid 1000), 0700. */
 const DEMO_SECRETS_TMPFS = { '/run/mcp-demo': 'size=64k,uid=1000,gid=1000,mode=0700' };
 
 /** examples/demo-mcp-server/ of this package, the default build context. */
 const DEMO_SERVER_DIR = path.join(PACKAGE_DIR, 'examples', 'demo-mcp-server');
+/** The demo image's command (its Dockerfile's CMD, read at load), run by the token entrypoint. */
+const DEMO_COMMAND: readonly string[] = contextCommand(DEMO_SERVER_DIR);
 
 export interface DemoBackendsProps {
   /** Server names; one container each, its tools appear as `<name>__echo`, ... */
@@ -120,7 +120,7 @@ export class DemoBackends extends Construct {
           `${DEMO_ENV.consulPort}=${props.consulPort ?? PORTS.consulHttp}`,
           ...(tokenFile !== undefined ? [`${DEMO_ENV.consulTokenFile}=${DEMO_CONSUL_TOKEN_PATH}`, ...tokenFile.env] : []),
         ],
-        ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint, command: DEMO_COMMAND } : {}),
+        ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint, command: [...DEMO_COMMAND] } : {}),
         ...(token !== undefined ? lockdownWithToken : lockdown).attributes,
       });
     });

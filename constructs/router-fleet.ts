@@ -12,6 +12,8 @@ import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps, v
 import { isUnresolved, propError, validateInteger, validateIpv4, validateName, validateOneOf, validatePort, validateRequiredString } from './validation';
 import { validateRouterEnvironment, validateSessionKeySource } from './router-env';
 import { envFilesEntrypoint } from './env-files';
+import { contextCommand } from './build-trigger';
+import { ROUTER_APP_DIR } from './router-image';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -27,10 +29,10 @@ export const ROUTER_CONSUL_TOKEN_PATH = '/run/mcp-router/consul-token';
 /** The variable that carries `consulToken` to the router's entrypoint (unset before the router starts). */
 export const ROUTER_CONSUL_TOKEN_ENV = 'MCP_ROUTER_CONSUL_TOKEN';
 /**
- * The router image's command (router-app/Dockerfile's CMD; a foundation test keeps them equal),
- * run by the token entrypoint: a container given an entrypoint does not get its image's CMD.
+ * The router image's command (router-app/Dockerfile's CMD, read at load with the Dockerfile
+ * parser), run by the token entrypoint: a container given an entrypoint does not get its image's CMD.
  */
-export const ROUTER_COMMAND: readonly string[] = ['node', '--max-semi-space-size=2', '--max-old-space-size=96', 'dist/main.js'];
+export const ROUTER_COMMAND: readonly string[] = contextCommand(ROUTER_APP_DIR);
 /** The tmpfs for the token file (`consulToken`), owned by the image's "node" user (uid/gid 1000), 0700. */
 const ROUTER_SECRETS_TMPFS = { '/run/mcp-router': 'size=64k,uid=1000,gid=1000,mode=0700' };
 /**

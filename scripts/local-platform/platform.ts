@@ -18,16 +18,14 @@ import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from 
 import type { BalanceAlgorithm, HaproxyMode, TimeoutOptions } from '../../haproxy-templates';
 import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
+import { contextCommand } from '../../constructs/build-trigger';
 import { JwksServer } from './local-issuer';
 
 const REPO = path.resolve(__dirname, '..', '..');
 export const ROUTER_ENTRY = path.join(REPO, 'router-app', 'dist', 'main.js');
 /** Node flags of the router image's CMD (so local routers run as deployed ones do). */
-export function routerNodeFlags(dockerfile = path.join(REPO, 'router-app', 'Dockerfile')): string[] {
-  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(dockerfile, 'utf8'));
-  if (!cmd) return [];
-  const argv = JSON.parse(cmd[1]) as string[];
-  return argv.slice(1, -1).filter((a) => a.startsWith('--'));
+export function routerNodeFlags(): string[] {
+  return contextCommand(path.join(REPO, 'router-app')).slice(1, -1).filter((a) => a.startsWith('--'));
 }
 
 export const DEMO_BACKEND_ENTRY = path.join(REPO, 'examples', 'demo-mcp-server', 'dist', 'main.js');

@@ -31,11 +31,12 @@ function errorBody(id: unknown, err: unknown): string {
 }
 
 /**
- * Answers a tools/call without a progress token as JSON; false (nothing
- * written) when the request must go the SDK's way. `ctx.track` ties the call
- * to cancellation (a closed response, or notifications/cancelled).
+ * Answers a tools/call without a progress token as JSON; undefined (nothing
+ * written) when the request must go the SDK's way. `contextFor` is called only
+ * for a call answered here; its `track` ties the call to cancellation (a closed
+ * response, or notifications/cancelled).
  */
-export function tryAnswerCall(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, ctx: McpHandlerContext): Promise<void> | undefined {
+export function tryAnswerCall(req: http.IncomingMessage, res: http.ServerResponse, body: unknown, contextFor: () => McpHandlerContext): Promise<void> | undefined {
   if ((body as { method?: unknown }).method !== 'tools/call') return undefined;
   const accept = String(req.headers.accept ?? '');
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
@@ -53,7 +54,7 @@ export function tryAnswerCall(req: http.IncomingMessage, res: http.ServerRespons
   return (async () => {
     let text: string;
     try {
-      const result = CallToolResultSchema.safeParse(await callTool(ctx, params, id));
+      const result = CallToolResultSchema.safeParse(await callTool(contextFor(), params, id));
       if (!result.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${result.error.message}`);
       text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result.data)}}`;
     } catch (err) {

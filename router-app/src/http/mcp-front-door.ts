@@ -373,7 +373,7 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     // Listings answer from the catalogue's cached JSON, per set of rights (listing-cache.ts); everything else through the SDK.
     if (listings.tryAnswer(req, res, body, access)) return;
     // A tools/call that asked for no progress is answered as one JSON response (json-call.ts).
-    const answered = tryAnswerCall(req, res, body, contextFor(res, session.state.nonce, access));
+    const answered = tryAnswerCall(req, res, body, () => contextFor(res, session.state.nonce, access));
     if (answered) return answered;
     await serve(req, res, body, session.state.nonce, access);
   };
