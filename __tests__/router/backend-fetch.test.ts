@@ -6,11 +6,15 @@
  */
 import * as http from 'node:http';
 import * as fc from 'fast-check';
-import { callContext, createBackendFetch } from '../../router-app/src/mcp/backend-fetch';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { z } from 'zod';
+import { createBackendFetch } from '../../router-app/src/mcp/backend-fetch';
+import { CallContext, CallContexts, ContextTransport, withCallContext } from '../../router-app/src/mcp/call-context';
 import { TransportError } from '../../router-app/src/mcp/errors';
 import { hasResponseTo, parseSseBody, SseMessageError } from '../../router-app/src/mcp/sse-body';
 
-const routerFetch = createBackendFetch({ maxResponseBytes: 64 * 1024 });
+const contexts = new CallContexts();
+const routerFetch = createBackendFetch({ maxResponseBytes: 64 * 1024, contexts });
 const response = (id: number) => ({ jsonrpc: '2.0', id, result: { ok: true } });
 
 describe('parseSseBody: the SSE format as the standard defines it', () => {
@@ -75,9 +79,16 @@ describe('backend fetch against a real HTTP server', () => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
+        // The SDK client's notification stream (GET) and session end (DELETE): not offered.
+        if (req.method !== 'POST') return void res.writeHead(405).end();
         seen.push(body);
         const msg = JSON.parse(body);
         if (msg.method === 'hang') return; // never answers
+        if (msg.method === 'initialize') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: msg.params.protocolVersion, capabilities: {}, serverInfo: { name: 'fetch-test', version: '1.0.0' } } }));
+          return;
+        }
+        if (msg.method === 'notifications/initialized') return void res.writeHead(202).end();
         if (msg.method === 'firehose') {
           // A stream that keeps sending after the client cancelled its body.
           res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -120,6 +131,11 @@ describe('backend fetch against a real HTTP server', () => {
 
   const post = (msg: object, signal?: AbortSignal) =>
     routerFetch(url, { method: 'POST', headers: new Headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }), body: JSON.stringify(msg), signal });
+  /** Posts `msg` as the session's transport sends a request tagged with its call's context. */
+  const postInCall = (ctx: CallContext, msg: { jsonrpc: '2.0'; method: string; id?: number; params?: object }) => {
+    const tagged = withCallContext(msg, ctx);
+    return contexts.track(tagged as never, () => post(tagged));
+  };
 
   test('an SSE answer is read whole and handed over as JSON messages, headers kept', async () => {
     const res = await post({ jsonrpc: '2.0', id: 3, method: 'sse' });
@@ -174,7 +190,7 @@ describe('backend fetch against a real HTTP server', () => {
 
   test("the call's AbortSignal drops a request the backend never answers", async () => {
     const ac = new AbortController();
-    const p = callContext.run({ signal: ac.signal }, () => post({ jsonrpc: '2.0', id: 5, method: 'hang' }));
+    const p = postInCall({ signal: ac.signal }, { jsonrpc: '2.0', id: 5, method: 'hang' });
     setTimeout(() => ac.abort(), 50);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
   });
@@ -183,15 +199,31 @@ describe('backend fetch against a real HTTP server', () => {
     const ac = new AbortController();
     ac.abort();
     const before = seen.length;
-    const res = await callContext.run({ signal: ac.signal }, () => post({ method: 'notifications/cancelled', params: { requestId: 5 }, jsonrpc: '2.0' }));
+    const res = await postInCall({ signal: ac.signal }, { method: 'notifications/cancelled', params: { requestId: 5 }, jsonrpc: '2.0' });
     expect(res.status).toBe(200);
     expect(seen.length).toBe(before + 1);
   });
 
   test('after the timeout (+1 s) a request without an answer is dropped', async () => {
     const t0 = Date.now();
-    await expect(callContext.run({ timeoutMs: 100 }, () => post({ jsonrpc: '2.0', id: 6, method: 'hang' }))).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(postInCall({ timeoutMs: 100 }, { jsonrpc: '2.0', id: 6, method: 'hang' })).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("through the SDK's own client: a tagged request's context reaches the fetch by its id, the tag is never sent, nothing stays filed", async () => {
+    const client = new Client({ name: 'fetch-test', version: '1.0.0' });
+    await client.connect(new ContextTransport(new URL(url), { fetch: routerFetch }, contexts));
+    const ac = new AbortController();
+    const before = seen.length;
+    // No signal for the SDK itself: only the fetch, through the context, can end this request.
+    const call = client.request(withCallContext({ method: 'hang', params: { x: 1 } }, { signal: ac.signal }) as never, z.object({}), { timeout: 60_000 });
+    while (seen.length === before) await new Promise((r) => setTimeout(r, 5));
+    expect(contexts.size).toBe(1);
+    ac.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(JSON.parse(seen[before])).toEqual({ method: 'hang', params: { x: 1 }, jsonrpc: '2.0', id: expect.any(Number) });
+    expect(contexts.size).toBe(0);
+    await client.close();
   });
 
   test('a request with a progress token takes the streaming path (a real fetch Response with a body stream)', async () => {

@@ -17,11 +17,10 @@
  * - Everything else (the GET notification stream, DELETE, calls that stream
  *   progress) returns a streaming Response over the same agent.
  *
- * A buffered request is tied to its call (callContext): the call's cancel or
- * timeout drops the HTTP request too, so a backend that never answers holds no
+ * A buffered request is tied to its call (call-context.ts, found by the
+ * JSON-RPC id of the body): the call's cancel or timeout drops the HTTP request too, so a backend that never answers holds no
  * socket. Failures carry a code (TransportError), never just a message.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable, Transform } from 'node:stream';
@@ -29,15 +28,8 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ADDRESS_REFUSED } from '../discovery/backend-policy';
 import { TransportError } from './errors';
+import type { CallContext, CallContexts } from './call-context';
 import { hasResponseTo, parseSseBody } from './sse-body';
-
-/** Per-call context visible to the transport's fetch (set around client.request). */
-export interface CallContext {
-  readonly signal?: AbortSignal;
-  /** ms after which the buffered HTTP request is dropped (the SDK has timed the call out by then). */
-  readonly timeoutMs?: number;
-}
-export const callContext = new AsyncLocalStorage<CallContext>();
 
 export interface BackendTls {
   /** Extra CA certificates (PEM) trusted besides the system's. */
@@ -50,6 +42,8 @@ export interface BackendFetchOptions {
   readonly tls?: BackendTls;
   /** Largest response body read from the backend, in bytes. */
   readonly maxResponseBytes: number;
+  /** The contexts of the requests in flight (filed by the session's ContextTransport); none: no request is tied to a call. */
+  readonly contexts?: Pick<CallContexts, 'of'>;
   /**
    * Called when a streamed exchange (GET notification stream, progress-streaming
    * call) fails at the connection level, whatever the SDK makes of it.
@@ -390,7 +384,7 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
     if (method === 'POST' && body !== undefined) {
       const rpc = jsonRpcShape(body);
       // A notification (e.g. notifications/cancelled for this very call) is not tied to the call's signal.
-      const ctx = rpc?.isRequest ? callContext.getStore() : undefined;
+      const ctx = rpc?.isRequest ? options.contexts?.of(rpc.id) : undefined;
       const streams = body.includes('"progressToken"') || rpc === undefined;
       return request(url, init, body, ctx, !streams, rpc);
     }

@@ -6,12 +6,18 @@
  */
 import { EventEmitter } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPError, type StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   ErrorCode,
+  GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListToolsResultSchema,
   McpError,
   PromptListChangedNotificationSchema,
+  ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type Prompt,
@@ -24,7 +30,8 @@ import type { Logger } from '../logger';
 import type { CallOutcome } from '../metrics';
 import { ROUTER_DEFAULTS, ROUTER_ENV } from '../contract';
 import { ROUTER_VERSION } from '../version';
-import { callContext, createBackendFetch } from './backend-fetch';
+import { createBackendFetch } from './backend-fetch';
+import { CallContexts, ContextTransport, withCallContext } from './call-context';
 import { BackendCredentialStore, CredentialsUnavailableError } from './backend-credentials';
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
 import { BackendUnavailableError, CallCancelledError, ListingLimitError, ResourceExhaustedError, TransportError } from './errors';
@@ -227,21 +234,23 @@ export class Backend extends EventEmitter {
     );
     timer.unref();
     const opts = { timeout: Math.min(this.options.connectTimeoutMs * 2, limits.timeoutMs), signal: deadline.signal };
+    const ctx = { timeoutMs: opts.timeout, signal: deadline.signal };
     try {
-      const listing = await this.request((c) => callContext.run({ timeoutMs: opts.timeout, signal: deadline.signal }, async () => {
+      const listing = await this.request(async (c) => {
         const caps = c.getServerCapabilities() ?? {};
+        const page = <S extends z.ZodType>(method: string, schema: S) => (params?: { cursor: string }) => c.request(withCallContext({ method, params }, ctx), schema, opts);
         const [tools, resources, resourceTemplates, prompts] = await Promise.all([
-          caps.tools ? allPages('tools', budget, (cursor) => c.listTools(cursor, opts), (r) => r.tools) : [],
-          caps.resources ? allPages('resources', budget, (cursor) => c.listResources(cursor, opts), (r) => r.resources) : [],
+          caps.tools ? allPages('tools', budget, page('tools/list', ListToolsResultSchema), (r) => r.tools) : [],
+          caps.resources ? allPages('resources', budget, page('resources/list', ListResourcesResultSchema), (r) => r.resources) : [],
           // Templates are optional for a server with resources: a server without them answers "method not found".
-          caps.resources ? allPages('resource templates', budget, (cursor) => c.listResourceTemplates(cursor, opts), (r) => r.resourceTemplates).catch((err: unknown) => {
+          caps.resources ? allPages('resource templates', budget, page('resources/templates/list', ListResourceTemplatesResultSchema), (r) => r.resourceTemplates).catch((err: unknown) => {
             if (err instanceof McpError && err.code === ErrorCode.MethodNotFound) return [];
             throw err;
           }) : [],
-          caps.prompts ? allPages('prompts', budget, (cursor) => c.listPrompts(cursor, opts), (r) => r.prompts) : [],
+          caps.prompts ? allPages('prompts', budget, page('prompts/list', ListPromptsResultSchema), (r) => r.prompts) : [],
         ]);
         return { tools, resources, resourceTemplates, prompts };
-      }), { isListing: true, signal: deadline.signal });
+      }, { isListing: true, signal: deadline.signal });
       this.listing = listing;
       this.listed = true;
       this.listingError = '';
@@ -267,7 +276,7 @@ export class Backend extends EventEmitter {
     const streaming = options.onprogress !== undefined;
     if (streaming) this.streamingCalls++;
     try {
-      return await this.request((c) => callContext.run(ctx, () => c.request({ method: 'tools/call', params: { name, arguments: args } }, PassThroughToolResult, options)), { signal: options.signal });
+      return await this.request((c) => c.request(withCallContext({ method: 'tools/call', params: { name, arguments: args } }, ctx), PassThroughToolResult, options), { signal: options.signal });
     } finally {
       if (streaming) this.streamingCalls--;
     }
@@ -275,12 +284,12 @@ export class Backend extends EventEmitter {
 
   readResource(uri: string, options: RequestOptions) {
     const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => callContext.run(ctx, () => c.readResource({ uri }, options)), { signal: options.signal });
+    return this.request((c) => c.request(withCallContext({ method: 'resources/read', params: { uri } }, ctx), ReadResourceResultSchema, options), { signal: options.signal });
   }
 
   getPrompt(name: string, args: Record<string, string>, options: RequestOptions) {
     const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => callContext.run(ctx, () => c.getPrompt({ name, arguments: args }, options)), { signal: options.signal });
+    return this.request((c) => c.request(withCallContext({ method: 'prompts/get', params: { name, arguments: args } }, ctx), GetPromptResultSchema, options), { signal: options.signal });
   }
 
   /**
@@ -407,14 +416,16 @@ export class Backend extends EventEmitter {
     const client = new Client({ name: 'mcp-router', version: ROUTER_VERSION }, { capabilities: {} });
     const session: Session = { client, inflight: 0, retired: false };
     // One fetch per session, so a stream failure is told apart from an older session's.
+    const contexts = new CallContexts();
     const fetch = createBackendFetch({
+      contexts,
       tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
       maxResponseBytes: this.options.maxResponseBytes,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
       lookup: this.descriptor.addressGuard ? guardedLookup(this.descriptor.addressGuard) : undefined,
       ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),
     });
-    const transport = new StreamableHTTPClientTransport(new URL(this.descriptor.url), { fetch });
+    const transport = new ContextTransport(new URL(this.descriptor.url), { fetch }, contexts);
     const changed = () => {
       this.emit('list_changed');
     };
@@ -423,11 +434,15 @@ export class Backend extends EventEmitter {
     client.setNotificationHandler(PromptListChangedNotificationSchema, changed);
     client.onerror = (err) => this.options.logger.debug({ backend: this.id, err: err.message }, 'MCP transport error');
     try {
-      await callContext.run({ timeoutMs: this.options.connectTimeoutMs }, () => client.connect(transport, { timeout: this.options.connectTimeoutMs }));
+      // The SDK sends initialize itself (untagged): it gets the connect timeout.
+      contexts.fallback = { timeoutMs: this.options.connectTimeoutMs };
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
     } catch (err) {
       await client.close().catch(() => undefined);
       if (classify(err, false) === 'connection') throw err;
       throw new BackendUnavailableError(`backend ${this.id}: initialize failed: ${(err as Error).message}`);
+    } finally {
+      contexts.fallback = undefined;
     }
     this.serverInfo = { ...(client.getServerVersion() ?? {}) };
     if (this.closed) {
