@@ -1,13 +1,19 @@
 /**
  * The bare baseline: a tiny @grpc/grpc-js server (the same grpc-js version and
  * server options as the router, the same proto loaded the same way) answering
- * McpRouter.ListTools with a trivial, constant response and nothing else —
- * no metrics, no catalogue. It is the practical ceiling of Node gRPC unary
- * calls on this machine, so "router / baseline" isolates the router's own cost.
+ * McpRouter.ListTools with a constant response and nothing else — no metrics,
+ * no catalogue, no checks. It is the practical ceiling of Node gRPC unary
+ * calls on this machine.
+ *
+ * Its answer: with BASELINE_LIST_TOOLS_FILE (a ListToolsResponse as JSON, the
+ * router's own answer), those tools, serialized once — the same bytes on the
+ * wire as the router's, so "router / baseline" isolates the router's own cost
+ * (rows 1a and 7). Without it, an empty list (the memory floors, row 1c).
  *
  * Run as its own process: `node -r ts-node/register/transpile-only bench/baseline-server.ts <address> <port>`.
  * Prints `listening <port>` when bound; exits on SIGTERM/SIGINT.
  */
+import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_PATH, SERVICE } from './grpc-frame';
@@ -27,12 +33,25 @@ const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, en
 
 export const BASELINE_INSTANCE_ID = 'bench-baseline';
 
-export async function startBaseline(address: string, port: number): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
+/** The answer in `file` (a ListToolsResponse as JSON), as the baseline's: its own instance ID. */
+export function answerFrom(file: string | undefined): { tools: unknown[]; routerInstanceId: string } {
+  if (!file) return { tools: [], routerInstanceId: BASELINE_INSTANCE_ID };
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { tools?: unknown };
+  if (!Array.isArray(parsed.tools)) throw new Error(`BASELINE_LIST_TOOLS_FILE ${file}: expected a ListToolsResponse with a tools array`);
+  return { tools: parsed.tools, routerInstanceId: BASELINE_INSTANCE_ID };
+}
+
+export async function startBaseline(address: string, port: number, answerFile?: string): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
   const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
   const server = new grpc.Server(ROUTER_SERVER_OPTIONS);
   let calls = 0;
-  const response = { tools: [], routerInstanceId: BASELINE_INSTANCE_ID };
-  server.addService(def[SERVICE] as grpc.ServiceDefinition, {
+  const response = answerFrom(answerFile);
+  const service = def[SERVICE] as grpc.ServiceDefinition;
+  // Serialized once, as the router serializes a listing once per catalogue version.
+  const listTools = service.ListTools;
+  let bytes: Buffer | undefined;
+  const serialize = (v: unknown) => (v === response ? (bytes ??= listTools.responseSerialize(v)) : listTools.responseSerialize(v));
+  server.addService({ ...service, ListTools: { ...listTools, responseSerialize: serialize } }, {
     ListTools: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       calls++;
       cb(null, response);
@@ -62,7 +81,7 @@ if (require.main === module) {
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpBackend)));
     await client.listTools();
   };
-  Promise.all([startBaseline(address, port), withClient()]).then(
+  Promise.all([startBaseline(address, port, process.env.BASELINE_LIST_TOOLS_FILE), withClient()]).then(
     ([b]) => {
       process.stdout.write(`listening ${b.port}\n`);
       const stop = () => b.server.tryShutdown(() => process.exit(0));

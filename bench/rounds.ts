@@ -46,6 +46,8 @@ export interface Figure<T> {
   readonly name: string;
   readonly of: (round: readonly T[]) => number;
   readonly tolerance: Tolerance;
+  /** Information only: reported with its spread, but the rounds do not wait for it to settle. */
+  readonly info?: boolean;
 }
 
 /** A load run killed at its time limit: fails the round it ran in (retried once), not the comparison. */
@@ -149,7 +151,7 @@ export async function adaptiveRounds<T>(policy: RoundPolicy, sides: ReadonlyArra
     figures.forEach((f, j) => values[j].push(f.of(round)));
     spreads = Object.fromEntries(figures.map((f, j) => [f.name, roundSpread(values[j], f.tolerance, confidence)]));
     hooks.onRound?.(runs[0].length, spreads);
-    if (runs[0].length >= policy.minRounds && Object.values(spreads).every((s) => s.settled)) {
+    if (runs[0].length >= policy.minRounds && figures.every((f) => f.info || spreads[f.name].settled)) {
       stop = 'settled';
       break;
     }

@@ -15,8 +15,12 @@ import { H2loadResult, runH2load } from './h2load';
 import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { benchScript } from './compile';
 import { routerNodeFlags } from '../scripts/local-platform/platform';
-import { fmt, Row } from './report';
+import { fmt, Row, spreadText } from './report';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BASELINE_INSTANCE_ID } from './baseline-server';
+import { routerClient, unary } from './grpc-client';
 import { checkDemoBackend } from './demo-check';
 import type { DriverOptions, DriverResult } from './load-driver';
 import { runBounded } from './h2load';
@@ -64,8 +68,12 @@ interface Setup {
   router: BenchProcess;
   routerTarget: string;
   metricsUrl: string;
+  /** The bare grpc-js server sending the router's own ListTools answer (rows 1a, 1b, 7). */
   baseline: BenchProcess;
   baselineTarget: string;
+  /** The bare grpc-js server answering an empty list (row 1c, information: what the answer's bytes cost). */
+  emptyBaseline: BenchProcess;
+  emptyBaselineTarget: string;
   /** Row 5a's floor: the bare server plus an MCP SDK client session to the backend (memory only). */
   floor: BenchProcess;
   floorTarget: string;
@@ -83,10 +91,27 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
   });
   const backendUrl = `http://${HOST}:${backendPort}/mcp`;
   const r = await startRouter(ctx, backendUrl, ROUTER_ID);
+  // The baseline sends the router's own answer (the same bytes), so the ratio is the router's own cost.
+  await waitForCatalogue(r.target);
+  const answerFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-answer-')), 'list-tools.json');
+  fs.writeFileSync(answerFile, JSON.stringify(await unary(routerClient(r.target), 'ListTools', {})));
   const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
-  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+  const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   const floor = await startFloor(ctx, backendUrl);
-  return { backend, backendUrl, router: r.proc, routerTarget: r.target, metricsUrl: r.metricsUrl, baseline, baselineTarget: `${HOST}:${match[1]}`, floor: floor.proc, floorTarget: floor.target };
+  return {
+    backend,
+    backendUrl,
+    router: r.proc,
+    routerTarget: r.target,
+    metricsUrl: r.metricsUrl,
+    baseline,
+    baselineTarget: `${HOST}:${match[1]}`,
+    emptyBaseline,
+    emptyBaselineTarget: `${HOST}:${emptyMatch[1]}`,
+    floor: floor.proc,
+    floorTarget: floor.target,
+  };
 }
 
 /** A router process on a static backend (no Consul), with the node flags of its image's CMD. */
@@ -248,7 +273,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
           await checkListTools(r.target, { tool: TOOL, instanceId: r.instanceId });
           await checkCallTool(r.target, TOOL);
         }
-        await checkListTools(s.baselineTarget, { instanceId: BASELINE_INSTANCE_ID });
+        await checkListTools(s.baselineTarget, { tool: TOOL, instanceId: BASELINE_INSTANCE_ID });
+        await checkListTools(s.emptyBaselineTarget, { instanceId: BASELINE_INSTANCE_ID });
         for (const f of floors) await checkListTools(f.target, { instanceId: BASELINE_INSTANCE_ID });
       }
       await sleep(cfg.quick ? 2_000 : 5_000);
@@ -266,7 +292,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     ctx.log(`  idle RSS: routers ${rssText(routerIdle)} (median ${fmt.mib(idleRouterMiB)}), floors ${rssText(floorIdleAll)} (median ${fmt.mib(idleFloorMiB)}), baseline ${fmt.mib(baselineIdle.rssMiB)}`);
 
     const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl, cpuPids: { router: s.router.pid } };
-    const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
+    const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
+    const emptySide: H2Side = { name: 'bare grpc-js, empty answer', target: s.emptyBaselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'empty baseline': s.emptyBaseline.pid } };
     const h2 = cfg.h2;
     const pinText = ctx.cpu.client === undefined ? '' : `, h2load on cpu ${ctx.cpu.client}, servers on cpu ${ctx.cpu.server}`;
     const roundsText = (n: number) => `; ${n} alternating rounds (A B A B ..., never a side twice in a row), per-round ratios, verdict on the median`;
@@ -277,21 +304,25 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
-      for (const side of [routerSide, baseSide]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
+      for (const side of [routerSide, baseSide, emptySide]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
     if (want(1))
       await rowsOrSkipped(rows, (why) => [skippedRow('1a', 'ListTools throughput vs bare grpc-js', `≥ ${TARGETS.listToolsRatio}`, why), skippedRow('1b', 'ListTools p99 at low concurrency', `p99 ≤ ${TARGETS.lowConcurrencyP99Ms} ms`, why)], async () => {
       ctx.log(`  item 1a: ListTools saturation, -c ${h2.clients} -m ${h2.streams}`);
-      const sat = await compareRounds(ctx, '1a', [() => h2Measured(ctx, routerSide, h2), () => h2Measured(ctx, baseSide, h2)], [{ name: 'ratio', of: rpsRatio, tolerance: rel }]);
-      const [ra, rb] = sat.runs.map(medianSample);
+      // Three sides in rotation: the judged ratio (router ÷ bare, same answer) and, as information, ÷ bare answering an empty list.
+      const sat = await compareRounds(ctx, '1a', [() => h2Measured(ctx, routerSide, h2), () => h2Measured(ctx, baseSide, h2), () => h2Measured(ctx, emptySide, h2)], [
+        { name: 'ratio', of: rpsRatio, tolerance: rel },
+        { name: 'vs empty answer', of: ([a, , c]) => a.rps / c.rps, tolerance: rel, info: true },
+      ]);
+      const [ra, rb, rc] = sat.runs.map(medianSample);
       const sp = sat.spreads.ratio;
       const probs = problemsOf(sat.runs.flat());
       const v = verdictFields(sat, sp, TARGETS.listToolsRatio, 'atLeast', probs);
       rows.push({
         id: '1a',
-        title: 'ListTools (cache) throughput: router vs bare grpc-js server',
-        driver: h2Driver(h2.clients, h2.streams, h2.requests, sat.rounds),
+        title: 'ListTools (cache) throughput: router vs bare grpc-js server sending the same answer',
+        driver: `${h2Driver(h2.clients, h2.streams, h2.requests, sat.rounds)}; the bare server sends the router's ListTools answer (its tools, serialized once, as the router does), rotated with row 1c's server (A B C, B C A, ...)`,
         measured: fmt.load(ra.rps, ra.latency),
         baseline: fmt.load(rb.rps, rb.latency),
         ratio: fmt.ratio(sp.median),
@@ -300,7 +331,19 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         met: v.met,
         firm: v.firm,
         notes: notesOf(probs, v.roundsNote, cpuNote(sat.runs)),
-        data: { ...sat, medians: [ra, rb] },
+        data: { ...sat, medians: [ra, rb, rc] },
+      });
+      const ec = sat.spreads['vs empty answer'];
+      rows.push({
+        id: '1c',
+        title: 'ListTools throughput: router vs a bare grpc-js server answering an EMPTY list (what the answer\'s bytes cost; the baseline of 1a until 2026-11-29)',
+        driver: `as 1a, in the same rounds: bench/baseline-server.ts without BASELINE_LIST_TOOLS_FILE`,
+        measured: fmt.load(ra.rps, ra.latency),
+        baseline: fmt.load(rc.rps, rc.latency),
+        ratio: fmt.ratio(ec.median),
+        spread: spreadText(ec, sat.stop),
+        target: `info (the issue's ≥ ${TARGETS.listToolsRatio} on it: ${ec.median >= TARGETS.listToolsRatio ? 'met' : 'NOT MET'})`,
+        notes: [`bare with the router's answer vs bare with an empty one: ${fmt.ratio(rb.rps / rc.rps)} (the answer's bytes alone)`],
       });
       ctx.log('  item 1b: ListTools low concurrency, -c 1 -m 1');
       const low = { requests: cfg.lowc.requests, clients: 1, streams: 1 };
@@ -338,8 +381,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       const seedMultiple = sa.rps / SEED.rps;
       rows.push({
         id: '7',
-        title: "One router at the seed's load shape vs the bare grpc-js server (the seed's ~1,000 req/s, p95 10–20 ms as information)",
-        driver: h2Driver(seed.clients, seed.streams, seed.requests, sd.rounds),
+        title: "One router at the seed's load shape vs the bare grpc-js server sending the same answer (the seed's ~1,000 req/s, p95 10–20 ms as information)",
+        driver: `${h2Driver(seed.clients, seed.streams, seed.requests, sd.rounds)}; the bare server as in 1a`,
         measured: `${fmt.load(sa.rps, sa.latency)} — ${fmt.ratio(seedMultiple)}x the seed's ${SEED.rps.toLocaleString('en-US')} req/s, p95 ${fmt.ms(sa.latency.p95)} ms vs its ${SEED.p95Ms}`,
         baseline: `bare grpc-js ${fmt.load(sb.rps, sb.latency)}`,
         ratio: fmt.ratio(sp.median),
@@ -450,6 +493,6 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     return { rows, routerMemory: { idle, after } };
   } finally {
-    await Promise.all([s.router.stop(), s.baseline.stop(), s.floor.stop(), s.backend.stop()]);
+    await Promise.all([s.router.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
   }
 }

@@ -145,6 +145,20 @@ describe('adaptive interleaved rounds', () => {
     expect(res.spreads.r.settled).toBe(false);
   });
 
+  it('an information figure is reported with its spread but does not hold the rounds back (row 1c beside 1a)', async () => {
+    const figures: Figure<number>[] = [
+      { name: 'ratio', of: ([x, y]) => x / y, tolerance: { relative: 0.05 } },
+      { name: 'info', of: ([x, , z]) => x / z, tolerance: { relative: 0.05 }, info: true },
+    ];
+    const res = await adaptiveRounds({ minRounds: 5, maxRounds: 15, budgetMs: 1e9 }, [async () => 80, async () => 100, sequence([50, 100])], figures);
+    expect(res.stop).toBe('settled');
+    expect(res.rounds).toBe(5);
+    expect(res.spreads.info.settled).toBe(false);
+    // Not marked information: the same unsettled figure keeps the rounds going to the cap.
+    const held = await adaptiveRounds({ minRounds: 5, maxRounds: 7, budgetMs: 1e9 }, [async () => 80, async () => 100, sequence([50, 100])], figures.map((f) => ({ ...f, info: false })));
+    expect(held.stop).toBe('max-rounds');
+  });
+
   it('starts no round that would pass the time budget (fake clock), but always takes the minimum', async () => {
     let t = 0;
     const side = async () => ((t += 10_000), 1); // each run takes 10 s, a round 20 s
