@@ -36,11 +36,11 @@ export const ROUTER_COMMAND: readonly string[] = contextCommand(ROUTER_APP_DIR);
 /** The tmpfs for the token file (`consulToken`), owned by the image's "node" user (uid/gid 1000), 0700. */
 const ROUTER_SECRETS_TMPFS = { '/run/mcp-router': 'size=64k,uid=1000,gid=1000,mode=0700' };
 /**
- * A router's lockdown defaults. Memory: the image runs node with --max-old-space-size=96, and
- * the bench measured a router's peak RSS under load at ~92 MiB with it (bench/FINDINGS.md §2,
- * idle ~75 MiB); 256 MiB leaves ~2.8x that for what V8's old-space cap does not bound (new
- * space, code, gRPC and HTTP/2 buffers: calls and answers up to 4 MiB each, 256 calls at once
- * by default). CPU: a router's JavaScript runs on one thread, and the bench's scaling runs
+ * A router's lockdown defaults. Memory: the image runs node with --max-semi-space-size=16
+ * --max-old-space-size=96, and the bench measured a router's peak RSS under load at ~131 MiB
+ * with them (bench/FINDINGS.md §8, ~92 MiB idle after load); 256 MiB leaves ~2x that for what
+ * V8's old-space cap does not bound (new space, code, gRPC and HTTP/2 buffers: calls and
+ * answers up to 4 MiB each, 256 calls at once by default). CPU: a router's JavaScript runs on one thread, and the bench's scaling runs
  * show one router per core as the shape that scales (bench/RESULTS.md item 8).
  */
 export const ROUTER_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' } };
