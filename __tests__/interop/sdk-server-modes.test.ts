@@ -130,7 +130,7 @@ describe.each(SDK_SERVER_MODES)('SDK server, %s mode, behind 3 routers and HAPro
     await ready();
     const server = servers.get(mode)!;
     const cancelledBefore = server.cancelled.length;
-    const notesBefore = server.cancelNotifications();
+    const notesBefore = server.cancelNotifications('tools/call');
     const before = await callCounts(platform, 'CallToolStream');
     // json-response sends no progress: cancel on a timer instead of on the first event.
     const out =
@@ -139,8 +139,8 @@ describe.each(SDK_SERVER_MODES)('SDK server, %s mode, behind 3 routers and HAPro
         : await streamCall(client, { name: name('progress'), arguments: args({ steps: 50, stepMs: 100 }) }, 20_000, (e) => (e.progress ? 'cancel' : undefined));
     expect(grpc.status[out.code]).toBe('CANCELLED');
     expect(out.ms).toBeLessThan(3_000);
-    for (let w = Date.now(); Date.now() - w < 3_000 && server.cancelNotifications() === notesBefore; ) await sleep(50);
-    expect(server.cancelNotifications()).toBe(notesBefore + 1);
+    for (let w = Date.now(); Date.now() - w < 3_000 && server.cancelNotifications('tools/call') === notesBefore; ) await sleep(50);
+    expect(server.cancelNotifications('tools/call')).toBe(notesBefore + 1);
     if (mode !== 'stateless') {
       // The tool itself stops. (A stateless server handles the notification in a new server
       // instance that does not know the request, so its tool runs on: the SDK's stateless

@@ -58,8 +58,14 @@ export interface SdkServerHandle {
   readonly url: string;
   /** Request ids of `progress` calls the client cancelled (notifications/cancelled reached the tool). */
   readonly cancelled: string[];
-  /** notifications/cancelled messages received (stateless: they cannot reach the tool's server instance). */
-  cancelNotifications(): number;
+  /**
+   * notifications/cancelled messages received for requests of `method` (stateless: they cannot
+   * reach the tool's server instance). Matched by session and request ID; a cancel of another
+   * request (a catalogue listing that timed out on a loaded machine) is not counted. Stateless
+   * mode has no session: IDs of different routers' clients can coincide, so there a cancel
+   * counts for every method sent under its ID.
+   */
+  cancelNotifications(method?: string): number;
   /** initialize requests answered so far. */
   initializeCount(): number;
   /** Requests answered with the unknown-session status so far. */
@@ -203,7 +209,9 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   let initializes = 0;
   let staleAnswers = 0;
-  let cancelNotes = 0;
+  /** The method of each request, by session and JSON-RPC ID; the method each notifications/cancelled referred to. */
+  const methods = new Map<string, Set<string>>();
+  const cancelledMethods: Array<Set<string>> = [];
 
   const transportOptions = () => ({
     sessionIdGenerator: options.mode === 'stateless' ? undefined : () => randomUUID(),
@@ -220,7 +228,13 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
       }
       const body = req.method === 'POST' ? await readBody(req) : undefined;
       if (isInitializeRequest(body)) initializes++;
-      if ((body as { method?: string } | undefined)?.method === 'notifications/cancelled') cancelNotes++;
+      const msg = body as { method?: unknown; id?: unknown; params?: { requestId?: unknown } } | undefined;
+      const session = String(req.headers['mcp-session-id'] ?? '');
+      if (typeof msg?.method === 'string' && msg.id !== undefined) {
+        const key = `${session}|${String(msg.id)}`;
+        methods.set(key, (methods.get(key) ?? new Set()).add(msg.method));
+      }
+      if (msg?.method === 'notifications/cancelled') cancelledMethods.push(methods.get(`${session}|${String(msg.params?.requestId)}`) ?? new Set());
 
       if (options.mode === 'stateless') {
         if (req.method !== 'POST') {
@@ -293,7 +307,7 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
     cancelled: state.cancelled,
     initializeCount: () => initializes,
     staleSessionAnswers: () => staleAnswers,
-    cancelNotifications: () => cancelNotes,
+    cancelNotifications: (method?: string) => cancelledMethods.filter((m) => method === undefined || m.has(method)).length,
     forgetSessions: dropSessions,
     async close() {
       await dropSessions();
