@@ -93,10 +93,19 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
   const r = await startRouter(ctx, backendUrl, ROUTER_ID);
   // The baseline sends the router's own answer (the same bytes), so the ratio is the router's own cost.
   await waitForCatalogue(r.target);
-  const answerFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-answer-')), 'list-tools.json');
-  fs.writeFileSync(answerFile, JSON.stringify(await unary(routerClient(r.target), 'ListTools', {})));
+  const answerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-answer-'));
+  const answerFile = path.join(answerDir, 'list-tools.json');
+  const client = routerClient(r.target);
+  try {
+    fs.writeFileSync(answerFile, JSON.stringify(await unary(client, 'ListTools', {})));
+  } finally {
+    client.close();
+  }
   const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
-  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+  // The baseline reads its answer before it listens: the file can go once it does.
+  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ }).finally(() =>
+    fs.rmSync(answerDir, { recursive: true, force: true }),
+  );
   const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   const floor = await startFloor(ctx, backendUrl);
   return {
