@@ -125,6 +125,14 @@ async function allPages<R extends { nextCursor?: string }, T>(kind: string, budg
   return out;
 }
 
+/**
+ * `client.request` of `method`, tied to its call for the transport's fetch
+ * (call-context.ts): the call's signal and timeout are the request's own.
+ */
+function send<S extends z.ZodType>(c: Client, method: string, params: Record<string, unknown> | undefined, schema: S, options: RequestOptions) {
+  return c.request(withCallContext({ method, params }, { signal: options.signal, timeoutMs: options.timeout }), schema, options);
+}
+
 const PassThroughToolResult = z.looseObject({
   content: z.array(z.unknown()).optional(),
   structuredContent: z.record(z.string(), z.unknown()).optional(),
@@ -234,11 +242,10 @@ export class Backend extends EventEmitter {
     );
     timer.unref();
     const opts = { timeout: Math.min(this.options.connectTimeoutMs * 2, limits.timeoutMs), signal: deadline.signal };
-    const ctx = { timeoutMs: opts.timeout, signal: deadline.signal };
     try {
       const listing = await this.request(async (c) => {
         const caps = c.getServerCapabilities() ?? {};
-        const page = <S extends z.ZodType>(method: string, schema: S) => (params?: { cursor: string }) => c.request(withCallContext({ method, params }, ctx), schema, opts);
+        const page = <S extends z.ZodType>(method: string, schema: S) => (params?: { cursor: string }) => send(c, method, params, schema, opts);
         const [tools, resources, resourceTemplates, prompts] = await Promise.all([
           caps.tools ? allPages('tools', budget, page('tools/list', ListToolsResultSchema), (r) => r.tools) : [],
           caps.resources ? allPages('resources', budget, page('resources/list', ListResourcesResultSchema), (r) => r.resources) : [],
@@ -272,24 +279,21 @@ export class Backend extends EventEmitter {
    * looking like the caller's invalid argument.
    */
   async callTool(name: string, args: Record<string, unknown>, options: RequestOptions) {
-    const ctx = { signal: options.signal, timeoutMs: options.timeout };
     const streaming = options.onprogress !== undefined;
     if (streaming) this.streamingCalls++;
     try {
-      return await this.request((c) => c.request(withCallContext({ method: 'tools/call', params: { name, arguments: args } }, ctx), PassThroughToolResult, options), { signal: options.signal });
+      return await this.request((c) => send(c, 'tools/call', { name, arguments: args }, PassThroughToolResult, options), { signal: options.signal });
     } finally {
       if (streaming) this.streamingCalls--;
     }
   }
 
   readResource(uri: string, options: RequestOptions) {
-    const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => c.request(withCallContext({ method: 'resources/read', params: { uri } }, ctx), ReadResourceResultSchema, options), { signal: options.signal });
+    return this.request((c) => send(c, 'resources/read', { uri }, ReadResourceResultSchema, options), { signal: options.signal });
   }
 
   getPrompt(name: string, args: Record<string, string>, options: RequestOptions) {
-    const ctx = { signal: options.signal, timeoutMs: options.timeout };
-    return this.request((c) => c.request(withCallContext({ method: 'prompts/get', params: { name, arguments: args } }, ctx), GetPromptResultSchema, options), { signal: options.signal });
+    return this.request((c) => send(c, 'prompts/get', { name, arguments: args }, GetPromptResultSchema, options), { signal: options.signal });
   }
 
   /**
