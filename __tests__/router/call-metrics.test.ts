@@ -4,6 +4,9 @@
  * its method and status), with the series' children looked up once per
  * method and code rather than per call.
  */
+import * as fc from 'fast-check';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { BatchedCounter, MethodHistogram } from '../../router-app/src/batched-metrics';
 import { RouterMetrics } from '../../router-app/src/metrics';
 
 const value = (text: string, series: string) => {
@@ -32,4 +35,80 @@ test('every call is counted under its method and code, and timed under its metho
   m.registry.resetMetrics();
   m.startCall('ListTools')('OK');
   expect(value(await m.registry.metrics(), 'mcp_router_grpc_calls_total{method="ListTools",code="OK"}')).toBe(1);
+});
+
+describe('the batched metrics read as prom-client metrics fed the same values', () => {
+  const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+  const methods = fc.constantFrom('ListTools', 'CallTool', 'GetPrompt');
+  // Values on and around the bounds, and beyond the last one.
+  const seconds = fc.oneof(fc.constantFrom(0, ...BUCKETS, 31), fc.double({ min: 0, max: 40, noNaN: true }));
+
+  test('MethodHistogram: the same exposition text and JSON as a prom-client Histogram', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(methods, seconds), { maxLength: 60 }), fc.boolean(), async (observations, resetHalfway) => {
+        const ours = new Registry();
+        const theirs = new Registry();
+        const config = { name: 'x_seconds', help: 'h', buckets: BUCKETS };
+        const h = new MethodHistogram({ ...config, registers: [ours] });
+        const p = new Histogram({ ...config, labelNames: ['method'], registers: [theirs] });
+        observations.forEach(([method, v], i) => {
+          if (resetHalfway && i === Math.floor(observations.length / 2)) {
+            ours.resetMetrics();
+            theirs.resetMetrics();
+          }
+          // Both the held series and prom-client's own signature.
+          if (i % 2) h.series(method).observe(v);
+          else h.observe({ method }, v);
+          p.observe({ method }, v);
+        });
+        expect(await ours.metrics()).toBe(await theirs.metrics());
+        expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('BatchedCounter: the same exposition text as a prom-client Counter, counted between scrapes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(methods, fc.constantFrom('OK', 'NOT_FOUND')), { maxLength: 60 }), fc.integer({ min: 0, max: 60 }), async (calls, scrapeAt) => {
+        const ours = new Registry();
+        const theirs = new Registry();
+        const config = { name: 'x_total', help: 'h', labelNames: ['method', 'code'] as const };
+        const c = new BatchedCounter({ ...config, registers: [ours] });
+        const p = new Counter({ ...config, labelNames: [...config.labelNames], registers: [theirs] });
+        for (const [i, [method, code]] of calls.entries()) {
+          if (i === scrapeAt) expect(await ours.metrics()).toBe(await theirs.metrics());
+          c.child(method, code).inc();
+          p.inc({ method, code });
+        }
+        expect(await ours.metrics()).toBe(await theirs.metrics());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a wrong label set is refused with what was expected and received', () => {
+    const c = new BatchedCounter({ name: 'y_total', help: 'h', labelNames: ['method', 'code'], registers: [] });
+    expect(() => c.child('ListTools')).toThrow('y_total: 2 label values expected (method, code); received ["ListTools"]');
+    const h = new MethodHistogram({ name: 'y_seconds', help: 'h', registers: [] });
+    expect(() => h.observe(0.1)).toThrow('y_seconds: observe({ method }, seconds) expected; received [0.1,null]');
+  });
+
+  test('MCP requests are counted by method (unknown names as "other") and status; calls in flight are read from their source when scraped', async () => {
+    const m = new RouterMetrics();
+    m.countMcpRequest('tools/call', 200);
+    m.countMcpRequest('tools/call', 200);
+    m.countMcpRequest('no/such', 404);
+    let inFlight = 3;
+    m.readInFlightFrom(() => inFlight);
+    let text = await m.registry.metrics();
+    expect(value(text, 'mcp_router_mcp_requests_total{method="tools/call",status="200"}')).toBe(2);
+    expect(value(text, 'mcp_router_mcp_requests_total{method="other",status="404"}')).toBe(1);
+    expect(value(text, 'mcp_router_calls_in_flight')).toBe(3);
+    inFlight = 0;
+    m.countMcpRequest('tools/call', 200);
+    text = await m.registry.metrics();
+    expect(value(text, 'mcp_router_calls_in_flight')).toBe(0);
+    expect(value(text, 'mcp_router_mcp_requests_total{method="tools/call",status="200"}')).toBe(3);
+  });
 });

@@ -2,7 +2,8 @@
  * Prometheus metrics (prom-client), served by the admin HTTP server.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchedCounter, MethodHistogram, type CountHandle, type MethodSeries } from './batched-metrics';
 
 /** Outcome of one request to a backend, as counted in mcp_router_backend_calls_total. */
 export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open' | 'over_limit';
@@ -15,7 +16,7 @@ export const REFUSAL_KINDS = ['invalid', 'address', 'namespace'] as const;
 export class RouterMetrics {
   readonly registry = new Registry();
   readonly calls: Counter<'method' | 'code'>;
-  readonly latency: Histogram<'method'>;
+  readonly latency: MethodHistogram;
   readonly backendUp: Gauge<'backend'>;
   readonly catalogSize: Gauge<'kind'>;
   readonly backendCalls: Counter<'backend' | 'outcome'>;
@@ -28,11 +29,11 @@ export class RouterMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.calls = new Counter({ name: 'mcp_router_grpc_calls_total', help: 'gRPC calls by method and status code', labelNames: ['method', 'code'], registers: [this.registry] });
-    this.latency = new Histogram({
+    this.grpcCalls = new BatchedCounter({ name: 'mcp_router_grpc_calls_total', help: 'gRPC calls by method and status code', labelNames: ['method', 'code'], registers: [this.registry] });
+    this.calls = this.grpcCalls.counter;
+    this.latency = new MethodHistogram({
       name: 'mcp_router_grpc_call_duration_seconds',
       help: 'gRPC call latency by method',
-      labelNames: ['method'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
@@ -62,15 +63,46 @@ export class RouterMetrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
-    this.callsInFlight = new Gauge({ name: 'mcp_router_calls_in_flight', help: 'Tool calls, resource reads and prompt gets in flight (both doors)', registers: [this.registry] });
+    const inFlight = () => this.inFlightSource();
+    this.callsInFlight = new Gauge({
+      name: 'mcp_router_calls_in_flight',
+      help: 'Tool calls, resource reads and prompt gets in flight (both doors)',
+      registers: [this.registry],
+      // Read when scraped: the slots' own count, not a set() on every call.
+      collect() {
+        const n = inFlight();
+        if (n !== undefined) this.set(n);
+      },
+    });
     this.callsRefused = new Counter({ name: 'mcp_router_calls_refused_total', help: 'Calls refused with RESOURCE_EXHAUSTED because MCP_ROUTER_MAX_CONCURRENT_CALLS were in flight', registers: [this.registry] });
-    this.mcpRequests = new Counter({
+    this.mcpRequestCounts = new BatchedCounter({
       name: 'mcp_router_mcp_requests_total',
       help: 'Requests to the MCP front door by JSON-RPC method (GET/DELETE for those HTTP methods) and HTTP status',
       labelNames: ['method', 'status'],
       registers: [this.registry],
     });
+    this.mcpRequests = this.mcpRequestCounts.counter;
   }
+
+  private readonly grpcCalls: BatchedCounter<'method' | 'code'>;
+  private readonly mcpRequestCounts: BatchedCounter<'method' | 'status'>;
+  private inFlightSource: () => number | undefined = () => undefined;
+
+  /** mcp_router_calls_in_flight reads `source` when scraped (the call slots' count). */
+  readInFlightFrom(source: () => number): void {
+    this.inFlightSource = source;
+  }
+
+  /** Counts one request to the MCP front door: its JSON-RPC method (any other name counts as "other") and HTTP status. */
+  countMcpRequest(method: string, status: number): void {
+    const m = RouterMetrics.MCP_METHODS.has(method) ? method : 'other';
+    const key = `${m} ${status}`;
+    let h = this.mcpHandles.get(key);
+    if (!h) this.mcpHandles.set(key, (h = this.mcpRequestCounts.child(m, String(status))));
+    h.inc();
+  }
+
+  private readonly mcpHandles = new Map<string, CountHandle>();
 
   /** Sets the Consul state set: 1 for `state`, 0 for the others. */
   setConsulState(state: string, all: readonly string[]): void {
@@ -92,9 +124,10 @@ export class RouterMetrics {
 
   /**
    * Returns a function that records one call of `method` when called with its status code.
-   * The series' children are looked up once per method (and code), not per call: prom-client's
-   * `startTimer` merges label objects and hashes them on every call, ~4 µs of a ListTools on
-   * this machine (bench/FINDINGS.md §8). Methods and codes are the service's own (a bounded set).
+   * The series are looked up once per method (and code), and counted in plain numbers that
+   * prom-client reads when scraped (batched-metrics.ts): its own observe() and inc() do label
+   * work on every call, ~8 % of a ListTools on this machine (bench/FINDINGS.md §9). Methods and
+   * codes are the service's own (a bounded set).
    */
   startCall(method: string): (code: string) => void {
     const t0 = performance.now();
@@ -102,16 +135,16 @@ export class RouterMetrics {
     return (code: string) => {
       series.latency.observe((performance.now() - t0) / 1000);
       let calls = series.calls.get(code);
-      if (!calls) series.calls.set(code, (calls = this.calls.labels(method, code)));
+      if (!calls) series.calls.set(code, (calls = this.grpcCalls.child(method, code)));
       calls.inc();
     };
   }
 
-  private readonly series = new Map<string, { latency: { observe(v: number): void }; calls: Map<string, { inc(): void }> }>();
+  private readonly series = new Map<string, { latency: MethodSeries; calls: Map<string, CountHandle> }>();
 
   private seriesOf(method: string) {
     let s = this.series.get(method);
-    if (!s) this.series.set(method, (s = { latency: this.latency.labels(method), calls: new Map() }));
+    if (!s) this.series.set(method, (s = { latency: this.latency.series(method), calls: new Map() }));
     return s;
   }
 }

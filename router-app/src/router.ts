@@ -173,7 +173,8 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   const def = withSerializationCache(withRequestDecodeGuard(pkg[SERVICE_NAME] as grpc.ServiceDefinition), ['ListTools', 'ListPrompts', 'ListResources', 'ListResourceTemplates']);
-  const slots = new CallSlots(config.limits.maxConcurrentCalls, { inFlight: (n) => metrics.callsInFlight.set(n), refused: () => metrics.callsRefused.inc() });
+  const slots = new CallSlots(config.limits.maxConcurrentCalls, { refused: () => metrics.callsRefused.inc() });
+  metrics.readInFlightFrom(() => slots.inFlight);
   const calls = new CallPath(catalog, slots);
   // Who may call what: the same identity and rules at both doors.
   const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger) : undefined;

@@ -391,7 +391,7 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     // Counted when the response is done: the JSON-RPC method (or GET/DELETE) and the HTTP status.
     res.on('finish', () => {
       const m = (req as { mcpMethod?: string }).mcpMethod ?? req.method ?? 'other';
-      o.metrics.mcpRequests.inc({ method: RouterMetrics.MCP_METHODS.has(m) ? m : 'other', status: String(res.statusCode) });
+      o.metrics.countMcpRequest(m, res.statusCode);
     });
     handle(req, res).catch((err: Error) => {
       o.logger.error({ err: err.message }, 'MCP front door request failed');
