@@ -13,7 +13,7 @@ import { BenchContext, DEMO_ENTRY, missing, ROUTER_ENTRY, skippedRow } from './c
 import { requestFrame } from './grpc-frame';
 import { H2loadResult, runH2load } from './h2load';
 import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep } from './procs';
-import { benchScript } from './compile';
+import { benchScript, DIST_DIR } from './compile';
 import { routerNodeFlags } from '../scripts/local-platform/platform';
 import { fmt, Row, spreadText } from './report';
 import * as fs from 'node:fs';
@@ -77,6 +77,9 @@ interface Setup {
   /** Row 5a's floor: the bare server plus an MCP SDK client session to the backend (memory only). */
   floor: BenchProcess;
   floorTarget: string;
+  /** Row 7b: a second router, taking no load, with the bare server (same answer) running inside its process. */
+  hostRouter: BenchProcess;
+  inRouterBaselineTarget: string;
 }
 
 async function startAll(ctx: BenchContext): Promise<Setup> {
@@ -102,10 +105,15 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     client.close();
   }
   const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
-  // The baseline reads its answer before it listens: the file can go once it does.
-  const { proc: baseline, match } = await BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ }).finally(() =>
-    fs.rmSync(answerDir, { recursive: true, force: true }),
-  );
+  // The baselines read their answer before they listen: the file can go once they do.
+  const inRouterPort = await freePort(HOST);
+  const [{ proc: baseline, match }, host] = await Promise.all([
+    BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ }),
+    startRouter(ctx, backendUrl, `${ROUTER_ID}-host`, 'router-hosting-baseline', { port: inRouterPort, answerFile }).then(async (h) => {
+      await waitForCatalogue(`${HOST}:${inRouterPort}`);
+      return h;
+    }),
+  ]).finally(() => fs.rmSync(answerDir, { recursive: true, force: true }));
   const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   const floor = await startFloor(ctx, backendUrl);
   return {
@@ -120,20 +128,33 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     emptyBaselineTarget: `${HOST}:${emptyMatch[1]}`,
     floor: floor.proc,
     floorTarget: floor.target,
+    hostRouter: host.proc,
+    inRouterBaselineTarget: `${HOST}:${inRouterPort}`,
   };
 }
 
 /** A router process on a static backend (no Consul), with the node flags of its image's CMD. */
-async function startRouter(ctx: BenchContext, backendUrl: string, instanceId: string, name = 'router'): Promise<{ proc: BenchProcess; target: string; metricsUrl: string }> {
+async function startRouter(
+  ctx: BenchContext,
+  backendUrl: string,
+  instanceId: string,
+  name = 'router',
+  /** Row 7b: also run the bare server inside this process (bench/in-router-baseline.ts), on `port`, sending `answerFile`. */
+  hostBaseline?: { port: number; answerFile: string },
+): Promise<{ proc: BenchProcess; target: string; metricsUrl: string }> {
   const routerPort = await freePort(HOST);
   const metricsPort = await freePort(HOST);
+  const preload = hostBaseline ? ['-r', path.join(DIST_DIR, 'in-router-baseline.js')] : [];
   const { proc } = await BenchProcess.start({
     name,
     command: process.execPath,
     // The router runs with the node flags of its image's CMD, as deployed.
-    args: [...routerNodeFlags(), ROUTER_ENTRY],
+    args: [...routerNodeFlags(), ...preload, ROUTER_ENTRY],
     env: {
       ...process.env,
+      ...(hostBaseline
+        ? { BENCH_IN_ROUTER_BASELINE_HOST: HOST, BENCH_IN_ROUTER_BASELINE_PORT: String(hostBaseline.port), BASELINE_LIST_TOOLS_FILE: hostBaseline.answerFile }
+        : {}),
       CONSUL_REGISTER: 'false',
       MCP_BACKEND_DISCOVERY: 'false',
       MCP_BACKENDS: JSON.stringify([{ name: 'demo', url: backendUrl }]),
@@ -302,6 +323,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl, cpuPids: { router: s.router.pid } };
     const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
+    const inRouterSide: H2Side = { name: 'bare grpc-js inside a router process', target: s.inRouterBaselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'router process hosting the bare server': s.hostRouter.pid } };
     const emptySide: H2Side = { name: 'bare grpc-js, empty answer', target: s.emptyBaselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'empty baseline': s.emptyBaseline.pid } };
     const h2 = cfg.h2;
     const pinText = ctx.cpu.client === undefined ? '' : `, h2load on cpu ${ctx.cpu.client}, servers on cpu ${ctx.cpu.server}`;
@@ -313,7 +335,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
-      for (const side of [routerSide, baseSide, emptySide]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
+      for (const side of [routerSide, baseSide, emptySide, ...(want(7) ? [inRouterSide] : [])]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
     if (want(1))
@@ -382,8 +404,13 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       await rowsOrSkipped(rows, (why) => [skippedRow('7', 'one router vs the bare grpc-js server at the seed load shape', `≥ ${TARGETS.seedVsBare} of bare`, why)], async () => {
       const seed = cfg.seed;
       ctx.log(`  item 7: one router at -c ${seed.clients} -m ${seed.streams}`);
-      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed)], [{ name: 'ratio', of: rpsRatio, tolerance: rel }]);
-      const [sa, sb] = sd.runs.map(medianSample);
+      // Three sides in rotation: the judged ratio (router ÷ bare) and, as information (7b), the same bare
+      // server inside an idle router process ÷ alone: what the process costs a gRPC server, row 7's ceiling.
+      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed), () => h2Measured(ctx, inRouterSide, seed)], [
+        { name: 'ratio', of: rpsRatio, tolerance: rel },
+        { name: 'bare in a router process', of: ([, b, c]) => c.rps / b.rps, tolerance: rel, info: true },
+      ]);
+      const [sa, sb, sc] = sd.runs.map(medianSample);
       const sp = sd.spreads.ratio;
       const probs = problemsOf(sd.runs.flat());
       const v = verdictFields(sd, sp, TARGETS.seedVsBare, 'atLeast', probs);
@@ -400,7 +427,19 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         met: v.met,
         firm: v.firm,
         notes: notesOf(probs, v.roundsNote, `seed multiple per round ${sd.runs[0].map((r) => fmt.ratio(r.rps / SEED.rps)).join(', ')} (information: depends on the machine)`),
-        data: { ...sd, medians: [sa, sb], seedMultiple },
+        data: { ...sd, medians: [sa, sb, sc], seedMultiple },
+      });
+      const ceiling = sd.spreads['bare in a router process'];
+      rows.push({
+        id: '7b',
+        title: "Row 7's ceiling: the same bare grpc-js server (same answer) inside an idle router process vs alone — no router code on its call path",
+        driver: 'as 7, in the same rounds (A B C, B C A, ...): bench/in-router-baseline.ts preloaded into a second router process (its catalogue, backend session, front door and admin server running, no load on its own port)',
+        measured: `bare inside a router process ${fmt.load(sc.rps, sc.latency)}`,
+        baseline: `bare alone ${fmt.load(sb.rps, sb.latency)}`,
+        ratio: fmt.ratio(ceiling.median),
+        spread: spreadText(ceiling, sd.stop),
+        target: 'info (what the process costs a gRPC server)',
+        notes: [`router ÷ bare inside a router process: ${fmt.ratio(sa.rps / sc.rps)} (the router's own code on the call path)`],
       });
     });
 
@@ -502,6 +541,6 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     return { rows, routerMemory: { idle, after } };
   } finally {
-    await Promise.all([s.router.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
+    await Promise.all([s.router.stop(), s.hostRouter.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
   }
 }
