@@ -92,6 +92,10 @@ describe('the batched metrics read as prom-client metrics fed the same values', 
     expect(() => c.child('ListTools')).toThrow('y_total: 2 label values expected (method, code); received ["ListTools"]');
     const h = new MethodHistogram({ name: 'y_seconds', help: 'h', registers: [] });
     expect(() => h.observe(0.1)).toThrow('y_seconds: observe({ method }, seconds) expected; received [0.1,null]');
+    // prom-client's child and timer API would count where nothing is exported: refused, not lost.
+    const asHistogram: Histogram<'method'> = h;
+    expect(() => asHistogram.labels('ListTools')).toThrow('y_seconds: labels() is not supported; use series(method).observe(seconds)');
+    expect(() => asHistogram.startTimer({ method: 'ListTools' })).toThrow('startTimer() is not supported');
   });
 
   test('MCP requests are counted by method (unknown names as "other") and status; calls in flight are read from their source when scraped', async () => {

@@ -124,6 +124,27 @@ export class MethodHistogram extends Histogram<'method'> {
     return { ...data, values } as MetricObjectWithValues<MetricValue<'method'>>;
   }
 
+  // prom-client's child and timer API would write to its own (unexported) table: refused, loudly.
+  override labels(): never {
+    throw this.unsupported('labels');
+  }
+
+  override startTimer(): never {
+    throw this.unsupported('startTimer');
+  }
+
+  override zero(): never {
+    throw this.unsupported('zero');
+  }
+
+  override remove(): never {
+    throw this.unsupported('remove');
+  }
+
+  private unsupported(method: string): TypeError {
+    return new TypeError(`MethodHistogram ${this.config.name}: ${method}() is not supported; use series(method).observe(seconds) or observe({ method }, seconds)`);
+  }
+
   /** Zeroes every series; handles held by callers keep counting. */
   override reset(): void {
     super.reset();
