@@ -348,6 +348,27 @@ describe('sessions any router accepts', () => {
     expect(old.verify(id)).toBe('expired');
   });
 
+  test('tokens: a verified ID is remembered (bounded) and still expires; one that fails is never remembered', () => {
+    let now = 1_000_000;
+    const tokens = new SessionTokens([{ id: 'k1', secret: 'a'.repeat(40) }], 60_000, () => now, 3);
+    const ids = Array.from({ length: 5 }, () => tokens.issue('2025-11-25').id);
+    for (const id of ids) expect(tokens.verify(id)).toMatchObject({ protocolVersion: '2025-11-25' });
+    expect(tokens.remembered).toBe(3);
+    // The oldest were dropped, not refused: they verify again (and are remembered again).
+    expect(tokens.verify(ids[0])).toMatchObject({ protocolVersion: '2025-11-25' });
+    expect(tokens.verify(ids[0])).toBe(tokens.verify(ids[0]));
+    expect(tokens.remembered).toBe(3);
+    // A tampered MAC is refused every time and takes no place.
+    const forged = ids[1].slice(0, -2) + (ids[1].endsWith('AA') ? 'BB' : 'AA');
+    expect(tokens.verify(forged)).toBe('bad-signature');
+    expect(tokens.verify(forged)).toBe('bad-signature');
+    expect(tokens.remembered).toBe(3);
+    // A remembered ID still expires, and is forgotten then.
+    now += 60_001;
+    expect(tokens.verify(ids[0])).toBe('expired');
+    expect(tokens.remembered).toBe(2);
+  });
+
   test('a session opened on one router is served by another with the same keys, refused by one with other keys', async () => {
     const other = await routerFor([{ name: 'demo', url: demo.url }], { MCP_ROUTER_SESSION_KEYS: KEYS });
     const stranger = await routerFor([{ name: 'demo', url: demo.url }], { MCP_ROUTER_SESSION_KEYS: 'x=' + 'z'.repeat(40) });
