@@ -13,7 +13,7 @@
  *
  * A verified ID is remembered (its exact string, bounded, oldest dropped
  * first), so a session's MAC is computed once per router rather than on every
- * request (~40 µs of an MCP request, bench/FINDINGS.md §9); expiry is still
+ * request (~2–3 % of the router's CPU per MCP tools/call, bench/FINDINGS.md §9); expiry is still
  * checked on every use. Only IDs that verified are remembered: bytes that do
  * not are refused each time, whatever they are.
  */
