@@ -77,12 +77,11 @@ interface Setup {
   /** Row 5a's floor: the bare server plus an MCP SDK client session to the backend (memory only). */
   floor: BenchProcess;
   floorTarget: string;
-  /** Row 7b: a second router, taking no load, with the bare server (same answer) running inside its process. */
-  hostRouter: BenchProcess;
-  inRouterBaselineTarget: string;
+  /** Row 7b (only when item 7 runs): a second router, taking no load, with the bare server (same answer) running inside its process. */
+  inRouter?: { hostRouter: BenchProcess; target: string };
 }
 
-async function startAll(ctx: BenchContext): Promise<Setup> {
+async function startAll(ctx: BenchContext, withInRouterBaseline: boolean): Promise<Setup> {
   const backendPort = await freePort(HOST);
   const { proc: backend } = await BenchProcess.start({
     name: 'demo-backend',
@@ -109,10 +108,12 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
   const inRouterPort = await freePort(HOST);
   const [{ proc: baseline, match }, host] = await Promise.all([
     BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ }),
-    startRouter(ctx, backendUrl, `${ROUTER_ID}-host`, 'router-hosting-baseline', { port: inRouterPort, answerFile }).then(async (h) => {
-      await waitForCatalogue(`${HOST}:${inRouterPort}`);
-      return h;
-    }),
+    withInRouterBaseline
+      ? startRouter(ctx, backendUrl, `${ROUTER_ID}-host`, 'router-hosting-baseline', { port: inRouterPort, answerFile }).then(async (h) => {
+          await waitForCatalogue(`${HOST}:${inRouterPort}`);
+          return h;
+        })
+      : undefined,
   ]).finally(() => fs.rmSync(answerDir, { recursive: true, force: true }));
   const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
   const floor = await startFloor(ctx, backendUrl);
@@ -128,8 +129,7 @@ async function startAll(ctx: BenchContext): Promise<Setup> {
     emptyBaselineTarget: `${HOST}:${emptyMatch[1]}`,
     floor: floor.proc,
     floorTarget: floor.target,
-    hostRouter: host.proc,
-    inRouterBaselineTarget: `${HOST}:${inRouterPort}`,
+    inRouter: host && { hostRouter: host.proc, target: `${HOST}:${inRouterPort}` },
   };
 }
 
@@ -277,7 +277,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
   }
 
   const rows: Row[] = [];
-  const s = await startAll(ctx);
+  const s = await startAll(ctx, want(7));
   let routerIdle: ProcMemory[] = [];
   let floorIdleAll: ProcMemory[] = [];
   try {
@@ -323,7 +323,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl, cpuPids: { router: s.router.pid } };
     const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
-    const inRouterSide: H2Side = { name: 'bare grpc-js inside a router process', target: s.inRouterBaselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'router process hosting the bare server': s.hostRouter.pid } };
+    const inRouterSide: H2Side | undefined = s.inRouter && { name: 'bare grpc-js inside a router process', target: s.inRouter.target, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'router process hosting the bare server': s.inRouter.hostRouter.pid } };
     const emptySide: H2Side = { name: 'bare grpc-js, empty answer', target: s.emptyBaselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'empty baseline': s.emptyBaseline.pid } };
     const h2 = cfg.h2;
     const pinText = ctx.cpu.client === undefined ? '' : `, h2load on cpu ${ctx.cpu.client}, servers on cpu ${ctx.cpu.server}`;
@@ -335,7 +335,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
-      for (const side of [routerSide, baseSide, emptySide, ...(want(7) ? [inRouterSide] : [])]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
+      for (const side of [routerSide, baseSide, emptySide, ...(inRouterSide ? [inRouterSide] : [])]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
     if (want(1))
@@ -406,7 +406,8 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       ctx.log(`  item 7: one router at -c ${seed.clients} -m ${seed.streams}`);
       // Three sides in rotation: the judged ratio (router ÷ bare) and, as information (7b), the same bare
       // server inside an idle router process ÷ alone: what the process costs a gRPC server, row 7's ceiling.
-      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed), () => h2Measured(ctx, inRouterSide, seed)], [
+      const inRouter = inRouterSide!; // started by startAll whenever item 7 runs
+      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed), () => h2Measured(ctx, inRouter, seed)], [
         { name: 'ratio', of: rpsRatio, tolerance: rel },
         { name: 'bare in a router process', of: ([, b, c]) => c.rps / b.rps, tolerance: rel, info: true },
       ]);
@@ -541,6 +542,6 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     return { rows, routerMemory: { idle, after } };
   } finally {
-    await Promise.all([s.router.stop(), s.hostRouter.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
+    await Promise.all([s.router.stop(), s.inRouter?.hostRouter.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
   }
 }

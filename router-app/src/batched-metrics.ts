@@ -167,7 +167,7 @@ export class BatchedCounter<T extends string> {
   readonly counter: Counter<T>;
   private readonly name: string;
   private readonly labelNames: readonly T[];
-  private readonly pending = new Map<string, { labels: Partial<Record<T, string>>; n: number }>();
+  private readonly pending = new Map<string, { labels: Partial<Record<T, string>>; n: number; handle: CountHandle }>();
 
   constructor(config: Omit<CounterConfiguration<T>, 'collect'> & { labelNames: readonly T[] }) {
     this.name = config.name;
@@ -176,7 +176,7 @@ export class BatchedCounter<T extends string> {
     this.counter = new Counter<T>({ ...config, collect: flush });
   }
 
-  /** The handle for these label values, in `labelNames` order. */
+  /** The handle for these label values, in `labelNames` order (one per label set, kept). */
   child(...values: string[]): CountHandle {
     if (values.length !== this.labelNames.length) {
       throw new TypeError(`BatchedCounter ${this.name}: ${this.labelNames.length} label values expected (${this.labelNames.join(', ')}); received ${JSON.stringify(values)}`);
@@ -186,10 +186,10 @@ export class BatchedCounter<T extends string> {
     if (!p) {
       const labels: Partial<Record<T, string>> = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      this.pending.set(key, (p = { labels, n: 0 }));
+      const entry: { labels: Partial<Record<T, string>>; n: number; handle: CountHandle } = { labels, n: 0, handle: { inc: () => void entry.n++ } };
+      this.pending.set(key, (p = entry));
     }
-    const entry = p;
-    return { inc: () => void entry.n++ };
+    return p.handle;
   }
 
   /** Moves the pending counts into the prom-client counter (its collect hook; also callable directly). */

@@ -3,7 +3,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { BatchedCounter, MethodHistogram, type CountHandle, type MethodSeries } from './batched-metrics';
+import { BatchedCounter, MethodHistogram } from './batched-metrics';
 
 /** Outcome of one request to a backend, as counted in mcp_router_backend_calls_total. */
 export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open' | 'over_limit';
@@ -95,14 +95,8 @@ export class RouterMetrics {
 
   /** Counts one request to the MCP front door: its JSON-RPC method (any other name counts as "other") and HTTP status. */
   countMcpRequest(method: string, status: number): void {
-    const m = RouterMetrics.MCP_METHODS.has(method) ? method : 'other';
-    const key = `${m} ${status}`;
-    let h = this.mcpHandles.get(key);
-    if (!h) this.mcpHandles.set(key, (h = this.mcpRequestCounts.child(m, String(status))));
-    h.inc();
+    this.mcpRequestCounts.child(RouterMetrics.MCP_METHODS.has(method) ? method : 'other', String(status)).inc();
   }
-
-  private readonly mcpHandles = new Map<string, CountHandle>();
 
   /** Sets the Consul state set: 1 for `state`, 0 for the others. */
   setConsulState(state: string, all: readonly string[]): void {
@@ -124,27 +118,15 @@ export class RouterMetrics {
 
   /**
    * Returns a function that records one call of `method` when called with its status code.
-   * The series are looked up once per method (and code), and counted in plain numbers that
-   * prom-client reads when scraped (batched-metrics.ts): its own observe() and inc() do label
+   * The series are counted in plain numbers that prom-client reads when scraped (batched-metrics.ts): its own observe() and inc() do label
    * work on every call, ~8 % of a ListTools on this machine (bench/FINDINGS.md §9). Methods and
    * codes are the service's own (a bounded set).
    */
   startCall(method: string): (code: string) => void {
     const t0 = performance.now();
-    const series = this.seriesOf(method);
     return (code: string) => {
-      series.latency.observe((performance.now() - t0) / 1000);
-      let calls = series.calls.get(code);
-      if (!calls) series.calls.set(code, (calls = this.grpcCalls.child(method, code)));
-      calls.inc();
+      this.latency.series(method).observe((performance.now() - t0) / 1000);
+      this.grpcCalls.child(method, code).inc();
     };
-  }
-
-  private readonly series = new Map<string, { latency: MethodSeries; calls: Map<string, CountHandle> }>();
-
-  private seriesOf(method: string) {
-    let s = this.series.get(method);
-    if (!s) this.series.set(method, (s = { latency: this.latency.series(method), calls: new Map() }));
-    return s;
   }
 }

@@ -15,8 +15,8 @@ export class CallSlots {
 
   constructor(
     readonly max: number,
-    /** Told the number in flight at every change, and of every refusal (metrics). */
-    private readonly hooks: { readonly inFlight?: (n: number) => void; readonly refused?: () => void } = {},
+    /** Told of every refusal (metrics; the number in flight is read from `inFlight`). */
+    private readonly hooks: { readonly refused?: () => void } = {},
     private readonly variable = 'MCP_ROUTER_MAX_CONCURRENT_CALLS',
   ) {}
 
@@ -32,12 +32,10 @@ export class CallSlots {
       throw new ResourceExhaustedError(`this router already runs ${this.max} calls, its limit (${this.variable}); retry later or on another router`);
     }
     this.used++;
-    this.hooks.inFlight?.(this.used);
     try {
       return await fn();
     } finally {
       this.used--;
-      this.hooks.inFlight?.(this.used);
     }
   }
 }
