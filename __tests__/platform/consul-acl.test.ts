@@ -86,7 +86,7 @@ test('routers with their token register, pass their checks, discover backends (t
 
   const client = createRouterClient(platform.endpoint);
   try {
-    await waitUntil('HAProxy has both routers UP', async () => (await platform.upRouters()) === 2, 30_000, 250);
+    await platform.waitForUpRouters(2, 60_000);
     await waitUntil('demo and external tools through HAProxy', async () => {
       const tools = (await unary(client, 'ListTools', {}, 5_000).catch(() => ({ tools: [] }))).tools.map((t: any) => t.name);
       return tools.includes('demo__echo') && tools.includes('saas__echo');
@@ -106,7 +106,7 @@ test('routers with their token register, pass their checks, discover backends (t
   expect(srv.every((l) => / 50051 /.test(l))).toBe(true);
   const other = execFileSync(dig, [`@${s1.address}`, '-p', '8600', '+short', 'demo.service.consul', 'SRV'], { encoding: 'utf8' }).trim();
   expect(other).toBe('');
-});
+}, 150_000);
 
 /** What a router's catalogue holds, as its ListServers says. */
 async function catalogue(): Promise<string[]> {

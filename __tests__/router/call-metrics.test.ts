@@ -5,6 +5,7 @@
  * method and code rather than per call.
  */
 import * as fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { BatchedCounter, MethodHistogram } from '../../router-app/src/batched-metrics';
 import { RouterMetrics } from '../../router-app/src/metrics';
@@ -15,26 +16,39 @@ const value = (text: string, series: string) => {
 };
 
 test('every call is counted under its method and code, and timed under its method', async () => {
-  const m = new RouterMetrics();
-  const slow = m.startCall('ListTools');
-  await new Promise((r) => setTimeout(r, 30));
-  slow('OK');
-  m.startCall('ListTools')('NOT_FOUND');
-  for (let i = 0; i < 3; i++) m.startCall('CallTool')('OK');
-  const text = await m.registry.metrics();
-  expect(value(text, 'mcp_router_grpc_calls_total{method="ListTools",code="OK"}')).toBe(1);
-  expect(value(text, 'mcp_router_grpc_calls_total{method="ListTools",code="NOT_FOUND"}')).toBe(1);
-  expect(value(text, 'mcp_router_grpc_calls_total{method="CallTool",code="OK"}')).toBe(3);
-  expect(value(text, 'mcp_router_grpc_call_duration_seconds_count{method="ListTools"}')).toBe(2);
-  expect(value(text, 'mcp_router_grpc_call_duration_seconds_count{method="CallTool"}')).toBe(3);
-  // The slow call took ≥ 30 ms: in the sum, and above the 25 ms bucket; the quick one below 5 ms.
-  expect(value(text, 'mcp_router_grpc_call_duration_seconds_sum{method="ListTools"}')).toBeGreaterThanOrEqual(0.029);
-  expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.025",method="ListTools"}')).toBe(1);
-  expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.05",method="ListTools"}')).toBe(2);
-  // A reset registry (as between scrapes in some setups) keeps counting through the cached children.
-  m.registry.resetMetrics();
-  m.startCall('ListTools')('OK');
-  expect(value(await m.registry.metrics(), 'mcp_router_grpc_calls_total{method="ListTools",code="OK"}')).toBe(1);
+  // The clock is the test's: a loaded CI machine must not move a call into another bucket.
+  let nowMs = 1_000;
+  const clock = jest.spyOn(performance, 'now').mockImplementation(() => nowMs);
+  try {
+    const m = new RouterMetrics();
+    const slow = m.startCall('ListTools');
+    nowMs += 30;
+    slow('OK');
+    const quick = m.startCall('ListTools');
+    nowMs += 2;
+    quick('NOT_FOUND');
+    for (let i = 0; i < 3; i++) m.startCall('CallTool')('OK');
+    const text = await m.registry.metrics();
+    expect(value(text, 'mcp_router_grpc_calls_total{method="ListTools",code="OK"}')).toBe(1);
+    expect(value(text, 'mcp_router_grpc_calls_total{method="ListTools",code="NOT_FOUND"}')).toBe(1);
+    expect(value(text, 'mcp_router_grpc_calls_total{method="CallTool",code="OK"}')).toBe(3);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_count{method="ListTools"}')).toBe(2);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_count{method="CallTool"}')).toBe(3);
+    // 30 ms and 2 ms: the sum is 32 ms; the slow call is above the 25 ms bucket, both are within 50 ms.
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_sum{method="ListTools"}')).toBeCloseTo(0.032, 9);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.001",method="ListTools"}')).toBe(0);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.0025",method="ListTools"}')).toBe(1);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.025",method="ListTools"}')).toBe(1);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.05",method="ListTools"}')).toBe(2);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_bucket{le="0.005",method="CallTool"}')).toBe(3);
+    expect(value(text, 'mcp_router_grpc_call_duration_seconds_sum{method="CallTool"}')).toBe(0);
+    // A reset registry (as between scrapes in some setups) keeps counting through the cached children.
+    m.registry.resetMetrics();
+    m.startCall('ListTools')('OK');
+    expect(value(await m.registry.metrics(), 'mcp_router_grpc_calls_total{method="ListTools",code="OK"}')).toBe(1);
+  } finally {
+    clock.mockRestore();
+  }
 });
 
 describe('the batched metrics read as prom-client metrics fed the same values', () => {

@@ -25,7 +25,7 @@ import { ExternalMcpServer } from '../../constructs';
 import { renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 import { McpRouterStack } from '../../main';
 import { PORTS } from '../../router-app/src/contract';
-import { DEMO_BACKEND_ENTRY, ROUTER_ENTRY, routerNodeFlags } from '../../scripts/local-platform/platform';
+import { DEMO_BACKEND_ENTRY, HaproxyServerState, ROUTER_ENTRY, describeHaproxyServers, parseHaproxyServers, routerNodeFlags } from '../../scripts/local-platform/platform';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { locateTool } from '../../scripts/local-platform/tools';
 import { ConsulPlanApplier } from './consul-plan/consul-plan-applier';
@@ -248,12 +248,32 @@ export class AclPlatform {
     await waitUntil('HAProxy stats page', async () => (await fetch(`http://${at}:${PORTS.haproxyStats}/`)).ok, 15_000, 100, this.haproxy);
   }
 
+  /** HAProxy's view of the gRPC backend's servers. */
+  async haproxyServers(): Promise<HaproxyServerState[]> {
+    const res = await fetch(`http://${this.address('haproxy')}:${PORTS.haproxyStats}/;csv`);
+    return parseHaproxyServers(await res.text(), 'mcp_router_backend');
+  }
+
   /** Routers HAProxy has UP. */
   async upRouters(): Promise<number> {
-    const res = await fetch(`http://${this.address('haproxy')}:${PORTS.haproxyStats}/;csv`);
-    const [header, ...rows] = (await res.text()).trim().split('\n');
-    const cols = header.replace(/^# /, '').split(',');
-    return rows.map((r) => r.split(',')).filter((r) => r[cols.indexOf('pxname')] === 'mcp_router_backend' && r[cols.indexOf('status')] === 'UP').length;
+    return (await this.haproxyServers()).filter((s) => s.status === 'UP').length;
+  }
+
+  /**
+   * Waits until HAProxy has `n` routers UP; on time-out the error gives HAProxy's
+   * view of each server (address from DNS, status, last check) and its log's tail.
+   */
+  async waitForUpRouters(n: number, timeoutMs: number): Promise<void> {
+    let view = '';
+    try {
+      await waitUntil(`HAProxy has ${n} routers UP`, async () => {
+        const servers = await this.haproxyServers();
+        view = describeHaproxyServers(servers);
+        return servers.filter((s) => s.status === 'UP').length === n;
+      }, timeoutMs, 250, this.haproxy);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nHAProxy's servers: ${view}\nHAProxy's log:\n${this.haproxy?.tail(20) ?? ''}`);
+    }
   }
 
   /** A router's Prometheus metrics text. */

@@ -115,7 +115,33 @@ export interface HaproxyServerState {
   readonly status: string;
   /** total sessions (tcp) / requests (http) sent to this server */
   readonly total: number;
+  /** HAProxy's last health check: its status code (e.g. L7OK, L4CON, L7STS) and description */
+  readonly check: string;
 }
+
+/** The servers of one backend in HAProxy's stats CSV (`/;csv`). */
+export function parseHaproxyServers(csv: string, backend: string): HaproxyServerState[] {
+  const [header, ...rows] = csv.trim().split('\n');
+  const cols = header.replace(/^# /, '').split(',');
+  const idx = (c: string) => cols.indexOf(c);
+  return rows
+    .map((r) => r.split(','))
+    .filter((f) => f[idx('type')] === '2' && f[idx('pxname')] === backend)
+    .map((f) => ({
+      name: f[idx('svname')],
+      address: f[idx('addr')],
+      status: f[idx('status')],
+      total: Number(f[idx('stot')]),
+      check: [f[idx('check_status')], f[idx('check_desc')]].filter(Boolean).join(' '),
+    }));
+}
+
+/** One line per server that has an address (or is not in MAINT), for a failed wait's message. */
+export const describeHaproxyServers = (servers: readonly HaproxyServerState[]): string =>
+  servers
+    .filter((s) => s.address || !s.status.startsWith('MAINT'))
+    .map((s) => `${s.name} ${s.address || '(no address)'} ${s.status}${s.check ? ` [${s.check}]` : ''}`)
+    .join('; ') || 'no server has an address (DNS gave none)';
 
 export class LocalPlatform {
   readonly block: LoopbackBlock;
@@ -324,14 +350,7 @@ export class LocalPlatform {
   /** HAProxy's view of a router backend (the gRPC one unless named), from its stats CSV. */
   async haproxyServers(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<HaproxyServerState[]> {
     const res = await fetch(`${this.statsUrl};csv`);
-    const text = await res.text();
-    const [header, ...rows] = text.trim().split('\n');
-    const cols = header.replace(/^# /, '').split(',');
-    const idx = (c: string) => cols.indexOf(c);
-    return rows
-      .map((r) => r.split(','))
-      .filter((f) => f[idx('type')] === '2' && f[idx('pxname')] === backend)
-      .map((f) => ({ name: f[idx('svname')], address: f[idx('addr')], status: f[idx('status')], total: Number(f[idx('stot')]) }));
+    return parseHaproxyServers(await res.text(), backend);
   }
 
   /** Routers HAProxy has UP in a backend (the gRPC one unless named), by address (without port). */
