@@ -6,6 +6,7 @@
  * does not answer yet is retried, not fatal).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -65,6 +66,28 @@ describe('in-process (startDemoServer)', () => {
     setTimeout(() => ac.abort(), 150);
     await expect(p).rejects.toThrow();
     expect(await eventually(() => demo.cancelled.length === 1, 3000)).toBe(true);
+  });
+
+  test('a long slow call leaves no abort listener behind per step', async () => {
+    // The most 'abort' listeners the call adds to any one signal and keeps at once (Node warns above
+    // 10). Counted from each signal's listeners before the call's first add, so the SDK client's own
+    // transport signal (one listener per request it ever sent, on Node 20) does not count.
+    let most = 0;
+    const before = new Map<EventTarget, number>();
+    const add = EventTarget.prototype.addEventListener;
+    const spy = jest.spyOn(EventTarget.prototype, 'addEventListener').mockImplementation(function (this: EventTarget, type: string, ...rest: any[]) {
+      if (type === 'abort' && !before.has(this)) before.set(this, getEventListeners(this, 'abort').length);
+      add.call(this, type, ...(rest as [any]));
+      if (type === 'abort') most = Math.max(most, getEventListeners(this, 'abort').length - before.get(this)!);
+    });
+    try {
+      const res = await client.callTool({ name: 'slow', arguments: { steps: 40, stepMs: 1 } });
+      expect(res).toMatchObject({ content: [{ type: 'text', text: 'done after 40 steps' }] });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThan(5);
   });
 });
 

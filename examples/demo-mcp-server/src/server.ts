@@ -76,12 +76,19 @@ function createMcpServer(name: string, state: { cancelled: string[]; extraTools:
     async ({ steps, stepMs }, extra) => {
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= steps; i++) {
+        // One abort listener per step, removed when the step ends: a 1,000-step call must not
+        // leave 1,000 listeners on its signal.
         await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, stepMs);
-          extra.signal.addEventListener('abort', () => {
+          if (extra.signal.aborted) return reject(new Error('cancelled'));
+          const onAbort = () => {
             clearTimeout(t);
             reject(new Error('cancelled'));
-          }, { once: true });
+          };
+          const t = setTimeout(() => {
+            extra.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, stepMs);
+          extra.signal.addEventListener('abort', onAbort, { once: true });
         }).catch((err) => {
           state.cancelled.push(String(extra.requestId));
           throw err;
