@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { checkListTools, medianSample, scrapeCalls } from './checks';
 import { compareRounds, floorRelative, floorVerdict, relative, rowsOrSkipped, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
-import { statsServers, upAddresses } from './haproxy-stats';
+import { statsServers, upAddresses } from '../scripts/local-platform/haproxy-stats';
 import { H2Run, H2Side, h2Measured } from './single-router';
 import { BenchHaproxy, startBenchHaproxy, staticServerConfig } from './bench-haproxy';
 import type { HaproxyMode } from '../haproxy-templates';

@@ -26,7 +26,7 @@ import { checkListTools, medianSample } from './checks';
 import { compileBench } from './compile';
 import { loadBenchConfig } from './config';
 import { BenchContext, REPO } from './context';
-import { statsServers, upAddresses } from './haproxy-stats';
+import { statsServers, upAddresses } from '../scripts/local-platform/haproxy-stats';
 import { IsolationResult, isolationCheck } from './isolation-check';
 import { startLoadWindow } from './machine-load';
 import { startBenchHaproxy } from './bench-haproxy';

@@ -26,7 +26,7 @@ import { compareRounds, relative, verdictFields, warmUp } from './compare';
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { BenchHaproxy, startBenchHaproxy } from './bench-haproxy';
 import type { HaproxyMode } from '../haproxy-templates';
-import { statsServers, upAddresses } from './haproxy-stats';
+import { statsServers, upAddresses } from '../scripts/local-platform/haproxy-stats';
 import { runH2load } from './h2load';
 import { retryOnTimeout } from './rounds';
 import { cpuSecondsOf } from './machine-load';

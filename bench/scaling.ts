@@ -24,7 +24,7 @@ import { compareRounds, floorRelative, floorVerdict, relative, verdictFields, wa
 import { BenchContext, DEMO_ENTRY, missing, REPO, ROUTER_ENTRY, skippedRow } from './context';
 import { requestFrame } from './grpc-frame';
 import { setServerState } from './haproxy-admin';
-import { statsServers, upAddresses } from './haproxy-stats';
+import { statsServers, upAddresses } from '../scripts/local-platform/haproxy-stats';
 import { runH2load } from './h2load';
 import { cpuSecondsOf } from './machine-load';
 import { ScalingPoint, scalingPlotSpec, renderSvg, SEED_SCALING } from './plot/scaling-plot';

@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import { h2loadArgs, parseH2loadLog, parseH2loadOutput, runH2load } from '../../bench/h2load';
 import { RunTimedOut } from '../../bench/rounds';
 import { mcpRequest, mcpRequestsTotal } from '../../bench/mcp-items';
-import { parseStatsCsv, upAddresses } from '../../bench/haproxy-stats';
+import { parseStatsCsv, upAddresses } from '../../scripts/local-platform/haproxy-stats';
 import { cpuModelFrom } from '../../bench/machine';
 import { parseProcStatus } from '../../bench/procs';
 import { renderMarkdown, renderText, Row, verdict, wrap } from '../../bench/report';

@@ -19,6 +19,7 @@ import { App } from 'cdktf';
 import { McpRouterStack, McpRouterStackProps } from '../../main';
 import { ApplyResult, DockerPlanApplier } from '../support/docker-plan/docker-plan-applier';
 import { waitUntil } from '../../scripts/local-platform/managed-process';
+import { statsServers } from '../../scripts/local-platform/haproxy-stats';
 
 const REPO = path.resolve(__dirname, '..', '..');
 /** Where the docker tests' plans go: <repo>/cdktf.out.docker-tests/stacks/<id>/cdk.tf.json (git-ignored). */
@@ -218,15 +219,7 @@ export class EnginePlatform {
 
   /** HAProxy's view of the router slots, from its stats CSV on the published stats port. */
   async haproxyServers(): Promise<{ name: string; addr: string; status: string }[]> {
-    const res = await fetch(`http://127.0.0.1:${this.ports.stats}/;csv`);
-    const csv = await res.text();
-    const [header, ...rows] = csv.trim().split('\n');
-    const cols = header.replace(/^# /, '').split(',');
-    const at = (row: string[], col: string) => row[cols.indexOf(col)];
-    return rows
-      .map((r) => r.split(','))
-      .filter((r) => at(r, 'pxname') === 'mcp_router_backend' && !['FRONTEND', 'BACKEND'].includes(at(r, 'svname')))
-      .map((r) => ({ name: at(r, 'svname'), addr: at(r, 'addr') ?? '', status: at(r, 'status') }));
+    return (await statsServers(`http://127.0.0.1:${this.ports.stats}/`)).filter((s) => s.proxy === 'mcp_router_backend').map((s) => ({ name: s.name, addr: s.address, status: s.status }));
   }
 
   async upRouters(): Promise<number> {

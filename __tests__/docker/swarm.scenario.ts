@@ -18,6 +18,7 @@ import Docker from 'dockerode';
 import { DeploymentTarget, SwarmPublishMode } from '../../constructs';
 import { sleep, waitUntil } from '../../scripts/local-platform/managed-process';
 import { SteadyLoad } from '../../scripts/local-platform/steady-load';
+import { parseStatsCsv } from '../../scripts/local-platform/haproxy-stats';
 import { EnginePlatform, provisionEngine } from './engine-platform';
 
 jest.setTimeout(1_200_000);
@@ -57,12 +58,7 @@ async function haproxyServers(): Promise<{ name: string; addr: string; status: s
   const [h] = await tasks('haproxy');
   if (!h) return [];
   const csv = await exec(h.id, ['wget', '-q', '-O', '-', 'http://127.0.0.1:8404/;csv']);
-  const [header, ...rows] = csv.trim().split('\n');
-  const cols = header.replace(/^# /, '').split(',');
-  return rows
-    .map((r) => r.split(','))
-    .filter((r) => r[cols.indexOf('pxname')] === 'mcp_router_backend' && !['FRONTEND', 'BACKEND'].includes(r[cols.indexOf('svname')]))
-    .map((r) => ({ name: r[cols.indexOf('svname')], addr: r[cols.indexOf('addr')] ?? '', status: r[cols.indexOf('status')] }));
+  return parseStatsCsv(csv).filter((s) => s.proxy === 'mcp_router_backend').map((s) => ({ name: s.name, addr: s.address, status: s.status }));
 }
 const upRouters = async () => (await haproxyServers()).filter((s) => s.status === 'UP');
 

@@ -25,7 +25,8 @@ import { ExternalMcpServer } from '../../constructs';
 import { renderHaproxyConfig, resolveHaproxyConfigOptions } from '../../haproxy-templates';
 import { McpRouterStack } from '../../main';
 import { PORTS } from '../../router-app/src/contract';
-import { DEMO_BACKEND_ENTRY, HaproxyServerState, ROUTER_ENTRY, describeHaproxyServers, parseHaproxyServers, routerNodeFlags } from '../../scripts/local-platform/platform';
+import { DEMO_BACKEND_ENTRY, ROUTER_ENTRY, routerNodeFlags } from '../../scripts/local-platform/platform';
+import { describeServers, statsServers, StatsServer } from '../../scripts/local-platform/haproxy-stats';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { locateTool } from '../../scripts/local-platform/tools';
 import { ConsulPlanApplier } from './consul-plan/consul-plan-applier';
@@ -249,9 +250,8 @@ export class AclPlatform {
   }
 
   /** HAProxy's view of the gRPC backend's servers. */
-  async haproxyServers(): Promise<HaproxyServerState[]> {
-    const res = await fetch(`http://${this.address('haproxy')}:${PORTS.haproxyStats}/;csv`);
-    return parseHaproxyServers(await res.text(), 'mcp_router_backend');
+  async haproxyServers(): Promise<StatsServer[]> {
+    return (await statsServers(`http://${this.address('haproxy')}:${PORTS.haproxyStats}/`)).filter((s) => s.proxy === 'mcp_router_backend');
   }
 
   /** Routers HAProxy has UP. */
@@ -268,7 +268,7 @@ export class AclPlatform {
     try {
       await waitUntil(`HAProxy has ${n} routers UP`, async () => {
         const servers = await this.haproxyServers();
-        view = describeHaproxyServers(servers);
+        view = describeServers(servers);
         return servers.filter((s) => s.status === 'UP').length === n;
       }, timeoutMs, 250, this.haproxy);
     } catch (err) {

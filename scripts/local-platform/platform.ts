@@ -18,6 +18,7 @@ import { consulConfigFor, haproxyConfigFor, PlatformPorts, DEFAULT_PORTS } from 
 import type { BalanceAlgorithm, HaproxyMode, TimeoutOptions } from '../../haproxy-templates';
 import { ROUTER_ENV } from '../../router-app/src/contract';
 import { locateTool } from './tools';
+import { statsServers, StatsServer, upAddresses } from './haproxy-stats';
 import { contextCommand } from '../../constructs/build-trigger';
 import { JwksServer } from './local-issuer';
 
@@ -108,40 +109,6 @@ export interface StopRecord {
   /** It ended as it should on the signal it was sent (see close()). */
   readonly clean: boolean;
 }
-
-export interface HaproxyServerState {
-  readonly name: string;
-  readonly address: string;
-  readonly status: string;
-  /** total sessions (tcp) / requests (http) sent to this server */
-  readonly total: number;
-  /** HAProxy's last health check: its status code (e.g. L7OK, L4CON, L7STS) and description */
-  readonly check: string;
-}
-
-/** The servers of one backend in HAProxy's stats CSV (`/;csv`). */
-export function parseHaproxyServers(csv: string, backend: string): HaproxyServerState[] {
-  const [header, ...rows] = csv.trim().split('\n');
-  const cols = header.replace(/^# /, '').split(',');
-  const idx = (c: string) => cols.indexOf(c);
-  return rows
-    .map((r) => r.split(','))
-    .filter((f) => f[idx('type')] === '2' && f[idx('pxname')] === backend)
-    .map((f) => ({
-      name: f[idx('svname')],
-      address: f[idx('addr')],
-      status: f[idx('status')],
-      total: Number(f[idx('stot')]),
-      check: [f[idx('check_status')], f[idx('check_desc')]].filter(Boolean).join(' '),
-    }));
-}
-
-/** One line per server that has an address (or is not in MAINT), for a failed wait's message. */
-export const describeHaproxyServers = (servers: readonly HaproxyServerState[]): string =>
-  servers
-    .filter((s) => s.address || !s.status.startsWith('MAINT'))
-    .map((s) => `${s.name} ${s.address || '(no address)'} ${s.status}${s.check ? ` [${s.check}]` : ''}`)
-    .join('; ') || 'no server has an address (DNS gave none)';
 
 export class LocalPlatform {
   readonly block: LoopbackBlock;
@@ -348,14 +315,13 @@ export class LocalPlatform {
   }
 
   /** HAProxy's view of a router backend (the gRPC one unless named), from its stats CSV. */
-  async haproxyServers(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<HaproxyServerState[]> {
-    const res = await fetch(`${this.statsUrl};csv`);
-    return parseHaproxyServers(await res.text(), backend);
+  async haproxyServers(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<StatsServer[]> {
+    return (await statsServers(this.statsUrl)).filter((s) => s.proxy === backend);
   }
 
   /** Routers HAProxy has UP in a backend (the gRPC one unless named), by address (without port). */
   async haproxyUpAddresses(backend: 'mcp_router_backend' | 'mcp_http_backend' = 'mcp_router_backend'): Promise<string[]> {
-    return (await this.haproxyServers(backend)).filter((s) => s.status.startsWith('UP') && s.address).map((s) => s.address.split(':')[0]).sort();
+    return upAddresses(await this.haproxyServers(backend));
   }
 
   // ---- routers -----------------------------------------------------------
