@@ -172,7 +172,7 @@ describe('ACLs: tokens at apply time only, least privilege', () => {
     const routers = byPath(platform, 'docker_container', 'Routers/Router');
     expect(envFile(routers, '/run/mcp-router/consul-token')).toMatch(/^\$\{data\.consul_acl_token_secret_id\..*RouterTokenSecret.*\.secret_id\}$/);
     expect(routers.entrypoint).toEqual(['/bin/sh', '-c', `umask 077 && printf '%s' "$MCP_ROUTER_CONSUL_TOKEN" > /run/mcp-router/consul-token && unset MCP_ROUTER_CONSUL_TOKEN && exec "$@"`, 'router-entrypoint']);
-    expect(routers.command).toEqual(['node', '--max-semi-space-size=16', '--max-old-space-size=96', '--heap-growing-percent=100', 'dist/main.js']);
+    expect(routers.command).toEqual(['node', '--max-semi-space-size=16', '--max-old-space-size=96', 'dist/main.js']);
     expect(routers.env).toContain('CONSUL_HTTP_TOKEN_FILE=/run/mcp-router/consul-token');
     const agents = byPath(platform, 'docker_container', 'RouterAgents/Container');
     expect(envFile(agents, '/consul/secrets/agent-token')).toMatch(/^\$\{data\.consul_acl_token_secret_id\..*RouterAgentTokenSecret.*\[count\.index\]\.secret_id\}$/);
