@@ -11,16 +11,22 @@ import * as ts from 'typescript';
 export const BENCH_DIR = path.basename(__dirname) === 'dist' ? path.resolve(__dirname, '..') : __dirname;
 export const DIST_DIR = path.join(BENCH_DIR, 'dist');
 
-export function compileBench(): void {
-  fs.mkdirSync(DIST_DIR, { recursive: true });
-  for (const file of fs.readdirSync(BENCH_DIR)) {
+/** Transpiles every bench/*.ts to dist/*.js, and removes the dist/*.js whose source is gone. */
+export function compileBench(benchDir: string = BENCH_DIR, distDir: string = DIST_DIR): void {
+  fs.mkdirSync(distDir, { recursive: true });
+  // A script deleted from bench/ must not live on in dist/ (benchScript would still run it).
+  const sources = new Set(fs.readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '.js')));
+  for (const file of fs.readdirSync(distDir)) {
+    if (file.endsWith('.js') && !sources.has(file)) fs.rmSync(path.join(distDir, file));
+  }
+  for (const file of fs.readdirSync(benchDir)) {
     if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
-    const source = fs.readFileSync(path.join(BENCH_DIR, file), 'utf8');
+    const source = fs.readFileSync(path.join(benchDir, file), 'utf8');
     const out = ts.transpileModule(source, {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
     });
-    fs.writeFileSync(path.join(DIST_DIR, file.replace(/\.ts$/, '.js')), out.outputText);
+    fs.writeFileSync(path.join(distDir, file.replace(/\.ts$/, '.js')), out.outputText);
   }
 }
 
