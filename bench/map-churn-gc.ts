@@ -1,6 +1,6 @@
 /**
- * `npm run bench:map-churn`: the garbage-collector behaviour behind row 7 (FINDINGS §11), in plain
- * JavaScript, with no gRPC, HTTP/2 or router code.
+ * `npm run bench:map-churn`: the garbage-collector storm of FINDINGS §11 (every grpc-js server here
+ * runs in it), in plain JavaScript, with no gRPC, HTTP/2 or router code.
  *
  * One child process per variant runs the same loop: make a "call" (a ~3 KB object graph), keep 8
  * in flight, retire the oldest, and make ~15 KB of garbage per call. The only difference is where
