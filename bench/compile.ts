@@ -14,13 +14,13 @@ export const DIST_DIR = path.join(BENCH_DIR, 'dist');
 /** Transpiles every bench/*.ts to dist/*.js, and removes the dist/*.js whose source is gone. */
 export function compileBench(benchDir: string = BENCH_DIR, distDir: string = DIST_DIR): void {
   fs.mkdirSync(distDir, { recursive: true });
+  const scripts = fs.readdirSync(benchDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  const outputs = new Set(scripts.map((f) => f.replace(/\.ts$/, '.js')));
   // A script deleted from bench/ must not live on in dist/ (benchScript would still run it).
-  const sources = new Set(fs.readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '.js')));
   for (const file of fs.readdirSync(distDir)) {
-    if (file.endsWith('.js') && !sources.has(file)) fs.rmSync(path.join(distDir, file));
+    if (file.endsWith('.js') && !outputs.has(file)) fs.rmSync(path.join(distDir, file));
   }
-  for (const file of fs.readdirSync(benchDir)) {
-    if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
+  for (const file of scripts) {
     const source = fs.readFileSync(path.join(benchDir, file), 'utf8');
     const out = ts.transpileModule(source, {
       fileName: file,

@@ -10,7 +10,7 @@
  * - "map-prefilled": the same Map holding 4,096 more entries that stay, so its hash table is large
  *            and is rebuilt (rehashed into a new table) ~500 times less often;
  * - "slots": a long-lived array whose slots are overwritten.
- * Both children first run two full collections (so the index lives in the old generation, as in a
+ * Every child first runs two full collections (so the index lives in the old generation, as in a
  * server that has been up for a while) and keep a slowly growing old-generation ballast (so V8 runs
  * full collections now and then). Each runs under `--trace-gc-nvp` with the router image's heap
  * flags; the parent counts scavenges, mark-compacts and the bytes scavenges promoted, and prints a
