@@ -7,6 +7,8 @@
  * Inspector's CLI (2.x, on Node 22 as it requires) lists and calls a tool.
  */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LocalPlatform } from '../../scripts/local-platform/platform';
@@ -42,6 +44,18 @@ async function callsByRouter(): Promise<Record<string, number>> {
     out[`router-${i}`] = [...text.matchAll(/mcp_router_mcp_requests_total\{method="tools\/call",status="200"\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
   }
   return out;
+}
+
+/** Each start of each router as its log tells it: when it was ready and with how many tools (what a failed call is read against). */
+function routerStarts(): Array<{ router: string; time: string; tools: number; ms: number }> {
+  return [...platform.routers.keys()].flatMap((i) =>
+    fs
+      .readFileSync(path.join(platform.workDir, `router-${i}.log`), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"router ready"'))
+      .map((l) => JSON.parse(l) as { time: string; tools: number; ms: number })
+      .map((r) => ({ router: `router-${i}`, time: r.time, tools: r.tools, ms: r.ms })),
+  );
 }
 
 const echo = async (client: Client, text: string) => (await client.callTool({ name: 'demo__echo', arguments: { text } })).content;
@@ -134,12 +148,15 @@ test('the session survives SIGKILL of the router that served its last request, a
     while (!(await Promise.race([down.then(() => true), sleep(0).then(() => false)]))) await call();
     const scaling = { calls: calls - c0, failed: failed - f0 };
 
-    report('mcp session under router loss', { afterKill, rolling, scaling, firstFailures: failures.slice(0, 3) });
+    const starts = routerStarts();
+    report('mcp session under router loss', { afterKill, rolling, scaling, firstFailures: failures.slice(0, 3), ...(failed ? { routerStarts: starts } : {}) });
     // The killed router held nothing of the session: no call after the kill failed (none was in flight on it).
     expect(afterKill.failed).toBe(0);
     expect(rolling.failed).toBe(0);
     expect(rolling.calls).toBeGreaterThan(10);
     expect(scaling.failed).toBe(0);
+    // Every router that started during the test was ready with the demo server's tools (the first start may precede the server's first passing check).
+    expect(starts.filter((r) => Date.parse(r.time) >= t0).map((r) => r.tools)).toEqual(starts.filter((r) => Date.parse(r.time) >= t0).map(() => 5));
   } finally {
     await client.close();
   }

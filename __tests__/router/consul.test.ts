@@ -169,6 +169,69 @@ test('a backend whose check fails for a moment keeps its tools (MCP_ROUTER_BACKE
   }
 });
 
+test('a router that starts while a server\'s check fails for a moment waits for it (up to the hold) and starts with its tools; one that stays critical delays the start by the hold, no more', async () => {
+  const HOLD_MS = 3_000;
+  const checkUrl = (what: 'pass' | 'fail') => `/v1/agent/check/${what}/service:flap-2`;
+  const passing = async () => ((await consul.api('/v1/health/service/flap2-service?passing=true')) as any[]).length === 1;
+  const fresh = () =>
+    startRouter(
+      loadConfig({
+        CONSUL_HOST: consul.address,
+        CONSUL_PORT: String(consul.httpPort),
+        CONSUL_REGISTER: 'false',
+        MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
+        MCP_ROUTER_PORT: '0',
+        MCP_ROUTER_METRICS_PORT: '0',
+        MCP_ROUTER_MCP_PORT: '0',
+        MCP_ROUTER_BACKEND_HOLD_MS: String(HOLD_MS),
+        MCP_ROUTER_DRAIN_DELAY_MS: '0',
+        LOG_LEVEL: 'silent',
+      }),
+    );
+  const started: RouterHandle[] = [];
+  try {
+    await consul.api('/v1/agent/service/register', {
+      method: 'PUT',
+      body: JSON.stringify({ ID: 'flap-2', Name: 'flap2-service', Tags: ['mcp-server'], Address: '127.0.0.1', Port: demo.port, Meta: { namespace: 'flap2' }, Check: { TTL: '60s' } }),
+    });
+    // Registered, its check failing (as one timed-out check on a busy host) when the router starts.
+    await consul.api(checkUrl('fail'), { method: 'PUT' });
+    await waitUntil('flap-2 critical in Consul', async () => !(await passing()), 5_000, 50);
+    const a = await fresh();
+    started.push(a);
+    const t0 = Date.now();
+    setTimeout(() => void consul.api(checkUrl('pass'), { method: 'PUT' }), 1_000);
+    await a.ready;
+    const readyAfterMs = Date.now() - t0;
+    // Ready only once the check passed, and then with the server's tools: no NOT_FOUND window.
+    expect(a.catalog.snapshot.tools.has('flap2__whoami')).toBe(true);
+    expect(readyAfterMs).toBeGreaterThanOrEqual(800);
+    expect(readyAfterMs).toBeLessThan(HOLD_MS + 2_000);
+    const client = createRouterClient(`127.0.0.1:${a.port}`);
+    try {
+      expect(fromListValue((await unary(client, 'CallTool', { name: 'flap2__whoami' })).content)).toEqual([{ type: 'text', text: 'found' }]);
+    } finally {
+      client.close();
+    }
+
+    // Critical for good: the start waits the hold, no longer, and the server is not in the catalogue.
+    await consul.api(checkUrl('fail'), { method: 'PUT' });
+    await waitUntil('flap-2 critical again', async () => !(await passing()), 5_000, 50);
+    const t1 = Date.now();
+    const b = await fresh();
+    started.push(b);
+    await b.ready;
+    const waitedMs = Date.now() - t1;
+    process.stdout.write(`[router] start while a server is critical: ${JSON.stringify({ readyAfterPassMs: readyAfterMs, readyWhileCriticalMs: waitedMs, holdMs: HOLD_MS })}\n`);
+    expect(waitedMs).toBeGreaterThanOrEqual(HOLD_MS - 500);
+    expect(waitedMs).toBeLessThan(HOLD_MS + 3_000);
+    expect(b.catalog.snapshot.tools.has('flap2__whoami')).toBe(false);
+  } finally {
+    await Promise.all(started.map((r) => r.close()));
+    await consul.api('/v1/agent/service/deregister/flap-2', { method: 'PUT' }).catch(() => undefined);
+  }
+});
+
 test('deregisters on drain', async () => {
   await router.drain();
   expect((await consul.api('/v1/agent/services'))[ID]).toBeUndefined();

@@ -9,7 +9,10 @@
  * goes on while the cluster elects a leader (or has none: ConsulClusterHealth
  * reports that). Services named in `excludeServices` (the routers' own
  * service, which a router token may write) are never taken as backends,
- * whatever their tags.
+ * whatever their tags. An instance that leaves the passing set is kept for
+ * the hold time; a router that starts waits up to that time for the
+ * instances registered but not passing, so it starts with the catalogue the
+ * running routers hold.
  */
 import { isIP } from 'node:net';
 import type Consul from 'consul';
@@ -77,7 +80,17 @@ export class ConsulDiscovery {
   /** Services whose first health answer is still awaited (undefined until the service list has answered). */
   private awaiting?: Set<string>;
   private resolveInitialized!: () => void;
-  /** Resolves once Consul has answered the service list and each tagged service's instances. */
+  /** Set once the first answers are in (the start-up wait for not-passing instances, if any, has begun). */
+  private firstAnswered = false;
+  /** Instances registered but not passing at start-up that the start-up wait is still waiting for. */
+  private startupWait?: { readonly ids: Set<string>; readonly done: () => void };
+  /**
+   * Resolves once Consul has answered the service list and each tagged
+   * service's instances, and the instances registered but not passing at that
+   * moment have passed or the hold time has run out (a router that starts
+   * while a server's check fails for a moment does not serve a smaller
+   * catalogue than the running routers, which hold such an instance).
+   */
   readonly initialized = new Promise<void>((resolve) => (this.resolveInitialized = resolve));
 
   constructor(
@@ -146,7 +159,59 @@ export class ConsulDiscovery {
   }
 
   private checkInitialized(): void {
-    if (this.awaiting && this.awaiting.size === 0) this.resolveInitialized();
+    if (!this.awaiting || this.awaiting.size > 0 || this.firstAnswered) return;
+    this.firstAnswered = true;
+    void this.waitForNotPassing().finally(() => this.resolveInitialized());
+  }
+
+  /**
+   * The start-up wait. A running router keeps an instance that leaves the
+   * passing set for the hold time; a router starting at that moment has not
+   * seen it pass, so it waits, up to the hold time, for the instances that
+   * are registered (tagged, valid, allowed) but not passing. One that passes
+   * in time is in its first catalogue, as it is in the running routers'; one
+   * that does not is out of theirs too by then. Costs a start nothing when
+   * every instance passes; at most the hold time when one stays critical.
+   */
+  private async waitForNotPassing(): Promise<void> {
+    if (this.holdMs <= 0 || this.stopped) return;
+    const deadline = Date.now() + this.holdMs;
+    const names = [...this.serviceQueries.keys()];
+    const registered = await Promise.all(
+      names.map((service) =>
+        (this.consul.health.service({ service, stale: true, timeout: this.holdMs } as never) as unknown as Promise<HealthEntry[]>).catch((err: Error) => {
+          this.logger.warn({ service, err: err.message }, 'consul query of not-passing instances failed; not waiting for them');
+          return [] as HealthEntry[];
+        }),
+      ),
+    );
+    const ids = new Set<string>();
+    for (const entries of registered) {
+      for (const e of entries ?? []) {
+        if (!(e.Service.Tags ?? []).includes(this.tag) || this.passing.has(e.Service.ID)) continue;
+        const d = descriptorOf(e, this.policy);
+        if (typeof d !== 'string' && !(d instanceof Refusal)) ids.add(d.id);
+      }
+    }
+    const remainingMs = deadline - Date.now();
+    if (ids.size === 0 || remainingMs <= 0 || this.stopped) return;
+    this.logger.info({ instances: [...ids], waitMs: remainingMs }, 'MCP server instances registered but not passing in Consul; waiting up to the hold time for them before reporting ready');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.startupWait = undefined;
+        this.logger.info({ instances: [...ids] }, 'hold time over: starting without the MCP server instances that are still not passing');
+        resolve();
+      }, remainingMs);
+      timer.unref();
+      this.startupWait = {
+        ids,
+        done: () => {
+          clearTimeout(timer);
+          this.startupWait = undefined;
+          resolve();
+        },
+      };
+    });
   }
 
   private accept(service: string, e: HealthEntry): BackendDescriptor[] {
@@ -183,11 +248,13 @@ export class ConsulDiscovery {
       this.holdTimer.unref();
     }
     this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)]);
+    if (this.startupWait && [...this.startupWait.ids].every((id) => current.has(id))) this.startupWait.done();
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.holdTimer);
+    this.startupWait?.done();
     this.catalogQuery?.stop();
     for (const q of this.serviceQueries.values()) q.stop();
     this.serviceQueries.clear();
