@@ -9,7 +9,7 @@ import { ConsulRegistration } from '../../router-app/src/consul/registration';
 import { createRouterClient, unary } from '../../scripts/local-platform/router-client';
 import { waitUntil } from '../../scripts/local-platform/managed-process';
 import { ConsulAgent, startConsulAgent } from '../support/consul-agent';
-import { DemoServerHandle, startDemoServer } from '../support/demo-backends';
+import { DemoServerHandle, discoveringRouterEnv, startDemoServer } from '../support/demo-backends';
 
 jest.setTimeout(90_000);
 
@@ -173,21 +173,7 @@ test('a router that starts while a server\'s check fails for a moment waits for 
   const HOLD_MS = 3_000;
   const checkUrl = (what: 'pass' | 'fail') => `/v1/agent/check/${what}/service:flap-2`;
   const passing = async () => ((await consul.api('/v1/health/service/flap2-service?passing=true')) as any[]).length === 1;
-  const fresh = () =>
-    startRouter(
-      loadConfig({
-        CONSUL_HOST: consul.address,
-        CONSUL_PORT: String(consul.httpPort),
-        CONSUL_REGISTER: 'false',
-        MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
-        MCP_ROUTER_PORT: '0',
-        MCP_ROUTER_METRICS_PORT: '0',
-        MCP_ROUTER_MCP_PORT: '0',
-        MCP_ROUTER_BACKEND_HOLD_MS: String(HOLD_MS),
-        MCP_ROUTER_DRAIN_DELAY_MS: '0',
-        LOG_LEVEL: 'silent',
-      }),
-    );
+  const fresh = () => startRouter(loadConfig(discoveringRouterEnv(consul, { MCP_ROUTER_BACKEND_HOLD_MS: String(HOLD_MS), MCP_ROUTER_DRAIN_DELAY_MS: '0' })));
   const started: RouterHandle[] = [];
   try {
     await consul.api('/v1/agent/service/register', {

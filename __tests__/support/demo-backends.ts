@@ -66,7 +66,7 @@ export function discoveringRouterEnv(consul: { address: string; httpPort: number
     MCP_ROUTER_BIND_ADDRESS: '127.0.0.1',
     MCP_ROUTER_PORT: '0',
     MCP_ROUTER_METRICS_PORT: '0',
-      MCP_ROUTER_MCP_PORT: '0',
+    MCP_ROUTER_MCP_PORT: '0',
     MCP_ROUTER_HOSTNAME: 'discovering',
     LOG_LEVEL: 'silent',
     MCP_ROUTER_INTERNALS: 'everyone',
