@@ -20,7 +20,9 @@
  *   router sets it, removed again;
  * - floor: the bare grpc-js baseline server plus an MCP SDK client session to
  *   the backend — the modules any router built on grpc-js and the SDK must
- *   load; idle only (it serves no CallTool).
+ *   load; idle only (it serves no CallTool);
+ * - container limits: the image's flags scaled to 96, 128 and 192 MiB, as the
+ *   constructs run a router given that limit (constructs/router-heap.ts).
  * MEM_VARIANTS=<i,j,...> (0-based indices into VARIANTS) runs only those;
  * MEM_COPIES=<n> starts n processes of each (idle RSS differs 4–6 MiB between
  * identical processes, so a small change needs several of each to be seen).
@@ -39,6 +41,8 @@ import { startLoadWindow } from './machine-load';
 import { BenchProcess, freePort, pinPid, procMemory, ProcMemory, sleep, taskset } from './procs';
 import { fmt } from './report';
 import { routerNodeFlags } from '../scripts/local-platform/platform';
+import { scaleHeapFlags } from '../constructs/router-heap';
+import { ROUTER_SECURITY_DEFAULTS } from '../constructs/router-fleet';
 
 const HOST = '127.0.0.1';
 const TOOL = 'demo__echo';
@@ -115,6 +119,8 @@ export const VARIANTS: readonly Variant[] = [
     },
   },
   { name: 'floor: bare grpc-js server + an MCP SDK client session', flags: BEFORE_FLAGS, entry: () => '', floor: true },
+  // What the constructs run for a router given another memory limit (routerCommandFor: the image's flags scaled).
+  ...[96, 128, 192].map((mb) => ({ name: `image flags scaled to a ${mb} MiB limit`, flags: scaleHeapFlags(routerNodeFlags(), mb, ROUTER_SECURITY_DEFAULTS.memoryMb)!, entry: () => ROUTER_ENTRY })),
 ];
 
 interface Running {

@@ -31,6 +31,7 @@ import { ExternalMcpServer, ExternalMcpServers } from './external-mcp-servers';
 import { DemoBackends } from './demo-backend';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer';
 import { RouterFleet, RouterFleetProps, ROUTER_ADMIN_PORT, ROUTER_MCP_PORT } from './router-fleet';
+import { validateRouterMemory } from './router-heap';
 import { RouterImage } from './router-image';
 import { RateLimitProps, RouterAuthProps } from './router-auth';
 import { ContainerSecurityProps, mergeContainerSecurity, validateContainerSecurity } from './container-security';
@@ -218,7 +219,11 @@ export interface McpRouterPlatformProps {
   readonly routerEnvironment?: { [name: string]: string };
   /** CPUs per router (vertical scaling); 0 for no limit. The same as `routerSecurity.cpus`. @default 1 */
   readonly routerCpus?: number;
-  /** Memory per router in MiB (vertical scaling); 0 for no limit. The same as `routerSecurity.memoryMb`. @default 256 */
+  /**
+   * Memory per router in MiB (vertical scaling); 0 for no limit. The same as `routerSecurity.memoryMb`.
+   * A literal limit other than 256 also scales the router's V8 heap flags to it
+   * (`--max-old-space-size` = 3/8 of the limit; constructs/router-heap.ts). @default 256
+   */
   readonly routerMemoryMb?: number;
   /**
    * Lockdown of every container of the platform (routers, HAProxy, Consul, demo servers):
@@ -396,6 +401,16 @@ export class McpRouterPlatform extends Construct {
     }
     validateContainerSecurity(ID, 'containerSecurity', props.containerSecurity);
     for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
+    // The routers' memory limit, named as the user gave it (the first of these that is set wins).
+    const routerMemory = (
+      [
+        ['routerMemoryMb', props.routerMemoryMb],
+        ['swarm.routerResources.limitMemoryMb', props.swarm?.routerResources?.limitMemoryMb],
+        ['routerSecurity.memoryMb', props.routerSecurity?.memoryMb],
+        ['containerSecurity.memoryMb', props.containerSecurity?.memoryMb],
+      ] as const
+    ).find(([, v]) => v !== undefined);
+    if (routerMemory) validateRouterMemory(ID, routerMemory[0], routerMemory[1]);
     const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
     // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
     const routerSecurity = mergeContainerSecurity(

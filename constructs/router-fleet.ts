@@ -14,6 +14,7 @@ import { validateRouterEnvironment, validateSessionKeySource } from './router-en
 import { envFilesEntrypoint } from './env-files';
 import { contextCommand } from './build-trigger';
 import { ROUTER_APP_DIR } from './router-image';
+import { scaleHeapFlags, validateRouterMemory } from './router-heap';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -37,13 +38,23 @@ export const ROUTER_COMMAND: readonly string[] = contextCommand(ROUTER_APP_DIR);
 const ROUTER_SECRETS_TMPFS = { '/run/mcp-router': 'size=64k,uid=1000,gid=1000,mode=0700' };
 /**
  * A router's lockdown defaults. Memory: the image runs node with --max-semi-space-size=16
- * --max-old-space-size=96, and the bench measured a router's peak RSS under load at ~131 MiB
+ * --max-old-space-size=96 (sized for this default; another limit scales them, routerCommandFor), and the bench measured a router's peak RSS under load at ~131 MiB
  * with them (bench/FINDINGS.md §8, ~92 MiB idle after load); 256 MiB leaves ~2x that for what
  * V8's old-space cap does not bound (new space, code, gRPC and HTTP/2 buffers: calls and
  * answers up to 4 MiB each, 256 calls at once by default). CPU: a router's JavaScript runs on one thread, and the bench's scaling runs
  * show one router per core as the shape that scales (bench/RESULTS.md item 8).
  */
 export const ROUTER_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 256, cpus: 1, tmpfs: { '/tmp': 'size=16m' } };
+
+/**
+ * The router command for a memory limit in MiB: the image's CMD with its heap flags scaled from
+ * the default limit (router-heap.ts), or undefined when the image's own CMD fits (the default
+ * limit, no limit (0), or a limit given as a token, which is unknown until apply).
+ */
+export function routerCommandFor(memoryMb: number | undefined): string[] | undefined {
+  if (memoryMb === undefined || memoryMb === 0 || isUnresolved(memoryMb)) return undefined;
+  return scaleHeapFlags(ROUTER_COMMAND, memoryMb, ROUTER_SECURITY_DEFAULTS.memoryMb);
+}
 
 /** Docker restart policy of the router containers. */
 export enum RestartPolicy {
@@ -85,7 +96,8 @@ export interface RouterFleetProps {
   readonly cpus?: number;
   /**
    * Memory limit per router in MiB (the seed's `limits.memory`); 0 for no limit. The same as
-   * `security.memoryMb` (set one of them). @default 256 (ROUTER_SECURITY_DEFAULTS)
+   * `security.memoryMb` (set one of them). A literal limit other than the default runs the image's
+   * CMD with its V8 heap flags scaled to it (routerCommandFor). @default 256 (ROUTER_SECURITY_DEFAULTS)
    */
   readonly memoryMb?: number;
   /**
@@ -234,6 +246,8 @@ export class RouterFleet extends Construct {
       ...auth.volumes,
     ];
 
+    validateRouterMemory(ID, props.memoryMb !== undefined ? 'memoryMb' : 'security.memoryMb', lockdown.attributes.memory);
+    const command = routerCommandFor(lockdown.attributes.memory);
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
     const name = `${prefix}-\${count.index + 1}`;
@@ -269,7 +283,9 @@ export class RouterFleet extends Construct {
       healthcheck: { test: ['CMD', 'node', 'dist/healthcheck.js'], interval: '10s', timeout: '3s', retries: 3, startPeriod: '10s' },
       ...lockdown.attributes,
       ...(volumes.length > 0 ? { volumes } : {}),
-      ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint, command: [...ROUTER_COMMAND] } : {}),
+      ...(tokenFile !== undefined ? { entrypoint: tokenFile.entrypoint } : {}),
+      // The image's CMD, or its heap flags scaled to the memory limit; stated whenever there is an entrypoint (which drops the image's CMD).
+      ...(command !== undefined || tokenFile !== undefined ? { command: command ?? [...ROUTER_COMMAND] } : {}),
       ...(props.hostPortBase !== undefined
         ? {
             ports: [

@@ -177,7 +177,7 @@ describe('property: no input crashes synth without a prop-naming message', () =>
         balance: fc.constantFrom('roundrobin', 'leastconn', 'source'),
         publicPort: fc.integer({ min: 1, max: 65535 }),
         routerCpus: fc.double({ min: 0.01, max: 8, noNaN: true }),
-        routerMemoryMb: fc.integer({ min: 6, max: 4096 }),
+        routerMemoryMb: fc.integer({ min: 128, max: 4096 }),
       },
       { requiredKeys: [] },
     );

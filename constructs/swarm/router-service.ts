@@ -15,7 +15,8 @@ import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from '../router-auth';
 import { ContainerSecurityProps, serviceLockdown } from '../container-security';
-import { ROUTER_SECURITY_DEFAULTS } from '../router-fleet';
+import { ROUTER_SECURITY_DEFAULTS, routerCommandFor } from '../router-fleet';
+import { validateRouterMemory } from '../router-heap';
 import { isUnresolved, propError, validateInteger, validateName, validatePort, validateRequiredString } from '../validation';
 import { validateRouterEnvironment, validateSessionKeySource } from '../router-env';
 import {
@@ -151,7 +152,11 @@ export class RouterService extends Construct {
       ...Object.entries(env).sort(([a], [b]) => a.localeCompare(b)),
     ];
     const lockdown = serviceLockdown(ID, 'security', props.security, ROUTER_SECURITY_DEFAULTS);
-    const resources = resourcesBlock(lockdownLimits(ID, 'resources', props.resources, props.security, lockdown));
+    const limits = lockdownLimits(ID, 'resources', props.resources, props.security, lockdown);
+    const resources = resourcesBlock(limits);
+    // The image's CMD with its heap flags scaled to the task's memory limit (undefined: the image's own fits).
+    validateRouterMemory(ID, props.resources?.limitMemoryMb !== undefined ? 'resources.limitMemoryMb' : 'security.memoryMb', limits?.limitMemoryMb);
+    const args = routerCommandFor(limits?.limitMemoryMb);
     const placement = placementBlock(props.placement);
     const config: ServiceConfig = {
       name: swarmName,
@@ -161,6 +166,7 @@ export class RouterService extends Construct {
           image: props.image,
           hostname: '{{.Service.Name}}-{{.Task.Slot}}',
           env: Object.fromEntries(pairs),
+          ...(args !== undefined ? { args } : {}),
           stopSignal: 'SIGTERM',
           stopGracePeriod: `${props.stopGraceSeconds ?? 20}s`,
           // Swarm kills a task whose check fails `retries` times in a row (one host only marks it), so
