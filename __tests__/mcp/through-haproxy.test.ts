@@ -15,6 +15,7 @@ import { LocalPlatform } from '../../scripts/local-platform/platform';
 import { sleep, waitUntil } from '../../scripts/local-platform/managed-process';
 import { report, spread } from '../platform/helpers';
 import { requireTool } from '../support/tools';
+import { AbortListenerWatch, watchAbortListeners } from '../support/abort-listener-warnings';
 
 jest.setTimeout(240_000);
 
@@ -29,9 +30,14 @@ afterAll(async () => {
   await platform?.close();
 });
 
+/** Each client's transport signal, watched (the SDK's one signal for every fetch: see the helper). */
+const abortListeners = new WeakMap<Client, AbortListenerWatch>();
+
 async function connect(): Promise<Client> {
   const client = new Client({ name: 'through-haproxy', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(platform.mcpUrl)));
+  const transport = new StreamableHTTPClientTransport(new URL(platform.mcpUrl));
+  await client.connect(transport);
+  abortListeners.set(client, watchAbortListeners(transport));
   return client;
 }
 
@@ -104,6 +110,7 @@ test('the session survives SIGKILL of the router that served its last request, a
   const failures: string[] = [];
   const call = async () => {
     calls++;
+    if (calls % 100 === 0) abortListeners.get(client)!.sample();
     try {
       await echo(client, `c${calls}`);
     } catch (err) {
@@ -149,7 +156,7 @@ test('the session survives SIGKILL of the router that served its last request, a
     const scaling = { calls: calls - c0, failed: failed - f0 };
 
     const starts = routerStarts();
-    report('mcp session under router loss', { afterKill, rolling, scaling, firstFailures: failures.slice(0, 3), ...(failed ? { routerStarts: starts } : {}) });
+    report('mcp session under router loss', { afterKill, rolling, scaling, firstFailures: failures.slice(0, 3), ...(failed ? { routerStarts: starts } : {}), sdkTransportAbortListenersMax: abortListeners.get(client)!.sample() });
     // The killed router held nothing of the session: no call after the kill failed (none was in flight on it).
     expect(afterKill.failed).toBe(0);
     expect(rolling.failed).toBe(0);
