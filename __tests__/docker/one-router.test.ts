@@ -25,7 +25,8 @@ afterAll(async () => {
 
 test('one router: the plan applies, every container is healthy by its own healthcheck, a call through HAProxy reaches the demo tools', async () => {
   let t = Date.now();
-  platform = await EnginePlatform.create({ stem: 'one', props: { demoBackends: ['demo'] } });
+  // 192 MiB instead of the default 256: the router runs the image's CMD with its heap flags scaled to it (constructs/router-heap.ts).
+  platform = await EnginePlatform.create({ stem: 'one', props: { demoBackends: ['demo'], routerMemoryMb: 192 } });
   timings.provisionMs = Date.now() - t;
 
   t = Date.now();
@@ -76,7 +77,7 @@ test('one router: the plan applies, every container is healthy by its own health
   // no capabilities, no-new-privileges, memory and CPU limits, rotated logs; and as the
   // processes see it: a write to / fails, no effective capability, NoNewPrivs set.
   const expected: Record<string, { memoryMb: number; cpus: number; tmpfs: string[] }> = {
-    [platform.routerName(1)]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
+    [platform.routerName(1)]: { memoryMb: 192, cpus: 1, tmpfs: ['/tmp'] },
     [`${platform.prefix}-haproxy`]: { memoryMb: 64 + Math.ceil((4000 * 48) / 1024), cpus: 2, tmpfs: ['/run/haproxy'] },
     [`${platform.prefix}-consul`]: { memoryMb: 256, cpus: 1, tmpfs: ['/consul/config'] },
     [`${platform.prefix}-demo-demo`]: { memoryMb: 256, cpus: 1, tmpfs: ['/tmp'] },
@@ -109,6 +110,11 @@ test('one router: the plan applies, every container is healthy by its own health
     expect(probe.stdout).toMatch(/CapEff:\s+0000000000000000/);
     expect(probe.stdout).toMatch(/NoNewPrivs:\s+1/);
   }
+
+  // The router's node runs with the heap flags of its 192 MiB limit (3/8 of it for the old space).
+  const cmdline = (await platform.exec(platform.routerName(1), ['sh', '-c', 'tr "\\0" " " < /proc/1/cmdline'])).stdout.trim();
+  process.stdout.write(`[docker] router command: ${cmdline}\n`);
+  expect(cmdline).toBe('node --max-semi-space-size=12 --max-old-space-size=72 dist/main.js');
 
   // HAProxy logs what went wrong, not every call: the calls above left no line; a request it
   // cannot parse (sent from inside its container to the MCP listener) is logged.
