@@ -11,8 +11,10 @@
  *   healthcheck), its two token variables given a value as Terraform would (the management
  *   token, in place of the node-identity token the Consul provider makes), joins that server.
  * - A router and the demo server: the platform plan's container (entrypoint, env, lockdown) on the
- *   node:20-slim stand-in, the image's "node" user, with a probe as the command (the router image
- *   is not built here; the router reading CONSUL_HTTP_TOKEN_FILE runs in __tests__/platform/consul-acl.test.ts).
+ *   node:20-slim stand-in, the image's "node" user, with a probe as the command.
+ * - The real router image, built from the plan's docker_image, run as the plan's container runs it
+ *   (entrypoint, command, env with the token filled in, lockdown, memory): it registers in Consul
+ *   with the token from its file and passes Consul's checks; no process keeps the variable.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -202,4 +204,55 @@ test.each([
   expect({ exit: exit.StatusCode, logs }).toEqual({ exit: 0, logs: expect.any(String) });
   // "probe " first: the engine client would parse a body that is JSON by itself.
   expect(JSON.parse(logs.split('\n').pop()!.replace(/^probe /, ''))).toEqual({ token, mode: '600', uid: 1000, envVars: [], environ: 0, rootWritable: false, fsType: 'tmpfs' });
+});
+
+test("the real router image, as the plan runs it with a Consul token: it reads the token from its tmpfs file, registers with it and passes Consul's checks; no process keeps the variable", async () => {
+  const plan = containerAt(platformPlan, 'Routers/Router');
+  // The router image, built from the plan's own docker_image (its build context is relative to the platform stack's directory).
+  const images = Object.entries((platformPlan.resource.docker_image ?? {}) as Record<string, Json>).filter(([, i]) => String(i['//']?.metadata?.path ?? '').includes('RouterImage'));
+  expect(images).toHaveLength(1);
+  const imagePlan = path.join(PLANS_DIR, 'stacks', prefix, 'cdk.router-image.tf.json');
+  fs.writeFileSync(imagePlan, JSON.stringify({ terraform: platformPlan.terraform, provider: { docker: platformPlan.provider.docker }, resource: { docker_image: Object.fromEntries(images) } }));
+  const imageApplier = new DockerPlanApplier({ planFile: imagePlan, stateId: `${prefix}-router-image`, docker });
+  try {
+    await imageApplier.apply();
+    const server = containerAt(consulPlan, 'Consul/Server/Container');
+    const name = `${prefix}-router-t`;
+    // CONSUL_HOST: the server (the plan's router talks to its node's client agent, which this test does not run).
+    // The values Terraform fills in: the token (here the management token), the session key (a random_password).
+    const env = envWith(plan, { MCP_ROUTER_CONSUL_TOKEN: managementToken, MCP_ROUTER_SESSION_KEYS: `k1=${randomUUID()}${randomUUID()}` }).map((e) => (e.startsWith('CONSUL_HOST=') ? `CONSUL_HOST=${server.name}` : e));
+    expect(env.filter((e) => e.includes('${'))).toEqual([]);
+    const c = await docker.createContainer({
+      name,
+      Hostname: name,
+      Image: String(images[0][1].name),
+      Entrypoint: plan.entrypoint,
+      Cmd: plan.command,
+      Env: env,
+      Healthcheck: { Test: plan.healthcheck.test, Interval: 2e9, Timeout: 5e9, Retries: 3 },
+      HostConfig: { ...lockdownOf(plan), Memory: plan.memory * 1024 * 1024, NetworkMode: networkName },
+    });
+    started.push(name);
+    await c.start();
+    // Registered under its own instance ID with the token from the file, and every check of it passing (Consul reaches its gRPC health).
+    const passing = async () => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/health/service/mcp-router?passing=true`, { headers: { 'X-Consul-Token': managementToken } });
+      return ((await res.json()) as Array<{ Service: { ID: string } }>).map((e) => e.Service.ID);
+    };
+    let ids: string[] = [];
+    await waitUntil('the router registered and passing in Consul', async () => (ids = await passing()).length === 1, 90_000, 500);
+    expect(ids[0]).toMatch(/^mcp-router-/);
+    await waitUntil('the router container healthy', async () => (await health(name)) === 'healthy', 60_000, 500);
+    // Without a token Consul shows nothing of it (ACLs deny by default): the router's own token did the registering.
+    expect(((await (await fetch(`http://127.0.0.1:${httpPort}/v1/health/service/mcp-router`)).json()) as unknown[]).length).toBe(0);
+    const procs = (await dockerExec(docker, name, ['sh', '-c', PROCESS_ENV_PROBE])).stdout.trim().split('\n');
+    process.stdout.write(`[docker] router with a Consul token: ${JSON.stringify({ id: ids[0], procs })}\n`);
+    expect(procs[0]).toMatch(/^node --max-semi-space-size=16 --max-old-space-size=96 dist\/main\.js \|0$/);
+    for (const l of procs) expect(l).toMatch(/\|0$/);
+    expect((await dockerExec(docker, name, ['sh', '-c', 'stat -c "%a %U" /run/mcp-router/consul-token'])).stdout.trim()).toBe('600 node');
+  } finally {
+    await docker.getContainer(`${prefix}-router-t`).remove({ force: true }).catch(() => undefined);
+    await imageApplier.destroy().catch(() => undefined);
+    fs.rmSync(imagePlan, { force: true });
+  }
 });
