@@ -401,16 +401,17 @@ export class McpRouterPlatform extends Construct {
     }
     validateContainerSecurity(ID, 'containerSecurity', props.containerSecurity);
     for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
-    // The routers' memory limit, named as the user gave it (the first of these that is set wins).
-    const routerMemory = (
+    // The routers' memory limit, named as the user gave it: their own (one of the first three; two of
+    // them set is a conflict the parts report), else containerSecurity's.
+    const ownMemory = (
       [
         ['routerMemoryMb', props.routerMemoryMb],
         ['swarm.routerResources.limitMemoryMb', props.swarm?.routerResources?.limitMemoryMb],
         ['routerSecurity.memoryMb', props.routerSecurity?.memoryMb],
-        ['containerSecurity.memoryMb', props.containerSecurity?.memoryMb],
       ] as const
-    ).find(([, v]) => v !== undefined);
-    if (routerMemory) validateRouterMemory(ID, routerMemory[0], routerMemory[1]);
+    ).filter(([, v]) => v !== undefined);
+    const routerMemory = ownMemory.length > 0 ? ownMemory : props.containerSecurity?.memoryMb !== undefined ? [['containerSecurity.memoryMb', props.containerSecurity.memoryMb] as const] : [];
+    if (routerMemory.length === 1) validateRouterMemory(ID, routerMemory[0][0], routerMemory[0][1]);
     const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
     // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).
     const routerSecurity = mergeContainerSecurity(

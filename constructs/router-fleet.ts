@@ -14,7 +14,7 @@ import { validateRouterEnvironment, validateSessionKeySource } from './router-en
 import { envFilesEntrypoint } from './env-files';
 import { contextCommand } from './build-trigger';
 import { ROUTER_APP_DIR } from './router-image';
-import { scaleHeapFlags, validateRouterMemory } from './router-heap';
+import { scaleHeapFlags, validateRouterMemory, warnIfUnsizedHeap } from './router-heap';
 
 /** Ports of the router process (router-app's contract). */
 export const ROUTER_GRPC_PORT: number = PORTS.grpc;
@@ -246,7 +246,9 @@ export class RouterFleet extends Construct {
       ...auth.volumes,
     ];
 
-    validateRouterMemory(ID, props.memoryMb !== undefined ? 'memoryMb' : 'security.memoryMb', lockdown.attributes.memory);
+    const memoryProp = props.memoryMb !== undefined ? 'memoryMb' : 'security.memoryMb';
+    validateRouterMemory(ID, memoryProp, lockdown.attributes.memory);
+    warnIfUnsizedHeap(this, memoryProp, lockdown.attributes.memory);
     const command = routerCommandFor(lockdown.attributes.memory);
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);

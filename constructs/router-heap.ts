@@ -10,6 +10,8 @@
  * bench/FINDINGS.md §8), and at least 1 MiB.
  */
 
+import { Annotations } from 'cdktf';
+import { IConstruct } from 'constructs';
 import { isUnresolved, propError } from './validation';
 
 const OLD_SPACE = /^--max-old-space-size=(\d+)$/;
@@ -51,5 +53,16 @@ export function validateRouterMemory(scope: string, prop: string, memoryMb: unkn
   if (typeof memoryMb !== 'number' || isUnresolved(memoryMb) || !Number.isInteger(memoryMb) || memoryMb < 6) return;
   if (memoryMb < ROUTER_MIN_MEMORY_MB) {
     throw propError(scope, prop, memoryMb, `0 (no limit) or at least ${ROUTER_MIN_MEMORY_MB} MiB for a router: below that its V8 heap collects without pause (bench/FINDINGS.md §12)`);
+  }
+}
+
+/**
+ * A router limit given as a token is unknown until apply, so the routers keep the image's flags
+ * (sized for 256 MiB): said at synth as a warning, since a smaller limit would be out of memory
+ * before V8 collects.
+ */
+export function warnIfUnsizedHeap(scope: IConstruct, prop: string, memoryMb: unknown): void {
+  if (typeof memoryMb === 'number' && isUnresolved(memoryMb)) {
+    Annotations.of(scope).addWarning(`${prop} is a token (known at apply only): the routers keep the image's V8 heap flags, sized for 256 MiB (--max-old-space-size=96); give a literal limit to have them scaled to it, and no less than 256 as a token`);
   }
 }

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { DeploymentTarget } from '../../constructs';
 import { scaleHeapFlags } from '../../constructs/router-heap';
-import { ROUTER_COMMAND, routerCommandFor } from '../../constructs/router-fleet';
+import { RouterFleet, ROUTER_COMMAND, routerCommandFor } from '../../constructs/router-fleet';
 import { byPath, synthApp, synthStack } from './synth-helpers';
 
 const flagsOf = (command: readonly string[]) => ({
@@ -57,8 +57,21 @@ test('a router limit below 128 MiB is refused at synth, named as it was given', 
   expect(() => synthStack({ ...SWARM, routerMemoryMb: 100 })).toThrow(refusal('routerMemoryMb', 100));
   // The routers' own limit wins over containerSecurity's: a small one for the other parts is fine.
   expect(router(synthStack({ containerSecurity: { memoryMb: 100 }, routerMemoryMb: 128 })).memory).toBe(128);
+  // Two limits for the routers: the conflict is reported, not the size of one of them.
+  expect(() => synthStack({ routerMemoryMb: 100, routerSecurity: { memoryMb: 512 } })).toThrow(/one memory limit/);
   // Below Docker's minimum, the general check speaks.
   expect(() => synthStack({ routerMemoryMb: 4 })).toThrow(/routerMemoryMb must be an integer from 6 to 1048576/);
+});
+
+test('a limit given as a token keeps the image\'s flags, and synth says so as a warning', () => {
+  const stack = new TerraformStack(Testing.app(), 's');
+  const mem = new TerraformVariable(stack, 'mem', { type: 'number' });
+  const fleet = new RouterFleet(stack, 'Routers', { instanceCount: 1, image: 'img', networkName: 'n', consulHost: 'consul', memoryMb: mem.numberValue });
+  const json = JSON.parse(Testing.synth(stack));
+  expect(Object.values(json.resource.docker_container as Record<string, any>)[0].command).toBeUndefined();
+  expect(fleet.node.metadata.filter((m) => /warn/i.test(m.type)).map((m) => String(m.data))).toEqual([expect.stringMatching(/^memoryMb is a token \(known at apply only\): the routers keep the image's V8 heap flags, sized for 256 MiB/)]);
+  const literal = new RouterFleet(stack, 'Sized', { instanceCount: 1, image: 'img', networkName: 'n', consulHost: 'consul', memoryMb: 512 });
+  expect(literal.node.metadata.filter((m) => /warn/i.test(m.type))).toEqual([]);
 });
 
 describe('in the plan', () => {
@@ -86,5 +99,9 @@ describe('in the plan', () => {
     expect(sized.task_spec.resources.limits.memory_bytes).toBe(128 * 1024 * 1024);
     expect(sized.task_spec.container_spec.args).toEqual(routerCommandFor(128));
     expect(swarmRouter(synthStack({ ...SWARM, swarm: { routerResources: { limitMemoryMb: 512 } } })).task_spec.container_spec.args).toEqual(routerCommandFor(512));
+    // 0 is no limit, as on the host target: no memory or CPU limit on the task, the image's flags.
+    const unlimited = swarmRouter(synthStack({ ...SWARM, routerMemoryMb: 0, routerCpus: 0 }));
+    expect(unlimited.task_spec.resources?.limits).toBeUndefined();
+    expect(unlimited.task_spec.container_spec.args).toBeUndefined();
   });
 });

@@ -219,10 +219,15 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         update: s.routerUpdate,
         rollback: s.routerRollback,
         restart: s.routerRestart,
-        resources: { ...s.routerResources, limitCpus: p.routerCpus ?? s.routerResources?.limitCpus, limitMemoryMb: p.routerMemoryMb ?? s.routerResources?.limitMemoryMb },
+        // routerCpus / routerMemoryMb are the tasks' limits; 0 (no limit) is a lockdown setting, as on the host target.
+        resources: {
+          ...s.routerResources,
+          limitCpus: p.routerCpus === 0 ? undefined : (p.routerCpus ?? s.routerResources?.limitCpus),
+          limitMemoryMb: p.routerMemoryMb === 0 ? undefined : (p.routerMemoryMb ?? s.routerResources?.limitMemoryMb),
+        },
         placement: s.routerPlacement,
         stopGraceSeconds: s.routerStopGraceSeconds,
-        security: p.routerSecurity,
+        security: p.routerCpus === 0 || p.routerMemoryMb === 0 ? { ...p.routerSecurity, ...(p.routerCpus === 0 ? { cpus: 0 } : {}), ...(p.routerMemoryMb === 0 ? { memoryMb: 0 } : {}) } : p.routerSecurity,
       }),
   );
 

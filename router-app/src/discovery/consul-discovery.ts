@@ -10,10 +10,11 @@
  * reports that). Services named in `excludeServices` (the routers' own
  * service, which a router token may write) are never taken as backends,
  * whatever their tags. An instance that leaves the passing set is kept for
- * the hold time; a router that starts waits up to that time for the
- * instances registered but not passing, so it starts with the catalogue the
- * running routers hold.
+ * the hold time; a router that starts waits up to that time (at most 10 s)
+ * for the instances registered but not passing, so it starts with the
+ * catalogue the running routers hold.
  */
+import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type Consul from 'consul';
 import { MCP_SERVER_DISCOVERY, PATHS, PATTERNS } from '../contract';
@@ -29,6 +30,8 @@ export interface HealthEntry {
 }
 
 const META = MCP_SERVER_DISCOVERY.meta;
+/** The longest a starting router waits for instances registered but not passing (see waitForNotPassing). */
+export const STARTUP_WAIT_MAX_MS = 10_000;
 /** An absolute URL path: no query, fragment, backslash, dot segment or control character. */
 const PATH_RE = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,511}$/;
 // eslint-disable-next-line no-control-regex
@@ -82,6 +85,8 @@ export class ConsulDiscovery {
   private resolveInitialized!: () => void;
   /** Set once the first answers are in (the start-up wait for not-passing instances, if any, has begun). */
   private firstAnswered = false;
+  /** The start-up wait's Consul queries while they run (stop() cancels them). */
+  private startupQueries?: EventEmitter;
   /** Instances registered but not passing at start-up that the start-up wait is still waiting for. */
   private startupWait?: { readonly ids: Set<string>; readonly done: () => void };
   /**
@@ -171,15 +176,22 @@ export class ConsulDiscovery {
    * are registered (tagged, valid, allowed) but not passing. One that passes
    * in time is in its first catalogue, as it is in the running routers'; one
    * that does not is out of theirs too by then. Costs a start nothing when
-   * every instance passes; at most the hold time when one stays critical.
+   * every instance passes; at most the hold time when one stays critical,
+   * and never more than STARTUP_WAIT_MAX_MS (a longer hold would outlast the
+   * container health checks' start periods and have a router restarted
+   * before it is ever ready).
    */
   private async waitForNotPassing(): Promise<void> {
-    if (this.holdMs <= 0 || this.stopped) return;
-    const deadline = Date.now() + this.holdMs;
+    const waitMs = Math.min(this.holdMs, STARTUP_WAIT_MAX_MS);
+    if (waitMs <= 0 || this.stopped) return;
+    const deadline = Date.now() + waitMs;
     const names = [...this.serviceQueries.keys()];
+    // One context for these queries: stop() cancels them (the consul client's documented context).
+    const ctx = new EventEmitter();
+    this.startupQueries = ctx;
     const registered = await Promise.all(
       names.map((service) =>
-        (this.consul.health.service({ service, stale: true, timeout: this.holdMs } as never) as unknown as Promise<HealthEntry[]>).catch((err: Error) => {
+        (this.consul.health.service({ service, stale: true, timeout: waitMs, ctx } as never) as unknown as Promise<HealthEntry[]>).catch((err: Error) => {
           this.logger.warn({ service, err: err.message }, 'consul query of not-passing instances failed; not waiting for them');
           return [] as HealthEntry[];
         }),
@@ -193,6 +205,7 @@ export class ConsulDiscovery {
         if (typeof d !== 'string' && !(d instanceof Refusal)) ids.add(d.id);
       }
     }
+    this.startupQueries = undefined;
     const remainingMs = deadline - Date.now();
     if (ids.size === 0 || remainingMs <= 0 || this.stopped) return;
     this.logger.info({ instances: [...ids], waitMs: remainingMs }, 'MCP server instances registered but not passing in Consul; waiting up to the hold time for them before reporting ready');
@@ -254,6 +267,7 @@ export class ConsulDiscovery {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.holdTimer);
+    this.startupQueries?.emit('cancel');
     this.startupWait?.done();
     this.catalogQuery?.stop();
     for (const q of this.serviceQueries.values()) q.stop();
