@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { DeploymentTarget } from '../../constructs';
+import { DeploymentTarget, RouterService } from '../../constructs';
 import { scaleHeapFlags } from '../../constructs/router-heap';
 import { RouterFleet, ROUTER_COMMAND, routerCommandFor } from '../../constructs/router-fleet';
 import { byPath, synthApp, synthStack } from './synth-helpers';
@@ -61,6 +61,17 @@ test('a router limit below 128 MiB is refused at synth, named as it was given', 
   expect(() => synthStack({ routerMemoryMb: 100, routerSecurity: { memoryMb: 512 } })).toThrow(/one memory limit/);
   // Below Docker's minimum, the general check speaks.
   expect(() => synthStack({ routerMemoryMb: 4 })).toThrow(/routerMemoryMb must be an integer from 6 to 1048576/);
+});
+
+test('the parts on their own refuse it too, under their own prop names', () => {
+  const stack = new TerraformStack(Testing.app(), 's');
+  const fleet = { instanceCount: 1, image: 'img', networkName: 'n', consulHost: 'consul' };
+  expect(() => new RouterFleet(stack, 'A', { ...fleet, memoryMb: 100 })).toThrow('RouterFleet: memoryMb must be 0 (no limit) or at least 128 MiB for a router');
+  expect(() => new RouterFleet(stack, 'B', { ...fleet, security: { memoryMb: 64 } })).toThrow('RouterFleet: security.memoryMb must be 0 (no limit) or at least 128 MiB for a router');
+  const service = { ...fleet, subnet: '10.0.0.0/24' };
+  expect(() => new RouterService(stack, 'C', { ...service, resources: { limitMemoryMb: 100 } })).toThrow('RouterService: resources.limitMemoryMb must be 0 (no limit) or at least 128 MiB for a router');
+  expect(() => new RouterService(stack, 'D', { ...service, security: { memoryMb: 96 } })).toThrow('RouterService: security.memoryMb must be 0 (no limit) or at least 128 MiB for a router');
+  expect(() => new RouterService(stack, 'E', { ...service, resources: { limitMemoryMb: 128 } })).not.toThrow();
 });
 
 test('a limit given as a token keeps the image\'s flags, and synth says so as a warning', () => {
