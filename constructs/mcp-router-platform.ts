@@ -403,14 +403,13 @@ export class McpRouterPlatform extends Construct {
     for (const prop of ['routerSecurity', 'haproxySecurity', 'consulSecurity'] as const) validateContainerSecurity(ID, prop, props[prop]);
     // The routers' memory limit, named as the user gave it: their own (one of the first three; two of
     // them set is a conflict the parts report), else containerSecurity's.
-    const ownMemory = (
-      [
-        ['routerMemoryMb', props.routerMemoryMb],
-        ['swarm.routerResources.limitMemoryMb', props.swarm?.routerResources?.limitMemoryMb],
-        ['routerSecurity.memoryMb', props.routerSecurity?.memoryMb],
-      ] as const
-    ).filter(([, v]) => v !== undefined);
-    const routerMemory = ownMemory.length > 0 ? ownMemory : props.containerSecurity?.memoryMb !== undefined ? [['containerSecurity.memoryMb', props.containerSecurity.memoryMb] as const] : [];
+    const given = (limits: ReadonlyArray<readonly [string, number | undefined]>) => limits.filter(([, v]) => v !== undefined);
+    const ownMemory = given([
+      ['routerMemoryMb', props.routerMemoryMb],
+      ['swarm.routerResources.limitMemoryMb', props.swarm?.routerResources?.limitMemoryMb],
+      ['routerSecurity.memoryMb', props.routerSecurity?.memoryMb],
+    ]);
+    const routerMemory = ownMemory.length > 0 ? ownMemory : given([['containerSecurity.memoryMb', props.containerSecurity?.memoryMb]]);
     if (routerMemory.length === 1) validateRouterMemory(ID, routerMemory[0][0], routerMemory[0][1]);
     const security = (own: ContainerSecurityProps | undefined) => mergeContainerSecurity(props.containerSecurity, own);
     // routerCpus / routerMemoryMb win over containerSecurity's limits (they are the routers' own).

@@ -5,7 +5,7 @@
  */
 import { Container, ContainerConfig } from '@cdktf/provider-docker/lib/container';
 import { Op, TerraformCount } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from './router-auth';
 import { containerLockdown, ContainerSecurityDefaults, ContainerSecurityProps, validateContainerSecurity } from './container-security';
@@ -54,6 +54,16 @@ export const ROUTER_SECURITY_DEFAULTS: ContainerSecurityDefaults = { memoryMb: 2
 export function routerCommandFor(memoryMb: number | undefined): string[] | undefined {
   if (memoryMb === undefined || memoryMb === 0 || isUnresolved(memoryMb)) return undefined;
   return scaleHeapFlags(ROUTER_COMMAND, memoryMb, ROUTER_SECURITY_DEFAULTS.memoryMb);
+}
+
+/**
+ * What a router construct does with its memory limit (`prop` names it in errors and warnings):
+ * refuses one below ROUTER_MIN_MEMORY_MB, warns about a token, and returns routerCommandFor's command.
+ */
+export function sizedRouterCommand(scope: IConstruct, construct: string, prop: string, memoryMb: number | undefined): string[] | undefined {
+  validateRouterMemory(construct, prop, memoryMb);
+  warnIfUnsizedHeap(scope, prop, memoryMb);
+  return routerCommandFor(memoryMb);
 }
 
 /** Docker restart policy of the router containers. */
@@ -246,10 +256,7 @@ export class RouterFleet extends Construct {
       ...auth.volumes,
     ];
 
-    const memoryProp = props.memoryMb !== undefined ? 'memoryMb' : 'security.memoryMb';
-    validateRouterMemory(ID, memoryProp, lockdown.attributes.memory);
-    warnIfUnsizedHeap(this, memoryProp, lockdown.attributes.memory);
-    const command = routerCommandFor(lockdown.attributes.memory);
+    const command = sizedRouterCommand(this, ID, props.memoryMb !== undefined ? 'memoryMb' : 'security.memoryMb', lockdown.attributes.memory);
     const stopSeconds = props.stopTimeoutSeconds ?? 20;
     const count = TerraformCount.of(props.instanceCount);
     const name = `${prefix}-\${count.index + 1}`;

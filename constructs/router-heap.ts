@@ -23,16 +23,15 @@ const SEMI_SPACE = /^--max-semi-space-size=(\d+)$/;
  * image's CMD and this function must agree.
  */
 export function scaleHeapFlags(command: readonly string[], memoryMb: number, sizedForMb: number): string[] | undefined {
-  const at = (re: RegExp) => command.findIndex((a) => re.test(a));
-  const oldAt = at(OLD_SPACE);
-  const semiAt = at(SEMI_SPACE);
-  if (oldAt < 0 || semiAt < 0) throw new Error(`the router command ${JSON.stringify(command)} must carry --max-old-space-size and --max-semi-space-size (router-app/Dockerfile's CMD)`);
+  // Each flag's index in the command and its value in MiB.
+  const flag = (re: RegExp) => command.flatMap((a, i) => (re.test(a) ? [{ i, mb: Number(re.exec(a)![1]) }] : []))[0];
+  const old = flag(OLD_SPACE);
+  const semi = flag(SEMI_SPACE);
+  if (!old || !semi) throw new Error(`the router command ${JSON.stringify(command)} must carry --max-old-space-size and --max-semi-space-size (router-app/Dockerfile's CMD)`);
   if (memoryMb === sizedForMb) return undefined;
-  const oldMb = Number(OLD_SPACE.exec(command[oldAt])![1]);
-  const semiMb = Number(SEMI_SPACE.exec(command[semiAt])![1]);
   const out = [...command];
-  out[oldAt] = `--max-old-space-size=${Math.max(1, Math.round((oldMb * memoryMb) / sizedForMb))}`;
-  out[semiAt] = `--max-semi-space-size=${Math.max(1, Math.min(semiMb, Math.floor((semiMb * memoryMb) / sizedForMb)))}`;
+  out[old.i] = `--max-old-space-size=${Math.max(1, Math.round((old.mb * memoryMb) / sizedForMb))}`;
+  out[semi.i] = `--max-semi-space-size=${Math.max(1, Math.min(semi.mb, Math.floor((semi.mb * memoryMb) / sizedForMb)))}`;
   return out;
 }
 

@@ -15,8 +15,7 @@ import { Construct } from 'constructs';
 import { LIMITS, PORTS, ROUTER_DEFAULTS, ROUTER_ENV, ROUTER_SERVICE } from '../../router-app/src/contract';
 import { AUTH_ENV, RouterAuthProps, routerAuthSettings, validateRouterAuth } from '../router-auth';
 import { ContainerSecurityProps, serviceLockdown } from '../container-security';
-import { ROUTER_SECURITY_DEFAULTS, routerCommandFor } from '../router-fleet';
-import { validateRouterMemory, warnIfUnsizedHeap } from '../router-heap';
+import { ROUTER_SECURITY_DEFAULTS, sizedRouterCommand } from '../router-fleet';
 import { isUnresolved, propError, validateInteger, validateName, validatePort, validateRequiredString } from '../validation';
 import { validateRouterEnvironment, validateSessionKeySource } from '../router-env';
 import {
@@ -155,10 +154,7 @@ export class RouterService extends Construct {
     const limits = lockdownLimits(ID, 'resources', props.resources, props.security, lockdown);
     const resources = resourcesBlock(limits);
     // The image's CMD with its heap flags scaled to the task's memory limit (undefined: the image's own fits).
-    const memoryProp = props.resources?.limitMemoryMb !== undefined ? 'resources.limitMemoryMb' : 'security.memoryMb';
-    validateRouterMemory(ID, memoryProp, limits?.limitMemoryMb);
-    warnIfUnsizedHeap(this, memoryProp, limits?.limitMemoryMb);
-    const args = routerCommandFor(limits?.limitMemoryMb);
+    const args = sizedRouterCommand(this, ID, props.resources?.limitMemoryMb !== undefined ? 'resources.limitMemoryMb' : 'security.memoryMb', limits?.limitMemoryMb);
     const placement = placementBlock(props.placement);
     const config: ServiceConfig = {
       name: swarmName,

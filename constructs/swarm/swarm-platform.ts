@@ -143,6 +143,9 @@ function dependOn(resource: TerraformResource, on: TerraformResource): void {
 export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmParts {
   const s = p.swarm ?? {};
   const subnet = s.subnet ?? SWARM_DEFAULTS.subnet;
+  // routerCpus / routerMemoryMb 0 is "no limit": a lockdown setting (as on the host target), not a task limit.
+  const zero = { ...(p.routerCpus === 0 ? { cpus: 0 } : {}), ...(p.routerMemoryMb === 0 ? { memoryMb: 0 } : {}) };
+  const unlimited = Object.keys(zero).length > 0 ? zero : undefined;
   let network: Network | undefined;
   let networkName: string;
   if (p.existingNetworkName !== undefined) {
@@ -219,7 +222,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         update: s.routerUpdate,
         rollback: s.routerRollback,
         restart: s.routerRestart,
-        // routerCpus / routerMemoryMb are the tasks' limits; 0 (no limit) is a lockdown setting, as on the host target.
+        // routerCpus / routerMemoryMb are the tasks' limits (0: see `unlimited`).
         resources: {
           ...s.routerResources,
           limitCpus: p.routerCpus === 0 ? undefined : (p.routerCpus ?? s.routerResources?.limitCpus),
@@ -227,7 +230,7 @@ export function buildSwarmParts(scope: Construct, p: SwarmPartsInput): SwarmPart
         },
         placement: s.routerPlacement,
         stopGraceSeconds: s.routerStopGraceSeconds,
-        security: p.routerCpus === 0 || p.routerMemoryMb === 0 ? { ...p.routerSecurity, ...(p.routerCpus === 0 ? { cpus: 0 } : {}), ...(p.routerMemoryMb === 0 ? { memoryMb: 0 } : {}) } : p.routerSecurity,
+        security: unlimited ? { ...p.routerSecurity, ...unlimited } : p.routerSecurity,
       }),
   );
 
