@@ -11,4 +11,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 60000,
+  // One temporary directory per run, removed when the run passes (its comment says why).
+  reporters: ['default', '<rootDir>/__tests__/support/tmp-run-reporter.js'],
 };
