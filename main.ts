@@ -53,7 +53,7 @@ export interface McpRouterStackProps extends Omit<McpRouterPlatformProps, 'insta
   /**
    * Consul ACLs, default deny (see McpRouterPlatformProps.acl). They need the Consul servers in
    * a stack applied first: this stack then makes that stack (`consulStackId`).
-   * @default true when the platform deploys Consul; false with existingConsul (its ACLs are yours)
+   * @default true when the platform deploys Consul; false with existingConsul (its ACLs are yours) and on the Swarm target (no ACLs there yet)
    */
   readonly acl?: boolean;
   /** Id of the stack that holds the network and the Consul servers (with `acl` or `externalMcpServers`). @default '<id>-consul' */
@@ -96,7 +96,7 @@ export class McpRouterStack extends TerraformStack {
         validation: [
           {
             condition: `\${var.instanceCount == floor(var.instanceCount) && var.instanceCount >= 1 && var.instanceCount <= ${maxInstances}}`,
-            errorMessage: `instanceCount must be a whole number from 1 to ${maxInstances} (maxInstances, the HAProxy server-template slots); raise maxInstances in main.ts for more.`,
+            errorMessage: `instanceCount must be a whole number from 1 to ${maxInstances} (maxInstances, the HAProxy server-template slots); for more, raise MCP_MAX_INSTANCES (the app) or the maxInstances prop.`,
           },
         ],
       });
