@@ -148,6 +148,11 @@ export interface HostileBehaviour {
   readonly listTools?: (cursor: string | undefined) => ListToolsResult | Promise<ListToolsResult>;
   /** tools/call @default echoes the tool name */
   readonly callTool?: (name: string, args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>;
+  /**
+   * Sees every HTTP request first, with its parsed JSON-RPC body: returns true when it has dealt
+   * with the request itself (held it open, destroyed the socket, ...), below the SDK's transport.
+   */
+  readonly intercept?: (message: { method?: string; id?: unknown } | undefined, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface HostileServer {
@@ -181,6 +186,7 @@ export async function startHostileServer(name: string, behaviour: HostileBehavio
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+      if (behaviour.intercept?.(body, req, res)) return;
       const server = build();
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => void server.close().catch(() => undefined));

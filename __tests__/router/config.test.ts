@@ -1,5 +1,6 @@
 /** Configuration from the environment: defaults, and invalid values stopping the router at start. */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, ENV_VARIABLES, loadConfig } from '../../router-app/src/config';
 
@@ -114,6 +115,15 @@ describe('loadConfig', () => {
 
   test('ENV_VARIABLES lists the seed variables', () => {
     expect(ENV_VARIABLES).toEqual(expect.arrayContaining(['CONSUL_HOST', 'CONSUL_PORT', 'MCP_ROUTER_PORT']));
+  });
+
+  test("router-app/README.md's environment table lists every variable the router reads, and no other", () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '..', '..', 'router-app', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('\n## Environment\n'), readme.indexOf('\n## ', readme.indexOf('\n## Environment\n') + 5));
+    const documented = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.filter((v) => !ENV_VARIABLES.includes(v))).toEqual([]);
+    expect(ENV_VARIABLES.filter((v) => !documented.includes(v))).toEqual([]);
+    expect(new Set(documented).size).toBe(documented.length);
   });
 });
 

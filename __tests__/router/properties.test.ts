@@ -107,6 +107,17 @@ test('assignNames: any (server, name) pairs (full Unicode, any length) get uniqu
   );
 });
 
+test('assignNames names a pair listed many times once, for the first copy, in linear time (a server listing one name 20,000 times)', () => {
+  const copies = Array.from({ length: 20_000 }, (_, i) => ({ server: 's', name: 'a', copy: i }));
+  const t0 = process.hrtime.bigint();
+  const m = assignNames([...copies, { server: 's', name: 'b', copy: -1 }]);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  expect([...m.keys()].sort()).toEqual(['s__a', 's__b']);
+  expect(m.get('s__a')!.copy).toBe(0);
+  // Quadratic, this took ~200 million hashes; linear, a few ms. Bounded generously for a loaded CI machine.
+  expect(ms).toBeLessThan(2_000);
+});
+
 test('a clean, short name is kept as is; a changed or shortened one carries a hash of the original', () => {
   expect(namespacedName('weather', 'get_forecast')).toBe('weather__get_forecast');
   const a = namespacedName('team.search', 'find');

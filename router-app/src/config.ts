@@ -169,6 +169,7 @@ const schema = {
     .pipe(z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, { message: 'must be a comma list of origins like http://localhost:6274' })))
     .default([]),
   [E.mcpMaxBodyBytes]: int(1024, 256 * MiB).default(D.mcpMaxBodyBytes),
+  [E.mcpReceiveTimeoutMs]: int(1_000, 600_000).default(D.mcpReceiveTimeoutMs),
   [E.mcpPageSize]: int(1, 10_000).default(D.mcpPageSize),
   [E.sessionKeys]: z.string().optional(),
   [E.sessionKeysFile]: z.string().trim().min(1).optional(),
@@ -239,6 +240,8 @@ export interface RouterConfig {
     readonly port: number;
     readonly allowedOrigins: readonly string[];
     readonly maxBodyBytes: number;
+    /** How long a client may take to send a whole request (headers and body), in ms; then 408. */
+    readonly receiveTimeoutMs: number;
     readonly pageSize: number;
     /** Keys that sign session IDs (the first signs, all verify); empty: a key of this process only. */
     readonly sessionKeys: ReadonlyArray<{ readonly id: string; readonly secret: string }>;
@@ -361,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: Nod
       port: p.MCP_ROUTER_MCP_PORT,
       allowedOrigins: p.MCP_ROUTER_MCP_ALLOWED_ORIGINS,
       maxBodyBytes: p.MCP_ROUTER_MCP_MAX_BODY_BYTES,
+      receiveTimeoutMs: p.MCP_ROUTER_MCP_RECEIVE_TIMEOUT_MS,
       pageSize: p.MCP_ROUTER_MCP_PAGE_SIZE,
       sessionKeys,
       sessionTtlMs: p.MCP_ROUTER_SESSION_TTL_MS,

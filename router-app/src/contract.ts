@@ -136,6 +136,7 @@ export const ROUTER_ENV = {
   mcpPort: 'MCP_ROUTER_MCP_PORT',
   mcpAllowedOrigins: 'MCP_ROUTER_MCP_ALLOWED_ORIGINS',
   mcpMaxBodyBytes: 'MCP_ROUTER_MCP_MAX_BODY_BYTES',
+  mcpReceiveTimeoutMs: 'MCP_ROUTER_MCP_RECEIVE_TIMEOUT_MS',
   mcpPageSize: 'MCP_ROUTER_MCP_PAGE_SIZE',
   sessionKeys: 'MCP_ROUTER_SESSION_KEYS',
   sessionKeysFile: 'MCP_ROUTER_SESSION_KEYS_FILE',
@@ -220,6 +221,7 @@ export const ROUTER_DEFAULTS = {
   logLevel: 'info',
   mcpPort: PORTS.mcp,
   mcpMaxBodyBytes: 4 * MiB,
+  mcpReceiveTimeoutMs: 30_000,
   mcpPageSize: 200,
   sessionTtlMs: 86_400_000,
   /** Tool calls, resource reads and prompt gets in flight per router, both doors together. */

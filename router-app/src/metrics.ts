@@ -9,7 +9,7 @@ import { BatchedCounter, MethodHistogram } from './batched-metrics';
 export type CallOutcome = 'ok' | 'mcp_error' | 'too_large' | 'timeout' | 'cancelled' | 'unavailable' | 'circuit_open' | 'over_limit';
 export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'mcp_error', 'too_large', 'timeout', 'cancelled', 'unavailable', 'circuit_open', 'over_limit'];
 /** Bounds of a backend's listing, as labelled in mcp_router_backend_listings_refused_total. */
-export const LISTING_LIMITS = ['pages', 'items', 'bytes', 'timeout'] as const;
+export const LISTING_LIMITS = ['pages', 'items', 'bytes', 'timeout', 'depth'] as const;
 /** Why a Consul registration was refused, as labelled in mcp_router_registrations_refused_total. */
 export const REFUSAL_KINDS = ['invalid', 'address', 'namespace'] as const;
 

@@ -232,6 +232,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     inflight,
     allowedOrigins: config.mcp.allowedOrigins,
     maxBodyBytes: config.mcp.maxBodyBytes,
+    receiveTimeoutMs: config.mcp.receiveTimeoutMs,
     pageSize: config.mcp.pageSize,
     defaultTimeoutMs: config.timeouts.defaultCallMs,
     cancelOnPeers: (sessionId, requestId) => cancelOnPeers(peers?.list() ?? [], sessionId, requestId),

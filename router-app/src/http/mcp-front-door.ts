@@ -25,7 +25,8 @@
  *   would grant it; over its rate limit, 429 with Retry-After. Listings hold
  *   only what the caller may call. A session belongs to the caller who opened it.
  * - Bad input gets a JSON-RPC error: a body over the limit (413), invalid JSON
- *   (-32700), a batch (-32600), an unknown method (-32601), a missing or
+ *   (-32700), a batch or a message nested more than 64 levels deep (-32600),
+ *   an unknown method (-32601), a missing or
  *   unsupported MCP-Protocol-Version (400), a wrong Accept (406), an Origin
  *   outside the allow-list (403, DNS-rebinding protection).
  */
@@ -38,6 +39,7 @@ import { PATHS } from '../contract';
 import type { Logger } from '../logger';
 import type { Catalog, CatalogSnapshot } from '../mcp/catalog';
 import { CallCancelledError } from '../mcp/errors';
+import { MAX_REQUEST_DEPTH, nestsDeeperThan } from '../json-depth';
 import { RouterMetrics } from '../metrics';
 import type { CallPath } from '../routing/call-path';
 import { InflightCalls } from './inflight';
@@ -67,6 +69,8 @@ export interface McpFrontDoorOptions {
   readonly inflight: InflightCalls;
   readonly allowedOrigins: readonly string[];
   readonly maxBodyBytes: number;
+  /** How long a client may take to send a whole request (headers and body), in ms: then 408 and the connection closed. */
+  readonly receiveTimeoutMs: number;
   readonly pageSize: number;
   readonly defaultTimeoutMs: number;
   /** Passes a cancellation to the other routers; resolves to how many cancelled a call. */
@@ -334,6 +338,7 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
     }
     if (Array.isArray(body)) return jsonRpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported');
     if (typeof body !== 'object' || body === null) return jsonRpcError(res, 400, -32600, 'Invalid Request: not a JSON-RPC message');
+    if (nestsDeeperThan(body, MAX_REQUEST_DEPTH)) return jsonRpcError(res, 400, -32600, `Invalid Request: the message nests objects or arrays more than ${MAX_REQUEST_DEPTH} levels deep`);
     const method = (body as { method?: unknown }).method;
     if (typeof method === 'string') (req as { mcpMethod?: string }).mcpMethod = method;
 
@@ -380,7 +385,8 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
 
   let inflight = 0;
   let idle: (() => void) | undefined;
-  const httpServer = http.createServer((req, res) => {
+  // Node checks the receive timeout every connectionsCheckingInterval: a quarter of it, so it holds to ±25 %.
+  const httpServer = http.createServer({ connectionsCheckingInterval: Math.max(250, Math.floor(o.receiveTimeoutMs / 4)) }, (req, res) => {
     if (req.method === 'POST') {
       inflight++;
       res.once('close', () => {
@@ -398,8 +404,12 @@ export async function startMcpFrontDoor(o: McpFrontDoorOptions): Promise<McpFron
       jsonRpcError(res, 500, -32603, 'Internal error');
     });
   });
-  // Long tool calls stream progress for minutes: no server-side request timeout beyond the call's own.
-  httpServer.requestTimeout = 0;
+  // A request (headers and body) must arrive whole within receiveTimeoutMs, or Node answers 408 and
+  // closes the connection: a client trickling a body cannot hold a connection and its buffer for good.
+  // The timeout ends once the request is received, so a tool call streaming progress for minutes,
+  // or a GET stream, is not cut by it.
+  httpServer.headersTimeout = o.receiveTimeoutMs;
+  httpServer.requestTimeout = o.receiveTimeoutMs;
   httpServer.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

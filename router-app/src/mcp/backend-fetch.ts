@@ -57,6 +57,15 @@ export interface BackendFetchOptions {
    * cannot be used. A client's own credentials are never among them.
    */
   readonly headers?: () => Readonly<Record<string, string>>;
+  /**
+   * How long a request tied to no call may wait for the backend's answer (its response headers)
+   * before the router drops it, in ms: a notification (`notifications/initialized` while the
+   * session opens, `notifications/cancelled` after a call timed out), the session's DELETE, a
+   * request the SDK sends on its own. The GET notification stream is not bounded: it stays open
+   * on purpose. Unset: unbounded (a backend that never answers would hold the socket, and an
+   * unanswered `notifications/initialized` the session's opening, for good).
+   */
+  readonly untiedTimeoutMs?: number;
 }
 
 const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -227,11 +236,12 @@ function streamingResponse(res: http.IncomingMessage, url: URL, max: number, onF
 }
 
 /** What the router needs to know of the JSON-RPC message a POST carries. */
-function jsonRpcShape(body: string): { id?: unknown; isRequest: boolean } | undefined {
+function jsonRpcShape(body: string): { id?: unknown; isRequest: boolean; progress: boolean } | undefined {
   try {
-    const m = JSON.parse(body) as { id?: unknown; method?: unknown };
+    const m = JSON.parse(body) as { id?: unknown; method?: unknown; params?: { _meta?: { progressToken?: unknown } } };
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined;
-    return { id: m.id, isRequest: typeof m.method === 'string' && m.id !== undefined };
+    const token = m.params?._meta?.progressToken;
+    return { id: m.id, isRequest: typeof m.method === 'string' && m.id !== undefined, progress: typeof token === 'string' || typeof token === 'number' };
   } catch {
     return undefined;
   }
@@ -285,6 +295,12 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       /** The call was cancelled or timed out: the router drops its request. */
       function onAbort() {
         fail(new TransportError('REQUEST_DROPPED', 'request dropped by the router (call cancelled or timed out)', false, undefined, 'AbortError'));
+        req?.destroy();
+      }
+      /** A request tied to no call got no answer within untiedTimeoutMs: the backend's failure. */
+      function onNoAnswer() {
+        const what = rpc === undefined ? `${reqOptions.method} request` : rpc.isRequest ? 'request' : 'notification';
+        fail(new TransportError('NO_ANSWER', `backend ${url.origin} did not answer a ${what} within ${options.untiedTimeoutMs} ms`, false));
         req?.destroy();
       }
       /** The session was closed under the request (the backend failed another request, or the router stops). */
@@ -370,6 +386,9 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
         // The SDK rejects the call at timeoutMs and notifies the backend; give its answer a moment, then drop the request.
         timer = setTimeout(onAbort, ctx.timeoutMs + 1000);
         timer.unref();
+      } else if (ctx === undefined && reqOptions.method !== 'GET' && options.untiedTimeoutMs !== undefined) {
+        timer = setTimeout(onNoAnswer, options.untiedTimeoutMs);
+        timer.unref();
       }
       send(MAX_STALE_SOCKET_RETRIES);
     });
@@ -385,7 +404,9 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       const rpc = jsonRpcShape(body);
       // A notification (e.g. notifications/cancelled for this very call) is not tied to the call's signal.
       const ctx = rpc?.isRequest ? options.contexts?.of(rpc.id) : undefined;
-      const streams = body.includes('"progressToken"') || rpc === undefined;
+      // Streamed only when the request asks for progress (its _meta.progressToken), not whenever the
+      // text "progressToken" appears (a client could put it in its arguments).
+      const streams = rpc === undefined || rpc.progress;
       return request(url, init, body, ctx, !streams, rpc);
     }
     return request(url, init, body, undefined, false);

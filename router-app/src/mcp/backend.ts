@@ -36,6 +36,7 @@ import { BackendCredentialStore, CredentialsUnavailableError } from './backend-c
 import { CircuitBreaker, CircuitState, Outcome } from './circuit-breaker';
 import { BackendUnavailableError, CallCancelledError, ListingLimitError, ResourceExhaustedError, TransportError } from './errors';
 import { AddressGuard, guardedLookup } from '../discovery/backend-policy';
+import { MAX_LISTING_DEPTH, nestsDeeperThan } from '../json-depth';
 
 export interface BackendDescriptor {
   /** Instance ID (Consul service ID or "static:<name>"). */
@@ -106,6 +107,8 @@ class ListingBudget {
     if (++this.pages > l.maxPages) throw new ListingLimitError('pages', `listing of ${this.backend} refused: more than ${l.maxPages} pages (MCP_ROUTER_LISTING_MAX_PAGES), the last of ${kind}`);
     this.items += items.length;
     if (this.items > l.maxItems) throw new ListingLimitError('items', `listing of ${this.backend} refused: more than ${l.maxItems} items (MCP_ROUTER_LISTING_MAX_ITEMS)`);
+    // Before anything serializes them (JSON.stringify recurses: a deep enough item throws, here or later in a timer).
+    if (nestsDeeperThan(items, MAX_LISTING_DEPTH + 1)) throw new ListingLimitError('depth', `listing of ${this.backend} refused: an item nests more than ${MAX_LISTING_DEPTH} levels deep`);
     this.bytes += Buffer.byteLength(JSON.stringify(items));
     if (this.bytes > l.maxBytes) throw new ListingLimitError('bytes', `listing of ${this.backend} refused: more than ${l.maxBytes} bytes of items (MCP_ROUTER_LISTING_MAX_BYTES)`);
   }
@@ -129,8 +132,18 @@ async function allPages<R extends { nextCursor?: string }, T>(kind: string, budg
  * `client.request` of `method`, tied to its call for the transport's fetch
  * (call-context.ts): the call's signal and timeout are the request's own.
  */
-function send<S extends z.ZodType>(c: Client, method: string, params: Record<string, unknown> | undefined, schema: S, options: RequestOptions) {
-  return c.request(withCallContext({ method, params }, { signal: options.signal, timeoutMs: options.timeout }), schema, options);
+async function send<S extends z.ZodType>(c: Client, method: string, params: Record<string, unknown> | undefined, schema: S, options: RequestOptions) {
+  if (!options.onprogress) return c.request(withCallContext({ method, params }, { signal: options.signal, timeoutMs: options.timeout }), schema, options);
+  // A call that streams progress has no buffered request to time out: its end (an answer, the SDK's
+  // timeout, the caller's cancel) ends its HTTP exchange, so a backend that keeps the stream open
+  // after that holds no socket.
+  const done = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+  try {
+    return await c.request(withCallContext({ method, params }, { signal, timeoutMs: options.timeout }), schema, options);
+  } finally {
+    done.abort();
+  }
 }
 
 const PassThroughToolResult = z.looseObject({
@@ -425,6 +438,8 @@ export class Backend extends EventEmitter {
       contexts,
       tls: { ca: this.options.caPem, serverName: this.descriptor.tlsServerName },
       maxResponseBytes: this.options.maxResponseBytes,
+      // A notification or DELETE the backend never answers must not hold the session's opening (or a socket) for good.
+      untiedTimeoutMs: this.options.connectTimeoutMs,
       onStreamFailure: (err) => this.onStreamFailure(session, err),
       lookup: this.descriptor.addressGuard ? guardedLookup(this.descriptor.addressGuard) : undefined,
       ...(this.descriptor.credentials !== undefined ? { headers: () => this.credentialHeaders(this.descriptor.credentials!) } : {}),

@@ -16,6 +16,7 @@ import { Backend, BackendDescriptor, BackendOptions, DEFAULT_LISTING_LIMITS } fr
 import type { CallOutcome } from '../metrics';
 import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
+import { MAX_SCHEMA_DEPTH, nestsDeeperThan } from '../json-depth';
 
 export interface ToolEntry {
   readonly name: string;
@@ -51,6 +52,9 @@ export interface CatalogSnapshot {
 const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map(), resourceTemplates: [] };
 
 /** A tool only callable as an MCP task: the router's client does not run tasks, so it is not offered. */
+/** The least time between two rebuilds a backend's list_changed notifications start. */
+export const LIST_CHANGED_MIN_INTERVAL_MS = 1_000;
+
 const needsTasks = (tool: Tool) => (tool as { execution?: { taskSupport?: string } }).execution?.taskSupport === 'required';
 
 export class Catalog extends EventEmitter {
@@ -80,7 +84,8 @@ export class Catalog extends EventEmitter {
       warn: (...args: unknown[]) => logger.warn({ ajv: args.map(String).join(' ') }, 'ajv warning'),
       error: (...args: unknown[]) => logger.error({ ajv: args.map(String).join(' ') }, 'ajv error'),
     };
-    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, logger: ajvLog });
+    // addUsedSchema false: a compiled schema's $id is not registered for other schemas to $ref (tools are independent).
+    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, addUsedSchema: false, logger: ajvLog });
     // JSON Schema formats (uri, date-time, email, …) are checked, not ignored.
     addFormats(this.ajv);
   }
@@ -106,6 +111,8 @@ export class Catalog extends EventEmitter {
       const d = wanted.get(id);
       if (!d || d.url !== b.descriptor.url || d.namespace !== b.descriptor.namespace || d.tlsServerName !== b.descriptor.tlsServerName || d.credentials !== b.descriptor.credentials) {
         this.backends.delete(id);
+        clearTimeout(this.listChangedTimers.get(b));
+        this.listChangedTimers.delete(b);
         void b.close();
         this.refusedLogged.delete(id);
         // Gone for good, unless re-added just below: its metric series go too.
@@ -116,7 +123,7 @@ export class Catalog extends EventEmitter {
     for (const d of descriptors) {
       if (this.backends.has(d.id)) continue;
       const b = new Backend(d, this.backendOptions);
-      b.on('list_changed', () => void this.refresh(`list_changed from ${d.id}`));
+      b.on('list_changed', () => this.onListChanged(b));
       b.on('call', (outcome: CallOutcome) => this.emit('backend-call', b, outcome));
       b.on('health', (up: boolean) => {
         this.emit('backend-health', b, up);
@@ -149,6 +156,27 @@ export class Catalog extends EventEmitter {
     await running;
     // A pending run starts as the running one ends (refresh's finally): wait for that one too, no more.
     if (this.refreshing && this.refreshing !== running) await this.refreshing;
+  }
+
+  /**
+   * A backend said its lists changed: a rebuild, at most one per LIST_CHANGED_MIN_INTERVAL_MS for
+   * that backend (later ones in the window become one rebuild at its end), so a backend sending
+   * list_changed without pause cannot keep the router relisting every backend.
+   */
+  private onListChanged(b: Backend): void {
+    if (this.listChangedTimers.has(b) || !this.backends.has(b.id)) return;
+    const wait = (this.listChangedAt.get(b) ?? 0) - Date.now();
+    if (wait > 0) {
+      const t = setTimeout(() => {
+        this.listChangedTimers.delete(b);
+        this.onListChanged(b);
+      }, wait);
+      t.unref();
+      this.listChangedTimers.set(b, t);
+      return;
+    }
+    this.listChangedAt.set(b, Date.now() + LIST_CHANGED_MIN_INTERVAL_MS);
+    void this.refresh(`list_changed from ${b.id}`);
   }
 
   /** Rebuilds the catalogue; concurrent requests coalesce into one more run. */
@@ -241,6 +269,10 @@ export class Catalog extends EventEmitter {
           this.logTaskOnly(ns, tool.name);
           continue;
         }
+        if (nestsDeeperThan([tool.inputSchema, tool.outputSchema, tool.annotations], MAX_SCHEMA_DEPTH + 1)) {
+          this.logTooDeep(ns, tool.name);
+          continue;
+        }
         toolItems.push({ server: ns, name: tool.name, tool });
       }
       for (const template of b.listing.resourceTemplates) {
@@ -267,6 +299,16 @@ export class Catalog extends EventEmitter {
     this.emit('updated', this.snapshot_);
   }
 
+  private readonly listChangedAt = new WeakMap<Backend, number>();
+  private readonly listChangedTimers = new Map<Backend, NodeJS.Timeout>();
+  private readonly tooDeepLogged = new Set<string>();
+  private logTooDeep(server: string, tool: string): void {
+    const key = `${server}\u0000${tool}`;
+    if (this.tooDeepLogged.has(key)) return;
+    this.tooDeepLogged.add(key);
+    this.logger.warn({ server, tool, maxDepth: MAX_SCHEMA_DEPTH }, `tool schema nests more than ${MAX_SCHEMA_DEPTH} levels deep (past what protobuf encodes and decodes in a ListTools answer): not offered`);
+  }
+
   private readonly taskOnlyLogged = new Set<string>();
   private logTaskOnly(server: string, tool: string): void {
     const key = `${server}\u0000${tool}`;
@@ -276,11 +318,21 @@ export class Catalog extends EventEmitter {
   }
 
   private compile(tool: Tool): ValidateFunction | undefined {
+    const schema = tool.inputSchema as object;
     try {
-      return this.ajv.compile(tool.inputSchema as object);
+      return this.ajv.compile(schema);
     } catch (err) {
       this.logger.warn({ tool: tool.name, err: (err as Error).message }, 'input schema does not compile; arguments go unchecked');
       return undefined;
+    } finally {
+      // ajv keeps every schema it compiled (and its $id) for good: a backend whose schemas change at
+      // every listing would grow it without end, and a $id two tools share would fail the second.
+      // The validator works on without it.
+      try {
+        this.ajv.removeSchema(schema);
+      } catch {
+        // nothing was kept
+      }
     }
   }
 
@@ -324,6 +376,8 @@ export class Catalog extends EventEmitter {
 
   async close(): Promise<void> {
     if (this.ttlTimer) clearInterval(this.ttlTimer);
+    for (const t of this.listChangedTimers.values()) clearTimeout(t);
+    this.listChangedTimers.clear();
     await Promise.all([...this.backends.values()].map((b) => b.close()));
     this.backends.clear();
     this.byNamespace = new Map();

@@ -25,7 +25,7 @@ export class ResourceExhaustedError extends Error {
   }
 }
 /** Which bound of one backend's listing was hit. */
-export type ListingLimit = 'pages' | 'items' | 'bytes' | 'timeout';
+export type ListingLimit = 'pages' | 'items' | 'bytes' | 'timeout' | 'depth';
 
 /**
  * A backend's listing went over a bound (MCP_ROUTER_LISTING_MAX_PAGES, _ITEMS,
@@ -71,7 +71,8 @@ export class BackendUnavailableError extends Error {
  * verification), RESPONSE_CUT (the response ended early), RESPONSE_TOO_LARGE,
  * SSE_BAD_MESSAGE (an SSE message that is not JSON), REQUEST_DROPPED (the
  * router dropped it: call cancelled or timed out), SESSION_CLOSED (the
- * session was closed under it).
+ * session was closed under it), NO_ANSWER (a request tied to no call, such as a
+ * notification, got no answer in time).
  */
 export class TransportError extends Error {
   constructor(

@@ -33,12 +33,19 @@ export function namespacePrefix(server: string): string {
 /**
  * Assigns names to many (server, name) pairs; if two pairs still collide
  * (e.g. a crafted name equal to another's hashed form), later ones get a
- * further suffix. Never throws.
+ * further suffix. A pair listed twice (a server naming two tools alike) is
+ * named once, for the first: both would call the same tool, and each copy
+ * would otherwise retry every suffix the earlier copies took (10,000 copies:
+ * 50 million hashes). Never throws.
  */
 export function assignNames<T extends { server: string; name: string }>(items: readonly T[]): Map<string, T> {
   const out = new Map<string, T>();
+  const seen = new Set<string>();
   const sorted = [...items].sort((a, b) => (a.server + '\0' + a.name < b.server + '\0' + b.name ? -1 : 1));
   for (const item of sorted) {
+    const key = `${item.server}\0${item.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     let n = namespacedName(item.server, item.name);
     for (let i = 1; out.has(n); i++) {
       const suffix = `-${hash(`${item.server}\0${item.name}\0${i}`, 6)}`;
