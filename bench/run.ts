@@ -4,6 +4,7 @@
  * Settings: see bench/config.ts (BENCH_QUICK=1 for a short smoke run).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { BENCH_ITEMS, loadBenchConfig } from './config';
@@ -31,8 +32,28 @@ function locate(name: 'h2load' | 'haproxy' | 'consul'): string | undefined {
   }
 }
 
+/**
+ * One temporary directory for the whole run (TMPDIR, which os.tmpdir() reads and every process the
+ * bench starts inherits): the local platforms' logs and configs, h2load's files. Removed after a run
+ * in which every section ran; kept, and named, after one that failed, for its logs.
+ */
+function runTmpDir(): { dir: string; done: (failed: boolean) => void } {
+  const base = os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(base, 'mcp-router-bench-'));
+  process.env.TMPDIR = dir;
+  return {
+    dir,
+    done: (failed) => {
+      process.env.TMPDIR = base;
+      if (failed) process.stdout.write(`The run's temporary files (logs of the routers, HAProxy and Consul it started) are kept in ${dir}\n`);
+      else fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const tmp = runTmpDir();
   const wholeRun = startLoadWindow();
   const cfg = loadBenchConfig();
   compileBench();
@@ -52,6 +73,7 @@ async function main(): Promise<void> {
   ctx.log(`${cfg.quick ? 'QUICK run' : 'full run'}; ${roundsText}; items ${[...cfg.only].join(',')}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}`);
 
   const rows: Row[] = [];
+  let sectionFailed = false;
   const sections: Array<[string, () => Promise<Row[]>]> = [
     ['items 1, 2, 5, 7 (single router)', async () => (await runSingleRouter(ctx)).rows],
     ['items 3, 4 (HAProxy)', () => runHaproxyItems(ctx)],
@@ -65,6 +87,7 @@ async function main(): Promise<void> {
     try {
       rows.push(...(await fn()));
     } catch (err) {
+      sectionFailed = true;
       ctx.log(`${name} FAILED: ${(err as Error).stack ?? err}`);
       rows.push({ id: name.replace(/\D+/g, ' ').trim().split(' ')[0] || '?', title: name, driver: '—', measured: '', baseline: '', ratio: '', target: '', skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
     }
@@ -98,6 +121,7 @@ async function main(): Promise<void> {
   const mdFile = path.join(dir, cfg.quick ? 'latest-quick.md' : partial ? 'latest-partial.md' : 'latest.md');
   fs.writeFileSync(mdFile, renderMarkdown(rows, machine, { date, quick: cfg.quick, rounds: roundsText, command, durationSec, extra: [loadLine] }));
   process.stdout.write(`Wrote ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), mdFile)}\n`);
+  tmp.done(sectionFailed || rows.some((r) => r.skipped?.startsWith('failed')));
 }
 
 main().then(
