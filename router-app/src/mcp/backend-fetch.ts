@@ -247,8 +247,39 @@ function jsonRpcShape(body: string): { id?: unknown; isRequest: boolean; progres
   }
 }
 
+/**
+ * The least time between two GETs of one session (the notification stream, its resumptions). The
+ * SDK reconnects a GET stream the backend closed after the delay the backend's `retry:` field
+ * asks for, counting from zero again each time: a backend answering `retry: 0` and closing had
+ * the router reconnect without pause.
+ */
+export const MIN_GET_INTERVAL_MS = 1_000;
+
 export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
   const max = options.maxResponseBytes;
+  let nextGetAt = 0;
+
+  /** A GET, sent no sooner than MIN_GET_INTERVAL_MS after the previous one (the wait ends with the session). */
+  const paced = (url: URL, init: RequestInit): Promise<Response> => {
+    const now = Date.now();
+    const wait = nextGetAt - now;
+    nextGetAt = Math.max(now, nextGetAt) + MIN_GET_INTERVAL_MS;
+    if (wait <= 0) return request(url, init, undefined, undefined, false);
+    return new Promise<Response>((resolve, reject) => {
+      let unsubscribe = () => {};
+      const timer = setTimeout(() => {
+        unsubscribe();
+        request(url, init, undefined, undefined, false).then(resolve, reject);
+      }, wait);
+      timer.unref();
+      if (init.signal) {
+        unsubscribe = onAbortOf(init.signal, () => {
+          clearTimeout(timer);
+          reject(new TransportError('SESSION_CLOSED', 'request dropped: the MCP session with the backend was closed', false, undefined, 'AbortError'));
+        });
+      }
+    });
+  };
 
   const request = (url: URL, init: RequestInit, body: string | undefined, ctx: CallContext | undefined, buffered: boolean, rpc?: { id?: unknown; isRequest: boolean }): Promise<Response> => {
     const secure = url.protocol === 'https:';
@@ -409,6 +440,7 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       const streams = rpc === undefined || rpc.progress;
       return request(url, init, body, ctx, !streams, rpc);
     }
+    if (method === 'GET') return paced(url, init);
     return request(url, init, body, undefined, false);
   }) as typeof fetch;
 }
