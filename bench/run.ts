@@ -88,8 +88,11 @@ async function main(): Promise<void> {
       rows.push(...(await fn()));
     } catch (err) {
       sectionFailed = true;
-      ctx.log(`${name} FAILED: ${(err as Error).stack ?? err}`);
-      rows.push({ id: name.replace(/\D+/g, ' ').trim().split(' ')[0] || '?', title: name, driver: '—', measured: '', baseline: '', ratio: '', target: '', skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
+      // undici's "fetch failed" says why only in its cause (ECONNRESET, ECONNREFUSED, other side closed, ...).
+      const cause = (err as Error).cause;
+      ctx.log(`${name} FAILED: ${(err as Error).stack ?? err}${cause ? `\n    cause: ${(cause as Error).stack ?? String(cause)}` : ''}`);
+      const why = `${(err as Error).message.split('\n')[0]}${cause ? ` (${(cause as Error).message ?? String(cause)})` : ''}`;
+      rows.push({ id: name.replace(/\D+/g, ' ').trim().split(' ')[0] || '?', title: name, driver: '—', measured: '', baseline: '', ratio: '', target: '', skipped: `failed: ${why}` });
     }
   }
   const order = (id: string) => parseFloat(id) * 10 + (id.charCodeAt(id.length - 1) >= 97 ? id.charCodeAt(id.length - 1) - 96 : 0);
