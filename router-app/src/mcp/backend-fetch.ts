@@ -256,6 +256,9 @@ function jsonRpcShape(body: string): { id?: unknown; isRequest: boolean; progres
  * its `retry:`, as the conformance suite's sse-retry scenario checks).
  */
 export const MIN_GET_INTERVAL_MS = 1_000;
+
+/** A request dropped because its session was closed (the backend failed another request, or the router stops). */
+const sessionClosed = () => new TransportError('SESSION_CLOSED', 'request dropped: the MCP session with the backend was closed', false, undefined, 'AbortError');
 export const GET_BURST = 3;
 
 export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
@@ -282,7 +285,7 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       if (init.signal) {
         unsubscribe = onAbortOf(init.signal, () => {
           clearTimeout(timer);
-          reject(new TransportError('SESSION_CLOSED', 'request dropped: the MCP session with the backend was closed', false, undefined, 'AbortError'));
+          reject(sessionClosed());
         });
       }
     });
@@ -343,7 +346,7 @@ export function createBackendFetch(options: BackendFetchOptions): typeof fetch {
       }
       /** The session was closed under the request (the backend failed another request, or the router stops). */
       function onSessionClosed() {
-        fail(new TransportError('SESSION_CLOSED', 'request dropped: the MCP session with the backend was closed', false, undefined, 'AbortError'));
+        fail(sessionClosed());
         req?.destroy();
       }
       const send = (retriesLeft: number): void => {

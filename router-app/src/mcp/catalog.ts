@@ -266,11 +266,11 @@ export class Catalog extends EventEmitter {
     for (const [ns, b] of byNs) {
       for (const tool of b.listing.tools) {
         if (needsTasks(tool)) {
-          this.logTaskOnly(ns, tool.name);
+          this.logLeftOut(ns, tool.name, 'info', 'tool needs MCP tasks (execution.taskSupport "required"), which the router does not run');
           continue;
         }
         if (nestsDeeperThan([tool.inputSchema, tool.outputSchema, tool.annotations], MAX_SCHEMA_DEPTH + 1)) {
-          this.logTooDeep(ns, tool.name);
+          this.logLeftOut(ns, tool.name, 'warn', `tool schema nests more than ${MAX_SCHEMA_DEPTH} levels deep (past what protobuf encodes and decodes in a ListTools answer)`);
           continue;
         }
         toolItems.push({ server: ns, name: tool.name, tool });
@@ -301,20 +301,13 @@ export class Catalog extends EventEmitter {
 
   private readonly listChangedAt = new WeakMap<Backend, number>();
   private readonly listChangedTimers = new Map<Backend, NodeJS.Timeout>();
-  private readonly tooDeepLogged = new Set<string>();
-  private logTooDeep(server: string, tool: string): void {
-    const key = `${server}\u0000${tool}`;
-    if (this.tooDeepLogged.has(key)) return;
-    this.tooDeepLogged.add(key);
-    this.logger.warn({ server, tool, maxDepth: MAX_SCHEMA_DEPTH }, `tool schema nests more than ${MAX_SCHEMA_DEPTH} levels deep (past what protobuf encodes and decodes in a ListTools answer): not offered`);
-  }
-
-  private readonly taskOnlyLogged = new Set<string>();
-  private logTaskOnly(server: string, tool: string): void {
-    const key = `${server}\u0000${tool}`;
-    if (this.taskOnlyLogged.has(key)) return;
-    this.taskOnlyLogged.add(key);
-    this.logger.info({ server, tool }, 'tool needs MCP tasks (execution.taskSupport "required"), which the router does not run: not offered');
+  /** Why a tool is not offered, said once per tool and reason (not at every rebuild). */
+  private readonly leftOutLogged = new Set<string>();
+  private logLeftOut(server: string, tool: string, level: 'info' | 'warn', why: string): void {
+    const key = `${server}\u0000${tool}\u0000${why}`;
+    if (this.leftOutLogged.has(key)) return;
+    this.leftOutLogged.add(key);
+    this.logger[level]({ server, tool }, `${why}: not offered`);
   }
 
   private compile(tool: Tool): ValidateFunction | undefined {
