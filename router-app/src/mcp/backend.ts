@@ -131,18 +131,30 @@ async function allPages<R extends { nextCursor?: string }, T>(kind: string, budg
 /**
  * `client.request` of `method`, tied to its call for the transport's fetch
  * (call-context.ts): the call's signal and timeout are the request's own.
+ *
+ * The SDK gets a signal of its own, cut from the caller's once the request
+ * settles: the SDK (1.32) never removes its abort listener, so aborting a
+ * signal it was given sends `notifications/cancelled` for every request that
+ * signal ever carried, answered or not (a listing's deadline cancelled all its
+ * pages after they were answered; the spec says to cancel only requests still
+ * in progress), and a signal shared by many requests piles up listeners.
  */
 async function send<S extends z.ZodType>(c: Client, method: string, params: Record<string, unknown> | undefined, schema: S, options: RequestOptions) {
-  if (!options.onprogress) return c.request(withCallContext({ method, params }, { signal: options.signal, timeoutMs: options.timeout }), schema, options);
+  const outer = options.signal;
+  const own = new AbortController();
+  const forward = () => own.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
   // A call that streams progress has no buffered request to time out: its end (an answer, the SDK's
   // timeout, the caller's cancel) ends its HTTP exchange, so a backend that keeps the stream open
   // after that holds no socket.
-  const done = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+  const done = options.onprogress ? new AbortController() : undefined;
+  const exchange = done ? AbortSignal.any([own.signal, done.signal]) : own.signal;
   try {
-    return await c.request(withCallContext({ method, params }, { signal, timeoutMs: options.timeout }), schema, options);
+    return await c.request(withCallContext({ method, params }, { signal: exchange, timeoutMs: options.timeout }), schema, { ...options, signal: own.signal });
   } finally {
-    done.abort();
+    outer?.removeEventListener('abort', forward);
+    done?.abort();
   }
 }
 
