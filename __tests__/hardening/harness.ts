@@ -12,7 +12,16 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  type CallToolResult,
+  type ListToolsResult,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
 import { ManagedProcess, waitUntil } from '../../scripts/local-platform/managed-process';
 import { createRouterClient, McpRouterClient } from '../../scripts/local-platform/router-client';
 
@@ -148,6 +157,8 @@ export interface HostileBehaviour {
   readonly listTools?: (cursor: string | undefined) => ListToolsResult | Promise<ListToolsResult>;
   /** tools/call @default echoes the tool name */
   readonly callTool?: (name: string, args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>;
+  /** resources/templates/list; given, the server has resources (none listed) and resources/read echoes the URI. @default no resources */
+  readonly resourceTemplates?: readonly ResourceTemplate[];
   /**
    * Sees every HTTP request first, with its parsed JSON-RPC body: returns true when it has dealt
    * with the request itself (held it open, destroyed the socket, ...), below the SDK's transport.
@@ -171,7 +182,13 @@ export interface HostileServer {
 export async function startHostileServer(name: string, behaviour: HostileBehaviour, host = '127.0.0.1'): Promise<HostileServer> {
   let lists = 0;
   const build = () => {
-    const server = new Server({ name, version: '1.0.0' }, { capabilities: { tools: {} } });
+    const templates = behaviour.resourceTemplates;
+    const server = new Server({ name, version: '1.0.0' }, { capabilities: { tools: {}, ...(templates ? { resources: {} } : {}) } });
+    if (templates) {
+      server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [] }));
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [...templates] }));
+      server.setRequestHandler(ReadResourceRequestSchema, async (req) => ({ contents: [{ uri: req.params.uri, text: `read by ${name}` }] }));
+    }
     server.setRequestHandler(ListToolsRequestSchema, async (req) => {
       lists++;
       return behaviour.listTools ? behaviour.listTools(req.params?.cursor) : { tools: [{ name: 'ping', inputSchema: { type: 'object' } }] };

@@ -10,13 +10,13 @@ import { EventEmitter } from 'node:events';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../logger';
 import { Backend, BackendDescriptor, BackendOptions, DEFAULT_LISTING_LIMITS } from './backend';
 import type { CallOutcome } from '../metrics';
 import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 import { MAX_SCHEMA_DEPTH, nestsDeeperThan } from '../json-depth';
+import { UriTemplateMatcher } from './uri-template-matcher';
 
 export interface ToolEntry {
   readonly name: string;
@@ -36,8 +36,8 @@ export interface ResourceEntry {
 export interface ResourceTemplateEntry {
   readonly namespace: string;
   readonly template: ResourceTemplate;
-  /** Matches a URI against the template (the SDK's RFC 6570 matcher). */
-  readonly matcher: UriTemplate;
+  /** Whether a URI is an instance of the template (the SDK's RFC 6570 patterns, in linear time). */
+  readonly matcher: UriTemplateMatcher;
 }
 
 export interface CatalogSnapshot {
@@ -277,7 +277,7 @@ export class Catalog extends EventEmitter {
       }
       for (const template of b.listing.resourceTemplates) {
         try {
-          resourceTemplates.push({ namespace: ns, template, matcher: new UriTemplate(template.uriTemplate) });
+          resourceTemplates.push({ namespace: ns, template, matcher: new UriTemplateMatcher(template.uriTemplate) });
         } catch (err) {
           this.logger.warn({ server: ns, uriTemplate: template.uriTemplate, err: (err as Error).message }, 'resource template does not parse; left out');
         }

@@ -12,6 +12,14 @@ import type { Catalog, PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEn
 import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 import { CallSlots } from './call-slots';
 
+/**
+ * The longest URI ReadResource takes (UTF-16 code units; RFC 9110 asks servers for at least 8,000
+ * octets of request line). A URI no listed resource has is matched against every resource template
+ * of every server: linear in its length (uri-template-matcher.ts), so this bounds what one request
+ * costs the router's thread.
+ */
+export const MAX_RESOURCE_URI_LENGTH = 16_384;
+
 /** What a caller brings to one call. */
 export interface CallOptions {
   /** Time the call may take, in ms (the gRPC deadline, or the router's default). */
@@ -75,11 +83,12 @@ export class CallPath {
   /** The owner of a URI: a listed resource, else the first server whose resource template matches it. */
   lookupResource(uri: unknown): ResourceEntry {
     const u = requireString(uri, 'uri');
+    if (u.length > MAX_RESOURCE_URI_LENGTH) throw new InvalidArgumentError(`uri is ${u.length} characters long; the router reads resources by URIs of at most ${MAX_RESOURCE_URI_LENGTH} characters`);
     const snap = this.catalog.snapshot;
     const entry = snap.resources.get(u);
     if (entry) return entry;
     for (const t of snap.resourceTemplates) {
-      if (t.matcher.match(u)) return { namespace: t.namespace, resource: { uri: u, name: t.template.name } };
+      if (t.matcher.matches(u)) return { namespace: t.namespace, resource: { uri: u, name: t.template.name } };
     }
     throw new NotFoundError(`unknown resource ${JSON.stringify(u)}; list the resources and resource templates to see what can be read`);
   }
