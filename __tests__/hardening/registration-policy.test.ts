@@ -139,3 +139,46 @@ test('namespace rules: a registration reusing "demo" from another address gets n
   expect(await r.stop()).toEqual({ code: 0, signal: null });
   await demo.stop('SIGTERM');
 });
+
+test('a registration flood: each router takes MCP_ROUTER_MAX_DISCOVERED_BACKENDS instances, the same ones on every router (by service name, then ID), refuses the rest once each, and takes the next when one leaves', async () => {
+  const flood = await startHostileServer('flood', {}, consul.address);
+  hostile.push(flood);
+  const env = { CONSUL_HOST: consul.address, CONSUL_PORT: String(consul.httpPort), MCP_BACKEND_DISCOVERY: 'true', MCP_BACKEND_TAG: 'flood', MCP_ROUTER_MAX_DISCOVERED_BACKENDS: '4', MCP_ROUTER_BACKEND_HOLD_MS: '0' };
+  const at = { Address: consul.address, Port: flood.port, Tags: ['flood'] };
+  // Registered in an order that is not the name order, so the order of arrival decides nothing.
+  for (let i = 29; i >= 0; i--) await register({ ID: `svc-${String(i).padStart(2, '0')}-1`, Name: `svc-${String(i).padStart(2, '0')}`, ...at });
+  for (const id of ['pool-c', 'pool-a', 'pool-b']) await register({ ID: id, Name: 'pool', ...at });
+  const routers = [await startRouterProcess(env, consul.address, 'flood-1'), await startRouterProcess(env, consul.address, 'flood-2')];
+  const taken = async (r: RouterProcess) => (await servers(r)).map((s) => s.instanceId).sort();
+  const first = ['pool-a', 'pool-b', 'pool-c', 'svc-00-1'].map((id) => expect.stringContaining(id));
+  for (const r of routers) {
+    await r.ready();
+    await waitUntil('four instances taken', async () => (await taken(r)).length === 4, 20_000, 100);
+  }
+  const before = await Promise.all(routers.map(taken));
+  const metrics = await routers[0].metrics();
+  const refusals = routers[0].proc.tail(4000).split('\n').filter((l) => l.includes('MCP server registration refused') && l.includes('MCP_ROUTER_MAX_DISCOVERED_BACKENDS'));
+  // Two leave: the next two by name come in, on both routers.
+  await consul.api('/v1/agent/service/deregister/pool-b', { method: 'PUT' });
+  await consul.api('/v1/agent/service/deregister/pool-c', { method: 'PUT' });
+  for (const r of routers) await waitUntil('svc-01 and svc-02 taken', async () => (await taken(r)).some((id) => id.includes('svc-02-1')), 20_000, 100);
+  const after = await Promise.all(routers.map(taken));
+  report('registration flood (limit 4, 33 instances of 31 services)', {
+    taken: before[0],
+    sameOnBothRouters: JSON.stringify(before[0]) === JSON.stringify(before[1]),
+    refusedMetric: sample(metrics, 'mcp_router_registrations_refused_total{reason="limit"}'),
+    refusalLines: refusals.length,
+    afterTwoLeft: after[0],
+  });
+  expect(before[0]).toEqual(first);
+  expect(before[1]).toEqual(before[0]);
+  // 27 services never watched (svc-03 … svc-29: no Consul query each) and 2 instances over the limit (svc-01-1, svc-02-1).
+  expect(sample(metrics, 'mcp_router_registrations_refused_total{reason="limit"}')).toBe(29);
+  expect(refusals).toHaveLength(29);
+  expect(refusals.filter((l) => l.includes('"id":"svc-29"'))[0]).toContain('more than 4 tagged services in Consul (MCP_ROUTER_MAX_DISCOVERED_BACKENDS): the first 4 by name are used');
+  expect(refusals.filter((l) => l.includes('"id":"svc-01-1"'))[0]).toContain('more than 4 MCP server instances in Consul');
+  expect(after[0]).toEqual(['pool-a', 'svc-00-1', 'svc-01-1', 'svc-02-1'].map((id) => expect.stringContaining(id)));
+  expect(after[1]).toEqual(after[0]);
+  for (const r of routers) expect(await r.stop()).toEqual({ code: 0, signal: null });
+  for (const id of ['pool-a', ...Array.from({ length: 30 }, (_, i) => `svc-${String(i).padStart(2, '0')}-1`)]) await consul.api(`/v1/agent/service/deregister/${id}`, { method: 'PUT' });
+});

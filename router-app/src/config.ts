@@ -184,6 +184,7 @@ const schema = {
   [E.backendAllowedNamespaces]: parsed(parseNamespaceRules).optional(),
   [E.consulTimeoutMs]: int(100, 600_000).default(D.consulTimeoutMs),
   [E.backendHoldMs]: int(0, 600_000).default(D.backendHoldMs),
+  [E.maxDiscoveredBackends]: int(1, 10_000).default(D.maxDiscoveredBackends),
   // --- who may call what ---
   [E.auth]: authMethods.default(['none']),
   [E.publicUrl]: httpUrl.optional(),
@@ -234,6 +235,8 @@ export interface RouterConfig {
     readonly tag: string;
     /** How long a backend that stopped passing stays in the catalogue (ms; 0: dropped at once). */
     readonly holdMs: number;
+    /** The most MCP server instances (and tagged services) taken from Consul; the rest are refused. */
+    readonly maxBackends: number;
   };
   /** The MCP front door (Streamable HTTP on its own port). */
   readonly mcp: {
@@ -345,7 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: Nod
     serviceName: p.MCP_ROUTER_SERVICE_NAME,
     metricsPort: p.MCP_ROUTER_METRICS_PORT,
     staticBackends: p.MCP_BACKENDS,
-    discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG, holdMs: p[E.backendHoldMs] as number },
+    discovery: { enabled: p.MCP_BACKEND_DISCOVERY, tag: p.MCP_BACKEND_TAG, holdMs: p[E.backendHoldMs] as number, maxBackends: p[E.maxDiscoveredBackends] as number },
     backends: {
       caPem,
       caFile: p.MCP_BACKEND_CA_FILE,

@@ -152,6 +152,7 @@ export const ROUTER_ENV = {
   consulTimeoutMs: 'CONSUL_TIMEOUT_MS',
   /** How long a discovered backend that stopped passing in Consul stays in the catalogue (0: dropped at once). */
   backendHoldMs: 'MCP_ROUTER_BACKEND_HOLD_MS',
+  maxDiscoveredBackends: 'MCP_ROUTER_MAX_DISCOVERED_BACKENDS',
   // --- who may call what (router-app/src/auth/) ---
   /** `none`, `jwt`, `apiKeys` or `jwt,apiKeys`: how callers of both front doors authenticate. */
   auth: 'MCP_ROUTER_AUTH',
@@ -245,6 +246,7 @@ export const ROUTER_DEFAULTS = {
    * does not empty a server's tools on every router (NOT_FOUND for a server that is up).
    */
   backendHoldMs: 5_000,
+  maxDiscoveredBackends: 256,
   auth: 'none',
   /** Asymmetric algorithms only: a shared-secret (HS*) key would let anyone who verifies also sign; `none` is never accepted. */
   authJwtAlgorithms: 'RS256,PS256,ES256,EdDSA',

@@ -11,7 +11,7 @@ export const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'mcp_error', 'too_la
 /** Bounds of a backend's listing, as labelled in mcp_router_backend_listings_refused_total. */
 export const LISTING_LIMITS = ['pages', 'items', 'bytes', 'timeout', 'depth'] as const;
 /** Why a Consul registration was refused, as labelled in mcp_router_registrations_refused_total. */
-export const REFUSAL_KINDS = ['invalid', 'address', 'namespace'] as const;
+export const REFUSAL_KINDS = ['invalid', 'address', 'namespace', 'limit'] as const;
 
 export class RouterMetrics {
   readonly registry = new Registry();

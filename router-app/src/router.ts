@@ -154,6 +154,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
         (kind) => metrics.registrationsRefused.inc({ reason: kind }),
         [config.serviceName],
         config.discovery.holdMs,
+        config.discovery.maxBackends,
       )
     : undefined;
   discovery?.start();

@@ -85,7 +85,7 @@ function blockListOf(cidrs: readonly Cidr[]): net.BlockList {
 const familyOf = (ip: string): 'ipv4' | 'ipv6' => (net.isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 
 /** Why a backend address or namespace is refused, by kind (the metric's label). */
-export type RefusalKind = 'invalid' | 'address' | 'namespace';
+export type RefusalKind = 'invalid' | 'address' | 'namespace' | 'limit';
 
 export class Refusal {
   constructor(

@@ -115,6 +115,14 @@ export class ConsulDiscovery {
      * fails over or answers UNAVAILABLE, as any dead instance does.
      */
     private readonly holdMs = 0,
+    /**
+     * The most MCP server instances taken, and tagged services watched (one
+     * blocking query each): a registration flood costs each router this many
+     * sessions at most. Which ones is the same on every router: services by
+     * name, then instances by service name and ID; the rest are refused
+     * (`limit`) until others leave.
+     */
+    private readonly maxBackends = Number.MAX_SAFE_INTEGER,
   ) {}
 
   /** Instances that left the passing set, with the time their hold ends. */
@@ -134,7 +142,12 @@ export class ConsulDiscovery {
 
   private onServices(services: Record<string, string[]>): void {
     if (this.stopped) return;
-    const tagged = new Set(Object.entries(services ?? {}).filter(([name, tags]) => (tags ?? []).includes(this.tag) && !this.excludeServices.includes(name)).map(([name]) => name));
+    const names = Object.entries(services ?? {})
+      .filter(([name, tags]) => (tags ?? []).includes(this.tag) && !this.excludeServices.includes(name))
+      .map(([name]) => name)
+      .sort();
+    for (const name of names.slice(this.maxBackends)) this.refuse(name, name, new Refusal('limit', this.limitReason('tagged services')));
+    const tagged = new Set(names.slice(0, this.maxBackends));
     this.awaiting ??= new Set(tagged);
     for (const [name, q] of this.serviceQueries) {
       if (!tagged.has(name)) {
@@ -230,22 +243,31 @@ export class ConsulDiscovery {
   private accept(service: string, e: HealthEntry): BackendDescriptor[] {
     const d = descriptorOf(e, this.policy);
     if (typeof d !== 'string' && !(d instanceof Refusal)) return [d];
-    const refusal = typeof d === 'string' ? new Refusal('invalid', d) : d;
-    const key = `${e.Service.ID}\u0000${refusal.reason}`;
-    if (!this.refused.has(key)) {
-      // Bounded: a registration flapping through endless reasons is not remembered without end.
-      if (this.refused.size >= 10_000) this.refused.clear();
-      this.refused.add(key);
-      this.logger.warn({ service, id: e.Service.ID, kind: refusal.kind, reason: refusal.reason }, 'MCP server registration refused');
-      this.onRefused?.(refusal.kind);
-    }
+    this.refuse(service, e.Service.ID, typeof d === 'string' ? new Refusal('invalid', d) : d);
     return [];
+  }
+
+  /** Logs and counts a refusal once per registration and reason. */
+  private refuse(service: string, id: string, refusal: Refusal): void {
+    const key = `${id}\u0000${refusal.reason}`;
+    if (this.refused.has(key)) return;
+    // Bounded: a registration flapping through endless reasons is not remembered without end.
+    if (this.refused.size >= 10_000) this.refused.clear();
+    this.refused.add(key);
+    this.logger.warn({ service, id, kind: refusal.kind, reason: refusal.reason }, 'MCP server registration refused');
+    this.onRefused?.(refusal.kind);
+  }
+
+  private limitReason(what: string): string {
+    return `more than ${this.maxBackends} ${what} in Consul (MCP_ROUTER_MAX_DISCOVERED_BACKENDS): the first ${this.maxBackends} by name are used`;
   }
 
   private emit(): void {
     if (this.stopped) return;
     const now = Date.now();
-    const current = new Map([...this.instances.values()].flat().map((d) => [d.id, d] as const));
+    const ordered = [...this.instances.keys()].sort().flatMap((name) => [...this.instances.get(name)!].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((d) => [name, d] as const));
+    for (const [name, d] of ordered.slice(this.maxBackends)) this.refuse(name, d.id, new Refusal('limit', this.limitReason('MCP server instances')));
+    const current = new Map(ordered.slice(0, this.maxBackends).map(([, d]) => [d.id, d] as const));
     for (const [id, d] of this.passing) {
       if (!current.has(id) && this.holdMs > 0 && !this.held.has(id)) {
         this.held.set(id, { descriptor: d, until: now + this.holdMs });
@@ -260,7 +282,7 @@ export class ConsulDiscovery {
       this.holdTimer = setTimeout(() => this.emit(), Math.max(0, next - now) + 1);
       this.holdTimer.unref();
     }
-    this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)]);
+    this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)].slice(0, this.maxBackends));
     if (this.startupWait && [...this.startupWait.ids].every((id) => current.has(id))) this.startupWait.done();
   }
 
