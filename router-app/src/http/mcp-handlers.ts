@@ -86,24 +86,47 @@ function listing<K extends string, T>(key: K, items: T[], cursor: string | undef
 /** The listing methods: their results depend only on the catalogue, the caller's rights and the cursor. */
 export type ListingMethod = 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list';
 
+/**
+ * Each listing, filtered by a caller's rights and sorted, once per catalogue snapshot: a page, whatever
+ * its cursor, is a slice of it. (Built per page, a client walking through cursors of its own had the
+ * router filter and sort the whole catalogue at every request.) Bounded per snapshot: rights are
+ * many only with many API keys or rules.
+ */
+const sortedListings = new WeakMap<object, Map<string, readonly unknown[]>>();
+const MAX_SORTED_LISTINGS = 64;
+
+function sortedListing(authorized: AuthorizedCalls, access: Access, method: ListingMethod): readonly unknown[] {
+  const snapshot = authorized.calls.snapshot;
+  let byRights = sortedListings.get(snapshot);
+  if (!byRights) sortedListings.set(snapshot, (byRights = new Map()));
+  const key = `${access.grant.key}\u0000${method}`;
+  let items = byRights.get(key);
+  if (items === undefined) {
+    if (byRights.size >= MAX_SORTED_LISTINGS) byRights.clear();
+    items = buildListing(authorized, access, method);
+    byRights.set(key, items);
+  }
+  return items;
+}
+
+function buildListing(authorized: AuthorizedCalls, access: Access, method: ListingMethod): readonly unknown[] {
+  switch (method) {
+    case 'tools/list':
+      return authorized.tools(access).map((t): Tool => ({ ...t.tool, name: t.name })).sort(byName);
+    case 'prompts/list':
+      return authorized.prompts(access).map((p): Prompt => ({ ...p.prompt, name: p.name })).sort(byName);
+    case 'resources/list':
+      return authorized.resources(access).map((r): Resource => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    case 'resources/templates/list':
+      return authorized.resourceTemplates(access).map((t) => t.template);
+  }
+}
+
+const LISTING_KEYS = { 'tools/list': 'tools', 'prompts/list': 'prompts', 'resources/list': 'resources', 'resources/templates/list': 'resourceTemplates' } as const;
+
 /** One page of a listing method's result (both the SDK handlers and the front door's listing cache answer with it). */
 export function listingResult(authorized: AuthorizedCalls, access: Access, method: ListingMethod, cursor: string | undefined, pageSize: number): Record<string, unknown> {
-  switch (method) {
-    case 'tools/list': {
-      const tools: Tool[] = authorized.tools(access).map((t) => ({ ...t.tool, name: t.name })).sort(byName);
-      return listing('tools', tools, cursor, pageSize);
-    }
-    case 'prompts/list': {
-      const prompts: Prompt[] = authorized.prompts(access).map((p) => ({ ...p.prompt, name: p.name })).sort(byName);
-      return listing('prompts', prompts, cursor, pageSize);
-    }
-    case 'resources/list': {
-      const resources: Resource[] = authorized.resources(access).map((r) => r.resource).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-      return listing('resources', resources, cursor, pageSize);
-    }
-    case 'resources/templates/list':
-      return listing('resourceTemplates', authorized.resourceTemplates(access).map((t) => t.template), cursor, pageSize);
-  }
+  return listing(LISTING_KEYS[method], sortedListing(authorized, access, method) as unknown[], cursor, pageSize);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../mcp/backend';
-import type { Catalog, PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEntry } from '../mcp/catalog';
+import type { Catalog, CatalogSnapshot, PromptEntry, ResourceEntry, ResourceTemplateEntry, ToolEntry } from '../mcp/catalog';
 import { BackendUnavailableError, InvalidArgumentError, NotFoundError } from '../mcp/errors';
 import { CallSlots } from './call-slots';
 
@@ -43,6 +43,11 @@ export class CallPath {
     /** Calls in flight (both doors); unbounded when not given. */
     readonly slots: CallSlots = new CallSlots(Number.MAX_SAFE_INTEGER),
   ) {}
+
+  /** The catalogue as it is now: a new object whenever it changes (what may be cached against it). */
+  get snapshot(): CatalogSnapshot {
+    return this.catalog.snapshot;
+  }
 
   /** True when `server` names an MCP server the router has (listed or not). */
   hasServer(server: string): boolean {
