@@ -23,6 +23,7 @@ afterAll(killLeftovers);
 
 let templated: HostileServer;
 let quiet: HostileServer;
+let catchAll: HostileServer;
 let router: RouterProcess;
 let mcp: Client;
 
@@ -35,7 +36,15 @@ beforeAll(async () => {
     ],
   });
   quiet = await startHostileServer('quiet', {});
-  router = await startRouterProcess({ MCP_BACKENDS: JSON.stringify([{ name: 'templated', url: templated.url }, { name: 'quiet', url: quiet.url }]) });
+  // A server whose template takes any URI, under a namespace that sorts first.
+  catchAll = await startHostileServer('aaa', { resourceTemplates: [{ uriTemplate: '{+uri}', name: 'anything' }] });
+  router = await startRouterProcess({
+    MCP_BACKENDS: JSON.stringify([
+      { name: 'templated', url: templated.url },
+      { name: 'quiet', url: quiet.url },
+      { name: 'aaa', url: catchAll.url },
+    ]),
+  });
   await router.ready();
   mcp = new Client({ name: 'uri-templates-test', version: '1.0.0' });
   await mcp.connect(new StreamableHTTPClientTransport(new URL(router.mcpUrl)));
@@ -46,16 +55,20 @@ afterAll(async () => {
   await router?.stop();
   await templated?.close();
   await quiet?.close();
+  await catchAll?.close();
 });
 
 const statusOf = (err: unknown) => grpc.status[(err as { code: number }).code];
 
-test('a URI that matches a template is read from its server', async () => {
-  const read = await unary<{ contents: unknown }>(router.client, 'ReadResource', { uri: 'items://42' });
-  expect(blocks(read.contents).map((c) => [c.uri, c.text])).toEqual([['items://42', 'read by templated']]);
+const readBy = async (uri: string) => blocks((await unary<{ contents: unknown }>(router.client, 'ReadResource', { uri })).contents).map((c) => [c.uri, c.text]);
+
+test("a URI is read from the server whose template pins down most of it: a catch-all template ({+uri}) listed first takes only what no other template matches", async () => {
+  expect(await readBy('items://42')).toEqual([['items://42', 'read by templated']]);
+  expect(await readBy('x://one-two')).toEqual([['x://one-two', 'read by templated']]);
+  expect(await readBy('other://thing')).toEqual([['other://thing', 'read by aaa']]);
 });
 
-test("URIs of the longest length taken, built to make the templates backtrack: NOT_FOUND in milliseconds, and another client's calls run on meanwhile", async () => {
+test("URIs of the longest length taken, built to make the templates backtrack: every template tried in milliseconds (the catch-all, tried last, answers), and another client's calls run on meanwhile", async () => {
   const uris = [`x://${'a'.repeat(MAX_RESOURCE_URI_LENGTH - 4)}`, `x://${'-'.repeat(MAX_RESOURCE_URI_LENGTH - 5)}/`];
   const took: number[] = [];
   const control: number[] = [];
@@ -72,9 +85,9 @@ test("URIs of the longest length taken, built to make the templates backtrack: N
     expect(uri).toHaveLength(MAX_RESOURCE_URI_LENGTH);
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
-      const err = await unary(router.client, 'ReadResource', { uri }).then(() => undefined, (e: unknown) => e);
+      const read = await readBy(uri);
       took.push(Date.now() - started);
-      expect(statusOf(err)).toBe('NOT_FOUND');
+      expect(read).toEqual([[uri, 'read by aaa']]);
     }
   }
   reading = false;

@@ -45,11 +45,21 @@ export interface CatalogSnapshot {
   readonly tools: ReadonlyMap<string, ToolEntry>;
   readonly prompts: ReadonlyMap<string, PromptEntry>;
   readonly resources: ReadonlyMap<string, ResourceEntry>;
-  /** Resource templates in namespace order; the first that matches a URI owns it. */
+  /** Resource templates in namespace order (as listed). */
   readonly resourceTemplates: readonly ResourceTemplateEntry[];
+  /**
+   * The same, most specific first (the most literal characters; ties in namespace order): the first
+   * that matches a URI owns it, so a catch-all such as `{+uri}` never takes `file:///{+path}`'s URIs.
+   */
+  readonly templateMatchOrder: readonly ResourceTemplateEntry[];
 }
 
-const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map(), resourceTemplates: [] };
+const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map(), resourceTemplates: [], templateMatchOrder: [] };
+
+/** Characters of a URI template outside its expressions: how much of a URI it pins down. */
+export function literalLength(uriTemplate: string): number {
+  return uriTemplate.replace(/\{[^}]*\}/g, '').length;
+}
 
 /** A tool only callable as an MCP task: the router's client does not run tasks, so it is not offered. */
 /** The least time between two rebuilds a backend's list_changed notifications start. */
@@ -294,7 +304,10 @@ export class Catalog extends EventEmitter {
     }
     const prompts = new Map<string, PromptEntry>();
     for (const [name, item] of assignNames(promptItems)) prompts.set(name, { name, namespace: item.server, prompt: item.prompt });
-    this.snapshot_ = { version: previous.version + 1, tools, prompts, resources, resourceTemplates };
+    const specificity = new Map(resourceTemplates.map((t) => [t, literalLength(t.template.uriTemplate)] as const));
+    // Array.prototype.sort is stable: equal specificity keeps namespace order.
+    const templateMatchOrder = [...resourceTemplates].sort((a, b) => specificity.get(b)! - specificity.get(a)!);
+    this.snapshot_ = { version: previous.version + 1, tools, prompts, resources, resourceTemplates, templateMatchOrder };
     this.logger.debug({ reason, tools: tools.size, prompts: prompts.size, resources: resources.size }, 'catalogue rebuilt');
     this.emit('updated', this.snapshot_);
   }

@@ -85,14 +85,14 @@ export class CallPath {
     return server ? all.filter((t) => t.namespace === server) : [...all];
   }
 
-  /** The owner of a URI: a listed resource, else the first server whose resource template matches it. */
+  /** The owner of a URI: a listed resource, else the server whose most specific resource template matches it. */
   lookupResource(uri: unknown): ResourceEntry {
     const u = requireString(uri, 'uri');
     if (u.length > MAX_RESOURCE_URI_LENGTH) throw new InvalidArgumentError(`uri is ${u.length} characters long; the router reads resources by URIs of at most ${MAX_RESOURCE_URI_LENGTH} characters`);
     const snap = this.catalog.snapshot;
     const entry = snap.resources.get(u);
     if (entry) return entry;
-    for (const t of snap.resourceTemplates) {
+    for (const t of snap.templateMatchOrder) {
       if (t.matcher.matches(u)) return { namespace: t.namespace, resource: { uri: u, name: t.template.name } };
     }
     throw new NotFoundError(`unknown resource ${JSON.stringify(u)}; list the resources and resource templates to see what can be read`);
