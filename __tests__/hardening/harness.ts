@@ -233,3 +233,12 @@ export function sample(text: string, series: string): number {
 }
 
 export { waitUntil };
+
+/** POSTs a raw JSON-RPC body to the router's MCP door within the session of `transport` (an SDK client's). */
+export function postToSession(router: RouterProcess, transport: { sessionId?: string; protocolVersion?: string }, body: unknown): Promise<Response> {
+  return fetch(router.mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': transport.protocolVersion ?? '2025-11-25' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}

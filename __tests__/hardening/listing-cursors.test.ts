@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
+import { HostileServer, killLeftovers, postToSession, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -48,11 +48,7 @@ const cursorAt = (offset: number) => Buffer.from(`o${offset}`).toString('base64u
 
 async function listPages(cursors: Array<string | undefined>): Promise<void> {
   for (const cursor of cursors) {
-    const res = await fetch(router.mcpUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': transport.protocolVersion ?? '2025-11-25' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: cursor === undefined ? {} : { cursor } }),
-    });
+    const res = await postToSession(router, transport, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: cursor === undefined ? {} : { cursor } });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   }

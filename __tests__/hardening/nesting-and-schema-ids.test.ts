@@ -27,7 +27,7 @@ import { MAX_REQUEST_DEPTH, MAX_SCHEMA_DEPTH, nestsDeeperThan } from '../../rout
 import { Catalog } from '../../router-app/src/mcp/catalog';
 import { toStruct } from '../../router-app/src/grpc/struct';
 import { createLogger } from '../../router-app/src/logger';
-import { HostileServer, killLeftovers, report, RouterProcess, sample, startHostileServer, startRouterProcess } from './harness';
+import { HostileServer, killLeftovers, postToSession, report, RouterProcess, sample, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(90_000);
 
@@ -126,12 +126,7 @@ describe('against a router with real MCP servers', () => {
 
   test('arguments nested deeper than the MCP door takes are an invalid request; the server, its session and its breaker never see them', async () => {
     const before = await router.metrics();
-    const post = (body: string) =>
-      fetch(router.mcpUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': transport.protocolVersion ?? '2025-11-25' },
-        body,
-      });
+    const post = (body: string) => postToSession(router, transport, body);
     const call = (args: string) => `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"deep__ping","arguments":{"a":${args}}}}`;
     const deep = await post(call(nestedArrays(200_000)));
     expect(deep.status).toBe(400);

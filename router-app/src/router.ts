@@ -36,6 +36,21 @@ import { AuthorizedCalls } from './routing/authorized';
 import { toGrpcError } from './grpc/status';
 import { BackendCredentialStore } from './mcp/backend-credentials';
 
+/** A peer's answer to a cancellation is `{"status":200,"cancelled":true}`: more is not read. */
+const PEER_ANSWER_MAX_BYTES = 4096;
+
+/** The JSON of an answer of at most `max` bytes; the read stops (and fails) past that. */
+async function smallJson(res: Response, max: number): Promise<unknown> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > max) throw new Error(`answer over ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
 /** Passes a front-door cancellation to every peer router; resolves to how many cancelled a call. */
 async function cancelOnPeers(peers: readonly RouterPeer[], session: string, requestId: unknown): Promise<number> {
   const results = await Promise.allSettled(
@@ -46,7 +61,7 @@ async function cancelOnPeers(peers: readonly RouterPeer[], session: string, requ
         body: JSON.stringify({ session, requestId }),
         signal: AbortSignal.timeout(2_000),
       });
-      return ((await res.json()) as { cancelled?: boolean }).cancelled === true;
+      return ((await smallJson(res, PEER_ANSWER_MAX_BYTES)) as { cancelled?: boolean } | undefined)?.cancelled === true;
     }),
   );
   return results.filter((r) => r.status === 'fulfilled' && r.value).length;
@@ -178,7 +193,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   metrics.readInFlightFrom(() => slots.inFlight);
   const calls = new CallPath(catalog, slots);
   // Who may call what: the same identity and rules at both doors.
-  const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger) : undefined;
+  const peers = config.consul.register ? new RouterPeers(consul, config.serviceName, config.instanceId, logger, (ip) => policy.allows(ip)) : undefined;
   const auth = startAuth(config.auth, { consul, registry: metrics.registry, logger, routersServing: () => 1 + (peers?.list().length ?? 0) });
   const authorized = new AuthorizedCalls(calls, auth.access);
   server.addService(def, createHandlers({ catalog, calls, access: auth.access, authorized, metrics, instanceId: config.instanceId, defaultTimeoutMs: config.timeouts.defaultCallMs, maxCallMs: config.limits.maxCallMs }));
