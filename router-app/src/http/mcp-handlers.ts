@@ -8,6 +8,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  CallToolResultSchema,
   ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
@@ -149,13 +150,18 @@ const sharedValidator: jsonSchemaValidator = {
  * tools/call on the shared call path: the tool's result, or the router's error
  * as a JSON-RPC error. Both the SDK handler (progress over SSE) and the front
  * door's JSON answer (json-call.ts) call it, so a rule changed here holds on both.
+ * A result that is not a valid CallToolResult is the server's fault: -32603
+ * naming the server (the SDK's Server would answer -32602, "invalid params",
+ * which tells the client its own request was wrong).
  */
 export async function callTool(ctx: McpHandlerContext, params: CallToolRequest['params'], requestId: RequestId, onprogress?: CallOptions['onprogress']): Promise<CallToolResult> {
   try {
     const found = ctx.authorized.lookupTool(ctx.access, params.name);
     const entry = found instanceof Promise ? await found : found;
     const { result } = await ctx.track(requestId, (signal) => ctx.calls.callTool(entry, params.arguments ?? {}, { timeoutMs: ctx.defaultTimeoutMs, signal, onprogress }));
-    return result;
+    const checked = CallToolResultSchema.safeParse(result);
+    if (!checked.success) throw new McpError(ErrorCode.InternalError, `MCP server ${entry.namespace} answered tools/call with an invalid result: ${checked.error.message}`);
+    return checked.data;
   } catch (err) {
     throw toMcpError(err, ctx.access.internals);
   }
