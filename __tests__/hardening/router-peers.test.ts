@@ -85,8 +85,9 @@ test('a peer outside the allowed ranges or named by host gets no session ID; a p
   peers.push(outside, huge);
   await registerPeer('outside-1', outsideAddress, outside.port);
   await registerPeer('named-1', 'localhost', huge.port);
+  await registerPeer('v6-1', '::1', huge.port);
   for (let i = 0; i < 20; i++) await registerPeer(`huge-${String(i).padStart(2, '0')}`, consul.address, huge.port);
-  await waitUntil('outside-1 and named-1 refused', async () => refusals('outside-1').length > 0 && refusals('named-1').length > 0, 20_000, 100);
+  await waitUntil('outside-1, named-1 and v6-1 refused', async () => refusals('outside-1').length > 0 && refusals('named-1').length > 0 && refusals('v6-1').length > 0, 20_000, 100);
   await sleep(500);
   const before = router.memory();
   for (let i = 0; i < 3; i++) {
@@ -109,11 +110,12 @@ test('a peer outside the allowed ranges or named by host gets no session ID; a p
   expect(figures.cancellationsAtAllowedPeers).toBe(60);
   expect(figures.sessionIdSent).toBe(true);
   expect(figures.outsideReason).toBe(`address ${outsideAddress} is outside MCP_ROUTER_BACKEND_ALLOWED_CIDRS`);
-  expect(figures.namedReason).toBe('address must be an IP address; received "localhost"');
+  expect(figures.namedReason).toBe('address must be an IPv4 address, as routers advertise; received "localhost"');
+  expect(JSON.parse(refusals('v6-1')[0]).reason).toBe('address must be an IPv4 address, as routers advertise; received "::1"');
   // 60 answers of 8 MiB read whole would be 480 MiB through the router's heap.
   expect(after.peakMb - before.peakMb).toBeLessThan(64);
   for (let i = 0; i < 20; i++) await deregister(`huge-${String(i).padStart(2, '0')}`);
-  for (const id of ['outside-1', 'named-1']) await deregister(id);
+  for (const id of ['outside-1', 'named-1', 'v6-1']) await deregister(id);
 });
 
 test(`a flood of router registrations: one cancellation goes to ${MAX_ROUTER_PEERS} peers at most, the same ones on every router (by ID)`, async () => {

@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { unary } from '../../scripts/local-platform/router-client';
 import { MAX_RESOURCE_URI_LENGTH } from '../../router-app/src/routing/call-path';
+import { MAX_TEMPLATE_EXPRESSIONS, MAX_TEMPLATE_LENGTH } from '../../router-app/src/mcp/catalog';
 import { blocks } from '../support/interop/harness';
 import { HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
 
@@ -33,6 +34,9 @@ beforeAll(async () => {
       { uriTemplate: 'x://{+a}{+b}{+c}z', name: 'cubic' },
       { uriTemplate: 'x://{a}-{b}', name: 'quadratic' },
       { uriTemplate: 'items://{id}', name: 'item' },
+      // Past the bounds (MAX_TEMPLATE_EXPRESSIONS, MAX_TEMPLATE_LENGTH): left out.
+      { uriTemplate: `many://${Array.from({ length: MAX_TEMPLATE_EXPRESSIONS + 1 }, (_, i) => `{v${i}}`).join('/')}`, name: 'many' },
+      { uriTemplate: `long://${'x'.repeat(MAX_TEMPLATE_LENGTH)}/{id}`, name: 'long' },
     ],
   });
   quiet = await startHostileServer('quiet', {});
@@ -109,4 +113,15 @@ test('a longer URI is an invalid argument naming the limit, on both doors; the r
   expect((viaMcp as McpError).code).toBe(-32602);
   expect((viaMcp as McpError).message).toContain(`at most ${MAX_RESOURCE_URI_LENGTH} characters`);
   expect((await mcp.readResource({ uri: 'items://7' })).contents).toEqual([{ uri: 'items://7', text: 'read by templated' }]);
+});
+
+test(`a template with more than ${MAX_TEMPLATE_EXPRESSIONS} expressions or longer than ${MAX_TEMPLATE_LENGTH} characters is left out, logged once; the others are listed`, async () => {
+  const listed = await unary<{ resourceTemplates: Array<{ name: string }> }>(router.client, 'ListResourceTemplates', { server: 'templated' });
+  expect(listed.resourceTemplates.map((t) => t.name).sort()).toEqual(['cubic', 'item', 'quadratic']);
+  const lines = router.proc.tail(4000).split('\n').filter((l) => l.includes('resource template longer than'));
+  expect(lines.filter((l) => l.includes('many://'))).toHaveLength(1);
+  expect(lines.filter((l) => l.includes('long://'))).toHaveLength(1);
+  const err = await unary(router.client, 'ReadResource', { uri: `many://${Array.from({ length: MAX_TEMPLATE_EXPRESSIONS + 1 }, () => 'a').join('/')}` }).then(() => undefined, (e: unknown) => e);
+  // The catch-all of 'aaa' reads it: the left-out template owns nothing.
+  expect(err).toBeUndefined();
 });

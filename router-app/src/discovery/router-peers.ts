@@ -60,7 +60,8 @@ export class RouterPeers {
       if (e.Service.ID === this.selfId) continue;
       const address = e.Service.Address || e.Node.Address;
       const adminPort = Number(e.Service.Meta?.[ROUTER_SERVICE.meta.adminPort] ?? PORTS.routerAdmin);
-      if (isIP(address) === 0) this.refuse(e.Service.ID, `address must be an IP address; received ${JSON.stringify(address)}`);
+      // Routers advertise IPv4 addresses (MCP_ROUTER_ADVERTISE_ADDRESS); the cancellation's URL is built for one.
+      if (isIP(address) !== 4) this.refuse(e.Service.ID, `address must be an IPv4 address, as routers advertise; received ${JSON.stringify(address)}`);
       else if (!this.allows(address)) this.refuse(e.Service.ID, `address ${address} is outside MCP_ROUTER_BACKEND_ALLOWED_CIDRS`);
       else if (!Number.isInteger(adminPort) || adminPort < 1 || adminPort > 65535) this.refuse(e.Service.ID, `${ROUTER_SERVICE.meta.adminPort} must be a port (1-65535)`);
       else if (peers.length >= MAX_ROUTER_PEERS) this.refuse(e.Service.ID, `more than ${MAX_ROUTER_PEERS} router peers in Consul: the first ${MAX_ROUTER_PEERS} by ID are used`);

@@ -56,6 +56,14 @@ export interface CatalogSnapshot {
 
 const EMPTY: CatalogSnapshot = { version: 0, tools: new Map(), prompts: new Map(), resources: new Map(), resourceTemplates: [], templateMatchOrder: [] };
 
+/**
+ * Bounds of a resource template the router matches URIs against: matching costs the URI's length
+ * times the template's expressions at worst (RE2's automaton), for every unlisted URI read. The
+ * longest templates the reference servers list have a few expressions and well under 200 characters.
+ */
+export const MAX_TEMPLATE_LENGTH = 1_024;
+export const MAX_TEMPLATE_EXPRESSIONS = 16;
+
 /** Characters of a URI template outside its expressions: how much of a URI it pins down. */
 export function literalLength(uriTemplate: string): number {
   return uriTemplate.replace(/\{[^}]*\}/g, '').length;
@@ -273,6 +281,7 @@ export class Catalog extends EventEmitter {
     const promptItems: Array<{ server: string; name: string; prompt: Prompt }> = [];
     const resources = new Map<string, ResourceEntry>();
     const resourceTemplates: ResourceTemplateEntry[] = [];
+    const previousMatchers = new Map(this.snapshot_.resourceTemplates.map((e) => [`${e.namespace}\u0000${e.template.uriTemplate}`, e.matcher] as const));
     for (const [ns, b] of byNs) {
       for (const tool of b.listing.tools) {
         if (needsTasks(tool)) {
@@ -286,10 +295,18 @@ export class Catalog extends EventEmitter {
         toolItems.push({ server: ns, name: tool.name, tool });
       }
       for (const template of b.listing.resourceTemplates) {
+        const t = template.uriTemplate;
+        const expressions = t.split('{').length - 1;
+        if (t.length > MAX_TEMPLATE_LENGTH || expressions > MAX_TEMPLATE_EXPRESSIONS) {
+          this.logLeftOut(ns, t.slice(0, 200), 'warn', `resource template longer than ${MAX_TEMPLATE_LENGTH} characters or with more than ${MAX_TEMPLATE_EXPRESSIONS} expressions (matching a URI costs its length times the expressions)`, 'uriTemplate');
+          continue;
+        }
         try {
-          resourceTemplates.push({ namespace: ns, template, matcher: new UriTemplateMatcher(template.uriTemplate) });
+          // A template already compiled for the last catalogue is reused (compiling costs more than matching).
+          const matcher = previousMatchers.get(`${ns}\u0000${t}`) ?? new UriTemplateMatcher(t);
+          resourceTemplates.push({ namespace: ns, template, matcher });
         } catch (err) {
-          this.logger.warn({ server: ns, uriTemplate: template.uriTemplate, err: (err as Error).message }, 'resource template does not parse; left out');
+          this.logLeftOut(ns, t.slice(0, 200), 'warn', `resource template does not parse (${(err as Error).message})`, 'uriTemplate');
         }
       }
       for (const prompt of b.listing.prompts) promptItems.push({ server: ns, name: prompt.name, prompt });
@@ -316,11 +333,13 @@ export class Catalog extends EventEmitter {
   private readonly listChangedTimers = new Map<Backend, NodeJS.Timeout>();
   /** Why a tool is not offered, said once per tool and reason (not at every rebuild). */
   private readonly leftOutLogged = new Set<string>();
-  private logLeftOut(server: string, tool: string, level: 'info' | 'warn', why: string): void {
-    const key = `${server}\u0000${tool}\u0000${why}`;
+  private logLeftOut(server: string, item: string, level: 'info' | 'warn', why: string, field: 'tool' | 'uriTemplate' = 'tool'): void {
+    const key = `${server}\u0000${item}\u0000${why}`;
     if (this.leftOutLogged.has(key)) return;
+    // Bounded: a server renaming what it lists at every listing is not remembered without end.
+    if (this.leftOutLogged.size >= 10_000) this.leftOutLogged.clear();
     this.leftOutLogged.add(key);
-    this.logger[level]({ server, tool }, `${why}: not offered`);
+    this.logger[level]({ server, [field]: item }, `${why}: not offered`);
   }
 
   private compile(tool: Tool): ValidateFunction | undefined {
