@@ -182,3 +182,29 @@ test('a registration flood: each router takes MCP_ROUTER_MAX_DISCOVERED_BACKENDS
   for (const r of routers) expect(await r.stop()).toEqual({ code: 0, signal: null });
   for (const id of ['pool-a', ...Array.from({ length: 30 }, (_, i) => `svc-${String(i).padStart(2, '0')}-1`)]) await consul.api(`/v1/agent/service/deregister/${id}`, { method: 'PUT' });
 });
+
+test('at the limit, an instance that stops passing keeps its place for the hold time; the next one by name comes in after it', async () => {
+  const flood = await startHostileServer('flood-held', {}, consul.address);
+  hostile.push(flood);
+  const at = { Address: consul.address, Port: flood.port, Tags: ['held'] };
+  const ids = ['pool-a', 'pool-b', 'pool-c'];
+  for (const id of ids) await register({ ID: id, Name: 'pool', ...at });
+  for (const id of ['svc-00-1', 'svc-01-1']) await register({ ID: id, Name: id.slice(0, 6), ...at });
+  const r = await startRouterProcess({ CONSUL_HOST: consul.address, CONSUL_PORT: String(consul.httpPort), MCP_BACKEND_DISCOVERY: 'true', MCP_BACKEND_TAG: 'held', MCP_ROUTER_MAX_DISCOVERED_BACKENDS: '4', MCP_ROUTER_BACKEND_HOLD_MS: '3000' }, consul.address, 'held');
+  await r.ready();
+  const taken = async () => (await servers(r)).map((s) => s.instanceId).sort();
+  await waitUntil('four taken', async () => (await taken()).length === 4, 20_000, 100);
+  expect(await taken()).toEqual(['pool-a', 'pool-b', 'pool-c', 'svc-00-1']);
+  await consul.api('/v1/agent/service/deregister/pool-b', { method: 'PUT' });
+  const left = Date.now();
+  await sleep(1_000);
+  const duringHold = await taken();
+  await waitUntil('svc-01-1 taken after the hold', async () => (await taken()).includes('svc-01-1'), 10_000, 100);
+  const cameInAfterMs = Date.now() - left;
+  report('registration limit and hold (limit 4, hold 3 s)', { duringHold, after: await taken(), cameInAfterMs });
+  expect(duringHold).toEqual(['pool-a', 'pool-b', 'pool-c', 'svc-00-1']);
+  expect(await taken()).toEqual(['pool-a', 'pool-c', 'svc-00-1', 'svc-01-1']);
+  expect(cameInAfterMs).toBeGreaterThanOrEqual(2_900);
+  expect(await r.stop()).toEqual({ code: 0, signal: null });
+  for (const id of ['pool-a', 'pool-c', 'svc-00-1', 'svc-01-1']) await consul.api(`/v1/agent/service/deregister/${id}`, { method: 'PUT' });
+});

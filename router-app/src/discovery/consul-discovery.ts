@@ -266,15 +266,18 @@ export class ConsulDiscovery {
     if (this.stopped) return;
     const now = Date.now();
     const ordered = [...this.instances.keys()].sort().flatMap((name) => [...this.instances.get(name)!].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((d) => [name, d] as const));
-    for (const [name, d] of ordered.slice(this.maxBackends)) this.refuse(name, d.id, new Refusal('limit', this.limitReason('MCP server instances')));
-    const current = new Map(ordered.slice(0, this.maxBackends).map(([, d]) => [d.id, d] as const));
+    const passingNow = new Set(ordered.map(([, d]) => d.id));
     for (const [id, d] of this.passing) {
-      if (!current.has(id) && this.holdMs > 0 && !this.held.has(id)) {
+      if (!passingNow.has(id) && this.holdMs > 0 && !this.held.has(id)) {
         this.held.set(id, { descriptor: d, until: now + this.holdMs });
         this.logger.info({ backend: id, holdMs: this.holdMs }, 'MCP server instance no longer passing in Consul; kept for the hold time');
       }
     }
-    for (const [id, h] of this.held) if (current.has(id) || h.until <= now) this.held.delete(id);
+    for (const [id, h] of this.held) if (passingNow.has(id) || h.until <= now) this.held.delete(id);
+    // A held instance keeps its place under the cap until its hold ends: the next one by name waits.
+    const room = Math.max(0, this.maxBackends - this.held.size);
+    for (const [name, d] of ordered.slice(room)) this.refuse(name, d.id, new Refusal('limit', this.limitReason('MCP server instances')));
+    const current = new Map(ordered.slice(0, room).map(([, d]) => [d.id, d] as const));
     this.passing = current;
     clearTimeout(this.holdTimer);
     if (this.held.size > 0) {
@@ -282,7 +285,7 @@ export class ConsulDiscovery {
       this.holdTimer = setTimeout(() => this.emit(), Math.max(0, next - now) + 1);
       this.holdTimer.unref();
     }
-    this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)].slice(0, this.maxBackends));
+    this.onChange([...current.values(), ...[...this.held.values()].map((h) => h.descriptor)]);
     if (this.startupWait && [...this.startupWait.ids].every((id) => current.has(id))) this.startupWait.done();
   }
 
