@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
@@ -241,4 +243,12 @@ export function postToSession(router: RouterProcess, transport: { sessionId?: st
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': transport.protocolVersion ?? '2025-11-25' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+/** The official SDK client, connected to the router's MCP door (initialize done), and its transport (session ID, protocol version). */
+export async function connectMcp(router: RouterProcess, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name, version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(router.mcpUrl));
+  await client.connect(transport);
+  return { client, transport };
 }

@@ -6,9 +6,8 @@
  * MCP server (the SDK's) whose tools/call answer is written raw, the official SDK client.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
+import { connectMcp, HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -30,8 +29,7 @@ beforeAll(async () => {
   });
   router = await startRouterProcess({ MCP_BACKENDS: JSON.stringify([{ name: 'liar', url: liar.url }]) });
   await router.ready();
-  mcp = new Client({ name: 'invalid-results-test', version: '1.0.0' });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(router.mcpUrl)));
+  ({ client: mcp } = await connectMcp(router, 'invalid-results-test'));
 });
 
 afterAll(async () => {

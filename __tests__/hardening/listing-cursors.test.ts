@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { HostileServer, killLeftovers, postToSession, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
+import { connectMcp, HostileServer, killLeftovers, postToSession, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -27,9 +27,7 @@ beforeAll(async () => {
   big = await startHostileServer('big', { listTools: () => ({ tools: Array.from({ length: TOOLS }, (_, i) => ({ name: `t${String((i * 7_919) % TOOLS).padStart(5, '0')}`, inputSchema: { type: 'object' as const } })) }) });
   router = await startRouterProcess({ MCP_BACKENDS: JSON.stringify([{ name: 'big', url: big.url }]), MCP_ROUTER_MCP_PAGE_SIZE: String(PAGE) });
   await router.ready();
-  mcp = new Client({ name: 'cursor-test', version: '1.0.0' });
-  transport = new StreamableHTTPClientTransport(new URL(router.mcpUrl));
-  await mcp.connect(transport);
+  ({ client: mcp, transport } = await connectMcp(router, 'cursor-test'));
 });
 
 afterAll(async () => {

@@ -27,7 +27,7 @@ import { MAX_REQUEST_DEPTH, MAX_SCHEMA_DEPTH, nestsDeeperThan } from '../../rout
 import { Catalog } from '../../router-app/src/mcp/catalog';
 import { toStruct } from '../../router-app/src/grpc/struct';
 import { createLogger } from '../../router-app/src/logger';
-import { HostileServer, killLeftovers, postToSession, report, RouterProcess, sample, startHostileServer, startRouterProcess } from './harness';
+import { connectMcp, HostileServer, killLeftovers, postToSession, report, RouterProcess, sample, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(90_000);
 
@@ -93,9 +93,7 @@ describe('against a router with real MCP servers', () => {
     const backends = [deepServer, ...shared, abyss].map((s, i) => ({ name: ['deep', 'one', 'two', 'abyss'][i], url: s.url }));
     router = await startRouterProcess({ MCP_BACKENDS: JSON.stringify(backends) });
     await router.ready();
-    mcp = new Client({ name: 'nesting-test', version: '1.0.0' });
-    transport = new StreamableHTTPClientTransport(new URL(router.mcpUrl));
-    await mcp.connect(transport);
+    ({ client: mcp, transport } = await connectMcp(router, 'nesting-test'));
   });
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MAX_ROUTER_PEERS } from '../../router-app/src/discovery/router-peers';
 import { ConsulAgent, startConsulAgent } from '../support/consul-agent';
-import { HostileServer, killLeftovers, postToSession, report, RouterProcess, sleep, startHostileServer, startRouterProcess, waitUntil } from './harness';
+import { connectMcp, HostileServer, killLeftovers, postToSession, report, RouterProcess, sleep, startHostileServer, startRouterProcess, waitUntil } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -52,9 +52,7 @@ beforeAll(async () => {
     'peers-router',
   );
   await router.ready();
-  mcp = new Client({ name: 'router-peers-test', version: '1.0.0' });
-  transport = new StreamableHTTPClientTransport(new URL(router.mcpUrl));
-  await mcp.connect(transport);
+  ({ client: mcp, transport } = await connectMcp(router, 'router-peers-test'));
 });
 
 afterAll(async () => {

@@ -10,13 +10,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { unary } from '../../scripts/local-platform/router-client';
 import { MAX_RESOURCE_URI_LENGTH } from '../../router-app/src/routing/call-path';
 import { MAX_TEMPLATE_EXPRESSIONS, MAX_TEMPLATE_LENGTH } from '../../router-app/src/mcp/catalog';
 import { blocks } from '../support/interop/harness';
-import { HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
+import { connectMcp, HostileServer, killLeftovers, report, RouterProcess, startHostileServer, startRouterProcess } from './harness';
 
 jest.setTimeout(90_000);
 
@@ -50,8 +49,7 @@ beforeAll(async () => {
     ]),
   });
   await router.ready();
-  mcp = new Client({ name: 'uri-templates-test', version: '1.0.0' });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(router.mcpUrl)));
+  ({ client: mcp } = await connectMcp(router, 'uri-templates-test'));
 });
 
 afterAll(async () => {

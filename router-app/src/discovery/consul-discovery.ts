@@ -23,6 +23,7 @@ import type { BackendDescriptor } from '../mcp/backend';
 import { BackendPolicy, Refusal, RefusalKind } from './backend-policy';
 import { BACKEND_CREDENTIAL_NAME } from '../mcp/backend-credentials';
 import { BlockingQuery } from './blocking-query';
+import { SeenOnce } from '../seen-once';
 
 export interface HealthEntry {
   Node: { Address: string };
@@ -78,7 +79,7 @@ export class ConsulDiscovery {
   private readonly serviceQueries = new Map<string, BlockingQuery<HealthEntry[]>>();
   private readonly instances = new Map<string, BackendDescriptor[]>();
   /** Refusals already logged (by service ID and reason), so a bad registration is logged once, not per update. */
-  private readonly refused = new Set<string>();
+  private readonly refused = new SeenOnce();
   private stopped = false;
   /** Services whose first health answer is still awaited (undefined until the service list has answered). */
   private awaiting?: Set<string>;
@@ -249,11 +250,7 @@ export class ConsulDiscovery {
 
   /** Logs and counts a refusal once per registration and reason. */
   private refuse(service: string, id: string, refusal: Refusal): void {
-    const key = `${id}\u0000${refusal.reason}`;
-    if (this.refused.has(key)) return;
-    // Bounded: a registration flapping through endless reasons is not remembered without end.
-    if (this.refused.size >= 10_000) this.refused.clear();
-    this.refused.add(key);
+    if (!this.refused.first(`${id}\u0000${refusal.reason}`)) return;
     this.logger.warn({ service, id, kind: refusal.kind, reason: refusal.reason }, 'MCP server registration refused');
     this.onRefused?.(refusal.kind);
   }

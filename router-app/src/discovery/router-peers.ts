@@ -15,6 +15,7 @@ import { isIP } from 'node:net';
 import { PORTS, ROUTER_SERVICE } from '../contract';
 import type { Logger } from '../logger';
 import { BlockingQuery } from './blocking-query';
+import { SeenOnce } from '../seen-once';
 
 /** The most peers a cancellation is sent to. */
 export const MAX_ROUTER_PEERS = 256;
@@ -44,13 +45,10 @@ export class RouterPeers {
   ) {}
 
   /** Peers already refused (by ID and reason), so each is logged once. */
-  private readonly refused = new Set<string>();
+  private readonly refused = new SeenOnce();
 
   private refuse(id: string, reason: string): void {
-    const key = `${id}\u0000${reason}`;
-    if (this.refused.has(key)) return;
-    if (this.refused.size >= 10_000) this.refused.clear();
-    this.refused.add(key);
+    if (!this.refused.first(`${id}\u0000${reason}`)) return;
     this.logger.warn({ id, reason }, 'router peer registration refused: front-door cancellations are not sent to it');
   }
 

@@ -17,6 +17,7 @@ import { ListingLimitError, NotFoundError } from './errors';
 import { assignNames, namespacePrefix } from './naming';
 import { MAX_SCHEMA_DEPTH, nestsDeeperThan } from '../json-depth';
 import { UriTemplateMatcher } from './uri-template-matcher';
+import { SeenOnce } from '../seen-once';
 
 export interface ToolEntry {
   readonly name: string;
@@ -331,14 +332,10 @@ export class Catalog extends EventEmitter {
 
   private readonly listChangedAt = new WeakMap<Backend, number>();
   private readonly listChangedTimers = new Map<Backend, NodeJS.Timeout>();
-  /** Why a tool is not offered, said once per tool and reason (not at every rebuild). */
-  private readonly leftOutLogged = new Set<string>();
+  /** Why a tool or template is not offered, said once per item and reason (not at every rebuild). */
+  private readonly leftOutLogged = new SeenOnce();
   private logLeftOut(server: string, item: string, level: 'info' | 'warn', why: string, field: 'tool' | 'uriTemplate' = 'tool'): void {
-    const key = `${server}\u0000${item}\u0000${why}`;
-    if (this.leftOutLogged.has(key)) return;
-    // Bounded: a server renaming what it lists at every listing is not remembered without end.
-    if (this.leftOutLogged.size >= 10_000) this.leftOutLogged.clear();
-    this.leftOutLogged.add(key);
+    if (!this.leftOutLogged.first(`${server}\u0000${item}\u0000${why}`)) return;
     this.logger[level]({ server, [field]: item }, `${why}: not offered`);
   }
 
