@@ -10,13 +10,18 @@
  * wire as the router's, so "router / baseline" isolates the router's own cost
  * (rows 1a and 7). Without it, an empty list (the memory floors, row 1c).
  *
+ * With BASELINE_HTTP2_GC_WORKAROUND=1, it also runs the router's HTTP/2 GC
+ * workaround (router-app/src/grpc/http2-stream-index.ts): row 7c compares the
+ * router with that server, like for like.
+ *
  * Run as its own process: `node -r ts-node/register/transpile-only bench/baseline-server.ts <address> <port>`.
  * Prints `listening <port>` when bound; exits on SIGTERM/SIGINT.
  */
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_PATH, SERVICE } from './grpc-frame';
+import * as path from 'node:path';
+import { PROTO_PATH, REPO_ROOT, SERVICE } from './grpc-frame';
 
 /** The router's server options (router-app/src/router.ts with its default env). */
 export const ROUTER_SERVER_OPTIONS: grpc.ServerOptions = {
@@ -41,7 +46,7 @@ export function answerFrom(file: string | undefined): { tools: unknown[]; router
   return { tools: parsed.tools, routerInstanceId: BASELINE_INSTANCE_ID };
 }
 
-export async function startBaseline(address: string, port: number, answerFile?: string): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
+export async function startBaseline(address: string, port: number, answerFile?: string, http2GcWorkaround = process.env.BASELINE_HTTP2_GC_WORKAROUND === '1'): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
   const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
   const server = new grpc.Server(ROUTER_SERVER_OPTIONS);
   let calls = 0;
@@ -60,6 +65,12 @@ export async function startBaseline(address: string, port: number, answerFile?: 
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  if (http2GcWorkaround) {
+    // The router's own workaround (router-app/src/grpc/http2-stream-index.ts, from its build), for the like-for-like rows (7c).
+    const mod = require(path.join(REPO_ROOT, 'router-app', 'dist', 'grpc', 'http2-stream-index.js')) as typeof import('../router-app/src/grpc/http2-stream-index');
+    const why = mod.padGrpcServerSessions(server, (reason) => process.stderr.write(`baseline: a session left without the HTTP/2 GC workaround: ${reason}\n`));
+    if (why) throw new Error(`BASELINE_HTTP2_GC_WORKAROUND: the workaround could not be installed: ${why}`);
+  }
   return { port: bound, server, calls: () => calls };
 }
 

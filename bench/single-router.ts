@@ -80,6 +80,8 @@ interface Setup {
   floorTarget: string;
   /** Row 7b (only when item 7 runs): a second router, taking no load, with the bare server (same answer) running inside its process. */
   inRouter?: { hostRouter: BenchProcess; target: string };
+  /** Row 7c (only when item 7 runs): the bare server (same answer) with the router's HTTP/2 GC workaround (router-app/src/grpc/http2-stream-index.ts). */
+  workaroundBaseline?: { proc: BenchProcess; target: string };
 }
 
 async function startAll(ctx: BenchContext, withInRouterBaseline: boolean): Promise<Setup> {
@@ -107,13 +109,16 @@ async function startAll(ctx: BenchContext, withInRouterBaseline: boolean): Promi
   const [cmd, args] = benchScript('baseline-server', [HOST, '0'], routerNodeFlags());
   // The baselines read their answer before they listen: the file can go once they do.
   const inRouterPort = await freePort(HOST);
-  const [{ proc: baseline, match }, host] = await Promise.all([
+  const [{ proc: baseline, match }, host, workaround] = await Promise.all([
     BenchProcess.start({ name: 'baseline', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ }),
     withInRouterBaseline
       ? startRouter(ctx, backendUrl, `${ROUTER_ID}-host`, 'router-hosting-baseline', { port: inRouterPort, answerFile }).then(async (h) => {
           await waitForCatalogue(`${HOST}:${inRouterPort}`);
           return h;
         })
+      : undefined,
+    withInRouterBaseline
+      ? BenchProcess.start({ name: 'baseline-h2-workaround', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ })
       : undefined,
   ]).finally(() => fs.rmSync(answerDir, { recursive: true, force: true }));
   const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
@@ -131,6 +136,7 @@ async function startAll(ctx: BenchContext, withInRouterBaseline: boolean): Promi
     floor: floor.proc,
     floorTarget: floor.target,
     inRouter: host && { hostRouter: host.proc, target: `${HOST}:${inRouterPort}` },
+    workaroundBaseline: workaround && { proc: workaround.proc, target: `${HOST}:${workaround.match[1]}` },
   };
 }
 
@@ -337,6 +343,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     const routerSide: H2Side = { name: 'router', target: s.routerTarget, expect: { tool: TOOL, instanceId: ROUTER_ID }, metricsUrl: s.metricsUrl, cpuPids: { router: s.router.pid } };
     const baseSide: H2Side = { name: 'bare grpc-js', target: s.baselineTarget, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { baseline: s.baseline.pid } };
+    const workaroundSide: H2Side | undefined = s.workaroundBaseline && { name: 'bare grpc-js with the HTTP/2 GC workaround', target: s.workaroundBaseline.target, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'baseline with the workaround': s.workaroundBaseline.proc.pid } };
     const inRouterSide: H2Side | undefined = s.inRouter && { name: 'bare grpc-js inside a router process', target: s.inRouter.target, expect: { tool: TOOL, instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'router process hosting the bare server': s.inRouter.hostRouter.pid } };
     const emptySide: H2Side = { name: 'bare grpc-js, empty answer', target: s.emptyBaselineTarget, expect: { instanceId: BASELINE_INSTANCE_ID }, cpuPids: { 'empty baseline': s.emptyBaseline.pid } };
     const h2 = cfg.h2;
@@ -349,7 +356,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
 
     if (want(1) || want(7) || want(5)) {
       ctx.log('  h2load warm-up (router, baseline)');
-      for (const side of [routerSide, baseSide, emptySide, ...(inRouterSide ? [inRouterSide] : [])]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
+      for (const side of [routerSide, baseSide, emptySide, ...(inRouterSide ? [inRouterSide] : []), ...(workaroundSide ? [workaroundSide] : [])]) await warmUp(ctx, side.name, () => h2Measured(ctx, side, { requests: Math.ceil(h2.requests / 3), clients: h2.clients, streams: h2.streams }));
     }
 
     if (want(1))
@@ -418,14 +425,17 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
       await rowsOrSkipped(rows, (why) => [skippedRow('7', 'one router vs the bare grpc-js server at the seed load shape', `≥ ${TARGETS.seedVsBare} of bare`, why)], async () => {
       const seed = cfg.seed;
       ctx.log(`  item 7: one router at -c ${seed.clients} -m ${seed.streams}`);
-      // Three sides in rotation: the judged ratio (router ÷ bare) and, as information (7b), the same bare
-      // server inside an idle router process ÷ alone: what the process costs a gRPC server, row 7's ceiling.
+      // Four sides in rotation: the judged ratio (router ÷ bare) and, as information, (7b) the same bare
+      // server inside an idle router process ÷ alone: what the process costs a gRPC server; (7c) the router
+      // ÷ the bare server with the router's HTTP/2 GC workaround: the router's own cost, like for like.
       const inRouter = inRouterSide!; // started by startAll whenever item 7 runs
-      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed), () => h2Measured(ctx, inRouter, seed)], [
+      const withWorkaround = workaroundSide!;
+      const sd = await compareRounds(ctx, '7', [() => h2Measured(ctx, routerSide, seed), () => h2Measured(ctx, baseSide, seed), () => h2Measured(ctx, inRouter, seed), () => h2Measured(ctx, withWorkaround, seed)], [
         { name: 'ratio', of: rpsRatio, tolerance: rel },
         { name: 'bare in a router process', of: ([, b, c]) => c.rps / b.rps, tolerance: rel, info: true },
+        { name: 'vs bare with the workaround', of: ([a, , , d]) => a.rps / d.rps, tolerance: rel, info: true },
       ]);
-      const [sa, sb, sc] = sd.runs.map(medianSample);
+      const [sa, sb, sc, sw] = sd.runs.map(medianSample);
       const sp = sd.spreads.ratio;
       const probs = problemsOf(sd.runs.flat());
       const v = verdictFields(sd, sp, TARGETS.seedVsBare, 'atLeast', probs);
@@ -442,7 +452,7 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         met: v.met,
         firm: v.firm,
         notes: notesOf(probs, v.roundsNote, `seed multiple per round ${sd.runs[0].map((r) => fmt.ratio(r.rps / SEED.rps)).join(', ')} (information: depends on the machine)`),
-        data: { ...sd, medians: [sa, sb, sc], seedMultiple },
+        data: { ...sd, medians: [sa, sb, sc, sw], seedMultiple },
       });
       const ceiling = sd.spreads['bare in a router process'];
       rows.push({
@@ -454,7 +464,19 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
         ratio: fmt.ratio(ceiling.median),
         spread: spreadText(ceiling, sd.stop),
         target: 'info (what the process costs a gRPC server)',
-        notes: [`router ÷ bare inside a router process: ${fmt.ratio(sa.rps / sc.rps)} (the router's own code on the call path)`],
+        notes: ['both bare servers run as stock grpc-js servers (no HTTP/2 GC workaround)'],
+      });
+      const like = sd.spreads['vs bare with the workaround'];
+      rows.push({
+        id: '7c',
+        title: "Row 7 like for like: the router vs the bare grpc-js server running the router's HTTP/2 GC workaround too — the router's own cost (its code and its process)",
+        driver: 'as 7, in the same rounds: bench/baseline-server.ts with BASELINE_HTTP2_GC_WORKAROUND=1 (router-app/src/grpc/http2-stream-index.ts)',
+        measured: `router ${fmt.load(sa.rps, sa.latency)}`,
+        baseline: `bare with the workaround ${fmt.load(sw.rps, sw.latency)}`,
+        ratio: fmt.ratio(like.median),
+        spread: spreadText(like, sd.stop),
+        target: 'info (what the router costs beyond a grpc-js server with the same fix)',
+        notes: [`the workaround alone, bare with it ÷ stock bare: ${fmt.ratio(sw.rps / sb.rps)}`],
       });
     });
 
@@ -556,6 +578,6 @@ export async function runSingleRouter(ctx: BenchContext): Promise<{ rows: Row[];
     }
     return { rows, routerMemory: { idle, after } };
   } finally {
-    await Promise.all([s.router.stop(), s.inRouter?.hostRouter.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
+    await Promise.all([s.router.stop(), s.inRouter?.hostRouter.stop(), s.workaroundBaseline?.proc.stop(), s.baseline.stop(), s.emptyBaseline.stop(), s.floor.stop(), s.backend.stop()]);
   }
 }

@@ -21,6 +21,12 @@ describe('loadConfig', () => {
     expect(c.checks).toMatchObject({ tcpInterval: '10s', grpcInterval: '2s' });
   });
 
+  test('GRPC_HTTP2_GC_WORKAROUND: on unless set to false; anything else is refused, naming the variable', () => {
+    expect(loadConfig({}).grpc.http2GcWorkaround).toBe(true);
+    expect(loadConfig({ GRPC_HTTP2_GC_WORKAROUND: 'false' }).grpc.http2GcWorkaround).toBe(false);
+    expect(() => loadConfig({ GRPC_HTTP2_GC_WORKAROUND: 'off' })).toThrow(/GRPC_HTTP2_GC_WORKAROUND="off": must be true or false/);
+  });
+
   test('overrides are parsed and typed', () => {
     const c = loadConfig({
       CONSUL_HOST: 'consul.internal',

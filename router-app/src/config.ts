@@ -153,6 +153,7 @@ const schema = {
   [E.grpcMaxSendBytes]: int(1024, 1024 * MiB).default(D.grpcMaxSendBytes),
   [E.grpcKeepaliveTimeMs]: int(1_000, 86_400_000).default(D.grpcKeepaliveTimeMs),
   [E.grpcKeepaliveTimeoutMs]: int(1_000, 600_000).default(D.grpcKeepaliveTimeoutMs),
+  [E.grpcHttp2GcWorkaround]: bool.default(D.grpcHttp2GcWorkaround),
   [E.consulCheckIntervalTcp]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 10s' }).default(D.consulCheckIntervalTcp),
   [E.consulCheckIntervalGrpc]: z.string().regex(/^\d+(ms|s|m)$/, { message: 'must be a duration like 2s' }).default(D.consulCheckIntervalGrpc),
   [E.consulDeregisterCriticalAfter]: z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 1m' }).default(D.consulDeregisterCriticalAfter),
@@ -276,7 +277,7 @@ export interface RouterConfig {
     readonly consulMs: number;
   };
   readonly breaker: { readonly failures: number; readonly resetMs: number };
-  readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number };
+  readonly grpc: { readonly maxReceiveBytes: number; readonly maxSendBytes: number; readonly keepaliveTimeMs: number; readonly keepaliveTimeoutMs: number; readonly http2GcWorkaround: boolean };
   readonly checks: {
     readonly tcpInterval: string;
     readonly grpcInterval: string;
@@ -386,6 +387,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, interfaces: Nod
       maxSendBytes: p.GRPC_MAX_SEND_MESSAGE_BYTES,
       keepaliveTimeMs: p.GRPC_KEEPALIVE_TIME_MS,
       keepaliveTimeoutMs: p.GRPC_KEEPALIVE_TIMEOUT_MS,
+      http2GcWorkaround: p[E.grpcHttp2GcWorkaround] as boolean,
     },
     checks: {
       tcpInterval: p.CONSUL_CHECK_INTERVAL_TCP,

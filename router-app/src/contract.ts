@@ -122,6 +122,8 @@ export const ROUTER_ENV = {
   grpcMaxSendBytes: 'GRPC_MAX_SEND_MESSAGE_BYTES',
   grpcKeepaliveTimeMs: 'GRPC_KEEPALIVE_TIME_MS',
   grpcKeepaliveTimeoutMs: 'GRPC_KEEPALIVE_TIMEOUT_MS',
+  /** Pad each gRPC connection's HTTP/2 stream index, against a GC storm in Node's HTTP/2 server (grpc/http2-stream-index.ts). */
+  grpcHttp2GcWorkaround: 'GRPC_HTTP2_GC_WORKAROUND',
   consulCheckIntervalTcp: 'CONSUL_CHECK_INTERVAL_TCP',
   consulCheckIntervalGrpc: 'CONSUL_CHECK_INTERVAL_GRPC',
   consulDeregisterCriticalAfter: 'CONSUL_DEREGISTER_CRITICAL_AFTER',
@@ -214,6 +216,7 @@ export const ROUTER_DEFAULTS = {
   grpcMaxSendBytes: 4 * MiB,
   grpcKeepaliveTimeMs: 30_000,
   grpcKeepaliveTimeoutMs: 10_000,
+  grpcHttp2GcWorkaround: true,
   consulCheckIntervalTcp: '10s',
   consulCheckIntervalGrpc: '2s',
   consulDeregisterCriticalAfter: '1m',

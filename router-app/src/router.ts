@@ -17,6 +17,8 @@ import { staticBackends } from './discovery/static';
 import { createHandlers } from './grpc/handlers';
 import { packageDefinition, SERVICE_NAME } from './grpc/proto';
 import { withRequestDecodeGuard } from './grpc/request-decoding';
+import { padGrpcServerSessions } from './grpc/http2-stream-index';
+import { SeenOnce } from './seen-once';
 import { drain } from './lifecycle/shutdown';
 import { createLogger, Logger } from './logger';
 import type { Backend } from './mcp/backend';
@@ -80,6 +82,8 @@ export interface RouterHandle {
   readonly catalog: Catalog;
   readonly logger: Logger;
   readonly health: HealthImplementation;
+  /** The HTTP/2 GC workaround (grpc/http2-stream-index.ts): 'on', 'off' (GRPC_HTTP2_GC_WORKAROUND=false), or why it is not installed. */
+  readonly http2GcWorkaround: string;
   /** True while the router takes new work: its catalogue was built once, and it is not draining. */
   readonly serving: () => boolean;
   /** Resolves when the router is ready (first catalogue built from every backend source). */
@@ -223,6 +227,16 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.bindAddress}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  // Against a GC storm in Node's HTTP/2 server (grpc/http2-stream-index.ts; bench/FINDINGS.md §14).
+  let http2GcWorkaround = 'off';
+  if (config.grpc.http2GcWorkaround) {
+    const skipped = new SeenOnce(16);
+    const why = padGrpcServerSessions(server, (reason) => {
+      if (skipped.first(reason)) logger.warn({ variable: ROUTER_ENV.grpcHttp2GcWorkaround, reason, node: process.version }, 'a gRPC connection runs without the HTTP/2 GC workaround');
+    });
+    if (why) logger.warn({ variable: ROUTER_ENV.grpcHttp2GcWorkaround, reason: why, node: process.version }, 'HTTP/2 GC workaround not installed: the gRPC server runs as a stock grpc-js server');
+    http2GcWorkaround = why ?? 'on';
+  }
   let isReady = false;
   let draining = false;
   const serving = () => isReady && !draining;
@@ -270,7 +284,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
   // Registration runs in the background: a Consul that is down or hung never holds up the start.
   const registration = config.consul.register ? new ConsulRegistration(consul, config, port, logger, { admin: metricsPort, mcp: frontDoor.port }) : undefined;
   registration?.start();
-  logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, mcpPort: frontDoor.port, instanceId: config.instanceId }, 'router started');
+  logger.info({ address: `${config.bindAddress}:${port}`, advertise: `${config.advertiseAddress}:${port}`, metricsPort, mcpPort: frontDoor.port, instanceId: config.instanceId, http2GcWorkaround }, 'router started');
 
   // Ready (gRPC SERVING, /readyz 200) once the router can really serve: its listeners are up and
   // its first catalogue is built from every source it has (static backends, and Consul's first
@@ -308,6 +322,7 @@ export async function startRouter(config: RouterConfig, options: StartOptions = 
     catalog,
     logger,
     health,
+    http2GcWorkaround,
     serving,
     ready,
     drain() {
