@@ -16,14 +16,15 @@
  * The workaround keeps a few inert entries (negative keys: stream IDs are
  * positive) in each server session's index, so the table never runs near
  * empty; the storm does not start (bench/FINDINGS.md §14: 16 entries are
- * enough, 32 are used, ~1 KiB per connection). The index's `size` and
+ * enough, 32 are used, ~2 KiB per connection). The index's `size` and
  * `forEach` (all Node's HTTP/2 core reads of it besides `get`/`set`/`delete`,
  * Node 20.20) are given own versions that leave the padding out, so closing,
  * draining and destroying a session see only its real streams.
  *
- * It reads Node's private session state, so it checks what it finds first:
- * a session whose state is not the expected shape (another Node version) is
- * left as it is and `padStreamIndex` says why; it never throws.
+ * It reads Node's private session state, so it runs only on the Node majors
+ * it was checked on (CHECKED_NODE_MAJORS) and checks what it finds first: a
+ * session whose state is not the expected shape is left as it is and
+ * `padStreamIndex` says why; it never throws.
  * `GRPC_HTTP2_GC_WORKAROUND=false` turns it off.
  */
 import type * as http2 from 'node:http2';
@@ -32,13 +33,86 @@ import { types } from 'node:util';
 /** Inert entries kept in each server session's stream index. */
 export const STREAM_INDEX_PADDING = 32;
 
+/**
+ * The Node majors whose HTTP/2 core this was read against (20.20: every read
+ * of the index is `get`, `set`, `delete`, `.size` or `.forEach` on the
+ * instance, none through a primordial that would pass the overrides by;
+ * 22.23 checked by the same tests). On another major the workaround stays off.
+ */
+export const CHECKED_NODE_MAJORS: readonly number[] = [20, 22];
+
 /** What Node's HTTP/2 core may call on an indexed stream (destroy, close): nothing, for the padding. */
 const INERT = Object.freeze({ destroy() {}, close() {} });
+/** On a padded index: how many inert entries it holds. */
 const PADDED = Symbol('mcp-router: padded stream index');
 const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
 const mapForEach = Map.prototype.forEach;
+const mapEntries = Map.prototype.entries;
+const mapSet = Map.prototype.set;
+const mapClear = Map.prototype.clear;
 
-type StreamIndex = Map<number, unknown> & { [PADDED]?: true };
+type StreamIndex = Map<number, unknown> & { [PADDED]?: number };
+
+function pad(index: StreamIndex, padding: number): void {
+  for (let i = 1; i <= padding; i++) mapSet.call(index, -i, INERT);
+}
+
+function* realEntries(this: StreamIndex): Generator<[number, unknown]> {
+  for (const entry of mapEntries.call(this) as IterableIterator<[number, unknown]>) if (entry[1] !== INERT) yield entry;
+}
+
+/**
+ * The overrides, shared by every padded index (one set of functions, so V8
+ * gives every padded index the same shape).
+ */
+const OVERRIDES: PropertyDescriptorMap = {
+  size: {
+    configurable: true,
+    get(this: StreamIndex) {
+      return mapSize.call(this) - this[PADDED]!;
+    },
+  },
+  forEach: {
+    configurable: true,
+    writable: true,
+    value(this: StreamIndex, fn: (value: unknown, key: number, map: Map<number, unknown>) => void, thisArg?: unknown) {
+      mapForEach.call(this, (value: unknown, key: number, map: Map<number, unknown>) => {
+        if (value !== INERT) fn.call(thisArg, value, key, map);
+      });
+    },
+  },
+  // Not called by Node's HTTP/2 core (20.20); kept truthful for anything that clears or iterates the index.
+  clear: {
+    configurable: true,
+    writable: true,
+    value(this: StreamIndex) {
+      mapClear.call(this);
+      pad(this, this[PADDED]!);
+    },
+  },
+  [Symbol.iterator]: { configurable: true, writable: true, value: realEntries },
+  entries: { configurable: true, writable: true, value: realEntries },
+  keys: {
+    configurable: true,
+    writable: true,
+    value: function* (this: StreamIndex) {
+      for (const [k] of realEntries.call(this)) yield k;
+    },
+  },
+  values: {
+    configurable: true,
+    writable: true,
+    value: function* (this: StreamIndex) {
+      for (const [, v] of realEntries.call(this)) yield v;
+    },
+  },
+};
+
+/** Why the workaround does not apply to this Node at all, else undefined. */
+export function unsupportedNode(version = process.versions.node): string | undefined {
+  const major = Number(version.split('.')[0]);
+  return CHECKED_NODE_MAJORS.includes(major) ? undefined : `Node ${version}: the workaround was checked on Node ${CHECKED_NODE_MAJORS.join(' and ')} only`;
+}
 
 /** The session's stream index, if the session's private state has the shape this workaround knows. */
 function streamIndexOf(session: http2.Http2Session): StreamIndex | string {
@@ -59,49 +133,12 @@ function streamIndexOf(session: http2.Http2Session): StreamIndex | string {
 export function padStreamIndex(session: http2.Http2Session, padding = STREAM_INDEX_PADDING): string | undefined {
   const streams = streamIndexOf(session);
   if (typeof streams === 'string') return streams;
-  if (streams[PADDED]) return 'already padded';
+  if (streams[PADDED] !== undefined) return 'already padded';
   if (mapSize.call(streams) !== 0) return 'the session already has streams';
-  for (let i = 1; i <= padding; i++) streams.set(-i, INERT);
-  Object.defineProperties(streams, {
-    [PADDED]: { value: true },
-    size: {
-      configurable: true,
-      get(this: StreamIndex) {
-        return mapSize.call(this) - padding;
-      },
-    },
-    forEach: {
-      configurable: true,
-      writable: true,
-      value(this: StreamIndex, fn: (value: unknown, key: number, map: Map<number, unknown>) => void, thisArg?: unknown) {
-        mapForEach.call(this, (value: unknown, key: number, map: Map<number, unknown>) => {
-          if (value !== INERT) fn.call(thisArg, value, key, map);
-        });
-      },
-    },
-    // Not read by Node's HTTP/2 core (20.20); kept truthful for anything that iterates the index.
-    [Symbol.iterator]: { configurable: true, writable: true, value: realEntries },
-    entries: { configurable: true, writable: true, value: realEntries },
-    keys: {
-      configurable: true,
-      writable: true,
-      value: function* (this: StreamIndex) {
-        for (const [k] of realEntries.call(this)) yield k;
-      },
-    },
-    values: {
-      configurable: true,
-      writable: true,
-      value: function* (this: StreamIndex) {
-        for (const [, v] of realEntries.call(this)) yield v;
-      },
-    },
-  });
+  pad(streams, padding);
+  Object.defineProperty(streams, PADDED, { value: padding });
+  Object.defineProperties(streams, OVERRIDES);
   return undefined;
-}
-
-function* realEntries(this: StreamIndex): Generator<[number, unknown]> {
-  for (const entry of Map.prototype.entries.call(this)) if (entry[1] !== INERT) yield entry;
 }
 
 /** The HTTP/2 servers a grpc-js Server listens with (its private `http2Servers`; grpc-js 1.14), or why not. */
@@ -118,6 +155,8 @@ export function http2ServersOf(server: object): http2.Http2Server[] | string {
  * a session was left alone (once per reason is the caller's business).
  */
 export function padGrpcServerSessions(server: object, onSkip: (why: string) => void): string | undefined {
+  const node = unsupportedNode();
+  if (node) return node;
   const servers = http2ServersOf(server);
   if (typeof servers === 'string') return servers;
   if (servers.length === 0) return 'the grpc-js Server is not bound';
