@@ -118,11 +118,11 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
     if (want3)
       await rowsOrSkipped(rows, (why) => [skippedRow('3a', 'ListTools through HAProxy http mode vs straight to a router', `≥ ${TARGETS.haproxyVsFloor}x the floor`, why), skippedRow('3b', 'ListTools through HAProxy tcp mode vs straight to a router', `≥ ${TARGETS.haproxyRatio}`, why), skippedRow('3c', "3a's floor: a bare grpc-js server through the same HAProxy", 'info', why)], async () => {
       // The floor of 3a (row 3c): a bare grpc-js server (no router code, the router's grpc-js version,
-      // server options and node flags) straight and behind the same HAProxy http config, in the same
+      // server options, node flags and HTTP/2 GC workaround, bench/FINDINGS.md §14) straight and behind the same HAProxy http config, in the same
       // rotation, so each round also says what HAProxy's traffic costs any grpc-js server right then.
       const bareAddress = `${platform.block.prefix}.253`;
       const [cmd, args] = benchScript('baseline-server', [bareAddress, '0'], routerNodeFlags());
-      const { proc: bare, match } = await BenchProcess.start({ name: 'baseline-3c', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+      const { proc: bare, match } = await BenchProcess.start({ name: 'baseline-3c', command: cmd, args, env: { ...process.env, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
       let bareLb: BenchHaproxy | undefined;
       try {
         const bareTarget = `${bareAddress}:${match[1]}`;
@@ -211,7 +211,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
           rows.push({
             id: '3c',
             title: "3a's floor: ListTools through the same HAProxy (http mode) vs straight to a bare grpc-js server (no router code)",
-            driver: `as 3a, in the same rounds: bench/baseline-server.ts (the router's grpc-js version, server options and node flags; pinned cpu ${ctx.cpu.server ?? '-'}) straight vs behind the shipped http config with one static server and no health check`,
+            driver: `as 3a, in the same rounds: bench/baseline-server.ts (the router's grpc-js version, server options, node flags and HTTP/2 GC workaround; pinned cpu ${ctx.cpu.server ?? '-'}) straight vs behind the shipped http config with one static server and no health check`,
             measured: fmt.load(bh.rps, bh.latency),
             baseline: `direct ${fmt.load(bd.rps, bd.latency)}`,
             ratio: fmt.ratio(floor.median),

@@ -131,13 +131,15 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     for (const i of routers) await checkListTools(platform.routerTarget(i), { tool: TOOL, instanceId: `mcp-router-mcp-router-${i}` });
     const target = lb.target;
     // The floor (row 8d): as many bare grpc-js servers (bench/baseline-server.ts: no router code; the
-    // router's grpc-js version, options and node flags) on the same CPU, behind the same HAProxy config
-    // with static servers and no check; 1 and all of them, in the same rotation as the routers.
+    // router's grpc-js version, options, node flags and HTTP/2 GC workaround) on the same CPU, behind the
+    // same HAProxy config with static servers and no check; 1 and all of them, in the same rotation as the
+    // routers. Without the workaround the floor's 1 server would pay the GC storm the routers do not
+    // (bench/FINDINGS.md §14), which flatters its 5 ÷ 1.
     const [bareCmd, bareArgs] = benchScript('baseline-server', [], routerNodeFlags());
     const bareTargets: string[] = [];
     for (const i of routers) {
       const address = `${platform.block.prefix}.${200 + i}`;
-      const { proc, match } = await BenchProcess.start({ name: `baseline-8-${i}`, command: bareCmd, args: [...bareArgs, address, '0'], cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+      const { proc, match } = await BenchProcess.start({ name: `baseline-8-${i}`, command: bareCmd, args: [...bareArgs, address, '0'], env: { ...process.env, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
       bares.push(proc);
       bareTargets.push(`${address}:${match[1]}`);
     }
@@ -306,7 +308,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
       rows.push({
         id: fid,
         title: `The floor of ${idOf(maxCount)}: ${maxCount} bare grpc-js servers (no router code) vs 1, behind the same HAProxy (http mode), ${ctx.cpu.server === undefined ? 'unpinned' : `all on cpu ${ctx.cpu.server}`}`,
-        driver: `as ${idOf(maxCount)}, in the same rounds: ${maxCount} bench/baseline-server.ts processes (the router's grpc-js version, options and node flags) behind the shipped http config with static servers and no health check, those outside the count in DRAIN; per-server counts from HAProxy stot`,
+        driver: `as ${idOf(maxCount)}, in the same rounds: ${maxCount} bench/baseline-server.ts processes (the router's grpc-js version, options, node flags and HTTP/2 GC workaround) behind the shipped http config with static servers and no health check, those outside the count in DRAIN; per-server counts from HAProxy stot`,
         measured: `${maxCount} servers: ${fmt.load(mMax.rps, mMax.latency)}; RSS per server ${fmt.mib(median(bareMem.map((x) => x.rssMiB)))}`,
         baseline: `1 server: ${fmt.load(m1.rps, m1.latency)}`,
         ratio: fmt.ratio(fsp.median),
