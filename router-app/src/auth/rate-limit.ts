@@ -9,7 +9,7 @@
  * each router as is (tcp mode, where one connection sticks to one router).
  * Nothing is shared between routers; a router's buckets are its view of the
  * traffic it receives. The number of buckets is bounded (least recently used
- * first out): a full bucket holds no state worth keeping.
+ * first out, recency to within a second): a full bucket holds no state worth keeping.
  */
 import { RateLimitedError } from './errors';
 
@@ -27,7 +27,17 @@ export interface RateLimitOptions {
 interface Bucket {
   tokens: number;
   at: number;
+  /** When the bucket was last moved to the Map's most recently used end. */
+  moved: number;
 }
+
+/**
+ * A bucket in use is moved to the most recently used end at most this often.
+ * Moving it (delete + set) on every request churns the Map's hash table once
+ * per call, which sets off V8's GC storm (bench/FINDINGS.md §11, §14); the
+ * eviction order only needs to be right to within a second.
+ */
+const MOVE_EVERY_MS = 1_000;
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -47,15 +57,19 @@ export class RateLimiter {
     const now = this.now();
     let b = this.buckets.get(key);
     if (b) {
-      this.buckets.delete(key);
       b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * rate);
       b.at = now;
+      if (now - b.moved >= MOVE_EVERY_MS) {
+        // Re-inserted: the Map's order is least recently used first (to within MOVE_EVERY_MS).
+        this.buckets.delete(key);
+        this.buckets.set(key, b);
+        b.moved = now;
+      }
     } else {
-      b = { tokens: capacity, at: now };
+      b = { tokens: capacity, at: now, moved: now };
       if (this.buckets.size >= this.max) this.buckets.delete(this.buckets.keys().next().value as string);
+      this.buckets.set(key, b);
     }
-    // Re-inserted: the Map's order is least recently used first.
-    this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return;
