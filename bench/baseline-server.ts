@@ -38,6 +38,11 @@ const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, en
 
 export const BASELINE_INSTANCE_ID = 'bench-baseline';
 
+/** Set to '1' in a baseline process's env: it runs the router's HTTP/2 GC workaround too (rows 3c, 7c, 8d). */
+export const HTTP2_GC_WORKAROUND_ENV = 'BASELINE_HTTP2_GC_WORKAROUND';
+/** The env of a baseline process that runs the router's HTTP/2 GC workaround. */
+export const withHttp2GcWorkaround = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ ...env, [HTTP2_GC_WORKAROUND_ENV]: '1' });
+
 /** The answer in `file` (a ListToolsResponse as JSON), as the baseline's: its own instance ID. */
 export function answerFrom(file: string | undefined): { tools: unknown[]; routerInstanceId: string } {
   if (!file) return { tools: [], routerInstanceId: BASELINE_INSTANCE_ID };
@@ -46,7 +51,7 @@ export function answerFrom(file: string | undefined): { tools: unknown[]; router
   return { tools: parsed.tools, routerInstanceId: BASELINE_INSTANCE_ID };
 }
 
-export async function startBaseline(address: string, port: number, answerFile?: string, http2GcWorkaround = process.env.BASELINE_HTTP2_GC_WORKAROUND === '1'): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
+export async function startBaseline(address: string, port: number, answerFile?: string, http2GcWorkaround = false): Promise<{ port: number; server: grpc.Server; calls: () => number }> {
   const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
   const server = new grpc.Server(ROUTER_SERVER_OPTIONS);
   let calls = 0;
@@ -92,7 +97,7 @@ if (require.main === module) {
     await client.connect(new StreamableHTTPClientTransport(new URL(mcpBackend)));
     await client.listTools();
   };
-  Promise.all([startBaseline(address, port, process.env.BASELINE_LIST_TOOLS_FILE), withClient()]).then(
+  Promise.all([startBaseline(address, port, process.env.BASELINE_LIST_TOOLS_FILE, process.env[HTTP2_GC_WORKAROUND_ENV] === '1'), withClient()]).then(
     ([b]) => {
       process.stdout.write(`listening ${b.port}\n`);
       const stop = () => b.server.tryShutdown(() => process.exit(0));

@@ -19,7 +19,7 @@ import { BenchHaproxy, startBenchHaproxy, staticServerConfig } from './bench-hap
 import type { HaproxyMode } from '../haproxy-templates';
 import { BenchProcess, pinPid, sleep } from './procs';
 import { benchScript } from './compile';
-import { BASELINE_INSTANCE_ID } from './baseline-server';
+import { BASELINE_INSTANCE_ID, withHttp2GcWorkaround } from './baseline-server';
 import { routerNodeFlags } from '../scripts/local-platform/platform';
 import { fmt, Row } from './report';
 import { median, spread } from './stats';
@@ -122,7 +122,7 @@ export async function runHaproxyItems(ctx: BenchContext): Promise<Row[]> {
       // rotation, so each round also says what HAProxy's traffic costs any grpc-js server right then.
       const bareAddress = `${platform.block.prefix}.253`;
       const [cmd, args] = benchScript('baseline-server', [bareAddress, '0'], routerNodeFlags());
-      const { proc: bare, match } = await BenchProcess.start({ name: 'baseline-3c', command: cmd, args, env: { ...process.env, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+      const { proc: bare, match } = await BenchProcess.start({ name: 'baseline-3c', command: cmd, args, env: withHttp2GcWorkaround(), cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
       let bareLb: BenchHaproxy | undefined;
       try {
         const bareTarget = `${bareAddress}:${match[1]}`;

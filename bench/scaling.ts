@@ -36,7 +36,7 @@ import { BenchProcess, pinPid, procMemory, ProcMemory, sleep } from './procs';
 import { fmt, Row } from './report';
 import type { Figure } from './rounds';
 import { median } from './stats';
-import { BASELINE_INSTANCE_ID } from './baseline-server';
+import { BASELINE_INSTANCE_ID, withHttp2GcWorkaround } from './baseline-server';
 
 /** The issue's target at the largest count: ≥ 0.9 of 1 router's throughput on the same CPU budget. */
 export const SCALING_TARGET = 0.9;
@@ -139,7 +139,7 @@ export async function runScalingItem(ctx: BenchContext): Promise<Row[]> {
     const bareTargets: string[] = [];
     for (const i of routers) {
       const address = `${platform.block.prefix}.${200 + i}`;
-      const { proc, match } = await BenchProcess.start({ name: `baseline-8-${i}`, command: bareCmd, args: [...bareArgs, address, '0'], env: { ...process.env, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
+      const { proc, match } = await BenchProcess.start({ name: `baseline-8-${i}`, command: bareCmd, args: [...bareArgs, address, '0'], env: withHttp2GcWorkaround(), cpu: ctx.cpu.server, ready: /^listening (\d+)/ });
       bares.push(proc);
       bareTargets.push(`${address}:${match[1]}`);
     }

@@ -20,7 +20,7 @@ import { fmt, Row, spreadText } from './report';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BASELINE_INSTANCE_ID } from './baseline-server';
+import { BASELINE_INSTANCE_ID, withHttp2GcWorkaround } from './baseline-server';
 import { routerClient, unary } from './grpc-client';
 import { checkDemoBackend } from './demo-check';
 import type { DriverOptions, DriverResult } from './load-driver';
@@ -118,7 +118,7 @@ async function startAll(ctx: BenchContext, withInRouterBaseline: boolean): Promi
         })
       : undefined,
     withInRouterBaseline
-      ? BenchProcess.start({ name: 'baseline-h2-workaround', command: cmd, args, env: { ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile, BASELINE_HTTP2_GC_WORKAROUND: '1' }, cpu: ctx.cpu.server, ready: /^listening (\d+)/ })
+      ? BenchProcess.start({ name: 'baseline-h2-workaround', command: cmd, args, env: withHttp2GcWorkaround({ ...process.env, BASELINE_LIST_TOOLS_FILE: answerFile }), cpu: ctx.cpu.server, ready: /^listening (\d+)/ })
       : undefined,
   ]).finally(() => fs.rmSync(answerDir, { recursive: true, force: true }));
   const { proc: emptyBaseline, match: emptyMatch } = await BenchProcess.start({ name: 'baseline-empty', command: cmd, args, cpu: ctx.cpu.server, ready: /^listening (\d+)/ });

@@ -4,12 +4,12 @@
  *
  * Node's HTTP/2 session indexes its open streams in a small `Map`
  * (`session[kState].streams`): one `set` when a stream opens, one `delete`
- * when it closes. With a few calls in flight that Map stays near empty, and
- * V8 keeps replacing its hash table. Once a full GC has promoted one of those
- * tables, the dead tables in the old generation keep their successors and the
- * streams in them alive through every scavenge, which promotes them in turn:
- * the old generation grows ~2 MiB every ~40 ms and V8 runs a full
- * mark-compact every few scavenges, for as long as the load lasts. Measured
+ * when it closes. With a few calls in flight that Map stays near empty and
+ * churns, and after V8's first full GC under load each scavenge promotes the
+ * calls' objects: the old generation grows ~2 MiB every ~40 ms and V8 runs a
+ * full mark-compact every few scavenges, for as long as the load lasts (why:
+ * most likely dead hash tables in the old generation keeping their successors
+ * alive, a hypothesis; what ends it is measured, FINDINGS §14). Measured
  * on Node 20.20 (and 22): ~15–25 % of a grpc-js server's throughput at 8
  * calls in flight and three times its p99. Every grpc-js server has it.
  *
